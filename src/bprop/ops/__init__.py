@@ -1,0 +1,2 @@
+"""The hand-derived ops, grouped by family. Each op is one ``Function`` subclass whose
+docstring holds its derivative; see ``bprop.autograd`` for the contract."""

@@ -1,0 +1,189 @@
+"""Activations σ and the softmax family. For elementwise a = σ(z) the backward is the notes'
+σ'(z) ⊙ ∂C/∂a; each op keeps whichever of z or a makes σ' cheapest."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bprop.autograd import Context, Function
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+class Tanh(Function):
+    """a = tanh z.   σ'(z) = 1 − tanh² z = 1 − a²."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (out,) = ctx.saved
+        return (grad * (1 - out * out),)
+
+
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """σ(z) = 1/(1 + e⁻ᶻ) without overflow: with e = e^{−|z|} ≤ 1, σ = 1/(1+e) for z ≥ 0 and
+    e/(1+e) for z < 0."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    """a = σ(z) = 1/(1 + e⁻ᶻ).   σ'(z) = σ(z)(1 − σ(z)) = a(1 − a)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = sigmoid_array(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (out,) = ctx.saved
+        return (grad * (out * (1 - out)),)
+
+
+class ReLU(Function):
+    """a = max(z, 0).   σ'(z) = 1 for z > 0, else 0 (0 at z = 0, as torch)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (out,) = ctx.saved
+        return (np.where(out > 0, grad, np.zeros((), grad.dtype)),)
+
+
+class LeakyReLU(Function):
+    """a = z for z > 0, else s·z.   σ'(z) = 1 for z > 0, else s."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+        positive = x > 0
+        ctx.save_for_backward(positive)
+        ctx.slope = negative_slope
+        return np.where(positive, x, x * np.asarray(negative_slope, x.dtype))
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (positive,) = ctx.saved
+        return (np.where(positive, grad, grad * np.asarray(ctx.slope, grad.dtype)),)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function, vectorised, to float64 precision (NumPy has none).
+
+    erf(x) = (2/√π) e^{−x²} Σₙ 2ⁿ x^{2n+1} / (1·3·…·(2n+1)): every term has the sign of x, so
+    the sum has no cancellation; each term is the previous one times 2x²/(2n+3). Beyond |x| = 6,
+    erf(x) = ±1 to double precision, so x is clipped there.
+    """
+    z = np.clip(np.asarray(x, dtype=np.float64), -6.0, 6.0)
+    two_z2 = 2.0 * z * z
+    term = z.copy()
+    total = z.copy()
+    n = 0
+    while True:
+        term *= two_z2 / (2 * n + 3)
+        total += term
+        n += 1
+        if np.all(np.abs(term) <= 1e-17 * np.abs(total)):
+            break
+    return (2.0 / math.sqrt(math.pi)) * np.exp(-z * z) * total
+
+
+class GELU(Function):
+    """a = z·Φ(z), Φ the standard normal CDF, Φ(z) = ½(1 + erf(z/√2)).
+
+    Exact:  σ'(z) = Φ(z) + z·φ(z), φ(z) = e^{−z²/2}/√(2π).
+    approximate='tanh':  a = ½z(1 + tanh u), u = √(2/π)(z + 0.044715 z³),
+            σ'(z) = ½(1 + tanh u) + ½z(1 − tanh² u)·√(2/π)(1 + 3·0.044715 z²).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, approximate: str = "none") -> np.ndarray:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x ** 3))
+            return (0.5 * x * (1 + t)).astype(x.dtype, copy=False)
+        cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
+        return (x * cdf).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (x,) = ctx.saved
+        if ctx.approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x ** 3))
+            du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+            local = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+        else:
+            cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
+            pdf = np.exp(-0.5 * x.astype(np.float64) ** 2) / math.sqrt(2 * math.pi)
+            local = cdf + x * pdf
+        return ((grad * local).astype(grad.dtype, copy=False),)
+
+
+def softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
+    """Stable softmax: subtracting max x changes nothing mathematically and keeps exp ≤ 1."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=axis, keepdims=True)
+    return shifted
+
+
+def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
+    """log softmax = (x − m) − log Σ e^{x − m}, m = max x, so nothing overflows."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
+
+
+class Softmax(Function):
+    """p_i = e^{x_i} / Σ_j e^{x_j} along ``dim``.
+
+    ∂p_i/∂x_k = p_i(δ_ik − p_k), so ∂C/∂x_k = Σ_i g_i p_i(δ_ik − p_k) = p_k (g_k − Σ_i g_i p_i).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dim: int = -1) -> np.ndarray:
+        out = softmax_array(x, dim)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (p,) = ctx.saved
+        return (p * (grad - (grad * p).sum(axis=ctx.dim, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """y_i = x_i − log Σ_j e^{x_j} along ``dim``.
+
+    ∂y_i/∂x_k = δ_ik − p_k (p = softmax x), so ∂C/∂x_k = g_k − p_k Σ_i g_i.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dim: int = -1) -> np.ndarray:
+        out = log_softmax_array(x, dim)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (out,) = ctx.saved
+        return (grad - np.exp(out) * grad.sum(axis=ctx.dim, keepdims=True),)

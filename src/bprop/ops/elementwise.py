@@ -1,0 +1,253 @@
+"""Elementwise arithmetic with NumPy broadcasting.
+
+For y = f(a, b) applied elementwise, ∂C/∂a = sum_to_shape(∂C/∂y ⊙ ∂f/∂a, a.shape): the local
+derivative multiplies pointwise, and a broadcast input collects the gradient of every position
+it was copied to (see ``autograd.sum_to_shape``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bprop.autograd import Context, Function, sum_to_shape
+
+
+def _check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
+    try:
+        np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast (trailing "
+            "dimensions must be equal or 1)"
+        ) from None
+
+
+class Add(Function):
+    """y = a + b.   ∂y/∂a = 1, ∂y/∂b = 1, so ∂C/∂a = Σ_broadcast ∂C/∂y (likewise b)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        _check_broadcast("add", a, b)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        sa, sb = ctx.shapes
+        return sum_to_shape(grad, sa), sum_to_shape(grad, sb)
+
+
+class Sub(Function):
+    """y = a − b.   ∂C/∂a = Σ_broadcast ∂C/∂y,  ∂C/∂b = −Σ_broadcast ∂C/∂y."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        _check_broadcast("sub", a, b)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        sa, sb = ctx.shapes
+        gb = -sum_to_shape(grad, sb) if ctx.needs_input_grad[1] else None
+        return sum_to_shape(grad, sa), gb
+
+
+class Mul(Function):
+    """y = a ⊙ b.   ∂C/∂a = Σ_broadcast ∂C/∂y ⊙ b,  ∂C/∂b = Σ_broadcast ∂C/∂y ⊙ a."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        _check_broadcast("mul", a, b)
+        ctx.save_for_backward(a, b)
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        a, b = ctx.saved
+        ga = sum_to_shape(grad * b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(grad * a, np.shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b.   ∂y/∂a = 1/b,  ∂y/∂b = −a/b² = −y/b."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        _check_broadcast("div", a, b)
+        out = np.true_divide(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        a, b, out = ctx.saved
+        g_over_b = grad / b
+        ga = sum_to_shape(g_over_b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(-g_over_b * out, np.shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class PowScalar(Function):
+    """y = xᵖ for a constant p.   ∂y/∂x = p·xᵖ⁻¹."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, exponent: float) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.exponent = exponent
+        if exponent == 2.0:
+            return np.square(x)
+        return np.power(x, np.asarray(exponent, dtype=x.dtype))
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (x,) = ctx.saved
+        p = ctx.exponent
+        if p == 2.0:
+            return (grad * (2 * x),)
+        return (grad * (p * np.power(x, np.asarray(p - 1, dtype=x.dtype))),)
+
+
+class Pow(Function):
+    """y = aᵇ with both differentiable.   ∂y/∂a = b·aᵇ⁻¹,  ∂y/∂b = aᵇ·ln a (defined for a > 0)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        _check_broadcast("pow", a, b)
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        a, b, out = ctx.saved
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = sum_to_shape(grad * b * np.power(a, b - 1), np.shape(a))
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+            gb = sum_to_shape(grad * out * log_a, np.shape(b))
+        return ga, gb
+
+
+class Neg(Function):
+    """y = −x.   ∂C/∂x = −∂C/∂y."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (-grad,)
+
+
+class Exp(Function):
+    """y = eˣ.   ∂y/∂x = eˣ = y (reuse the output)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (grad * ctx.saved[0],)
+
+
+class Log(Function):
+    """y = ln x.   ∂y/∂x = 1/x."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (grad / ctx.saved[0],)
+
+
+class Sqrt(Function):
+    """y = √x.   ∂y/∂x = 1/(2√x) = 1/(2y)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (grad / (2 * ctx.saved[0]),)
+
+
+class Abs(Function):
+    """y = |x|.   ∂y/∂x = sign(x), taken as 0 at x = 0 (the subgradient torch uses)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (grad * np.sign(ctx.saved[0]),)
+
+
+class Clip(Function):
+    """y = min(max(x, low), high).   ∂y/∂x = 1 where low ≤ x ≤ high, else 0 (as torch.clamp)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+        if low is None and high is None:
+            raise ValueError("clip: give at least one of min and max")
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        ctx.save_for_backward(inside)
+        return np.clip(x, low, high).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (grad * ctx.saved[0],)
+
+
+class Where(Function):
+    """y = a where cond else b.   ∂C/∂a = Σ_broadcast cond ⊙ ∂C/∂y,  ∂C/∂b = Σ_broadcast ¬cond ⊙ ∂C/∂y."""
+
+    @staticmethod
+    def forward(ctx: Context, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        cond = np.asarray(cond, dtype=bool)
+        ctx.save_for_backward(cond)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (cond,) = ctx.saved
+        sa, sb = ctx.shapes
+        zero = np.zeros((), dtype=grad.dtype)
+        ga = sum_to_shape(np.where(cond, grad, zero), sa) if ctx.needs_input_grad[1] else None
+        gb = sum_to_shape(np.where(cond, zero, grad), sb) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+class Cast(Function):
+    """y = x converted to another dtype.   ∂C/∂x = ∂C/∂y converted back."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        ctx.source = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        if not np.issubdtype(ctx.source, np.floating):
+            return (None,)
+        return (grad.astype(ctx.source),)

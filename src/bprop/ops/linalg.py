@@ -1,0 +1,81 @@
+"""Matrix products: general matmul and the fused affine map of a fully connected layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bprop.autograd import Context, Function, sum_to_shape
+
+
+class MatMul(Function):
+    """Y = A B (batched over leading dims, NumPy's matmul rules).
+
+    With Y_ij = Σ_k A_ik B_kj:  ∂C/∂A_ik = Σ_j ∂C/∂Y_ij B_kj, i.e. ∂C/∂A = ∂C/∂Y Bᵀ, and
+    ∂C/∂B = Aᵀ ∂C/∂Y; broadcast batch dims are summed back. A 1-D A is a row (1, k), a 1-D B a
+    column (k, 1), and the added axis is dropped again in the gradient.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul: both operands need at least one dimension (use * for scalars)")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} do not align: the last dim of the left "
+                f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
+                f"dim of the right ({b.shape[-2 if b.ndim > 1 else 0]})"
+            )
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        a, b = ctx.saved
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = grad
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = sum_to_shape(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = sum_to_shape(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """The notes' affine layer z = W·a + b, batched with samples as rows: Y = X Wᵀ + b.
+
+    X (…, in), W (out, in), b (out,). With δ = ∂C/∂Y (…, out):
+      ∂C/∂X = δ W               (the δ recursion's (W^{l+1})ᵀ δ^{l+1}, rows as samples)
+      ∂C/∂W = δᵀ X              (the notes' δ·aᵀ, summed over the batch)
+      ∂C/∂b = Σ_samples δ       (the notes' ∂C/∂b = δ, summed over the batch)
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(
+                f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
+                f"the weight of shape {weight.shape} expects {weight.shape[1]}"
+            )
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"linear: bias shape {bias.shape} should be ({weight.shape[0]},)")
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        x, weight = ctx.saved
+        needs = ctx.needs_input_grad
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gx = (grad @ weight) if needs[0] else None
+        gw = (g2.T @ x.reshape(-1, x.shape[-1])) if needs[1] else None
+        gb = g2.sum(axis=0) if len(needs) > 2 and needs[2] else None
+        return gx, gw, gb

@@ -1,0 +1,127 @@
+"""Reductions over one, several or all dimensions (``dim``, ``keepdim`` as in torch).
+
+A reduction's backward first puts back the reduced axes (size 1) so that ∂C/∂y broadcasts
+against x; each op then multiplies by its local derivative ∂y/∂x_i.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from bprop.autograd import Context, Function
+
+
+def normalise_dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """Reduced axes as non-negative ints; None means all. Raises on an axis out of range."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(d) % max(ndim, 1) if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _expand_back(grad: np.ndarray, axes: tuple[int, ...], keepdim: bool, ndim: int) -> np.ndarray:
+    """∂C/∂y reshaped with the reduced axes of size 1, ready to broadcast against x."""
+    if keepdim or ndim == 0:
+        return grad
+    return np.expand_dims(grad, axes) if axes else grad
+
+
+class Sum(Function):
+    """y = Σ_{i∈dims} x_i.   ∂y/∂x_i = 1: every x_i receives ∂C/∂y of its slice."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
+        axes = normalise_dims(dim, x.ndim)
+        ctx.meta = (x.shape, axes, keepdim)
+        return np.sum(x, axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        shape, axes, keepdim = ctx.meta
+        return (np.broadcast_to(_expand_back(grad, axes, keepdim, len(shape)), shape),)
+
+
+class Mean(Function):
+    """y = (1/N) Σ_{i∈dims} x_i with N the number of reduced elements.   ∂y/∂x_i = 1/N."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
+        axes = normalise_dims(dim, x.ndim)
+        ctx.meta = (x.shape, axes, keepdim)
+        count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        ctx.count = count
+        with np.errstate(invalid="ignore", divide="ignore"):  # mean of nothing is nan, as torch
+            return np.mean(x, axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        shape, axes, keepdim = ctx.meta
+        scaled = _expand_back(grad, axes, keepdim, len(shape)) / max(ctx.count, 1)
+        return (np.broadcast_to(scaled.astype(grad.dtype, copy=False), shape),)
+
+
+class _Extreme(Function):
+    """y = max_i x_i (or min).   ∂y/∂x_i = 1 at the extreme, 0 elsewhere; ties share the
+    gradient equally (the subgradient torch's amax uses), so Σ_i ∂y/∂x_i = 1 still."""
+
+    reducer = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
+        axes = normalise_dims(dim, x.ndim)
+        if x.size == 0:
+            raise ValueError(f"{cls.__name__.lower()}() of an empty tensor of shape {x.shape}")
+        out = cls.reducer(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(x, out)
+        ctx.meta = (axes, keepdim)
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        x, out = ctx.saved
+        axes, keepdim = ctx.meta
+        mask = x == out
+        share = mask / mask.sum(axis=axes, keepdims=True)
+        return ((_expand_back(grad, axes, keepdim, x.ndim) * share).astype(x.dtype, copy=False),)
+
+
+class Max(_Extreme):
+    __doc__ = _Extreme.__doc__
+    reducer = staticmethod(np.max)
+
+
+class Min(_Extreme):
+    __doc__ = _Extreme.__doc__
+    reducer = staticmethod(np.min)
+
+
+class Var(Function):
+    """y = Σ_i (x_i − μ)² / (N − c), c the correction (1: unbiased, torch's default).
+
+    ∂y/∂x_i = 2(x_i − μ)/(N − c): the term through μ vanishes because Σ_i (x_i − μ) = 0.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool,
+                correction: int) -> np.ndarray:
+        axes = normalise_dims(dim, x.ndim)
+        count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        centred = x - x.mean(axis=axes, keepdims=True)
+        ctx.save_for_backward(centred)
+        ctx.meta = (axes, keepdim, count - correction)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.sum(centred * centred, axis=axes, keepdims=keepdim) / (count - correction)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (centred,) = ctx.saved
+        axes, keepdim, denom = ctx.meta
+        local = centred * (2.0 / denom) if denom > 0 else np.full_like(centred, np.nan)
+        return ((_expand_back(grad, axes, keepdim, centred.ndim) * local).astype(centred.dtype, copy=False),)

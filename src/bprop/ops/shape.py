@@ -1,0 +1,160 @@
+"""Ops that move or select elements without changing them: reshape, permute, indexing,
+concatenate, stack, pad.
+
+Each forward is a bijection (or an injection) between positions, so each backward just sends
+every element of ∂C/∂y back to the position it came from; positions never used get 0, and a
+position used several times (repeated integer indices) gets the sum.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from bprop.autograd import Context, Function
+
+
+class Reshape(Function):
+    """y = x viewed with another shape.   ∂C/∂x = ∂C/∂y reshaped to x's shape."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.in_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot view shape {x.shape} ({x.size} elements) as {shape}") from None
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (grad.reshape(ctx.in_shape),)
+
+
+class Permute(Function):
+    """y = x with its axes reordered by ``dims``.   ∂C/∂x = ∂C/∂y with the inverse order."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: {dims} is not an ordering of the {x.ndim} axes of shape {x.shape}")
+        ctx.dims = dims
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (np.transpose(grad, np.argsort([d % grad.ndim for d in ctx.dims])),)
+
+
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
+    """Merge dims start_dim..end_dim into one (a reshape, so its gradient is a reshape)."""
+    shape = x.shape
+    if not shape:
+        return x.reshape((1,))
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    merged = int(np.prod(shape[start:end + 1]))
+    return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
+
+
+def normalise_index(index: Any) -> Any:
+    """Turn Tensors and lists inside an index into ndarrays, so NumPy reads them as arrays."""
+    from bprop.tensor import Tensor
+
+    def one(part: Any) -> Any:
+        if isinstance(part, Tensor):
+            return part.data
+        if isinstance(part, list):
+            return np.asarray(part)
+        return part
+
+    if isinstance(index, tuple):
+        return tuple(one(p) for p in index)
+    return one(index)
+
+
+def _is_basic(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+class GetItem(Function):
+    """y = x[index] for slices, integers, integer arrays and boolean masks.
+
+    ∂C/∂x is zero except at the selected positions, which receive ∂C/∂y; with integer arrays a
+    position can be selected more than once, so contributions are summed (np.add.at).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
+        ctx.meta = (x.shape, x.dtype, index)
+        try:
+            out = x[index]
+        except IndexError as err:
+            raise IndexError(f"index {index!r} into a tensor of shape {x.shape}: {err}") from None
+        return np.array(out) if _is_basic(index) and isinstance(out, np.ndarray) else np.asarray(out)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        shape, dtype, index = ctx.meta
+        full = np.zeros(shape, dtype=grad.dtype)
+        if _is_basic(index) or (isinstance(index, np.ndarray) and index.dtype == bool):
+            full[index] = grad
+        else:
+            np.add.at(full, index, grad)
+        return (full,)
+
+
+class Concatenate(Function):
+    """y = [x₁, x₂, …] joined along ``dim``.   ∂C/∂x_k = the slice of ∂C/∂y that x_k filled."""
+
+    @staticmethod
+    def forward(ctx: Context, *xs: np.ndarray, dim: int = 0) -> np.ndarray:
+        try:
+            out = np.concatenate(xs, axis=dim)
+        except (ValueError, np.exceptions.AxisError) as err:
+            raise ValueError(f"concatenate along dim {dim}: shapes {[x.shape for x in xs]}: {err}") from None
+        ctx.meta = (dim, np.cumsum([x.shape[dim] for x in xs])[:-1])
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        dim, cuts = ctx.meta
+        return tuple(np.split(grad, cuts, axis=dim))
+
+
+class Stack(Function):
+    """y = the x_k stacked along a new axis ``dim``.   ∂C/∂x_k = ∂C/∂y[…, k, …] along that axis."""
+
+    @staticmethod
+    def forward(ctx: Context, *xs: np.ndarray, dim: int = 0) -> np.ndarray:
+        shapes = {x.shape for x in xs}
+        if len(shapes) != 1:
+            raise ValueError(f"stack needs tensors of one shape, got {[x.shape for x in xs]}")
+        out = np.stack(xs, axis=dim)
+        ctx.dim = dim % out.ndim
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return tuple(np.moveaxis(grad, ctx.dim, 0))
+
+
+class Pad(Function):
+    """y = x with constant borders; ``pad`` as torch: (left, right) of the last dim, then of
+    the one before, … .   ∂C/∂x = the interior of ∂C/∂y (border positions depend on no x)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, pad: Sequence[int], value: float = 0.0) -> np.ndarray:
+        if len(pad) % 2 or len(pad) // 2 > x.ndim:
+            raise ValueError(f"pad: {tuple(pad)} must hold (before, after) pairs for at most {x.ndim} dims")
+        if min(pad, default=0) < 0:
+            raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+        widths = [(0, 0)] * x.ndim
+        for i in range(len(pad) // 2):
+            widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        ctx.interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (grad[ctx.interior],)

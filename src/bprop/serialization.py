@@ -1,0 +1,107 @@
+"""bp.save / bp.load: state dicts and nested containers of arrays and numbers, in one .npz
+file that ``np.load(path, allow_pickle=False)`` reads, so loading a file never runs code.
+
+Arrays become the file's entries; the structure around them (dicts, lists, tuples, numbers,
+strings, None) is kept as JSON in the entry ``__bprop_structure__``. Files are written to a
+temporary file beside the target and renamed over it, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bprop.tensor import Tensor
+
+STRUCTURE_KEY = "__bprop_structure__"
+
+
+def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(obj, Tensor):
+        obj = obj.data
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            raise TypeError("bp.save: object arrays cannot be stored without pickle")
+        name = f"a{len(arrays)}"
+        arrays[name] = obj
+        return {"$array": name}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {"$dict": {k: _encode(v, arrays) for k, v in obj.items()}}
+        return {"$items": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"$tuple": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, list):
+        return [_encode(v, arrays) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"bp.save: cannot store a {type(obj).__name__}; use arrays, numbers, "
+                    "strings and dicts/lists/tuples of them (e.g. model.state_dict())")
+
+
+def _decode(node: Any, arrays: Any) -> Any:
+    if isinstance(node, list):
+        return [_decode(v, arrays) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$array" in node:
+        return arrays[node["$array"]]
+    if "$tuple" in node:
+        return tuple(_decode(v, arrays) for v in node["$tuple"])
+    if "$items" in node:
+        return {_freeze(_decode(k, arrays)): _decode(v, arrays) for k, v in node["$items"]}
+    return {k: _decode(v, arrays) for k, v in node["$dict"].items()}
+
+
+def _freeze(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and a rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Save a state dict (or any nest of dicts, lists, arrays and numbers) to ``path``."""
+    arrays: dict[str, np.ndarray] = {}
+    structure = json.dumps(_encode(obj, arrays))
+    arrays[STRUCTURE_KEY] = np.frombuffer(structure.encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Load what ``save`` wrote. Never unpickles: a file holding objects is refused."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if STRUCTURE_KEY not in archive.files:
+                raise ValueError(f"bp.load: {path} is an .npz file but not one bp.save wrote "
+                                 f"(no {STRUCTURE_KEY} entry)")
+            structure = json.loads(archive[STRUCTURE_KEY].tobytes().decode("utf-8"))
+            arrays = {name: archive[name] for name in archive.files if name != STRUCTURE_KEY}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"bp.load: no file at {path}") from None
+    except (OSError, EOFError) as err:
+        raise ValueError(f"bp.load: {path} is not a readable bprop file: {err}") from None
+    return _decode(structure, arrays)

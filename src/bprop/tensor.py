@@ -1,0 +1,421 @@
+"""Tensor: an ndarray plus what autograd needs (grad, requires_grad, grad_fn).
+
+Floating data defaults to float32 (Python floats and lists become float32; NumPy arrays keep
+their dtype, as ``torch.tensor`` does, so float64 is there on request). Integer tensors hold
+labels and indices and never require grad. Every differentiable method calls an op from
+``bprop.ops``; the Tensor itself holds no gradient math.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any, Sequence
+
+import numpy as np
+
+from bprop import autograd
+from bprop.ops import activation, elementwise, linalg, reduction, shape
+
+DTypeLike = Any
+float32 = np.float32
+float64 = np.float64
+int64 = np.int64
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _to_array(data: Any, dtype: DTypeLike = None) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=np.dtype(dtype))
+    explicit = isinstance(data, (np.ndarray, np.generic))
+    array = np.array(data)
+    if not explicit and array.dtype == np.float64:
+        return array.astype(np.float32)  # Python floats: float32 by default, as in torch
+    if array.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__}: ragged or non-numeric data")
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it.
+
+    >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    array([[2., 4.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+    __hash__ = object.__hash__  # __eq__ is elementwise, identity stays hashable (like torch)
+
+    def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False):
+        self.data: np.ndarray = _to_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.grad_fn: autograd.Context | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, data: Any, ctx: autograd.Context | None) -> Tensor:
+        out = object.__new__(Tensor)
+        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out.grad = None
+        out.grad_fn = ctx
+        out.requires_grad = ctx is not None
+        return out
+
+    # ----- properties -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ----- conversion -------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("numpy() on a tensor that requires grad: call .detach().numpy()")
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory, like torch)."""
+        return Tensor._from_op(self.data, None)
+
+    def to(self, dtype: DTypeLike) -> Tensor:
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return elementwise.Cast.apply(self, dtype=dtype)
+
+    astype = to
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(f"only floating tensors can require grad, this one is {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def zero_(self) -> Tensor:
+        self.data[...] = 0
+        return self
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.dtype != np.float32 or self.data.size == 0:
+            extra += f", dtype={self.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __array__(self, dtype: DTypeLike = None, copy: bool | None = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    # ----- autograd ---------------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Compute ∂self/∂leaf for every leaf that requires grad and add it to ``leaf.grad``.
+
+        ``grad`` is ∂C/∂self; it may be omitted only when self is a scalar (then it is 1).
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True (or it ran under no_grad)"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a scalar output, got shape "
+                    f"{self.shape}; pass grad= of that shape or reduce first (e.g. .sum())"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = _to_array(grad, self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(grad) has shape {grad.shape}, the tensor {self.shape}")
+        autograd.run_backward(self, grad, retain_graph=retain_graph)
+
+    # ----- arithmetic -------------------------------------------------------------------
+    def _operand(self, other: Any) -> Any:
+        """Wrap a Python number as an array of this tensor's dtype so it does not upcast."""
+        if isinstance(other, (Tensor, np.ndarray)):
+            return other
+        if isinstance(other, (bool, int, float)):
+            kind = self.data.dtype
+            if isinstance(other, float) and not np.issubdtype(kind, np.floating):
+                kind = np.float32
+            return np.array(other, dtype=kind)
+        return np.asarray(other)
+
+    def __add__(self, other: Any) -> Tensor:
+        return elementwise.Add.apply(self, self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return elementwise.Add.apply(self._operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return elementwise.Sub.apply(self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return elementwise.Sub.apply(self._operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return elementwise.Mul.apply(self, self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return elementwise.Mul.apply(self._operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return elementwise.Div.apply(self, self._operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return elementwise.Div.apply(self._operand(other), self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, (int, float)):
+            return elementwise.PowScalar.apply(self, exponent=float(exponent))
+        return elementwise.Pow.apply(self, self._operand(exponent))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return elementwise.Pow.apply(self._operand(base), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return linalg.MatMul.apply(self, self._operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return linalg.MatMul.apply(self._operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return elementwise.Neg.apply(self)
+
+    def __abs__(self) -> Tensor:
+        return elementwise.Abs.apply(self)
+
+    def _in_place(self, ufunc: np.ufunc, other: Any) -> Tensor:
+        if autograd.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
+            raise RuntimeError(
+                "in-place arithmetic on a tensor that takes part in autograd: wrap it in "
+                "`with bp.no_grad():` (as optimizers do) or use the out-of-place operator"
+            )
+        ufunc(self.data, _to_array(other) if isinstance(other, Tensor) else other,
+              out=self.data, casting="same_kind")
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place(np.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place(np.subtract, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place(np.multiply, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place(np.true_divide, other)
+
+    # comparisons give bool tensors outside the graph
+    def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._from_op(ufunc(self.data, other), None)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(np.not_equal, other)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(np.less, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(np.greater_equal, other)
+
+    # ----- elementwise functions -----------------------------------------------------------
+    def exp(self) -> Tensor:
+        return elementwise.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return elementwise.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return elementwise.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return elementwise.Abs.apply(self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        return elementwise.Clip.apply(self, low=min, high=max)
+
+    clamp = clip
+
+    def tanh(self) -> Tensor:
+        return activation.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return activation.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return activation.ReLU.apply(self)
+
+    def softmax(self, dim: int = -1) -> Tensor:
+        return activation.Softmax.apply(self, dim=dim)
+
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        return activation.LogSoftmax.apply(self, dim=dim)
+
+    # ----- reductions -------------------------------------------------------------------
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return reduction.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return reduction.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def var(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+            unbiased: bool = True) -> Tensor:
+        return reduction.Var.apply(self, dim=dim, keepdim=keepdim, correction=int(unbiased))
+
+    def std(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+            unbiased: bool = True) -> Tensor:
+        return self.var(dim, keepdim, unbiased).sqrt()
+
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        """Without dim: the largest value. With dim: (values, indices), as in torch."""
+        return self._extreme(reduction.Max, np.argmax, dim, keepdim)
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        return self._extreme(reduction.Min, np.argmin, dim, keepdim)
+
+    def _extreme(self, op: type, arg: Any, dim: int | None, keepdim: bool) -> Tensor | MaxResult:
+        values = op.apply(self, dim=dim, keepdim=keepdim)
+        if dim is None:
+            return values
+        indices = arg(self.data, axis=dim)
+        if keepdim:
+            indices = np.expand_dims(indices, dim)
+        return MaxResult(values, Tensor._from_op(indices, None))
+
+    def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return reduction.Max.apply(self, dim=dim, keepdim=keepdim)
+
+    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return reduction.Min.apply(self, dim=dim, keepdim=keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        out = np.argmax(self.data, axis=dim, keepdims=keepdim)
+        return Tensor._from_op(np.asarray(out), None)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        out = np.argmin(self.data, axis=dim, keepdims=keepdim)
+        return Tensor._from_op(np.asarray(out), None)
+
+    # ----- shape ------------------------------------------------------------------------
+    def reshape(self, *shape_: int | Sequence[int]) -> Tensor:
+        new = tuple(shape_[0]) if len(shape_) == 1 and not isinstance(shape_[0], int) else shape_
+        return shape.Reshape.apply(self, shape=new)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return shape.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return shape.Permute.apply(self, dims=tuple(dims))
+
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
+        order = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+        return shape.Permute.apply(self, dims=order)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        new = list(self.shape)
+        new.insert(dim if dim >= 0 else self.ndim + 1 + dim, 1)
+        return self.reshape(tuple(new))
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        if self.shape[dim] != 1:
+            return self
+        new = list(self.shape)
+        del new[dim]
+        return self.reshape(tuple(new))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return shape.GetItem.apply(self, index=shape.normalise_index(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if autograd.is_grad_enabled() and self.requires_grad:
+            raise RuntimeError("item assignment on a tensor that requires grad; use bp.no_grad()")
+        self.data[shape.normalise_index(index)] = value.data if isinstance(value, Tensor) else value
+
+
+def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Make a tensor; floats default to float32, NumPy arrays keep their dtype."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
