@@ -1,0 +1,74 @@
+"""Shared measuring for the benchmarks: step timing and peak memory, each framework in its
+own subprocess so that neither one's allocations or thread pools disturb the other.
+
+Peak memory is the growth of the resident set while the training steps run: the child reads
+its RSS after building data and model, resets the kernel's high-water mark (writing 5 to
+/proc/self/clear_refs), runs the steps, and reports VmHWM − that baseline. It counts every
+allocation (NumPy's, torch's, BLAS buffers) the same way; where /proc is not writable the
+figure falls back to ru_maxrss and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak_memory() -> tuple[int, bool]:
+    """Current RSS in KiB and whether the high-water mark could be reset."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _status_kb("VmRSS"), True
+    except OSError:
+        return _status_kb("VmRSS"), False
+
+
+def peak_memory_mb(baseline_kb: int) -> float:
+    return (_status_kb("VmHWM") - baseline_kb) / 1024
+
+
+def time_step(step: Callable[[], None], warmup: int = 5, rounds: int = 7, min_time: float = 0.2) -> float:
+    """Median seconds per call of ``step`` over several rounds of enough calls each."""
+    for _ in range(warmup):
+        step()
+    calls = 1
+    while True:  # grow the calls per round until one round takes min_time
+        start = time.perf_counter()
+        for _ in range(calls):
+            step()
+        if time.perf_counter() - start >= min_time or calls >= 1 << 12:
+            break
+        calls *= 2
+    per_call = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            step()
+        per_call.append((time.perf_counter() - start) / calls)
+    return statistics.median(per_call)
+
+
+def run_child(script: str, *args: str) -> dict:
+    """Run ``script --child args…`` and parse the JSON it prints last."""
+    out = subprocess.run([sys.executable, script, "--child", *args], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def report(name: str, ours: dict, ref: dict) -> str:
+    return (f"{name:<28} bprop {ours['seconds'] * 1e3:8.2f} ms  torch {ref['seconds'] * 1e3:8.2f} ms  "
+            f"time ratio {ours['seconds'] / ref['seconds']:5.2f}   peak memory bprop "
+            f"{ours['peak_mb']:7.1f} MB  torch {ref['peak_mb']:7.1f} MB  ratio "
+            f"{ours['peak_mb'] / max(ref['peak_mb'], 1e-9):5.2f}")
