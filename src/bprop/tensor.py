@@ -309,7 +309,7 @@ class Tensor:
     def abs(self) -> Tensor:
         return elementwise.Abs.apply(self)
 
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         return elementwise.Clip.apply(self, low=min, high=max)
 
     clamp = clip

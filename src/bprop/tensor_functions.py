@@ -40,7 +40,7 @@ def relu(x: Tensor) -> Tensor:
     return _t(x).relu()
 
 
-def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
     return _t(x).clip(min, max)
 
 

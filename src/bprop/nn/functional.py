@@ -1,0 +1,96 @@
+"""Stateless entry points with torch's names and signatures (``import bprop.nn.functional as F``).
+
+Each is a thin call of an op: the gradient math lives in ``bprop.ops``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bprop.ops import activation, linalg, loss, normalization
+from bprop.ops import dropout as dropout_op
+from bprop.tensor import Tensor
+
+
+def _array(x: Any) -> np.ndarray | None:
+    return None if x is None else (x.data if isinstance(x, Tensor) else np.asarray(x))
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b (see ops.linalg.Linear for the gradients)."""
+    return linalg.Linear.apply(input, weight, bias)
+
+
+def relu(input: Tensor) -> Tensor:
+    return activation.ReLU.apply(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return activation.LeakyReLU.apply(input, negative_slope=negative_slope)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    return activation.GELU.apply(input, approximate=approximate)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return activation.Sigmoid.apply(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return activation.Tanh.apply(input)
+
+
+def softmax(input: Tensor, dim: int = -1) -> Tensor:
+    return activation.Softmax.apply(input, dim=dim)
+
+
+def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
+    return activation.LogSoftmax.apply(input, dim=dim)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout; the identity when not training or when p = 0."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    return dropout_op.Dropout.apply(input, p=p)
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    return loss.CrossEntropy.apply(input, _array(target), weight=_array(weight), ignore_index=ignore_index,
+                                   reduction=reduction, label_smoothing=label_smoothing)
+
+
+def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    return loss.NLLLoss.apply(input, _array(target), weight=_array(weight), ignore_index=ignore_index,
+                              reduction=reduction)
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    target = target if isinstance(target, Tensor) else _array(target)
+    return loss.MSE.apply(input, target, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    target = target if isinstance(target, Tensor) else _array(target)
+    return loss.BCEWithLogits.apply(input, target, weight=_array(weight), pos_weight=_array(pos_weight),
+                                    reduction=reduction)
+
+
+def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch statistics when training (updating the running arrays in place), else running ones."""
+    rm, rv = _array(running_mean), _array(running_var)
+    if training:
+        return normalization.BatchNormTrain.apply(input, weight, bias, rm, rv, momentum=momentum, eps=eps)
+    if rm is None or rv is None:
+        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+    return normalization.BatchNormEval.apply(input, weight, bias, rm, rv, eps=eps)

@@ -1,0 +1,14 @@
+"""Layers: thin stateful Modules over the ops; no gradient math lives here."""
+
+from bprop.nn.layers.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from bprop.nn.layers.dropout import Dropout
+from bprop.nn.layers.flatten import Flatten, Identity
+from bprop.nn.layers.linear import Linear
+from bprop.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from bprop.nn.layers.normalization import BatchNorm1d, BatchNorm2d
+
+__all__ = [
+    "GELU", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CrossEntropyLoss", "Dropout", "Flatten",
+    "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "NLLLoss", "ReLU", "Sigmoid", "Softmax",
+    "Tanh",
+]

@@ -1,0 +1,23 @@
+"""Dropout layer: inverted dropout in training, the identity in eval mode."""
+
+from __future__ import annotations
+
+from bprop.nn import functional as F
+from bprop.nn.module import Module
+from bprop.tensor import Tensor
+
+
+class Dropout(Module):
+    """Zero each value with probability p while training and scale the rest by 1/(1 − p)."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
