@@ -63,7 +63,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any] | Any, eps: float
         if args[i].dtype != np.float64:
             warnings.warn(f"gradcheck: input {i} is {args[i].dtype}; finite differences need "
                           "float64 to be meaningful", stacklevel=2)
-        args[i].data = np.ascontiguousarray(args[i].data)
+        if not args[i].data.flags.writeable or not args[i].data.flags.c_contiguous:
+            args[i].data = args[i].data.copy(order="C")  # nudged in place below
         args[i].grad = None
 
     out = fn(*args)

@@ -1,6 +1,6 @@
 """Neural-network building blocks with PyTorch's names: Module, layers, losses, init, models."""
 
-from bprop.nn import functional, init
+from bprop.nn import functional, init, models
 from bprop.nn.layers import (
     GELU,
     BatchNorm1d,
@@ -25,5 +25,5 @@ from bprop.nn.module import Module, ModuleList, Parameter, Sequential
 __all__ = [
     "GELU", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CrossEntropyLoss", "Dropout", "Flatten",
     "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "models",
 ]

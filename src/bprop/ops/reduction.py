@@ -58,7 +58,7 @@ class Mean(Function):
         count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
         ctx.count = count
         with np.errstate(invalid="ignore", divide="ignore"):  # mean of nothing is nan, as torch
-            return np.mean(x, axis=axes, keepdims=keepdim)
+            return np.sum(x, axis=axes, keepdims=keepdim) / np.asarray(count, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:

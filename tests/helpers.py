@@ -1,0 +1,50 @@
+"""Shared test helpers: seeded float64 data, gradcheck shorthands and torch parity."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pytest
+
+import bprop as bp
+
+
+def rand(*shape: int, seed: int = 0, low: float | None = None) -> np.ndarray:
+    """float64 normal samples (or uniform in [low, low + 1) when low is given)."""
+    rng = np.random.default_rng(seed + 1000 * len(shape) + sum(shape))
+    if low is not None:
+        return rng.random(shape) + low
+    return rng.standard_normal(shape)
+
+
+def leaf(array: np.ndarray) -> bp.Tensor:
+    return bp.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+def check(fn: Callable[..., bp.Tensor], *arrays: np.ndarray, **kw: Any) -> None:
+    """gradcheck ``fn`` at float64 copies of ``arrays``; raises with details on failure."""
+    assert bp.gradcheck(fn, [leaf(a) for a in arrays], **kw)
+
+
+def torch_parity(bp_fn: Callable[..., Any], torch_fn: Callable[..., Any], *arrays: np.ndarray,
+                 atol: float = 1e-7, grads: bool = True) -> None:
+    """Same outputs and input gradients (for a random projection of the output) as torch."""
+    torch = pytest.importorskip("torch")
+    ours = [leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    out, ref = bp_fn(*ours), torch_fn(*theirs)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), atol=atol, rtol=1e-7)
+    if not grads:
+        return
+    projection = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(projection)
+    ref.backward(torch.tensor(projection))
+    for mine, other in zip(ours, theirs):
+        expected = other.grad.numpy() if other.grad is not None else np.zeros(mine.shape)
+        got = mine.grad if mine.grad is not None else np.zeros(mine.shape)
+        np.testing.assert_allclose(got, expected, atol=atol, rtol=1e-7)
+
+
+def shapes_ok(grads: Sequence[np.ndarray | None], tensors: Sequence[bp.Tensor]) -> bool:
+    return all(g is None or g.shape == t.shape for g, t in zip(grads, tensors))
