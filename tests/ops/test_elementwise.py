@@ -6,7 +6,8 @@ from tests.helpers import check, rand, torch_parity
 
 import bprop as bp
 
-BROADCAST_PAIRS = [((3,), (3,)), ((4, 1, 3), (5, 3)), ((2, 3), (1,)), ((1, 1), (3, 1, 2)), ((), (2, 3)), ((5, 1), (1, 4))]
+BROADCAST_PAIRS = [((3,), (3,)), ((4, 1, 3), (5, 3)), ((2, 3), (1,)), ((1, 1), (3, 1, 2)), ((), (2, 3)),
+                   ((5, 1), (1, 4))]
 BINARY = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
