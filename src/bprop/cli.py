@@ -1,0 +1,287 @@
+"""The ``bprop`` command: train and evaluate models on real data.
+
+    bprop train                         # the notes' fully connected net on the embedded digits
+    bprop train --data mnist --data-dir ../shared/data --model lenet5 --epochs 5 --out runs/lenet
+    bprop eval runs/lenet/best.npz --data mnist --data-dir ../shared/data
+
+Each subcommand is one function (``cmd_train``, ``cmd_eval``) registered in ``SUBCOMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+import bprop as bp
+from bprop import nn, optim
+from bprop.data import DataLoader, random_split, transforms
+from bprop.data.dataset import ArrayDataset, Dataset
+from bprop.data.datasets import CIFAR10, MNIST, DatasetError, FashionMNIST, load_digits, load_npz
+from bprop.serialization import atomic_write_bytes
+from bprop.train import CSVLogger, ModelCheckpoint, evaluate, fit, load_checkpoint
+
+MODELS = ("fcnet", "mlp", "convnet", "lenet5")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+# per-data-set defaults; flags and --config override them
+DATA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "digits": dict(model="fcnet", epochs=30, batch_size=64, lr=2e-3, hidden="256,256", dropout=0.2),
+    "mnist": dict(model="mlp", epochs=10, batch_size=128, lr=1e-3, hidden="512,256", dropout=0.2),
+    "fashion-mnist": dict(model="convnet", epochs=10, batch_size=128, lr=1e-3, hidden="512,256", dropout=0.2),
+    "cifar10": dict(model="convnet", epochs=20, batch_size=128, lr=1e-3, hidden="512,256", dropout=0.2),
+    "npz": dict(model="mlp", epochs=20, batch_size=64, lr=1e-3, hidden="256,256", dropout=0.1),
+}
+NORMALISATION = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530),
+                 "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))}
+
+
+class CLIError(Exception):
+    """A problem with the command line or its inputs, shown as one line."""
+
+
+# ----- data -------------------------------------------------------------------------------
+def data_kind(name: str) -> str:
+    if name.endswith(".npz"):
+        return "npz"
+    if name not in DATA_DEFAULTS:
+        raise CLIError(f"unknown data set {name!r}: choose digits, mnist, fashion-mnist, cifar10 or a PATH.npz")
+    return name
+
+
+def load_data(name: str, data_dir: str, download: bool) -> tuple[Dataset, Dataset]:
+    """(train, test) for a data set name; digits and .npz files are split 80/20 with a fixed seed."""
+    kind = data_kind(name)
+    if kind in ("digits", "npz"):
+        full = load_digits() if kind == "digits" else load_npz(name)
+        train, test = random_split(full, [0.8, 0.2], seed=0)
+        return train, test
+    cls = {"mnist": MNIST, "fashion-mnist": FashionMNIST, "cifar10": CIFAR10}[kind]
+    return cls(data_dir, train=True, download=download), cls(data_dir, train=False, download=download)
+
+
+def batch_transforms(kind: str, augment: bool) -> tuple[Callable | None, Callable | None]:
+    """(train transform, eval transform) applied to input batches."""
+    if kind not in NORMALISATION:
+        return None, None
+    mean, std = NORMALISATION[kind]
+    base = [transforms.ToFloat(), transforms.Normalize(mean, std)]
+    if kind == "cifar10" and augment:
+        return transforms.Compose([transforms.RandomCrop(32, 4), transforms.RandomHorizontalFlip(), *base]), \
+            transforms.Compose(base)
+    return transforms.Compose(base), transforms.Compose(base)
+
+
+def sample_shape(dataset: Dataset) -> tuple[tuple[int, ...], int]:
+    arrays = dataset.arrays()
+    x, y = (arrays[0], arrays[1]) if arrays is not None else (np.stack([dataset[0][0]]), None)
+    classes = len(getattr(dataset, "classes", [])) or int(np.max(y)) + 1
+    base = getattr(dataset, "dataset", None)
+    if isinstance(base, ArrayDataset):
+        classes = len(base.classes)
+    return tuple(x.shape[1:]), classes
+
+
+# ----- models ------------------------------------------------------------------------------
+def build_model(config: dict[str, Any]) -> nn.Module:
+    shape, classes = tuple(config["input_shape"]), int(config["num_classes"])
+    hidden = [int(h) for h in str(config["hidden"]).split(",") if h]
+    features = int(np.prod(shape))
+    name = config["model"]
+    if name == "fcnet":
+        return nn.models.FullyConnectedNet(features, hidden, classes,
+                                           normalization="batchnorm" if config["batchnorm"] else None,
+                                           dropout=config["dropout"], weight_scale=config["weight_scale"])
+    if name == "mlp":
+        layers: list[nn.Module] = [nn.Flatten()]
+        for fan_in, fan_out in zip([features, *hidden], hidden):
+            layers += [nn.Linear(fan_in, fan_out)]
+            layers += [nn.BatchNorm1d(fan_out)] if config["batchnorm"] else []
+            layers += [nn.ReLU()] + ([nn.Dropout(config["dropout"])] if config["dropout"] else [])
+        return nn.Sequential(*layers, nn.Linear(([features, *hidden])[-1], classes))
+    models = nn.models
+    if name == "convnet" and hasattr(models, "ThreeLayerConvNet"):
+        return models.ThreeLayerConvNet(input_dim=shape, num_filters=32, filter_size=5, hidden_dim=hidden[0],
+                                        num_classes=classes, weight_scale=config["weight_scale"])
+    if name == "lenet5" and hasattr(models, "LeNet5"):
+        return models.LeNet5(in_channels=shape[0], num_classes=classes)
+    raise CLIError(f"model {name!r} is not available in this build (choose from {', '.join(MODELS)})")
+
+
+def build_optimizer(config: dict[str, Any], params: Any) -> optim.Optimizer:
+    name, lr, wd = config["optimizer"], config["lr"], config["weight_decay"]
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=config["momentum"], weight_decay=wd, nesterov=config["momentum"] > 0)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=wd)
+    return optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=config["momentum"])
+
+
+# ----- train -------------------------------------------------------------------------------
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=MODELS, help="architecture (default depends on the data set)")
+    p.add_argument("--data", default="digits", help="digits (embedded, default), mnist, fashion-mnist, cifar10 or PATH.npz")
+    p.add_argument("--data-dir", default="data", help="folder with the data files (default: ./data)")
+    p.add_argument("--download", action="store_true", help="fetch missing data files (sha256-checked)")
+    p.add_argument("--epochs", type=int, help="maximum number of epochs")
+    p.add_argument("--batch-size", type=int, help="samples per step")
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="update rule (default adam)")
+    p.add_argument("--momentum", type=float, default=0.9, help="momentum for sgd and rmsprop (default 0.9)")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
+    p.add_argument("--dropout", type=float, help="dropout probability after each hidden layer")
+    p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True,
+                   help="batch norm after each hidden affine layer (default on)")
+    p.add_argument("--hidden", help="hidden layer sizes, comma separated (e.g. 256,256)")
+    p.add_argument("--weight-scale", type=float, default=0.05, help="std of the Gaussian init for fcnet")
+    p.add_argument("--target-loss", type=float, help="stop once the epoch's training loss is below this")
+    p.add_argument("--time-limit", type=float, help="stop after this many seconds")
+    p.add_argument("--no-augment", dest="augment", action="store_false", help="no random crops/flips (cifar10)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", help="folder for last.npz, best.npz, history.csv and metrics.json")
+    p.add_argument("--resume", nargs="?", const="", metavar="CHECKPOINT",
+                   help="continue from CHECKPOINT (default OUT/last.npz)")
+    p.add_argument("--config", help="TOML file of option values (flags given on the command line win)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def load_config_file(path: str) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            raise CLIError("--config needs Python 3.11+ or the tomli package") from None
+    try:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise CLIError(f"--config: no file {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise CLIError(f"--config: {path} is not valid TOML: {err}") from None
+    return {key.replace("-", "_"): value for key, value in raw.items()}
+
+
+def train_config(args: argparse.Namespace) -> dict[str, Any]:
+    kind = data_kind(args.data)
+    config = {**DATA_DEFAULTS[kind], **{k: v for k, v in vars(args).items() if v is not None}}
+    if kind == "digits" and args.model in ("convnet", "lenet5"):
+        raise CLIError("the 8×8 digits are too small for the conv models; use --model fcnet or mlp")
+    return config
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = train_config(args)
+    bp.manual_seed(config["seed"])
+    kind = data_kind(config["data"])
+    train_set, test_set = load_data(config["data"], config["data_dir"], config["download"])
+    config["input_shape"], config["num_classes"] = sample_shape(train_set)
+    model = build_model(config)
+    opt = build_optimizer(config, model.parameters())
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"])
+    train_tf, eval_tf = batch_transforms(kind, config.get("augment", True))
+    loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True, transform=train_tf)
+    out = Path(config["out"]) if config.get("out") else None
+    callbacks = [ModelCheckpoint(out, monitor="loss"), CSVLogger(out / "history.csv")] if out else []
+    resume = None
+    if config.get("resume") is not None:
+        resume = config["resume"] or (out / "last.npz" if out else None)
+        if resume is None or not Path(resume).exists():
+            raise CLIError(f"--resume: no checkpoint at {resume or 'OUT/last.npz (give --out)'}")
+    saved = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items()}
+    if not config["quiet"]:
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"training {config['model']} ({n_params:,} parameters) on {config['data']}: "
+              f"{len(train_set)} train / {len(test_set)} test samples")
+    history = fit(model, loader, loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=config["epochs"],
+                  scheduler=scheduler, callbacks=callbacks, target_loss=config.get("target_loss"),
+                  time_limit=config.get("time_limit"), val_transform=eval_tf, resume=resume,
+                  quiet=config["quiet"], config=saved)
+    results = evaluate(model, test_set, transform=eval_tf)
+    print(f"test accuracy {results['accuracy']:.2%}  test loss {results['loss']:.4f}  "
+          f"({history.stop_reason}, {sum(e['seconds'] for e in history.epochs):.1f} s training)")
+    if out:
+        summary = {"test_accuracy": results["accuracy"], "test_loss": results["loss"],
+                   "top5_accuracy": results["top5_accuracy"], "epochs": len(history.epochs),
+                   "stop_reason": history.stop_reason, "confusion_matrix": results["confusion_matrix"].tolist()}
+        atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
+    return 0
+
+
+# ----- eval --------------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    if not Path(args.checkpoint).exists():
+        raise CLIError(f"no checkpoint at {args.checkpoint}")
+    state = load_checkpoint(args.checkpoint, restore_rng=False)
+    config = state["config"]
+    if not config:
+        raise CLIError(f"{args.checkpoint} has no model configuration (was it written by `bprop train`?)")
+    data = args.data or config["data"]
+    model = build_model(config)
+    model.load_state_dict(state["model"])
+    _, test_set = load_data(data, args.data_dir or config["data_dir"], args.download)
+    _, eval_tf = batch_transforms(data_kind(data), augment=False)
+    results = evaluate(model, test_set, transform=eval_tf)
+    print(f"{data} test accuracy {results['accuracy']:.2%}  loss {results['loss']:.4f}  "
+          f"top-5 {results['top5_accuracy']:.2%}")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    print(np.array2string(results["confusion_matrix"], max_line_width=200))
+    print("class  precision  recall  f1")
+    for c, (p, r, f) in enumerate(zip(results["precision"], results["recall"], results["f1"])):
+        print(f"{c:>5}  {p:9.3f}  {r:6.3f}  {f:5.3f}")
+    return 0
+
+
+def add_eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="a .npz checkpoint written by `bprop train --out`")
+    p.add_argument("--data", help="data set to evaluate on (default: the one it was trained on)")
+    p.add_argument("--data-dir", help="folder with the data files")
+    p.add_argument("--download", action="store_true", help="fetch missing data files")
+
+
+SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
+    "train": (add_train_args, cmd_train, "train a model (default: the notes' fully connected net on digits)"),
+    "eval": (add_eval_args, cmd_eval, "evaluate a checkpoint: accuracy, confusion matrix, per-class scores"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bprop", description="bprop: deep learning on NumPy with hand-derived backprop.")
+    parser.add_argument("--version", action="version", version=f"bprop {bp.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (add_args, _, help_text) in SUBCOMMANDS.items():
+        add_args(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if getattr(args, "config", None):  # file values become defaults, explicit flags win
+            sub = parser._subparsers._group_actions[0].choices[args.command]  # type: ignore[union-attr]
+            sub.set_defaults(**load_config_file(args.config))
+            args = parser.parse_args(argv)
+        return SUBCOMMANDS[args.command][1](args)
+    except (CLIError, DatasetError) as err:
+        print(f"bprop {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Datasets. Array-backed ones (TensorDataset, ArrayDataset, Subset of them) expose
+``arrays()`` so that DataLoader can gather a whole batch with one fancy index instead of a
+Python loop over samples."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from bprop.random import generator
+from bprop.tensor import Tensor
+
+
+class Dataset:
+    """Anything with ``__len__`` and ``__getitem__(i) -> (x, y)``."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError
+
+    def arrays(self) -> tuple[np.ndarray, ...] | None:
+        """All samples as arrays with the sample axis first, when the dataset holds them so."""
+        return None
+
+
+class TensorDataset(Dataset):
+    """Samples are the i-th rows of the given arrays or Tensors (all of one length)."""
+
+    def __init__(self, *tensors: Any):
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one array")
+        self.tensors = tuple(t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors)
+        lengths = {len(t) for t in self.tensors}
+        if len(lengths) != 1:
+            raise ValueError(f"TensorDataset: arrays have different lengths {[len(t) for t in self.tensors]}")
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        return tuple(t[index] for t in self.tensors)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.tensors
+
+
+class ArrayDataset(TensorDataset):
+    """Inputs x and integer labels y, with the class names of a classification data set."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, classes: Sequence[str] | None = None, name: str = ""):
+        super().__init__(x, y)
+        self.name = name
+        self.classes = list(classes) if classes is not None else [str(c) for c in range(int(y.max()) + 1)]
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.tensors[0]
+
+    @property
+    def targets(self) -> np.ndarray:
+        return self.tensors[1]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name or 'arrays'}: x {self.data.shape} {self.data.dtype}, {len(self.classes)} classes)"
+
+
+class Subset(Dataset):
+    def __init__(self, dataset: Dataset, indices: Sequence[int]):
+        self.dataset, self.indices = dataset, np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[int(self.indices[index])]
+
+    def arrays(self) -> tuple[np.ndarray, ...] | None:
+        base = self.dataset.arrays()
+        return None if base is None else tuple(a[self.indices] for a in base)
+
+
+def random_split(dataset: Dataset, lengths: Sequence[float], seed: int | None = None) -> list[Subset]:
+    """Split into non-overlapping random subsets of the given lengths (or fractions summing to 1)."""
+    n = len(dataset)
+    if all(0 < f < 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9:
+        counts = [int(np.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+    else:
+        counts = [int(c) for c in lengths]
+    if sum(counts) != n:
+        raise ValueError(f"random_split: lengths {list(lengths)} do not add up to the dataset size {n}")
+    rng = np.random.default_rng(seed) if seed is not None else generator()
+    order = rng.permutation(n)
+    bounds = np.cumsum([0, *counts])
+    return [Subset(dataset, order[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]

@@ -1,0 +1,92 @@
+"""MNIST and Fashion-MNIST from their original IDX files (gzipped or not)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+from bprop.data.dataset import ArrayDataset
+from bprop.data.datasets.download import DatasetError, download_file
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file: magic 0x00 0x00 <dtype> <ndim>, ndim big-endian uint32 sizes, data."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as err:
+        raise DatasetError(f"{path} is not a readable IDX file ({err}); delete it and fetch it again") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DatasetError(f"{path} is not an IDX file (bad magic number {raw[:4].hex()})")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, ">u4", count=ndim, offset=4).astype(np.int64)
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = 4 + 4 * ndim + int(np.prod(dims)) * dtype.itemsize
+    if len(raw) != expected:
+        raise DatasetError(f"{path} is truncated or corrupt: header says {tuple(dims)} "
+                           f"({expected} bytes), the file has {len(raw)} bytes")
+    return np.frombuffer(raw, dtype, offset=4 + 4 * ndim).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+class MNIST(ArrayDataset):
+    """Handwritten digits, 28×28 uint8 as (N, 1, 28, 28), labels int64.
+
+    ``root`` may hold the files directly or in a subfolder named like the data set
+    ("mnist", "fashion-mnist"). download=True fetches the originals (sha256-checked).
+    """
+
+    folder = "mnist"
+    mirrors = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+    files = {
+        "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    }
+    classes_ = [str(d) for d in range(10)]
+
+    def __init__(self, root: str | os.PathLike, train: bool = True, download: bool = False):
+        prefix = "train" if train else "t10k"
+        folder = self._folder(Path(root))
+        if download:
+            for name, digest in self.files.items():
+                download_file([m + name for m in self.mirrors], folder / name, digest)
+        images = read_idx(self._find(folder, f"{prefix}-images-idx3-ubyte"))
+        labels = read_idx(self._find(folder, f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
+        if len(images) != len(labels):
+            raise DatasetError(f"{folder}: {len(images)} images but {len(labels)} labels")
+        super().__init__(images[:, None], labels, classes=self.classes_, name=f"{self.folder} {prefix}")
+
+    @classmethod
+    def _folder(cls, root: Path) -> Path:
+        return root / cls.folder if (root / cls.folder).is_dir() or not root.is_dir() else root
+
+    @classmethod
+    def _find(cls, folder: Path, stem: str) -> Path:
+        for candidate in (folder / f"{stem}.gz", folder / stem, folder / stem.replace("-idx", ".idx")):
+            if candidate.exists():
+                return candidate
+        raise DatasetError(f"missing {folder / (stem + '.gz')}: expected the original {cls.__name__} IDX file "
+                           f"(gzipped or not). Pass download=True (CLI: --download) or put the files in {folder}")
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST: the same format as MNIST, 10 kinds of clothing."""
+
+    folder = "fashion-mnist"
+    mirrors = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+    files = {
+        "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    }
+    classes_ = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                "Ankle boot"]

@@ -1,0 +1,63 @@
+"""DataLoader: batches of Tensors, shuffled by its own seeded generator.
+
+For array-backed datasets one permutation per epoch is drawn and each batch is a single
+fancy-index gather of those rows: no Python loop over samples and no copy of the whole data
+set per epoch. Other datasets are batched by stacking their items.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from bprop.data.dataset import Dataset
+from bprop.random import generator
+from bprop.tensor import Tensor
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches of Tensors (x, y, …).
+
+    ``transform`` is applied to each batch of inputs (the first array) as a NumPy array, so
+    augmentations work on the whole batch at once. The shuffling generator is seeded with
+    ``seed``, or from the global bprop generator, so ``bp.manual_seed`` makes runs repeatable;
+    ``state_dict()`` captures it for exact resumption.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None, seed: int | None = None):
+        if batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
+        self.drop_last, self.transform = drop_last, transform
+        seed = int(generator().integers(2 ** 63)) if seed is None else seed
+        self.generator = np.random.default_rng(seed)
+        self._arrays = dataset.arrays()
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        n = len(self.dataset)
+        order = self.generator.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self._batch(order[start:start + self.batch_size])
+
+    def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
+        if self._arrays is not None:
+            columns = [a[indices] for a in self._arrays]
+        else:
+            items = [self.dataset[int(i)] for i in indices]
+            columns = [np.stack([np.asarray(item[k]) for item in items]) for k in range(len(items[0]))]
+        if self.transform is not None:
+            columns[0] = self.transform(columns[0])
+        return tuple(Tensor(c, dtype=c.dtype) for c in columns)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.bit_generator.state = state["generator"]
