@@ -125,7 +125,8 @@ def build_optimizer(config: dict[str, Any], params: Any) -> optim.Optimizer:
 # ----- train -------------------------------------------------------------------------------
 def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=MODELS, help="architecture (default depends on the data set)")
-    p.add_argument("--data", default="digits", help="digits (embedded, default), mnist, fashion-mnist, cifar10 or PATH.npz")
+    p.add_argument("--data", default="digits",
+                   help="digits (embedded, default), mnist, fashion-mnist, cifar10 or PATH.npz")
     p.add_argument("--data-dir", default="data", help="folder with the data files (default: ./data)")
     p.add_argument("--download", action="store_true", help="fetch missing data files (sha256-checked)")
     p.add_argument("--epochs", type=int, help="maximum number of epochs")

@@ -64,7 +64,8 @@ class ArrayDataset(TensorDataset):
         return self.tensors[1]
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name or 'arrays'}: x {self.data.shape} {self.data.dtype}, {len(self.classes)} classes)"
+        described = f"x {self.data.shape} {self.data.dtype}, {len(self.classes)} classes"
+        return f"{type(self).__name__}({self.name or 'arrays'}: {described})"
 
 
 class Subset(Dataset):
