@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop.ops import activation, linalg, loss, normalization
+from bprop.ops import activation, conv, linalg, loss, normalization
 from bprop.ops import dropout as dropout_op
 from bprop.tensor import Tensor
 
@@ -94,3 +94,17 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Tenso
     if rm is None or rv is None:
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     return normalization.BatchNormEval.apply(input, weight, bias, rm, rv, eps=eps)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation (see ops.conv.Conv2d for the gradients)."""
+    return conv.Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    return conv.MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    return conv.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)

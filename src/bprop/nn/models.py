@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from bprop.nn import init
-from bprop.nn.layers import BatchNorm1d, Dropout, Linear, ReLU
+from bprop.nn.layers import BatchNorm1d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU
 from bprop.nn.module import Module, Sequential
 from bprop.tensor import Tensor
 
@@ -76,3 +76,56 @@ class FullyConnectedNet(Module):
     def regularization(self) -> Tensor:
         """½·reg·Σ_l ‖W^l‖²: add it to the data loss; its gradient is reg·W^l."""
         return l2_penalty(self.weights(), self.reg)
+
+
+class ThreeLayerConvNet(Module):
+    """cs231n's three-layer net: conv − relu − 2×2 max pool − affine − relu − affine.
+
+    The conv keeps the spatial size (padding (F − 1)/2, stride 1), so the affine layer sees
+    num_filters·(H/2)·(W/2) features. Weights ~ N(0, weight_scale²), biases 0; ``reg`` is the
+    L2 strength of ``regularization()`` (weights of all three layers, not biases).
+    """
+
+    def __init__(self, input_dim: Sequence[int] = (3, 32, 32), num_filters: int = 32, filter_size: int = 7,
+                 hidden_dim: int = 100, num_classes: int = 10, weight_scale: float = 1e-3, reg: float = 0.0,
+                 dtype: object = np.float32):
+        super().__init__()
+        channels, height, width = input_dim
+        if filter_size % 2 == 0:
+            raise ValueError(f"ThreeLayerConvNet: filter_size must be odd to keep the size, got {filter_size}")
+        self.reg = reg
+        conv = Conv2d(channels, num_filters, filter_size, padding=(filter_size - 1) // 2, dtype=dtype)
+        fc1 = Linear(num_filters * (height // 2) * (width // 2), hidden_dim, dtype=dtype)
+        fc2 = Linear(hidden_dim, num_classes, dtype=dtype)
+        for layer in (conv, fc1, fc2):
+            init.normal_(layer.weight, 0.0, weight_scale)
+            init.zeros_(layer.bias)
+        self.features = Sequential(conv, ReLU(), MaxPool2d(2), Flatten())
+        self.classifier = Sequential(fc1, ReLU(), fc2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(x))
+
+    def regularization(self) -> Tensor:
+        return l2_penalty([self.features[0].weight, self.classifier[0].weight, self.classifier[2].weight], self.reg)
+
+
+class LeNet5(Module):
+    """LeCun et al. (1998), with ReLU and max pooling as usually trained today:
+    conv5×5(6, padding 2) − relu − pool2 − conv5×5(16) − relu − pool2 − fc120 − relu − fc84 −
+    relu − fc10, for 1×28×28 inputs (the padding stands in for the original 32×32 frame).
+    Layers use torch's default init, so its state dict loads into the same torch Sequential.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, dtype: object = np.float32):
+        super().__init__()
+        self.features = Sequential(
+            Conv2d(in_channels, 6, 5, padding=2, dtype=dtype), ReLU(), MaxPool2d(2),
+            Conv2d(6, 16, 5, dtype=dtype), ReLU(), MaxPool2d(2), Flatten())
+        self.classifier = Sequential(Linear(16 * 5 * 5, 120, dtype=dtype), ReLU(), Linear(120, 84, dtype=dtype),
+                                     ReLU(), Linear(84, num_classes, dtype=dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[2:] != (28, 28):
+            raise ValueError(f"LeNet5: expected input (N, C, 28, 28), got {tuple(x.shape)}")
+        return self.classifier(self.features(x))

@@ -1,0 +1,66 @@
+"""Conv2d layer: weight (out, in/groups, kh, kw) and bias, torch's default init, over ops.conv."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from bprop.nn import init
+from bprop.nn.module import Module, Parameter
+from bprop.ops.conv import Conv2d as Conv2dOp
+from bprop.ops.conv import pair
+from bprop.tensor import Tensor
+
+
+class Conv2d(Module):
+    """2-D cross-correlation over (N, C, H, W) inputs, torch's Conv2d.
+
+    Init as torch: W ~ U(±1/√fan_in) (kaiming_uniform with a = √5), b ~ U(±1/√fan_in), with
+    fan_in = in_channels/groups · kh · kw.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, dtype: object = np.float32):
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be "
+                             f"divisible by groups {groups}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
+        self.padding, self.dilation = pair(padding, "padding"), pair(dilation, "dilation")
+        if min(self.stride) < 1 or min(self.dilation) < 1 or min(self.kernel_size) < 1:
+            raise ValueError(f"Conv2d: kernel_size {self.kernel_size}, stride {self.stride} and dilation "
+                             f"{self.dilation} must be at least 1")
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dtype))
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if bias:
+            fan_in = in_channels // groups * self.kernel_size[0] * self.kernel_size[1]
+            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
+            init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+        else:
+            self.register_parameter("bias", None)
+
+    def name(self) -> str:
+        k = self.kernel_size
+        return f"Conv2d({self.in_channels}→{self.out_channels}, k={k[0] if k[0] == k[1] else k})"
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{self.name()}: expected input (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        try:
+            return Conv2dOp.apply(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
+                                  dilation=self.dilation, groups=self.groups)
+        except ValueError as err:
+            raise ValueError(f"{self.name()}: {err}") from None
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")

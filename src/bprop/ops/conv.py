@@ -1,0 +1,272 @@
+"""Convolution and pooling, fast: im2col through stride tricks, one GEMM per group, and
+col2im as a loop over the R·S kernel offsets (never over samples or pixels).
+
+Notation of the study notes (docs/cnn-backprop.md has the full derivation): input x of
+C channels and H×W pixels, kernel R×S, stride (u, v), padding (a, b), dilation (d₁, d₂),
+output P×Q with P = ⌊(H + 2a − d₁(R − 1) − 1)/u⌋ + 1 (= ⌊(H + 2a − R)/u⌋ + 1 without dilation).
+
+Layout: internally channels-last. The input is viewed as (N, H, W, C) (free when it came from
+another conv), padded, and its windows are taken as a strided view (N, P, Q, R, S, C) —
+im2col is then one reshape to a (N·P·Q, R·S·C) matrix. The GEMM's (N·P·Q, O) result is
+returned as an (N, O, P, Q) view of that buffer: logically NCHW like torch, physically NHWC,
+so the next layer's im2col reads contiguous channels and no transpose is ever copied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from bprop.autograd import Context, Function
+
+# im2col buffers above this size are built batch chunk by batch chunk (and not kept for the
+# backward pass, which rebuilds them per chunk): bounds memory at a small cost in time.
+MAX_COLS_BYTES = 256 * 2 ** 20
+
+
+def pair(value: Any, name: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair (torch accepts both for every conv argument)."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    if len(value) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """P = ⌊(H + 2a − d(R − 1) − 1)/u⌋ + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def check_geometry(op: str, x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
+                   padding: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    """Validate a 4-D input against a kernel; returns the output size (P, Q)."""
+    if len(x_shape) != 4:
+        raise ValueError(f"{op}: expected input (N, C, H, W), got shape {tuple(x_shape)}")
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be at least 1")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding {padding} must not be negative")
+    H, W = x_shape[2], x_shape[3]  # noqa: N806 - the notes' names
+    span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
+    if span[0] > H + 2 * padding[0] or span[1] > W + 2 * padding[1]:
+        raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the padded input "
+                         f"{H + 2 * padding[0]}×{W + 2 * padding[1]} of shape {tuple(x_shape)}")
+    return (output_size(H, kernel[0], stride[0], padding[0], dilation[0]),
+            output_size(W, kernel[1], stride[1], padding[1], dilation[1]))
+
+
+def to_nhwc_padded(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndarray:
+    """(N, C, H, W) → padded (N, H + 2a, W + 2b, C); a view when there is no padding."""
+    nhwc = x.transpose(0, 2, 3, 1)
+    a, b = padding
+    if a == 0 and b == 0:
+        return nhwc
+    out = np.full((x.shape[0], x.shape[2] + 2 * a, x.shape[3] + 2 * b, x.shape[1]), value, dtype=x.dtype)
+    out[:, a:a + x.shape[2], b:b + x.shape[3], :] = nhwc
+    return out
+
+
+def windows(xp: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int],
+            dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """Strided view (N, P, Q, R, S, C) of a padded NHWC array: [n, p, q, r, s, c] =
+    xp[n, p·u + r·d₁, q·v + s·d₂, c]. No copy."""
+    sn, sh, sw, sc = xp.strides
+    shape = (xp.shape[0], out_hw[0], out_hw[1], kernel[0], kernel[1], xp.shape[3])
+    strides = (sn, stride[0] * sh, stride[1] * sw, dilation[0] * sh, dilation[1] * sw, sc)
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def col2im(dcols: np.ndarray, out: np.ndarray, stride: tuple[int, int],
+           dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """Adjoint of ``windows``: add window gradients (N, P, Q, R, S, C) into ``out`` (N, Hp, Wp, C).
+
+    Each kernel offset (r, s) maps the P×Q grid onto a strided slice of the image, so one
+    vectorised add per offset places every window's contribution; overlaps accumulate.
+    """
+    _, p, q, kr, ks, _ = dcols.shape
+    u, v = stride
+    for r in range(kr):
+        for s in range(ks):
+            top, left = r * dilation[0], s * dilation[1]
+            out[:, top:top + u * (p - 1) + 1:u, left:left + v * (q - 1) + 1:v, :] += dcols[:, :, :, r, s, :]
+    return out
+
+
+def unpad_to_nchw(xp: np.ndarray, padding: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
+    a, b = padding
+    return xp[:, a:a + hw[0], b:b + hw[1], :].transpose(0, 3, 1, 2)
+
+
+def _chunks(n: int, bytes_per_sample: int) -> list[slice]:
+    size = max(1, MAX_COLS_BYTES // max(bytes_per_sample, 1))
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+class Conv2d(Function):
+    """Cross-correlation (what deep learning calls convolution), torch's conv2d:
+
+        z[n, o, p, q] = b[o] + Σ_{c, r, s} W[o, c, r, s] · x̃[n, c, p·u + r·d₁, q·v + s·d₂]
+
+    with x̃ the zero-padded input and c running over the o's group. As a matrix product,
+    Z = X_col W_colᵀ with X_col the (N·P·Q, R·S·C) im2col matrix. Backward, with δ = ∂C/∂z:
+
+        ∂C/∂W_col = δ_colᵀ X_col                      (cross-correlation of x with δ)
+        ∂C/∂X_col = δ_col W_col, then col2im           (= full convolution of the
+                    stride-dilated δ with the 180°-rotated kernel, cropped by the padding)
+        ∂C/∂b[o] = Σ_{n,p,q} δ[n, o, p, q]
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
+                stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> np.ndarray:
+        stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+        o_ch, c_per_group, kr, ks = weight.shape
+        if groups < 1 or o_ch % groups:
+            raise ValueError(f"conv2d: out_channels {o_ch} must be divisible by groups {groups}")
+        if x.ndim != 4 or x.shape[1] != c_per_group * groups:
+            raise ValueError(f"conv2d: expected input (N, {c_per_group * groups}, H, W) for weight "
+                             f"{weight.shape} and groups={groups}, got {tuple(x.shape)}")
+        out_hw = check_geometry("conv2d", x.shape, (kr, ks), stride, padding, dilation)
+        n, (p, q), og = x.shape[0], out_hw, o_ch // groups
+        xp = to_nhwc_padded(x, padding)
+        w_cols = weight.transpose(0, 2, 3, 1)  # (O, R, S, C/g): the order of the im2col columns
+        chunks = _chunks(n, p * q * kr * ks * c_per_group * x.itemsize)
+        keep_cols = len(chunks) == 1
+        out = None if keep_cols and groups == 1 else np.empty((n, p, q, o_ch), np.result_type(x, weight))
+        saved_cols = []
+        for g in range(groups):
+            w2 = w_cols[g * og:(g + 1) * og].reshape(og, -1)
+            xg = xp[..., g * c_per_group:(g + 1) * c_per_group]
+            for rows in chunks:
+                cols = windows(xg[rows], (kr, ks), out_hw, stride, dilation).reshape(-1, w2.shape[1])
+                z = (cols @ w2.T).reshape(-1, p, q, og)
+                if out is None:
+                    out = z  # one group, one chunk: the GEMM result is the output buffer
+                else:
+                    out[rows, ..., g * og:(g + 1) * og] = z
+                if keep_cols:
+                    saved_cols.append(cols)
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(None if keep_cols else xp, weight, saved_cols)
+        ctx.meta = (x.shape, stride, padding, dilation, groups, out_hw, chunks)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        xp, weight, saved_cols = ctx.saved
+        x_shape, stride, padding, dilation, groups, out_hw, chunks = ctx.meta
+        needs = ctx.needs_input_grad
+        o_ch, c_per_group, kr, ks = weight.shape
+        og, (p, q) = o_ch // groups, out_hw
+        g_nhwc = grad.transpose(0, 2, 3, 1)  # free when grad is channels-last like our output
+        w_cols = weight.transpose(0, 2, 3, 1)
+        padded_hw = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+        gw = np.zeros(w_cols.shape, grad.dtype) if needs[1] else None
+        dxp = np.zeros((x_shape[0],) + padded_hw + (x_shape[1],), grad.dtype) if needs[0] else None
+        for g in range(groups):
+            w2 = w_cols[g * og:(g + 1) * og].reshape(og, -1)
+            channels = slice(g * c_per_group, (g + 1) * c_per_group)
+            for rows in chunks:
+                delta = np.ascontiguousarray(g_nhwc[rows, ..., g * og:(g + 1) * og]).reshape(-1, og)
+                if gw is not None:
+                    cols = saved_cols[g] if saved_cols else windows(
+                        xp[rows, ..., channels], (kr, ks), out_hw, stride, dilation).reshape(-1, w2.shape[1])
+                    gw[g * og:(g + 1) * og] += (delta.T @ cols).reshape(og, kr, ks, c_per_group)
+                if dxp is not None:
+                    dcols = (delta @ w2).reshape(-1, p, q, kr, ks, c_per_group)
+                    col2im(dcols, dxp[rows, ..., channels], stride, dilation)
+        gx = unpad_to_nchw(dxp, padding, x_shape[2:]) if dxp is not None else None
+        gw_out = gw.transpose(0, 3, 1, 2) if gw is not None else None
+        gb = g_nhwc.sum(axis=(0, 1, 2)) if len(needs) > 2 and needs[2] else None
+        return gx, gw_out, gb
+
+
+def _pool_setup(op: str, x: np.ndarray, kernel_size: Any, stride: Any, padding: Any):
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
+        raise ValueError(f"{op}: padding {padding} should be at most half the kernel {kernel}")
+    return kernel, stride, padding, check_geometry(op, x.shape, kernel, stride, padding)
+
+
+def _offset_slices(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int]):
+    """For each kernel offset (k, r, s): the (N, P, Q, C) slice of a padded NHWC image that
+    holds pixel (p·u + r, q·v + s) of every window. Pooling loops over these R·S offsets."""
+    (p, q), (u, v) = out_hw, stride
+    for r in range(kernel[0]):
+        for s in range(kernel[1]):
+            yield r * kernel[1] + s, (slice(None), slice(r, r + u * (p - 1) + 1, u), slice(s, s + v * (q - 1) + 1, v))
+
+
+class MaxPool2d(Function):
+    """y[n, c, p, q] = max over the window (r, s) of x̃[n, c, p·u + r, q·v + s], x̃ padded with −∞.
+
+    The max is locally the identity on its argmax and constant in the others, so
+    ∂C/∂x̃[argmax of window (p, q)] += δ[p, q] and 0 elsewhere (the first maximum on ties, as
+    torch); padded positions are never the argmax and are cropped away.
+
+    Computed as a running maximum over the R·S kernel offsets, each a strided slice of the
+    whole batch, remembering which offset won (int8): no window copy is ever made.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
+        kernel, stride, padding, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding)
+        xp = to_nhwc_padded(x, padding, value=-np.inf)
+        out = argmax = None
+        for k, where in _offset_slices(kernel, out_hw, stride):
+            candidate = xp[where]
+            if out is None:
+                out, argmax = candidate.copy(), np.zeros(candidate.shape, np.int16)
+                continue
+            better = candidate > out  # strict: the first maximum keeps the gradient on ties
+            np.maximum(out, candidate, out=out)
+            argmax[better] = k
+        ctx.save_for_backward(argmax)
+        ctx.meta = (x.shape, kernel, stride, padding, out_hw)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        (argmax,) = ctx.saved
+        x_shape, kernel, stride, padding, out_hw = ctx.meta
+        g = grad.transpose(0, 2, 3, 1)
+        dxp = np.zeros((x_shape[0], x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1], x_shape[1]), g.dtype)
+        for k, where in _offset_slices(kernel, out_hw, stride):
+            dxp[where] += g * (argmax == k)
+        return (unpad_to_nchw(dxp, padding, x_shape[2:]),)
+
+
+class AvgPool2d(Function):
+    """y[n, c, p, q] = (1/(R·S)) Σ_{r,s} x̃[n, c, p·u + r, q·v + s], zero padding counted in the
+    divisor (torch's default count_include_pad=True).
+
+    ∂y[p, q]/∂x̃[p·u + r, q·v + s] = 1/(R·S): each window spreads its δ evenly over its pixels;
+    a pixel in several windows collects from each.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
+        kernel, stride, padding, out_hw = _pool_setup("avg_pool2d", x, kernel_size, stride, padding)
+        xp = to_nhwc_padded(x, padding)
+        out = None
+        for _, where in _offset_slices(kernel, out_hw, stride):
+            out = xp[where].copy() if out is None else np.add(out, xp[where], out=out)
+        out *= np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=out.dtype)
+        ctx.meta = (x.shape, kernel, stride, padding, out_hw)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        x_shape, kernel, stride, padding, out_hw = ctx.meta
+        share = grad.transpose(0, 2, 3, 1) * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=grad.dtype)
+        dxp = np.zeros((x_shape[0], x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1], x_shape[1]),
+                       grad.dtype)
+        for _, where in _offset_slices(kernel, out_hw, stride):
+            dxp[where] += share
+        return (unpad_to_nchw(dxp, padding, x_shape[2:]),)
