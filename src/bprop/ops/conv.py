@@ -79,20 +79,21 @@ def windows(xp: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int], st
     return as_strided(xp, shape, strides, writeable=False)
 
 
-def col2im(dcols: np.ndarray, out: np.ndarray, stride: tuple[int, int],
-           dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
-    """Adjoint of ``windows``: add window gradients (N, P, Q, R, S, C) into ``out`` (N, Hp, Wp, C).
+def add_col2im(delta: np.ndarray, weight: np.ndarray, dxp: np.ndarray, out_hw: tuple[int, int],
+               stride: tuple[int, int], dilation: tuple[int, int]) -> None:
+    """dxp += col2im(δ_col W_col), fused: one GEMM and one strided add per kernel offset.
 
-    Each kernel offset (r, s) maps the P×Q grid onto a strided slice of the image, so one
-    vectorised add per offset places every window's contribution; overlaps accumulate.
+    Kernel offset (r, s) sends δ[n, :, p, q]·W[:, :, r, s] to pixel (p·u + r·d₁, q·v + s·d₂),
+    so for every offset the whole batch's contribution is δ_col W[:, :, r, s] (a GEMM whose
+    result is contiguous) added to one strided slice of the padded image. Same flops as
+    building δ_col W_col first, without its R·S-times-larger scattered buffer.
     """
-    _, p, q, kr, ks, _ = dcols.shape
-    u, v = stride
-    for r in range(kr):
-        for s in range(ks):
+    (p, q), (u, v) = out_hw, stride
+    for r in range(weight.shape[2]):
+        for s in range(weight.shape[3]):
             top, left = r * dilation[0], s * dilation[1]
-            out[:, top:top + u * (p - 1) + 1:u, left:left + v * (q - 1) + 1:v, :] += dcols[:, :, :, r, s, :]
-    return out
+            contribution = (delta @ weight[:, :, r, s]).reshape(-1, p, q, weight.shape[1])
+            dxp[:, top:top + u * (p - 1) + 1:u, left:left + v * (q - 1) + 1:v, :] += contribution
 
 
 def unpad_to_nchw(xp: np.ndarray, padding: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
@@ -115,7 +116,8 @@ class Conv2d(Function):
 
         ∂C/∂W_col = δ_colᵀ X_col                      (cross-correlation of x with δ)
         ∂C/∂X_col = δ_col W_col, then col2im           (= full convolution of the
-                    stride-dilated δ with the 180°-rotated kernel, cropped by the padding)
+                    stride-dilated δ with the 180°-rotated kernel, cropped by the padding;
+                    computed offset by offset, see add_col2im)
         ∂C/∂b[o] = Σ_{n,p,q} δ[n, o, p, q]
     """
 
@@ -161,7 +163,7 @@ class Conv2d(Function):
         x_shape, stride, padding, dilation, groups, out_hw, chunks = ctx.meta
         needs = ctx.needs_input_grad
         o_ch, c_per_group, kr, ks = weight.shape
-        og, (p, q) = o_ch // groups, out_hw
+        og = o_ch // groups
         g_nhwc = grad.transpose(0, 2, 3, 1)  # free when grad is channels-last like our output
         w_cols = weight.transpose(0, 2, 3, 1)
         padded_hw = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
@@ -177,8 +179,8 @@ class Conv2d(Function):
                         xp[rows, ..., channels], (kr, ks), out_hw, stride, dilation).reshape(-1, w2.shape[1])
                     gw[g * og:(g + 1) * og] += (delta.T @ cols).reshape(og, kr, ks, c_per_group)
                 if dxp is not None:
-                    dcols = (delta @ w2).reshape(-1, p, q, kr, ks, c_per_group)
-                    col2im(dcols, dxp[rows, ..., channels], stride, dilation)
+                    add_col2im(delta, weight[g * og:(g + 1) * og], dxp[rows, ..., channels], out_hw, stride,
+                               dilation)
         gx = unpad_to_nchw(dxp, padding, x_shape[2:]) if dxp is not None else None
         gw_out = gw.transpose(0, 3, 1, 2) if gw is not None else None
         gb = g_nhwc.sum(axis=(0, 1, 2)) if len(needs) > 2 and needs[2] else None
@@ -226,7 +228,8 @@ class MaxPool2d(Function):
                 continue
             better = candidate > out  # strict: the first maximum keeps the gradient on ties
             np.maximum(out, candidate, out=out)
-            argmax[better] = k
+            argmax *= ~better  # argmax = k where better: arithmetic on masks is far faster
+            argmax += better * np.int16(k)  # than masked assignment (argmax[better] = k)
         ctx.save_for_backward(argmax)
         ctx.meta = (x.shape, kernel, stride, padding, out_hw)
         return out.transpose(0, 3, 1, 2)
@@ -237,8 +240,12 @@ class MaxPool2d(Function):
         x_shape, kernel, stride, padding, out_hw = ctx.meta
         g = grad.transpose(0, 2, 3, 1)
         dxp = np.zeros((x_shape[0], x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1], x_shape[1]), g.dtype)
+        tiles = stride == kernel  # windows do not overlap: assign instead of accumulate
         for k, where in _offset_slices(kernel, out_hw, stride):
-            dxp[where] += g * (argmax == k)
+            if tiles:
+                np.multiply(g, argmax == k, out=dxp[where])
+            else:
+                dxp[where] += g * (argmax == k)
         return (unpad_to_nchw(dxp, padding, x_shape[2:]),)
 
 
