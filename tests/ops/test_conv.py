@@ -1,0 +1,102 @@
+"""conv2d, max_pool2d, avg_pool2d: float64 gradcheck over strides, paddings, dilations, groups,
+rectangular kernels and odd sizes; torch parity; the chunked path; clear errors."""
+
+import itertools
+
+import numpy as np
+import pytest
+from tests.helpers import check, rand, torch_parity
+
+import bprop as bp
+import bprop.nn.functional as F
+from bprop.ops import conv
+
+CONV_CASES = [  # (N, C, H, W), O, kernel, stride, padding, dilation, groups
+    ((2, 2, 5, 5), 2, 3, 1, 0, 1, 1),
+    ((1, 2, 6, 7), 3, (2, 3), 2, 1, 1, 1),
+    ((2, 4, 7, 5), 2, 3, 3, 2, 1, 2),
+    ((1, 2, 7, 7), 4, 3, 1, 1, 2, 2),
+    ((1, 3, 5, 6), 2, (3, 1), (1, 2), (2, 0), (2, 1), 1),
+    ((3, 1, 4, 4), 1, 1, 1, 0, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_gradcheck(case):
+    shape, out_ch, kernel, stride, padding, dilation, groups = case
+    kr, ks = conv.pair(kernel, "k")
+    check(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+          rand(*shape), rand(out_ch, shape[1] // groups, kr, ks, seed=1), rand(out_ch, seed=2))
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_torch_parity(case):
+    torch = pytest.importorskip("torch")
+    shape, out_ch, kernel, stride, padding, dilation, groups = case
+    kr, ks = conv.pair(kernel, "k")
+    torch_parity(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+                 lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups),
+                 rand(*shape), rand(out_ch, shape[1] // groups, kr, ks, seed=1), rand(out_ch, seed=2))
+
+
+def test_conv2d_every_stride_padding_dilation_combination_matches_torch():
+    torch = pytest.importorskip("torch")
+    for stride, padding, dilation in itertools.product((1, 2, 3), (0, 1, 2), (1, 2)):
+        torch_parity(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation),
+                     lambda x, w: torch.nn.functional.conv2d(x, w, None, stride, padding, dilation),
+                     rand(2, 3, 8, 9), rand(4, 3, 3, 2, seed=1))
+
+
+def test_conv2d_chunked_path_gives_the_same_result(monkeypatch):
+    x, w, b = rand(5, 2, 6, 6), rand(3, 2, 3, 3, seed=1), rand(3, seed=2)
+    whole = bp.tensor(x, requires_grad=True)
+    F.conv2d(whole, bp.tensor(w), bp.tensor(b), padding=1).sum().backward()
+    monkeypatch.setattr(conv, "MAX_COLS_BYTES", 2 * 36 * 18 * 8)  # about two samples per chunk
+    check(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=1), x, w, b)
+    chunked = bp.tensor(x, requires_grad=True)
+    out = F.conv2d(chunked, bp.tensor(w), bp.tensor(b), padding=1)
+    out.sum().backward()
+    np.testing.assert_allclose(chunked.grad, whole.grad, atol=1e-12)
+
+
+POOL_CASES = [((2, 3, 6, 6), 2, None, 0), ((1, 2, 7, 5), 3, 2, 1), ((2, 1, 5, 7), (2, 3), (1, 2), (1, 1)),
+              ((1, 2, 5, 5), 2, 1, 0), ((1, 1, 7, 7), 2, None, 0)]
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+def test_pool_gradcheck_and_parity(case, name):
+    shape, kernel, stride, padding = case
+    ours = getattr(F, name)
+    check(lambda x: ours(x, kernel, stride, padding), rand(*shape))
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.nn.functional, name)
+    torch_parity(lambda x: ours(x, kernel, stride, padding), lambda x: theirs(x, kernel, stride, padding),
+                 rand(*shape))
+
+
+def test_float32_stays_float32():
+    x = bp.randn(2, 3, 8, 8)
+    w = bp.randn(4, 3, 3, 3, requires_grad=True)
+    y = F.max_pool2d(F.conv2d(x, w, padding=1), 2)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert w.grad.dtype == np.float32
+
+
+def test_errors_name_the_problem():
+    x = bp.zeros(1, 2, 4, 4)
+    with pytest.raises(ValueError, match=r"expected input \(N, 3, H, W\).*\(1, 2, 4, 4\)"):
+        F.conv2d(x, bp.zeros(1, 3, 3, 3))
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        F.conv2d(x, bp.zeros(1, 2, 5, 5))
+    with pytest.raises(ValueError, match="at least 1"):
+        F.conv2d(x, bp.zeros(1, 2, 3, 3), stride=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        F.conv2d(x, bp.zeros(1, 2, 3, 3), dilation=0)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        F.conv2d(x, bp.zeros(3, 1, 3, 3), groups=2)
+    with pytest.raises(ValueError, match="at most half the kernel"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\)"):
+        F.avg_pool2d(bp.zeros(2, 4, 4), 2)
