@@ -39,12 +39,12 @@ def test_conv2d_torch_parity(case):
                  rand(*shape), rand(out_ch, shape[1] // groups, kr, ks, seed=1), rand(out_ch, seed=2))
 
 
-def test_conv2d_every_stride_padding_dilation_combination_matches_torch():
+@pytest.mark.parametrize("stride,padding,dilation", list(itertools.product((1, 2, 3), (0, 1, 2), (1, 2))))
+def test_conv2d_every_stride_padding_dilation_combination_matches_torch(stride, padding, dilation):
     torch = pytest.importorskip("torch")
-    for stride, padding, dilation in itertools.product((1, 2, 3), (0, 1, 2), (1, 2)):
-        torch_parity(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation),
-                     lambda x, w: torch.nn.functional.conv2d(x, w, None, stride, padding, dilation),
-                     rand(2, 3, 8, 9), rand(4, 3, 3, 2, seed=1))
+    torch_parity(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation),
+                 lambda x, w: torch.nn.functional.conv2d(x, w, None, stride, padding, dilation),
+                 rand(2, 3, 8, 9), rand(4, 3, 3, 2, seed=1))
 
 
 def test_conv2d_chunked_path_gives_the_same_result(monkeypatch):
