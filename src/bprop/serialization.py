@@ -94,14 +94,16 @@ def save(obj: Any, path: str | os.PathLike) -> None:
 def load(path: str | os.PathLike) -> Any:
     """Load what ``save`` wrote. Never unpickles: a file holding objects is refused."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if STRUCTURE_KEY not in archive.files:
-                raise ValueError(f"bp.load: {path} is an .npz file but not one bp.save wrote "
-                                 f"(no {STRUCTURE_KEY} entry)")
-            structure = json.loads(archive[STRUCTURE_KEY].tobytes().decode("utf-8"))
-            arrays = {name: archive[name] for name in archive.files if name != STRUCTURE_KEY}
+        archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FileNotFoundError(f"bp.load: no file at {path}") from None
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, ValueError) as err:
         raise ValueError(f"bp.load: {path} is not a readable bprop file: {err}") from None
+    if not hasattr(archive, "files"):  # a plain .npy array
+        raise ValueError(f"bp.load: {path} holds a bare array, not a file bp.save wrote")
+    with archive:
+        if STRUCTURE_KEY not in archive.files:
+            raise ValueError(f"bp.load: {path} is an .npz file but not one bp.save wrote (no {STRUCTURE_KEY} entry)")
+        structure = json.loads(archive[STRUCTURE_KEY].tobytes().decode("utf-8"))
+        arrays = {name: archive[name] for name in archive.files if name != STRUCTURE_KEY}
     return _decode(structure, arrays)

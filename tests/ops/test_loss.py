@@ -1,0 +1,120 @@
+"""Losses: gradcheck over reductions, weights, smoothing, ignore_index, spatial and probability
+targets; torch parity; errors."""
+
+import numpy as np
+import pytest
+from tests.helpers import check, rand, torch_parity
+
+import bprop as bp
+import bprop.nn.functional as F
+
+LABELS = np.array([0, 2, 1, 2, 0])
+SPATIAL = np.array([[[0, 1, 2], [2, 2, 0]], [[1, 0, 0], [2, 1, 1]]])  # (N=2, 2, 3) for logits (2, 3, 2, 3)
+CE_OPTIONS = [dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.2),
+              dict(weight=np.array([0.2, 1.0, 3.0])), dict(ignore_index=2),
+              dict(weight=np.array([0.5, 2.0, 1.0]), label_smoothing=0.1, ignore_index=0)]
+
+
+def torch_kwargs(options):
+    import torch
+
+    return {k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in options.items()}
+
+
+@pytest.mark.parametrize("options", CE_OPTIONS, ids=str)
+def test_cross_entropy_gradcheck_and_parity(options):
+    check(lambda x: F.cross_entropy(x, LABELS, **options), rand(5, 3))
+    check(lambda x: F.cross_entropy(x, SPATIAL, **options), rand(2, 3, 2, 3))
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x: F.cross_entropy(x, LABELS, **options),
+                 lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(LABELS), **torch_kwargs(options)),
+                 rand(5, 3))
+    torch_parity(lambda x: F.cross_entropy(x, SPATIAL, **options),
+                 lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(SPATIAL), **torch_kwargs(options)),
+                 rand(2, 3, 2, 3))
+
+
+@pytest.mark.parametrize("options", [dict(), dict(label_smoothing=0.3), dict(reduction="none"),
+                                     dict(weight=np.array([1.0, 2.0, 0.5]))], ids=str)
+def test_cross_entropy_with_probability_targets(options):
+    probs = np.random.default_rng(0).dirichlet(np.ones(3), size=4)
+    check(lambda x: F.cross_entropy(x, probs, **options), rand(4, 3))
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x: F.cross_entropy(x, probs, **options),
+                 lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(probs), **torch_kwargs(options)),
+                 rand(4, 3))
+
+
+def test_cross_entropy_gradient_is_p_minus_onehot_over_n():
+    x = bp.tensor(rand(4, 3), requires_grad=True)
+    F.cross_entropy(x, LABELS[:4]).backward()
+    p = np.exp(x.data) / np.exp(x.data).sum(1, keepdims=True)
+    np.testing.assert_allclose(x.grad, (p - np.eye(3)[LABELS[:4]]) / 4)
+
+
+def test_cross_entropy_float32_and_stability():
+    x = bp.tensor([[1000.0, -1000.0, 0.0]], requires_grad=True)
+    loss = F.cross_entropy(x, np.array([0]))
+    assert loss.dtype == np.float32 and np.isfinite(loss.item())
+    loss.backward()
+    assert np.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("options", [dict(), dict(reduction="sum"), dict(weight=np.array([1.0, 0.5, 2.0])),
+                                     dict(ignore_index=1, reduction="none")], ids=str)
+def test_nll_loss(options):
+    check(lambda x: F.nll_loss(x.log_softmax(1), LABELS, **options), rand(5, 3))
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x: F.nll_loss(x, LABELS, **options),
+                 lambda x: torch.nn.functional.nll_loss(x, torch.tensor(LABELS), **torch_kwargs(options)), rand(5, 3))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_both_inputs(reduction):
+    check(lambda y, t: F.mse_loss(y, t, reduction), rand(3, 4), rand(3, 4, seed=1))
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda y, t: F.mse_loss(y, t, reduction),
+                 lambda y, t: torch.nn.functional.mse_loss(y, t, reduction=reduction), rand(3, 4), rand(3, 4, seed=1))
+
+
+def test_mse_gradient_keeps_the_sign():
+    y = bp.tensor(np.array([1.0, 3.0]), requires_grad=True)
+    F.mse_loss(y, np.array([2.0, 2.0])).backward()
+    np.testing.assert_allclose(y.grad, [-1.0, 1.0])  # 2(y − t)/N, no absolute value
+
+
+BCE_OPTIONS = [dict(), dict(reduction="sum"), dict(reduction="none"), dict(weight=np.array([0.5, 1.0, 2.0])),
+               dict(pos_weight=np.array([3.0, 1.0, 0.2]))]
+
+
+@pytest.mark.parametrize("options", BCE_OPTIONS, ids=str)
+def test_bce_with_logits(options):
+    targets = np.random.default_rng(2).random((4, 3))
+    check(lambda x, t: F.binary_cross_entropy_with_logits(x, t, **options), rand(4, 3) * 3, targets)
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x, t: F.binary_cross_entropy_with_logits(x, t, **options),
+                 lambda x, t: torch.nn.functional.binary_cross_entropy_with_logits(x, t, **torch_kwargs(options)),
+                 rand(4, 3) * 3, targets)
+
+
+def test_bce_is_stable_for_large_logits():
+    loss = F.binary_cross_entropy_with_logits(bp.tensor([1000.0, -1000.0]), np.array([0.0, 1.0]))
+    assert np.isfinite(loss.item()) and loss.item() == pytest.approx(1000.0)
+
+
+def test_loss_errors_name_the_problem():
+    x = bp.randn(4, 3)
+    with pytest.raises(IndexError, match=r"target label 3 is out of range for 3 classes"):
+        F.cross_entropy(x, np.array([0, 1, 3, 0]))
+    with pytest.raises(IndexError, match="label -2"):
+        F.cross_entropy(x, np.array([0, 1, -2, 0]))
+    with pytest.raises(ValueError, match=r"probability targets must have the input's shape \(4, 3\), got \(4, 2\)"):
+        F.cross_entropy(x, np.zeros((4, 2), np.float32))
+    with pytest.raises(ValueError, match=r"class targets should have shape \(4,\)"):
+        F.cross_entropy(x, np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        F.cross_entropy(bp.randn(3), np.array([0]))
+    with pytest.raises(ValueError, match="reduction"):
+        F.cross_entropy(x, np.array([0, 1, 2, 0]), reduction="avg")
+    with pytest.raises(ValueError, match=r"input shape \(4, 3\) and target shape \(4, 1\) differ"):
+        F.mse_loss(x, np.zeros((4, 1), np.float32))
