@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # extra pip requirements, e.g. EXTRA_PIP="torch==2.13.0" for the torch parity tests (as CI does)
 EXTRA_PIP ?=
 
-.PHONY: train test test-all lint bench
+.PHONY: train test test-slow test-all lint bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ train: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+test-slow: $(VENV)/.installed
+	$(BIN)/python -m pytest -m slow
 
 test-all: $(VENV)/.installed
 	$(BIN)/python -m pytest -m ""
