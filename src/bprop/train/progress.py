@@ -1,23 +1,55 @@
-"""Progress display: tqdm when it is installed and stderr is a terminal, otherwise one summary
-line per epoch (or nothing when quiet). tqdm is optional: numpy stays the only dependency."""
+"""Progress display for the fit loop.
+
+On a terminal: a live bar per epoch with loss, accuracy and samples/s — tqdm's when tqdm is
+installed, otherwise a small built-in one (numpy stays the only dependency). Off a terminal
+(logs, CI) or when quiet: no bar. Unless quiet, one summary line per epoch either way.
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+import time
+from typing import Any, TextIO
+
+
+class TextBar:
+    """A one-line bar redrawn with a carriage return, at most ten times a second."""
+
+    def __init__(self, total: int, desc: str, stream: TextIO = sys.stderr, width: int = 24):
+        self.total, self.desc, self.stream, self.width = total, desc, stream, width
+        self.done, self.last_draw, self.postfix = 0, 0.0, ""
+
+    def set_postfix(self, values: dict[str, str], refresh: bool = False) -> None:
+        self.postfix = " ".join(f"{k}={v}" for k, v in values.items())
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if now - self.last_draw >= 0.1 or self.done >= self.total:
+            self.last_draw = now
+            filled = int(self.width * self.done / max(self.total, 1))
+            bar = "#" * filled + "-" * (self.width - filled)
+            self.stream.write(f"\r{self.desc} [{bar}] {self.done}/{self.total} {self.postfix}\033[K")
+            self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r\033[K")
+        self.stream.flush()
+
+
+def make_bar(total: int, desc: str) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return TextBar(total, desc)
+    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True, unit="batch")
 
 
 class Progress:
     def __init__(self, total_steps: int, epoch: int, epochs: int, quiet: bool = False):
-        self.quiet, self.bar = quiet, None
+        self.quiet = quiet
         self.prefix = f"epoch {epoch}/{epochs}"
-        if quiet or not sys.stderr.isatty():
-            return
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            return
-        self.bar = tqdm(total=total_steps, desc=self.prefix, leave=False, dynamic_ncols=True, unit="batch")
+        self.bar = None if quiet or not sys.stderr.isatty() else make_bar(total_steps, self.prefix)
 
     def update(self, **live: Any) -> None:
         if self.bar is not None:
