@@ -246,9 +246,37 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="fetch missing data files")
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from bprop.export import to_onnx
+
+    if not Path(args.checkpoint).exists():
+        raise CLIError(f"no checkpoint at {args.checkpoint}")
+    state = load_checkpoint(args.checkpoint, restore_rng=False)
+    config = state["config"]
+    if not config:
+        raise CLIError(f"{args.checkpoint} has no model configuration (was it written by `bprop train`?)")
+    model = build_model(config)
+    model.load_state_dict(state["model"])
+    example = np.zeros((1, *config["input_shape"]), dtype=np.float32)
+    try:
+        path = to_onnx(model, example, args.onnx, opset=args.opset)
+    except ImportError as err:
+        raise CLIError(str(err)) from None
+    print(f"wrote {path} ({config['model']}, input (batch, {', '.join(map(str, config['input_shape']))}), "
+          f"opset {args.opset})")
+    return 0
+
+
+def add_export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="a .npz checkpoint written by `bprop train --out`")
+    p.add_argument("--onnx", required=True, metavar="FILE", help="where to write the ONNX model")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
     "train": (add_train_args, cmd_train, "train a model (default: the notes' fully connected net on digits)"),
     "eval": (add_eval_args, cmd_eval, "evaluate a checkpoint: accuracy, confusion matrix, per-class scores"),
+    "export": (add_export_args, cmd_export, "export a checkpoint's model to ONNX"),
 }
 
 

@@ -1,0 +1,201 @@
+"""Export a model to ONNX (checked by onnx.checker; outputs verified against onnxruntime in the
+tests). Needs the optional ``onnx`` extra: ``pip install bprop[onnx]``.
+
+A model is exported as the chain of layers its forward applies: Sequential (nested), and the
+models of bprop.nn.models, whose forward is such a chain. Each layer maps to ONNX operators:
+
+    Linear → Gemm (MatMul + Add for inputs of rank > 2)   Conv2d → Conv
+    MaxPool2d → MaxPool   AvgPool2d → AveragePool (count_include_pad = 1, as torch)
+    BatchNorm1d/2d (eval) → BatchNormalization            Flatten → Reshape
+    ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax → the same-named operators
+    GELU → Gelu (opset ≥ 20) or its Erf/Tanh formula      Dropout, Identity → Identity
+
+Parameters are written as float32 initializers. A layer with no mapping raises an error naming it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from bprop.autograd import no_grad
+from bprop.nn import layers as L
+from bprop.nn import models
+from bprop.nn.module import Module, Sequential
+from bprop.serialization import atomic_write_bytes
+from bprop.tensor import Tensor
+
+
+def chain(module: Module) -> list[Module]:
+    """The layers ``module.forward`` applies one after the other."""
+    if isinstance(module, Sequential):
+        return [leaf for child in module for leaf in chain(child)]
+    if isinstance(module, models.FullyConnectedNet):
+        return [L.Flatten(), *chain(module.layers)]
+    if isinstance(module, (models.ThreeLayerConvNet, models.LeNet5)):
+        return chain(module.features) + chain(module.classifier)
+    return [module]
+
+
+class _Graph:
+    def __init__(self, helper: Any, numpy_helper: Any, opset: int):
+        self.helper, self.numpy_helper, self.opset = helper, numpy_helper, opset
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self.count = 0
+
+    def name(self, hint: str) -> str:
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def const(self, array: np.ndarray, hint: str, dtype: Any = np.float32) -> str:
+        name = self.name(hint)
+        self.initializers.append(self.numpy_helper.from_array(np.asarray(array, dtype=dtype), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, **attrs: Any) -> str:
+        out = self.name(hint or op_type.lower())
+        self.nodes.append(self.helper.make_node(op_type, inputs, [out], **attrs))
+        return out
+
+
+def _linear(g: _Graph, m: L.Linear, x: str, rank: int) -> str:
+    w = m.weight.data
+    if rank == 2:
+        inputs = [x, g.const(w, "weight")] + ([g.const(m.bias.data, "bias")] if m.bias is not None else [])
+        return g.op("Gemm", inputs, transB=1)
+    y = g.op("MatMul", [x, g.const(w.T, "weight_t")])
+    return g.op("Add", [y, g.const(m.bias.data, "bias")]) if m.bias is not None else y
+
+
+def _conv(g: _Graph, m: L.Conv2d, x: str, rank: int) -> str:
+    inputs = [x, g.const(m.weight.data, "weight")] + ([g.const(m.bias.data, "bias")] if m.bias is not None else [])
+    a, b = m.padding
+    return g.op("Conv", inputs, kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=[a, b, a, b],
+                dilations=list(m.dilation), group=m.groups)
+
+
+def _pool(op_type: str) -> Callable[[_Graph, Module, str, int], str]:
+    def emit(g: _Graph, m: Module, x: str, rank: int) -> str:
+        from bprop.ops.conv import pair
+
+        kernel = pair(m.kernel_size, "kernel_size")
+        stride = kernel if m.stride is None else pair(m.stride, "stride")
+        a, b = pair(m.padding, "padding")
+        extra = {"count_include_pad": 1} if op_type == "AveragePool" else {}
+        return g.op(op_type, [x], kernel_shape=list(kernel), strides=list(stride), pads=[a, b, a, b], **extra)
+
+    return emit
+
+
+def _batch_norm(g: _Graph, m: Module, x: str, rank: int) -> str:
+    if not m.track_running_stats:
+        raise ValueError(f"to_onnx: {type(m).__name__}({m.num_features}) without running statistics normalises "
+                         "with batch statistics even in eval mode, which ONNX inference cannot reproduce")
+    n = m.num_features
+    scale = m.weight.data if m.weight is not None else np.ones(n)
+    shift = m.bias.data if m.bias is not None else np.zeros(n)
+    inputs = [x, g.const(scale, "gamma"), g.const(shift, "beta"), g.const(m.running_mean, "running_mean"),
+              g.const(m.running_var, "running_var")]
+    return g.op("BatchNormalization", inputs, epsilon=float(m.eps))
+
+
+def _gelu(g: _Graph, m: L.GELU, x: str, rank: int) -> str:
+    if g.opset >= 20:
+        return g.op("Gelu", [x], approximate=m.approximate)
+    half = g.const(np.array(0.5), "half")
+    one = g.const(np.array(1.0), "one")
+    if m.approximate == "tanh":  # ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+        cube = g.op("Mul", [g.op("Mul", [x, x]), x])
+        inner = g.op("Add", [x, g.op("Mul", [cube, g.const(np.array(0.044715), "c")])])
+        t = g.op("Tanh", [g.op("Mul", [inner, g.const(np.array(math.sqrt(2 / math.pi)), "k")])])
+    else:  # ½x(1 + erf(x/√2))
+        t = g.op("Erf", [g.op("Div", [x, g.const(np.array(math.sqrt(2.0)), "sqrt2")])])
+    return g.op("Mul", [g.op("Mul", [x, half]), g.op("Add", [t, one])])
+
+
+def _flatten(g: _Graph, m: L.Flatten, x: str, rank: int) -> str:
+    start, end = m.start_dim % rank, m.end_dim % rank
+    shape = [0] * start + [-1]  # dims before start are copied (0), the merged one inferred (-1)
+    if end != rank - 1:
+        raise ValueError(f"to_onnx: Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}) keeps trailing dims; "
+                         "only end_dim=-1 is supported")
+    return g.op("Reshape", [x, g.const(np.array(shape), "shape", dtype=np.int64)])
+
+
+EMITTERS: dict[type, Callable[[_Graph, Any, str, int], str]] = {
+    L.Linear: _linear,
+    L.Conv2d: _conv,
+    L.MaxPool2d: _pool("MaxPool"),
+    L.AvgPool2d: _pool("AveragePool"),
+    L.BatchNorm1d: _batch_norm,
+    L.BatchNorm2d: _batch_norm,
+    L.ReLU: lambda g, m, x, r: g.op("Relu", [x]),
+    L.LeakyReLU: lambda g, m, x, r: g.op("LeakyRelu", [x], alpha=float(m.negative_slope)),
+    L.Sigmoid: lambda g, m, x, r: g.op("Sigmoid", [x]),
+    L.Tanh: lambda g, m, x, r: g.op("Tanh", [x]),
+    L.GELU: _gelu,
+    L.Softmax: lambda g, m, x, r: g.op("Softmax", [x], axis=m.dim),
+    L.LogSoftmax: lambda g, m, x, r: g.op("LogSoftmax", [x], axis=m.dim),
+    L.Flatten: _flatten,
+    L.Dropout: lambda g, m, x, r: g.op("Identity", [x]),
+    L.Identity: lambda g, m, x, r: g.op("Identity", [x]),
+}
+
+
+def layer_dtype(layer: Module, value: Tensor) -> Any:
+    """The dtype the layer's parameters use (so a float64 model still runs its own forward)."""
+    params = list(layer.parameters())
+    return params[0].dtype if params else value.dtype
+
+
+def to_onnx(model: Module, example_input: Any, path: str | os.PathLike, opset: int = 17,
+            dynamic_batch: bool = True) -> Path:
+    """Write ``model`` (in eval mode) as an ONNX file for inputs shaped like ``example_input``.
+
+    With dynamic_batch the first dimension is symbolic ("batch"). Returns the path. Raises
+    ValueError naming the first layer that has no ONNX mapping.
+    """
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise ImportError("to_onnx needs the onnx package: pip install 'bprop[onnx]'") from None
+    if opset < 17:
+        raise ValueError(f"to_onnx: opset {opset} is too old; use 17 or newer")
+    layers = chain(model)
+    for layer in layers:
+        if type(layer) not in EMITTERS:
+            raise ValueError(f"to_onnx: cannot export {type(layer).__name__} (no ONNX mapping; supported: "
+                             f"{', '.join(sorted(t.__name__ for t in EMITTERS))}, Sequential and nn.models)")
+    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input, np.float32))
+    x = x.to(np.float32)
+    g = _Graph(helper, numpy_helper, opset)
+    was_training = model.training
+    model.eval()
+    try:
+        name, value = "input", x
+        with no_grad():
+            for layer in layers:
+                name = EMITTERS[type(layer)](g, layer, name, value.ndim)
+                value = layer(value.to(layer_dtype(layer, value)))
+    finally:
+        model.train(was_training)
+    g.nodes.append(helper.make_node("Identity", [name], ["output"]))
+
+    def info(tag: str, shape: tuple[int, ...]) -> Any:
+        dims: list[Any] = list(shape)
+        if dynamic_batch:
+            dims[0] = "batch"
+        return helper.make_tensor_value_info(tag, onnx.TensorProto.FLOAT, dims)
+
+    graph = helper.make_graph(g.nodes, type(model).__name__, [info("input", x.shape)], [info("output", value.shape)],
+                              g.initializers)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="bprop")
+    onnx.checker.check_model(proto, full_check=True)
+    atomic_write_bytes(path, proto.SerializeToString())
+    return Path(path)
