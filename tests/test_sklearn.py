@@ -1,0 +1,73 @@
+"""bprop.sklearn: scikit-learn's own estimator checks, Pipeline and GridSearchCV."""
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.datasets import load_iris, make_regression  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from bprop.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+
+
+@parametrize_with_checks([MLPClassifier(max_iter=100, random_state=0), MLPRegressor(max_iter=100, random_state=0)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    with np.errstate(all="ignore"):
+        check(estimator)
+
+
+def test_classifier_in_a_pipeline_and_grid_search():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=1e-2,
+                                                             max_iter=150, random_state=0))
+    search = GridSearchCV(pipe, {"mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3)
+    search.fit(X, y)
+    assert search.best_score_ > 0.9
+    assert search.predict_proba(X).shape == (150, 3)
+
+
+def test_classifier_attributes_and_partial_fit():
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = MLPClassifier(hidden_layer_sizes=(20, 10), batchnorm=True, dropout=0.1, max_iter=80, random_state=1)
+    clf.fit(X, names)
+    assert list(clf.classes_) == list(names[[0, 50, 100]]) and clf.n_iter_ == len(clf.loss_curve_) <= 80
+    assert clf.score(X, names) > 0.9
+    online = MLPClassifier(learning_rate_init=1e-2, random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        online.partial_fit(X[:10], y[:10])
+    for _ in range(30):
+        online.partial_fit(X, y, classes=[0, 1, 2])
+    assert online.n_iter_ == 30 and online.score(X, y) > 0.8
+
+
+def test_early_stopping_keeps_validation_scores():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(early_stopping=True, learning_rate_init=1e-2, max_iter=300, random_state=0).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ and clf.best_validation_score_ > 0.6
+
+
+def test_regressor_learns_and_handles_two_targets():
+    X, y = make_regression(n_samples=200, n_features=5, noise=0.1, random_state=0)
+    y = y / y.std()
+    reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=1e-2, max_iter=300, random_state=0).fit(X, y)
+    assert reg.score(X, y) > 0.95 and reg.predict(X).shape == (200,)
+    two = MLPRegressor(max_iter=50, random_state=0).fit(X, np.c_[y, -y])
+    assert two.predict(X).shape == (200, 2)
+
+
+def test_fit_is_repeatable_and_leaves_the_global_seed_alone():
+    import bprop as bp
+
+    X, y = load_iris(return_X_y=True)
+    bp.manual_seed(5)
+    before = bp.randn(3).numpy()
+    bp.manual_seed(5)
+    a = MLPClassifier(max_iter=20, random_state=3).fit(X, y).predict_proba(X)
+    after = bp.randn(3).numpy()
+    b = MLPClassifier(max_iter=20, random_state=3).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(before, after)
