@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -18,6 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import bprop as bp
+from bprop import distributed as dist
 from bprop import nn, optim
 from bprop.data import DataLoader, random_split, transforms
 from bprop.data.dataset import ArrayDataset, Dataset
@@ -149,6 +152,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                    help="continue from CHECKPOINT (default OUT/last.npz)")
     p.add_argument("--config", help="TOML file of option values (flags given on the command line win)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--workers", type=int, default=1,
+                   help="data-parallel processes on this machine, launched with mpirun (needs MPI)")
 
 
 def load_config_file(path: str) -> dict[str, Any]:
@@ -179,6 +184,8 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = train_config(args)
+    distributed = dist.init().size > 1  # started by mpirun: data-parallel, rank 0 reports
+    config["quiet"] = config["quiet"] or not dist.is_main()
     bp.manual_seed(config["seed"])
     kind = data_kind(config["data"])
     train_set, test_set = load_data(config["data"], config["data_dir"], config["download"])
@@ -190,6 +197,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True, transform=train_tf)
     out = Path(config["out"]) if config.get("out") else None
     callbacks = [ModelCheckpoint(out, monitor="loss"), CSVLogger(out / "history.csv")] if out else []
+    if distributed and not config["quiet"]:
+        print(f"data-parallel over {dist.world_size()} processes: {config['batch_size']} samples per process "
+              f"and step, {config['batch_size'] * dist.world_size()} in all")
     resume = None
     if config.get("resume") is not None:
         resume = config["resume"] or (out / "last.npz" if out else None)
@@ -203,7 +213,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     history = fit(model, loader, loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=config["epochs"],
                   scheduler=scheduler, callbacks=callbacks, target_loss=config.get("target_loss"),
                   time_limit=config.get("time_limit"), val_transform=eval_tf, resume=resume,
-                  quiet=config["quiet"], config=saved)
+                  quiet=config["quiet"], config=saved, distributed=distributed)
+    if not dist.is_main():
+        return 0
     results = evaluate(model, test_set, transform=eval_tf)
     print(f"test accuracy {results['accuracy']:.2%}  test loss {results['loss']:.4f}  "
           f"({history.stop_reason}, {sum(e['seconds'] for e in history.epochs):.1f} s training)")
@@ -294,6 +306,18 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _without_workers(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -302,12 +326,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "workers", 1) > 1 and "OMPI_COMM_WORLD_SIZE" not in os.environ \
+                and "PMI_SIZE" not in os.environ:  # not yet under a launcher: become one
+            command = dist.launch_command(args.workers, ["-m", "bprop.cli", *_without_workers(argv)])
+            return subprocess.call(command, env=dist.worker_env())
         if getattr(args, "config", None):  # file values become defaults, explicit flags win
             sub = parser._subparsers._group_actions[0].choices[args.command]  # type: ignore[union-attr]
             sub.set_defaults(**load_config_file(args.config))
             args = parser.parse_args(argv)
         return SUBCOMMANDS[args.command][1](args)
-    except (CLIError, DatasetError) as err:
+    except (CLIError, DatasetError, RuntimeError) as err:
         print(f"bprop {args.command}: error: {err}", file=sys.stderr)
         return 2
 

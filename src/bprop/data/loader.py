@@ -27,22 +27,27 @@ class DataLoader:
     """
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 transform: Callable[[np.ndarray], np.ndarray] | None = None, seed: int | None = None):
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None, seed: int | None = None,
+                 sampler: Any = None):
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.drop_last, self.transform = drop_last, transform
+        self.sampler = sampler  # e.g. a DistributedSampler: it then decides the order (and shuffling)
         seed = int(generator().integers(2 ** 63)) if seed is None else seed
         self.generator = np.random.default_rng(seed)
         self._arrays = dataset.arrays()
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        n = len(self.dataset)
-        order = self.generator.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = self.sampler.indices()
+        else:
+            n = len(self.dataset)
+            order = self.generator.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             yield self._batch(order[start:start + self.batch_size])
 
@@ -57,7 +62,12 @@ class DataLoader:
         return tuple(Tensor(c, dtype=c.dtype) for c in columns)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.bit_generator.state}
+        state: dict[str, Any] = {"generator": self.generator.bit_generator.state}
+        if self.sampler is not None and hasattr(self.sampler, "state_dict"):
+            state["sampler"] = self.sampler.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.bit_generator.state = state["generator"]
+        if "sampler" in state and self.sampler is not None:
+            self.sampler.load_state_dict(state["sampler"])

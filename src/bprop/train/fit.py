@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from bprop import distributed as dist
 from bprop.autograd import no_grad
 from bprop.data import DataLoader, Dataset, TensorDataset
 from bprop.nn import CrossEntropyLoss, Module
@@ -37,9 +38,9 @@ class Trainer:
     """State of one training run; ``fit`` is the usual entry point."""
 
     def __init__(self, model: Module, loader: DataLoader, loss: Callable, optimizer: Optimizer,
-                 scheduler: Any = None, config: dict[str, Any] | None = None):
+                 scheduler: Any = None, config: dict[str, Any] | None = None, distributed: bool = False):
         self.model, self.loader, self.loss, self.optimizer = model, loader, loss, optimizer
-        self.scheduler, self.config = scheduler, config or {}
+        self.scheduler, self.config, self.distributed = scheduler, config or {}, distributed
         self.history = History()
         self.epoch = self.step = 0
         self.stop = ""
@@ -60,6 +61,8 @@ class Trainer:
 
     def train_epoch(self, epochs: int, quiet: bool) -> dict[str, float]:
         self.model.train()
+        if getattr(self.loader.sampler, "set_epoch", None):
+            self.loader.sampler.set_epoch(self.epoch)
         progress = Progress(len(self.loader), self.epoch + 1, epochs, quiet)
         total_loss = correct = seen = 0.0
         start = time.perf_counter()
@@ -67,6 +70,8 @@ class Trainer:
             self.optimizer.zero_grad()
             scores, loss = self.data_loss(x, y)
             loss.backward()
+            if self.distributed:
+                dist.allreduce_gradients(self.model)
             self.optimizer.step()
             self.step += 1
             value, n = loss.item(), len(x)
@@ -76,6 +81,8 @@ class Trainer:
                 correct += float(np.sum(scores.data.argmax(1) == y.data))
             self.history.steps.append({"step": self.step, "loss": value})
             progress.update(loss=value, acc=correct / seen, samples_per_s=seen / (time.perf_counter() - start))
+        if self.distributed:
+            total_loss, correct, seen = dist.allreduce_sum([total_loss, correct, seen])
         logs = {"epoch": self.epoch + 1, "loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1),
                 "lr": float(self.optimizer.param_groups[0]["lr"]), "seconds": time.perf_counter() - start}
         self._progress = progress
@@ -86,19 +93,29 @@ def fit(model: Module, train: Any, val: Any = None, loss: Callable | None = None
         epochs: int = 10, batch_size: int = 32, scheduler: Any = None, callbacks: Sequence[Callback] = (),
         target_loss: float | None = None, time_limit: float | None = None, transform: Callable | None = None,
         val_transform: Callable | None = None, resume: str | os.PathLike | None = None, quiet: bool = False,
-        config: dict[str, Any] | None = None) -> History:
+        config: dict[str, Any] | None = None, distributed: bool = False) -> History:
     """Train ``model`` and return its History.
 
     Stops after ``epochs`` epochs, when the epoch's training loss falls below ``target_loss``
     (the notes' "loss small enough"), when ``time_limit`` seconds have passed, or when a
     callback (e.g. EarlyStopping) says so. ``scheduler`` is stepped once per epoch.
     ``resume`` continues from a checkpoint written by ModelCheckpoint (its ``last.npz``).
+
+    ``distributed=True`` trains data-parallel over MPI (see bprop.distributed): each rank takes
+    its shard of every epoch, gradients are averaged after backward, metrics are summed over
+    ranks, and only rank 0 runs callbacks (checkpoints, logs) and shows progress.
     """
     loader = as_loader(train, batch_size, shuffle=True, transform=transform)
+    if distributed:
+        loader = _shard(loader)
+        callbacks = callbacks if dist.is_main() else ()
+        quiet = quiet or not dist.is_main()
     trainer = Trainer(model, loader, loss or CrossEntropyLoss(), optimizer or Adam(model.parameters()),
-                      scheduler, config)
+                      scheduler, config, distributed)
     if resume is not None:
         trainer.resume(resume)
+    if distributed:
+        dist.broadcast_parameters(model)
     for cb in callbacks:
         cb.on_train_begin(trainer)
     started = time.perf_counter()
@@ -121,6 +138,20 @@ def fit(model: Module, train: Any, val: Any = None, loss: Callable | None = None
         trainer._progress.close(logs)
     trainer.history.stop_reason = trainer.stop or f"finished {epochs} epochs"
     return trainer.history
+
+
+def _shard(loader: DataLoader) -> DataLoader:
+    """The same loader, reading only this rank's share of each epoch (one seed for all ranks)."""
+    dist.init()
+    if isinstance(loader.sampler, dist.DistributedSampler):
+        return loader
+    seed = int(loader.generator.integers(2 ** 31))
+    if dist.world_size() > 1:
+        seed = dist._world.comm.bcast(seed, root=0)
+    sampler = dist.DistributedSampler(len(loader.dataset), shuffle=loader.shuffle, seed=seed,
+                                      drop_last=loader.drop_last)
+    return DataLoader(loader.dataset, loader.batch_size, loader.shuffle, loader.drop_last, loader.transform,
+                      sampler=sampler)
 
 
 def predict(model: Module, data: Any, batch_size: int = 256, transform: Callable | None = None) -> np.ndarray:

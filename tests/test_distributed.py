@@ -1,0 +1,134 @@
+"""Data-parallel training under `mpirun -n 2` on this machine (skipped when MPI is absent)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import bprop as bp
+from bprop import distributed as dist
+from bprop import nn, optim
+from bprop.data import DataLoader, TensorDataset
+from bprop.train import fit
+
+try:
+    import mpi4py  # noqa: F401
+
+    MPIRUN = dist.find_mpirun()
+except ImportError:
+    MPIRUN = None
+needs_mpi = pytest.mark.skipif(MPIRUN is None, reason="MPI (mpi4py and mpirun) is not installed")
+
+N, B, SEED = 32, 4, 7
+
+
+def data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((N, 5)), rng.integers(0, 3, N)
+
+
+def model():
+    bp.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).to(np.float64)
+
+
+SCRIPT = """
+import numpy as np, bprop as bp
+from bprop import distributed as dist, optim
+from bprop.data import DataLoader, TensorDataset
+from bprop.train import fit
+from tests.test_distributed import B, SEED, data, model
+dist.init()
+m = model()
+if dist.rank() == 1:
+    for p in m.parameters():  # rank 1 starts from other weights: the broadcast must fix that
+        p.data += 1.0
+x, y = data()
+fit(m, DataLoader(TensorDataset(x, y), batch_size=B, shuffle=True, seed=SEED), optimizer=optim.SGD(
+    m.parameters(), lr=0.1, momentum=0.9), epochs=3, quiet=True, distributed=True)
+bp.save({{"params": [p.data for p in m.parameters()]}}, "{out}/rank{{}}.npz".format(dist.rank()))
+"""
+
+
+def run_mpi(script, tmp_path, timeout=120):
+    path = tmp_path / "script.py"
+    path.write_text(textwrap.dedent(script))
+    env = dict(dist.worker_env(), PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.run(dist.launch_command(2, [str(path)]), capture_output=True, text=True, timeout=timeout,
+                          env=env, cwd=tmp_path)
+
+
+@needs_mpi
+def test_two_ranks_equal_one_process_with_the_global_batch(tmp_path):
+    result = run_mpi(SCRIPT.format(out=tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    m = model()
+    x, y = data()
+    seed = int(np.random.default_rng(SEED).integers(2 ** 31))
+    sampler = dist.DistributedSampler(N, num_replicas=1, rank=0, seed=seed)
+    fit(m, DataLoader(TensorDataset(x, y), batch_size=2 * B, sampler=sampler),
+        optimizer=optim.SGD(m.parameters(), lr=0.1, momentum=0.9), epochs=3, quiet=True, distributed=True)
+    for rank in (0, 1):
+        trained = bp.load(tmp_path / f"rank{rank}.npz")["params"]
+        for p, q in zip(m.parameters(), trained):
+            np.testing.assert_allclose(q, p.data, atol=1e-6)
+
+
+@needs_mpi
+def test_a_failing_rank_stops_the_whole_job_with_its_error(tmp_path):
+    script = """
+    from bprop import distributed as dist
+    dist.init()
+    if dist.rank() == 1:
+        raise ValueError("boom on rank 1")
+    dist.allreduce_sum([1.0])  # rank 0 would wait here forever without the abort
+    """
+    result = run_mpi(script, tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert "boom on rank 1" in result.stderr
+
+
+def test_sampler_shards_cover_the_epoch_and_change_with_it():
+    shards = [dist.DistributedSampler(10, num_replicas=3, rank=r, seed=1) for r in range(3)]
+    indices = [s.indices() for s in shards]
+    assert all(len(i) == 4 for i in indices)  # padded to 12 = 3 × 4
+    assert set(np.concatenate(indices)) == set(range(10))
+    first = shards[0].indices().copy()
+    shards[0].set_epoch(1)
+    assert not np.array_equal(first, shards[0].indices())
+    assert len(dist.DistributedSampler(10, 3, 0, drop_last=True).indices()) == 3
+    with pytest.raises(ValueError, match="rank 3"):
+        dist.DistributedSampler(10, num_replicas=3, rank=3)
+
+
+def test_single_process_fallback():
+    world = dist.init()
+    assert world.size == 1 and dist.rank() == 0 and dist.is_main()
+    m = model()
+    before = [p.data.copy() for p in m.parameters()]
+    dist.broadcast_parameters(m)
+    dist.allreduce_gradients(m)
+    assert dist.allreduce_sum([1.0, 2.0]) == [1.0, 2.0]
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, m.parameters()))
+
+
+@needs_mpi
+def test_cli_workers_launches_mpirun(tmp_path):
+    env = dict(dist.worker_env(), PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run([sys.executable, "-m", "bprop.cli", "train", "--workers", "2", "--epochs", "2",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "data-parallel over 2 processes" in result.stdout
+    assert result.stdout.count("test accuracy") == 1  # only rank 0 reports
+    assert (tmp_path / "last.npz").exists() and (tmp_path / "metrics.json").exists()
+
+
+def test_workers_without_mpi_is_a_clear_error(monkeypatch, capsys):
+    from bprop import cli
+
+    monkeypatch.setattr(dist, "find_mpirun", lambda: None)
+    assert cli.main(["train", "--workers", "2"]) == 2
+    assert "--workers needs MPI" in capsys.readouterr().err
