@@ -1,8 +1,11 @@
-"""Weight initialisation, in place, with torch's names and formulas.
+"""Weight initialisation, in place, with torch's names, arguments and formulas.
 
 fan_in = in_features (× kernel area for conv weights (out, in, kh, kw)), fan_out likewise.
-xavier: std = gain·√(2/(fan_in + fan_out)); kaiming: std = gain/√fan, gain = √(2/(1 + a²)) for
-(leaky) ReLU. A uniform draw on [−b, b] has std b/√3, which gives the uniform bounds.
+xavier (Glorot): std = gain·√(2/(fan_in + fan_out)), keeping the variance of activations and of
+gradients alike; kaiming (He): std = gain/√fan with gain = √(2/(1 + a²)) for (leaky) ReLU, which
+halves the variance it keeps. A uniform draw on [−b, b] has std b/√3, which gives the uniform
+bounds b = √3·std. Every function writes into ``tensor.data`` (no graph is recorded), draws
+from ``bprop.random.generator()`` so that ``bp.manual_seed`` repeats it, and returns the tensor.
 """
 
 from __future__ import annotations
@@ -14,28 +17,39 @@ import numpy as np
 from bprop.random import generator
 from bprop.tensor import Tensor
 
+_LINEAR = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d",
+           "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The scale that keeps activations' variance steady through ``nonlinearity``."""
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity")
-    if nonlinearity in linear:
+    """The scale that keeps activations' variance steady through ``nonlinearity`` (torch's table).
+
+    linear/conv/sigmoid 1, tanh 5/3, relu √2, leaky_relu √(2/(1 + slope²)) (slope = param,
+    0.01 by default), selu 3/4.
+    """
+    if nonlinearity in _LINEAR:
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _fans(t: Tensor) -> tuple[int, int]:
+def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
     if t.ndim < 2:
         raise ValueError(f"fan in and fan out need a tensor with at least 2 dims, got shape {t.shape}")
-    receptive = int(np.prod(t.shape[2:])) if t.ndim > 2 else 1
+    receptive = math.prod(t.shape[2:])
     return t.shape[1] * receptive, t.shape[0] * receptive
 
 
@@ -44,50 +58,67 @@ def _fill(t: Tensor, values: np.ndarray) -> Tensor:
     return t
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    return _fill(t, generator().uniform(a, b, t.shape))
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fill with draws from U(a, b)."""
+    return _fill(tensor, generator().uniform(a, b, tensor.shape))
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    return _fill(t, generator().normal(mean, std, t.shape))
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fill with draws from N(mean, std²)."""
+    return _fill(tensor, generator().normal(mean, std, tensor.shape))
 
 
-def constant_(t: Tensor, val: float) -> Tensor:
-    t.data[...] = val
-    return t
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with ``val``."""
+    tensor.data[...] = val
+    return tensor
 
 
-def zeros_(t: Tensor) -> Tensor:
-    return constant_(t, 0.0)
+def zeros_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 0.0)
 
 
-def ones_(t: Tensor) -> Tensor:
-    return constant_(t, 1.0)
+def ones_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
-    fan_in, fan_out = _fans(t)
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """U(−b, b) with b = gain·√(6/(fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    if tensor.data.size == 0:
+        return tensor
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -bound, bound)
+    return uniform_(tensor, -bound, bound)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
-    fan_in, fan_out = _fans(t)
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """N(0, std²) with std = gain·√(2/(fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    if tensor.data.size == 0:
+        return tensor
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = _fans(t)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
-    return uniform_(t, -bound, bound)
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu") -> Tensor:
+    """U(−b, b) with b = √3·gain/√fan; ``a`` is the leaky ReLU's negative slope."""
+    if tensor.data.size == 0:  # torch makes this a no-op too (a fan of 0 has no std)
+        return tensor
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound)
 
 
-def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu") -> Tensor:
+    """N(0, std²) with std = gain/√fan; ``a`` is the leaky ReLU's negative slope."""
+    if tensor.data.size == 0:
+        return tensor
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))

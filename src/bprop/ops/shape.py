@@ -51,7 +51,13 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     shape = x.shape
     if not shape:
         return x.reshape((1,))
+    for dim in (start_dim, end_dim):
+        if not -len(shape) <= dim < len(shape):
+            raise IndexError(f"flatten: dim {dim} is out of range for shape {shape} "
+                             f"(expected one in [{-len(shape)}, {len(shape) - 1}])")
     start, end = start_dim % len(shape), end_dim % len(shape)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
     merged = int(np.prod(shape[start:end + 1]))
     return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
 
