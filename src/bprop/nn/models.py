@@ -24,12 +24,12 @@ def l2_penalty(weights: Sequence[Tensor], reg: float) -> Tensor:
     not a norm (and has gradient ½·reg, pushing every weight down by the same amount); we
     follow the mathematics of weight decay.
     """
-    total: Tensor | None = None
-    for w in weights:
-        term = (w * w).sum()
-        total = term if total is None else total + term
-    if total is None:
-        return Tensor(np.zeros((), dtype=np.float32))
+    weights = list(weights)
+    if reg == 0 or not weights:  # a constant: no graph, so training without L2 pays nothing for it
+        return Tensor(np.zeros((), dtype=weights[0].dtype if weights else np.float32))
+    total = (weights[0] * weights[0]).sum()
+    for w in weights[1:]:
+        total = total + (w * w).sum()
     return total * (0.5 * reg)
 
 
