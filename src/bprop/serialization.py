@@ -3,17 +3,18 @@ file that ``np.load(path, allow_pickle=False)`` reads, so loading a file never r
 
 Arrays become the file's entries; the structure around them (dicts, lists, tuples, numbers,
 strings, None) is kept as JSON in the entry ``__bprop_structure__``. Files are written to a
-temporary file beside the target and renamed over it, so a crash never leaves half a file.
+temporary file beside the target and renamed over it, so a crash never leaves half a file, and
+an existing file is only replaced by a complete one.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
+import secrets
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
@@ -57,38 +58,48 @@ def _decode(node: Any, arrays: Any) -> Any:
     if "$tuple" in node:
         return tuple(_decode(v, arrays) for v in node["$tuple"])
     if "$items" in node:
-        return {_freeze(_decode(k, arrays)): _decode(v, arrays) for k, v in node["$items"]}
+        return {_decode(k, arrays): _decode(v, arrays) for k, v in node["$items"]}
     return {k: _decode(v, arrays) for k, v in node["$dict"].items()}
 
 
-def _freeze(key: Any) -> Any:
-    return tuple(key) if isinstance(key, list) else key
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``.
 
-
-def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file and a rename."""
+    The rename is atomic, so readers see the old file or the complete new one, never a part;
+    if ``write`` fails, the temporary file is removed and ``path`` is untouched.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    # os.open with mode 0o666 lets the umask decide the permissions, as for any new file
+    # (tempfile.mkstemp would leave every saved file readable by its owner only)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
+def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` atomically (see ``atomic_write``)."""
+    atomic_write(path, lambda handle: handle.write(payload))
+
+
 def save(obj: Any, path: str | os.PathLike) -> None:
-    """Save a state dict (or any nest of dicts, lists, arrays and numbers) to ``path``."""
+    """Save a state dict (or any nest of dicts, lists, tuples, arrays, numbers and strings) to ``path``.
+
+    Everything is encoded before the file is opened, so an unsupported value raises without
+    touching ``path``; the arrays are then streamed into the file, not copied in memory.
+    """
     arrays: dict[str, np.ndarray] = {}
     structure = json.dumps(_encode(obj, arrays))
     arrays[STRUCTURE_KEY] = np.frombuffer(structure.encode("utf-8"), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write(path, lambda handle: np.savez(handle, **arrays))
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -97,13 +108,17 @@ def load(path: str | os.PathLike) -> Any:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FileNotFoundError(f"bp.load: no file at {path}") from None
-    except (OSError, EOFError, ValueError) as err:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         raise ValueError(f"bp.load: {path} is not a readable bprop file: {err}") from None
     if not hasattr(archive, "files"):  # a plain .npy array
         raise ValueError(f"bp.load: {path} holds a bare array, not a file bp.save wrote")
     with archive:
         if STRUCTURE_KEY not in archive.files:
             raise ValueError(f"bp.load: {path} is an .npz file but not one bp.save wrote (no {STRUCTURE_KEY} entry)")
-        structure = json.loads(archive[STRUCTURE_KEY].tobytes().decode("utf-8"))
-        arrays = {name: archive[name] for name in archive.files if name != STRUCTURE_KEY}
-    return _decode(structure, arrays)
+        try:
+            structure = json.loads(archive[STRUCTURE_KEY].tobytes().decode("utf-8"))
+            arrays = {name: archive[name] for name in archive.files if name != STRUCTURE_KEY}
+            return _decode(structure, arrays)
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            # a truncated or tampered file, or one with object arrays that would need pickle
+            raise ValueError(f"bp.load: {path} is damaged or not a bprop file: {err!r}") from None
