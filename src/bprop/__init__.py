@@ -27,6 +27,7 @@ from bprop.tensor_functions import (
     tanh,
     where,
 )
+from bprop.viz.summary import summary
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,6 @@ __all__ = [
     "enable_grad", "exp", "eye", "flatten", "float32", "float64", "full", "get_rng_state",
     "gradcheck", "int64", "is_grad_enabled", "load", "log", "log_softmax", "manual_seed",
     "matmul", "nn", "no_grad", "optim", "ones", "ones_like", "pad", "rand", "randn", "relu", "save",
-    "set_grad_enabled", "set_rng_state", "sigmoid", "softmax", "sqrt", "stack", "tanh",
+    "set_grad_enabled", "set_rng_state", "sigmoid", "softmax", "sqrt", "stack", "summary", "tanh",
     "tensor", "where", "zeros", "zeros_like",
 ]

@@ -152,6 +152,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                    help="continue from CHECKPOINT (default OUT/last.npz)")
     p.add_argument("--config", help="TOML file of option values (flags given on the command line win)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--report", metavar="DIR", help="also record plots and write DIR/report.html (implies --out DIR "
+                   "unless --out is given); needs matplotlib")
     p.add_argument("--workers", type=int, default=1,
                    help="data-parallel processes on this machine, launched with mpirun (needs MPI)")
 
@@ -195,8 +197,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"])
     train_tf, eval_tf = batch_transforms(kind, config.get("augment", True))
     loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True, transform=train_tf)
-    out = Path(config["out"]) if config.get("out") else None
-    callbacks = [ModelCheckpoint(out, monitor="loss"), CSVLogger(out / "history.csv")] if out else []
+    report_dir = Path(config["report"]) if config.get("report") else None
+    out = Path(config["out"]) if config.get("out") else report_dir
+    callbacks: list[Any] = [ModelCheckpoint(out, monitor="loss"), CSVLogger(out / "history.csv")] if out else []
+    recorder = None
+    if report_dir is not None:
+        from bprop.viz import VizRecorder
+
+        probe = next(iter(DataLoader(train_set, batch_size=64, transform=eval_tf)))[0]
+        recorder = VizRecorder(probe=probe, every=max(1, len(loader) // 10))
+        callbacks.append(recorder)
     if distributed and not config["quiet"]:
         print(f"data-parallel over {dist.world_size()} processes: {config['batch_size']} samples per process "
               f"and step, {config['batch_size'] * dist.world_size()} in all")
@@ -224,7 +234,105 @@ def cmd_train(args: argparse.Namespace) -> int:
                    "top5_accuracy": results["top5_accuracy"], "epochs": len(history.epochs),
                    "stop_reason": history.stop_reason, "confusion_matrix": results["confusion_matrix"].tolist()}
         atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
+    if report_dir is not None:
+        recorder.save(report_dir / "viz.npz")
+        save_misclassified(model, test_set, eval_tf, report_dir / "examples.npz")
+        if out != report_dir:
+            for name in ("last.npz", "metrics.json"):
+                atomic_write_bytes(report_dir / name, (out / name).read_bytes())
+        print(f"report: {build_run_report(report_dir)}")
     return 0
+
+
+def save_misclassified(model: nn.Module, test_set: Dataset, transform: Callable | None, path: Path,
+                       limit: int = 25) -> None:
+    """The first ``limit`` misclassified test inputs (untransformed), their true and predicted labels."""
+    from bprop.train import predict
+
+    inputs, targets = (np.asarray(a) for a in test_set.arrays()[:2])
+    pred = predict(model, test_set, transform=transform).argmax(axis=1)
+    wrong = np.flatnonzero(pred != targets)[:limit]
+    classes = getattr(getattr(test_set, "dataset", test_set), "classes", None) or [str(c) for c in range(10)]
+    bp.save({"images": inputs[wrong].astype(np.float32), "true": targets[wrong], "pred": pred[wrong],
+             "classes": list(classes)}, path)
+
+
+def build_run_report(run_dir: Path) -> Path:
+    """report.html from what a run left in ``run_dir`` (last.npz, metrics.json, viz.npz, examples.npz)."""
+    from bprop.viz import VizRecorder
+    from bprop.viz.report import write_report
+
+    checkpoint = run_dir / "last.npz"
+    if not checkpoint.exists():
+        raise CLIError(f"{run_dir} has no last.npz: give the folder of a run written with --out or --report")
+    state = load_checkpoint(checkpoint, restore_rng=False)
+    config = state["config"]
+    model = build_model(config)
+    model.load_state_dict(state["model"])
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    recorder = VizRecorder.load(run_dir / "viz.npz") if (run_dir / "viz.npz").exists() else VizRecorder()
+    if not recorder.weights:
+        recorder.weights = {n: p.data for n, p in model.named_parameters() if p.ndim >= 2}
+    examples = bp.load(run_dir / "examples.npz") if (run_dir / "examples.npz").exists() else None
+    classes = examples["classes"] if examples else [str(c) for c in range(config["num_classes"])]
+    try:
+        return write_report(run_dir, config, model.summary(tuple(config["input_shape"])), metrics,
+                            state.get("history", {}).get("epochs", []), recorder, classes, examples)
+    except ImportError as err:
+        raise CLIError(str(err)) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    print(f"wrote {build_run_report(Path(args.run_dir))}")
+    return 0
+
+
+def add_report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", help="the folder of a finished run (bprop train --out DIR or --report DIR)")
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from bprop.viz import build_network, explain, explain_conv
+
+    if args.conv:
+        result: Any = explain_conv((args.size, args.size), (args.kernel, args.kernel), (args.stride, args.stride),
+                                   (args.padding, args.padding), seed=args.seed)
+    else:
+        if args.sizes is None and args.activation == "sigmoid" and args.loss == "mse":
+            model = x = y = None  # the classic 2-2-2 teaching example
+        else:
+            sizes = [int(n) for n in (args.sizes or "2,2,2").split(",")]
+            if len(sizes) < 2 or min(sizes) < 1:
+                raise CLIError(f"--sizes needs at least two positive layer sizes, got {args.sizes!r}")
+            model = build_network(sizes, args.activation, seed=args.seed)
+            rng = np.random.default_rng(args.seed)
+            x = rng.uniform(-1, 1, sizes[0])
+            y = np.eye(sizes[-1])[rng.integers(sizes[-1])] if args.loss == "cross_entropy" else rng.uniform(0, 1,
+                                                                                                             sizes[-1])
+        result = explain(model, x, y, loss=args.loss, lr=args.lr)
+    text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format]()
+    if args.out:
+        atomic_write_bytes(args.out, text.encode("utf-8"))
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def add_explain_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", help="layer sizes, e.g. 3,4,2 (default: the 2-2-2 teaching network)")
+    p.add_argument("--activation", choices=("sigmoid", "tanh", "relu", "identity"), default="sigmoid")
+    p.add_argument("--loss", choices=("mse", "cross_entropy"), default="mse")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate of the gradient-descent step (default 0.5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and sample")
+    p.add_argument("--format", choices=("text", "markdown", "html"), default="text")
+    p.add_argument("--out", help="write to this file instead of the terminal")
+    p.add_argument("--conv", action="store_true", help="a single-channel convolution instead of a dense network")
+    p.add_argument("--size", type=int, default=5, help="--conv: input height and width (default 5)")
+    p.add_argument("--kernel", type=int, default=3, help="--conv: kernel size (default 3)")
+    p.add_argument("--stride", type=int, default=2, help="--conv: stride (default 2)")
+    p.add_argument("--padding", type=int, default=1, help="--conv: padding (default 1)")
 
 
 # ----- eval --------------------------------------------------------------------------------
@@ -289,6 +397,8 @@ SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable
     "train": (add_train_args, cmd_train, "train a model (default: the notes' fully connected net on digits)"),
     "eval": (add_eval_args, cmd_eval, "evaluate a checkpoint: accuracy, confusion matrix, per-class scores"),
     "export": (add_export_args, cmd_export, "export a checkpoint's model to ONNX"),
+    "explain": (add_explain_args, cmd_explain, "backprop through a small network with every number shown"),
+    "report": (add_report_args, cmd_report, "rebuild report.html of a finished run"),
 }
 
 

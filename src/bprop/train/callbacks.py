@@ -21,6 +21,9 @@ class Callback:
     def on_train_begin(self, trainer: Any) -> None:
         """Called once before the first (or first resumed) epoch."""
 
+    def on_batch_end(self, trainer: Any) -> None:
+        """Called after each optimizer step, gradients still in place."""
+
     def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
         """Called after each epoch with that epoch's metrics."""
 

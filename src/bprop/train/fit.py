@@ -38,9 +38,12 @@ class Trainer:
     """State of one training run; ``fit`` is the usual entry point."""
 
     def __init__(self, model: Module, loader: DataLoader, loss: Callable, optimizer: Optimizer,
-                 scheduler: Any = None, config: dict[str, Any] | None = None, distributed: bool = False):
+                 scheduler: Any = None, config: dict[str, Any] | None = None, distributed: bool = False,
+                 callbacks: Sequence[Callback] = ()):
         self.model, self.loader, self.loss, self.optimizer = model, loader, loss, optimizer
         self.scheduler, self.config, self.distributed = scheduler, config or {}, distributed
+        # only callbacks that override on_batch_end are called per step: none costs nothing
+        self.batch_callbacks = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
         self.history = History()
         self.epoch = self.step = 0
         self.stop = ""
@@ -74,6 +77,8 @@ class Trainer:
                 dist.allreduce_gradients(self.model)
             self.optimizer.step()
             self.step += 1
+            for cb in self.batch_callbacks:
+                cb.on_batch_end(self)
             value, n = loss.item(), len(x)
             total_loss += value * n
             seen += n
@@ -111,7 +116,7 @@ def fit(model: Module, train: Any, val: Any = None, loss: Callable | None = None
         callbacks = callbacks if dist.is_main() else ()
         quiet = quiet or not dist.is_main()
     trainer = Trainer(model, loader, loss or CrossEntropyLoss(), optimizer or Adam(model.parameters()),
-                      scheduler, config, distributed)
+                      scheduler, config, distributed, callbacks)
     if resume is not None:
         trainer.resume(resume)
     if distributed:
