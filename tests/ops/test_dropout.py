@@ -1,4 +1,4 @@
-"""Inverted dropout."""
+"""Inverted dropout (ops.dropout.Dropout and F.dropout)."""
 
 import numpy as np
 import pytest
@@ -6,14 +6,17 @@ from tests.helpers import check, rand
 
 import bprop as bp
 import bprop.nn.functional as F
+from bprop.ops.dropout import Dropout
 
 
-def test_gradcheck_with_a_fixed_mask():
+@pytest.mark.parametrize("shape", [(4, 5), (1, 7), (3, 1, 2), (9,)])
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_gradcheck_with_a_fixed_mask(shape, p):
     def fn(x):
         bp.manual_seed(0)  # the same mask on every call
-        return F.dropout(x, 0.4)
+        return F.dropout(x, p)
 
-    check(fn, rand(4, 5))
+    check(fn, rand(*shape))
 
 
 def test_expectation_scaling_and_gradient_mask():
@@ -23,14 +26,55 @@ def test_expectation_scaling_and_gradient_mask():
     kept = y.data != 0
     assert abs(kept.mean() - 0.7) < 0.01
     np.testing.assert_allclose(y.data[kept], 1 / 0.7)
+    assert y.data.mean() == pytest.approx(1.0, abs=0.02)
     y.sum().backward()
     np.testing.assert_allclose(x.grad, kept / 0.7)
 
 
-def test_edge_probabilities_and_eval_mode():
+def test_gradient_uses_the_forward_mask_not_a_new_one():
+    bp.manual_seed(2)
+    x = bp.tensor(rand(50, 50), requires_grad=True)
+    y = F.dropout(x, 0.5)
+    g = rand(50, 50, seed=1)
+    bp.randn(100)  # other draws between forward and backward must not matter
+    y.backward(g)
+    np.testing.assert_array_equal(x.grad, np.where(y.data != 0, g * 2.0, 0.0))
+
+
+def test_p_one_zeroes_output_and_gradient():
+    x = bp.tensor(rand(3, 4), requires_grad=True)
+    y = F.dropout(x, 1.0)
+    np.testing.assert_array_equal(y.data, 0)
+    y.backward(np.ones((3, 4)))
+    np.testing.assert_array_equal(x.grad, 0)
+
+
+def test_identity_cases_and_dtypes():
     x = bp.randn(3, 4)
     assert F.dropout(x, 0.0) is x and F.dropout(x, 0.9, training=False) is x
-    np.testing.assert_array_equal(F.dropout(x, 1.0).data, 0)
     assert F.dropout(x, 0.5).dtype == np.float32
+    assert F.dropout(bp.tensor(rand(3, 4)), 0.5).dtype == np.float64
+
+
+def test_mask_follows_the_global_seed():
+    x = bp.ones(30, 30)
+    bp.manual_seed(4)
+    first, second = F.dropout(x, 0.5).data, F.dropout(x, 0.5).data
+    bp.manual_seed(4)
+    np.testing.assert_array_equal(F.dropout(x, 0.5).data, first)
+    assert (first != second).any()
+
+
+def test_input_is_not_modified():
+    x = bp.tensor(rand(6, 6))
+    before = x.data.copy()
+    F.dropout(x, 0.5)
+    np.testing.assert_array_equal(x.data, before)
+
+
+@pytest.mark.parametrize("p", [-0.5, 1.5])
+def test_probability_outside_unit_interval_is_rejected(p):
+    with pytest.raises(ValueError, match=r"dropout: probability p must be in \[0, 1\], got"):
+        F.dropout(bp.randn(2, 2), p)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        F.dropout(x, 1.5)
+        Dropout.apply(bp.randn(2, 2), p=p)
