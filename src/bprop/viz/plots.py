@@ -79,7 +79,7 @@ def plot_histograms(arrays: dict[str, np.ndarray], path: str | os.PathLike, titl
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(arrays):]:
         ax.axis("off")
-    fig.suptitle(title)
+    fig.suptitle(title, y=1.03)
     return _save(fig, path)
 
 
