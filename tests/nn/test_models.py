@@ -32,11 +32,23 @@ def train(model, x, y, steps, lr=1e-2):
     return (model(x).argmax(1).numpy() == y.numpy()).mean()
 
 
-def test_initial_loss_is_log_of_class_count():
+@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+def test_initial_loss_is_log_of_class_count(normalization):
     x, y = spiral()
     bp.manual_seed(0)
-    model = nn.models.FullyConnectedNet(2, [50, 50], 3, weight_scale=1e-3, dtype=np.float64)
+    model = nn.models.FullyConnectedNet(2, [50, 50], 3, normalization=normalization, weight_scale=1e-3,
+                                        dtype=np.float64)
     assert F.cross_entropy(model(x), y).item() == pytest.approx(math.log(3), abs=1e-3)
+
+
+def test_gaussian_init_zero_biases_unit_gamma():
+    bp.manual_seed(0)
+    model = nn.models.FullyConnectedNet(200, [300], 100, normalization="batchnorm", weight_scale=0.05)
+    first, bn, last = model.layers[0], model.layers[1], model.layers[3]
+    assert first.weight.data.std() == pytest.approx(0.05, rel=0.02) and abs(first.weight.data.mean()) < 1e-3
+    assert last.weight.data.std() == pytest.approx(0.05, rel=0.02)
+    assert not first.bias.data.any() and not last.bias.data.any() and not bn.bias.data.any()
+    assert (bn.weight.data == 1).all() and first.weight.dtype == np.float32
 
 
 def test_overfits_fifty_samples():
@@ -50,9 +62,9 @@ def test_overfits_fifty_samples():
 def test_batchnorm_dropout_net_reaches_97_percent():
     x, y = spiral()
     bp.manual_seed(0)
-    model = nn.models.FullyConnectedNet(2, [100, 100], 3, normalization="batchnorm", dropout=0.1,
+    model = nn.models.FullyConnectedNet(2, [64, 64], 3, normalization="batchnorm", dropout=0.1,
                                         weight_scale=0.1, dtype=np.float64)
-    assert train(model, x, y, steps=300) >= 0.97
+    assert train(model, x, y, steps=150, lr=2e-2) >= 0.97
 
 
 def test_reg_adds_exactly_half_reg_sum_of_squares():
@@ -88,5 +100,60 @@ def test_layout_and_state_dict_match_torch_sequential():
 
 
 def test_bad_options_are_rejected():
-    with pytest.raises(ValueError, match="normalization"):
+    with pytest.raises(ValueError, match="normalization must be None or 'batchnorm', got 'layernorm'"):
         nn.models.FullyConnectedNet(2, [3], 2, normalization="layernorm")
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.0"):
+        nn.models.FullyConnectedNet(2, [3], 2, dropout=1.0)
+
+
+def test_without_hidden_layers_it_is_one_affine_layer():
+    model = nn.models.FullyConnectedNet(4, [], 3, normalization="batchnorm", dropout=0.5)
+    assert len(model.layers) == 1 and list(model.state_dict()) == ["layers.0.weight", "layers.0.bias"]
+
+
+def test_gradcheck_of_the_whole_regularised_loss():
+    bp.manual_seed(0)
+    model = nn.models.FullyConnectedNet(3, [4, 5], 2, normalization="batchnorm", dropout=0.3, weight_scale=0.5,
+                                        reg=0.1, dtype=np.float64)
+    x = bp.tensor(np.random.default_rng(0).standard_normal((6, 3)))
+    y = bp.tensor(np.array([0, 1, 1, 0, 1, 0]))
+
+    def loss(*params):
+        bp.manual_seed(1)  # the same dropout masks on every evaluation
+        return F.cross_entropy(model(x), y) + model.regularization()
+
+    assert bp.gradcheck(loss, list(model.parameters()))
+
+
+def test_forward_backward_and_running_stats_match_torch():
+    torch = pytest.importorskip("torch")
+    bp.manual_seed(0)
+    model = nn.models.FullyConnectedNet(5, [7, 6], 3, normalization="batchnorm", weight_scale=0.3, dtype=np.float64)
+    ref = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.BatchNorm1d(7), torch.nn.ReLU(), torch.nn.Linear(7, 6),
+                              torch.nn.BatchNorm1d(6), torch.nn.ReLU(), torch.nn.Linear(6, 3)).double()
+    ref.load_state_dict({k.removeprefix("layers."): torch.tensor(v) for k, v in model.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((8, 5))
+    y = np.array([0, 1, 2, 2, 1, 0, 0, 1])
+    loss = F.cross_entropy(model(bp.tensor(x)), bp.tensor(y))
+    expected = torch.nn.functional.cross_entropy(ref(torch.tensor(x)), torch.tensor(y))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    loss.backward()
+    expected.backward()
+    grads = {k.removeprefix("layers."): p.grad for k, p in model.named_parameters()}
+    for key, p in ref.named_parameters():
+        np.testing.assert_allclose(grads[key], p.grad.numpy(), rtol=1e-7, atol=1e-12, err_msg=key)
+    for key, value in ref.state_dict().items():
+        np.testing.assert_allclose(model.state_dict()["layers." + key], value.numpy(), rtol=1e-12, err_msg=key)
+
+
+def test_eval_mode_is_deterministic_and_images_are_flattened():
+    bp.manual_seed(0)
+    model = nn.models.FullyConnectedNet(12, [8], 4, normalization="batchnorm", dropout=0.5)
+    x = bp.randn(5, 3, 2, 2)
+    model(x)
+    model.eval()
+    first = model(x).data
+    np.testing.assert_array_equal(model(x).data, first)
+    np.testing.assert_array_equal(model(x.reshape(5, 12)).data, first)
+    with pytest.raises(ValueError, match=r"Linear\(12→8\): expected input with 12 features"):
+        model(bp.randn(5, 10))

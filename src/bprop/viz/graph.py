@@ -1,4 +1,5 @@
-"""draw_graph: the backward graph of a tensor as Graphviz DOT, rendered when Graphviz is there.
+"""draw_graph: the backward graph of a tensor as Graphviz DOT, rendered when Graphviz's ``dot``
+program is there (through the ``graphviz`` package of the viz extra when installed).
 
 Ops are boxes labelled with their name and output shape; leaves are ellipses named by their
 module path (pass ``params=dict(model.named_parameters())``) or "input"; edges follow the data
@@ -85,6 +86,11 @@ def render(dot: str, path: str | os.PathLike) -> Path:
             print(f"Graphviz's `dot` is not installed: wrote {source}; render it with "
                   f"`dot -T{fmt} {source} -o {target}` (Debian: apt-get install graphviz)")
         return source
-    rendered = subprocess.run(["dot", f"-T{fmt}"], input=dot.encode(), capture_output=True, check=True).stdout
+    try:  # the graphviz package when installed (the viz extra), else the dot program directly
+        import graphviz
+
+        rendered = graphviz.Source(dot).pipe(format=fmt)
+    except ImportError:
+        rendered = subprocess.run(["dot", f"-T{fmt}"], input=dot.encode(), capture_output=True, check=True).stdout
     atomic_write_bytes(target, rendered)
     return target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -10,25 +11,41 @@ import numpy as np
 from bprop.data.dataset import ArrayDataset
 from bprop.data.datasets.download import DatasetError
 
+NPZ_EXPECTED = ("an .npz file with arrays 'x' (samples first) and 'y' (integer labels), "
+                "e.g. np.savez(path, x=images, y=labels)")
+CSV_EXPECTED = "a CSV of numeric features with the integer label in the last column"
+
 
 def load_npz(path: str | os.PathLike) -> ArrayDataset:
     """x: any shape with samples first; y: integer labels. Never unpickles."""
     path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"missing {path}: expected an .npz file with arrays 'x' and 'y'")
-    with np.load(path, allow_pickle=False) as archive:
-        if "x" not in archive.files or "y" not in archive.files:
-            raise DatasetError(f"{path}: expected arrays 'x' and 'y', found {archive.files}")
-        x, y = archive["x"], archive["y"]
+    if not path.is_file():
+        raise DatasetError(f"missing {path}: expected {NPZ_EXPECTED}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "x" not in archive.files or "y" not in archive.files:
+                raise DatasetError(f"{path}: expected arrays 'x' and 'y', found {archive.files}")
+            x, y = archive["x"], archive["y"]
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, AttributeError) as err:
+        # np.load reports any non-zip file as "pickled data": say what we wanted instead
+        raise DatasetError(f"{path} is not readable as {NPZ_EXPECTED} ({type(err).__name__}: {err})") from None
     if len(x) != len(y):
         raise DatasetError(f"{path}: x has {len(x)} samples but y has {len(y)}")
+    if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or np.array_equal(y, np.round(y))):
+        raise DatasetError(f"{path}: y must be a 1-d array of integer class labels, got {y.dtype} {y.shape}")
     return ArrayDataset(x, y.astype(np.int64), name=path.name)
 
 
 def load_csv(path: str | os.PathLike, skip_header: bool = False) -> ArrayDataset:
-    """Rows of numeric features followed by an integer label."""
+    """Rows of numeric features followed by an integer label (x float32, y int64)."""
     path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"missing {path}: expected a CSV of numeric features with the label last")
-    table = np.loadtxt(path, delimiter=",", skiprows=int(skip_header), ndmin=2)
+    if not path.is_file():
+        raise DatasetError(f"missing {path}: expected {CSV_EXPECTED}")
+    try:
+        table = np.loadtxt(path, delimiter=",", skiprows=int(skip_header), ndmin=2)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        hint = "" if skip_header else " (pass skip_header=True if the first row holds column names)"
+        raise DatasetError(f"{path} is not {CSV_EXPECTED}: {err}{hint}") from None
+    if table.shape[1] < 2:
+        raise DatasetError(f"{path}: expected at least one feature column and a label column")
     return ArrayDataset(table[:, :-1].astype(np.float32), table[:, -1].astype(np.int64), name=path.name)

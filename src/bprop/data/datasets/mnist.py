@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     try:
         with opener(path, "rb") as handle:
             raw = handle.read()
-    except (OSError, EOFError) as err:
-        raise DatasetError(f"{path} is not a readable IDX file ({err}); delete it and fetch it again") from None
+    except (OSError, EOFError, zlib.error) as err:
+        raise DatasetError(f"{path} is not a readable IDX file ({err})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise DatasetError(f"{path} is not an IDX file (bad magic number {raw[:4].hex()})")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise DatasetError(f"{path} is truncated: {len(raw)} bytes cannot hold the {ndim} sizes of its header")
     dims = np.frombuffer(raw, ">u4", count=ndim, offset=4).astype(np.int64)
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = 4 + 4 * ndim + int(np.prod(dims)) * dtype.itemsize
@@ -58,11 +61,29 @@ class MNIST(ArrayDataset):
         if download:
             for name, digest in self.files.items():
                 download_file([m + name for m in self.mirrors], folder / name, digest)
-        images = read_idx(self._find(folder, f"{prefix}-images-idx3-ubyte"))
-        labels = read_idx(self._find(folder, f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
+        images = self._read(folder, f"{prefix}-images-idx3-ubyte", ndim=3)
+        labels = self._read(folder, f"{prefix}-labels-idx1-ubyte", ndim=1).astype(np.int64)
         if len(images) != len(labels):
-            raise DatasetError(f"{folder}: {len(images)} images but {len(labels)} labels")
+            raise DatasetError(f"{folder}: {len(images)} images but {len(labels)} labels; "
+                               f"{self._how(folder)}")
         super().__init__(images[:, None], labels, classes=self.classes_, name=f"{self.folder} {prefix}")
+
+    @classmethod
+    def _how(cls, folder: Path) -> str:
+        return (f"pass download=True (CLI: --download) or put the original files from {cls.mirrors[0]} "
+                f"in {folder}")
+
+    @classmethod
+    def _read(cls, folder: Path, stem: str, ndim: int) -> np.ndarray:
+        path = cls._find(folder, stem)
+        try:
+            array = read_idx(path)
+        except DatasetError as err:
+            raise DatasetError(f"{err}; delete it and {cls._how(folder)}") from None
+        if array.ndim != ndim:
+            raise DatasetError(f"{path}: expected a {ndim}-d IDX array, got shape {array.shape}; "
+                               f"is it the right file? {cls._how(folder)}")
+        return array
 
     @classmethod
     def _folder(cls, root: Path) -> Path:
@@ -74,7 +95,7 @@ class MNIST(ArrayDataset):
             if candidate.exists():
                 return candidate
         raise DatasetError(f"missing {folder / (stem + '.gz')}: expected the original {cls.__name__} IDX file "
-                           f"(gzipped or not). Pass download=True (CLI: --download) or put the files in {folder}")
+                           f"(gzipped or not); {cls._how(folder)}")
 
 
 class FashionMNIST(MNIST):
