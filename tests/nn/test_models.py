@@ -62,7 +62,7 @@ def test_overfits_fifty_samples():
 def test_batchnorm_dropout_net_reaches_97_percent():
     x, y = spiral()
     bp.manual_seed(0)
-    model = nn.models.FullyConnectedNet(2, [64, 64], 3, normalization="batchnorm", dropout=0.1,
+    model = nn.models.FullyConnectedNet(2, [32, 32], 3, normalization="batchnorm", dropout=0.1,
                                         weight_scale=0.1, dtype=np.float64)
     assert train(model, x, y, steps=150, lr=2e-2) >= 0.97
 
