@@ -1,4 +1,4 @@
-"""Activation layers: stateless wrappers over the ops in bprop.ops.activation."""
+"""Activation layers: stateless wrappers over the ops in bprop.ops.activation (the derivatives live there)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from bprop.tensor import Tensor
 
 
 class ReLU(Module):
+    """max(0, x)."""
+
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
 
 
 class LeakyReLU(Module):
+    """x for x > 0, negative_slope·x otherwise."""
+
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
         self.negative_slope = negative_slope
@@ -25,16 +29,22 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
+    """1/(1 + e^(−x))."""
+
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
 
 class Tanh(Module):
+    """tanh x."""
+
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
 
 
 class GELU(Module):
+    """x·Φ(x) (approximate='none'), or its tanh approximation (approximate='tanh')."""
+
     def __init__(self, approximate: str = "none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
@@ -49,6 +59,8 @@ class GELU(Module):
 
 
 class Softmax(Module):
+    """e^(x_i) / Σ_j e^(x_j) along ``dim``."""
+
     def __init__(self, dim: int = -1):
         super().__init__()
         self.dim = dim
@@ -60,6 +72,15 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
-class LogSoftmax(Softmax):
+class LogSoftmax(Module):
+    """x_i − log Σ_j e^(x_j) along ``dim`` (its own class, so isinstance(m, Softmax) stays exact)."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
     def forward(self, x: Tensor) -> Tensor:
         return F.log_softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
