@@ -8,6 +8,7 @@ import pytest
 import bprop as bp
 import bprop.nn.functional as F
 from bprop import nn, optim
+from bprop.export import to_torch
 
 
 def spiral(points_per_class=100, classes=3, seed=0):
@@ -44,7 +45,7 @@ def test_initial_loss_is_log_of_class_count(normalization):
 def test_gaussian_init_zero_biases_unit_gamma():
     bp.manual_seed(0)
     model = nn.models.FullyConnectedNet(200, [300], 100, normalization="batchnorm", weight_scale=0.05)
-    first, bn, last = model.layers[0], model.layers[1], model.layers[3]
+    first, bn, last = model[0], model[1], model[3]
     assert first.weight.data.std() == pytest.approx(0.05, rel=0.02) and abs(first.weight.data.mean()) < 1e-3
     assert last.weight.data.std() == pytest.approx(0.05, rel=0.02)
     assert not first.bias.data.any() and not last.bias.data.any() and not bn.bias.data.any()
@@ -84,7 +85,7 @@ def test_regularization_gradient_is_reg_times_w():
     bp.manual_seed(0)
     model = nn.models.FullyConnectedNet(3, [4], 2, reg=0.3, dtype=np.float64)
     model.regularization().backward()
-    first = model.layers[0]
+    first = model[0]
     np.testing.assert_allclose(first.weight.grad, 0.3 * first.weight.data)
     assert first.bias.grad is None
 
@@ -95,8 +96,9 @@ def test_layout_and_state_dict_match_torch_sequential():
     ref = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(), torch.nn.Dropout(0.2),
                               torch.nn.Linear(5, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(), torch.nn.Dropout(0.2),
                               torch.nn.Linear(6, 3))
-    ours = {k.removeprefix("layers."): v.shape for k, v in model.state_dict().items()}
-    assert ours == {k: tuple(v.shape) for k, v in ref.state_dict().items()}
+    assert list(model.state_dict()) == list(ref.state_dict())
+    shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
+    assert {k: v.shape for k, v in model.state_dict().items()} == shapes
 
 
 def test_bad_options_are_rejected():
@@ -108,7 +110,7 @@ def test_bad_options_are_rejected():
 
 def test_without_hidden_layers_it_is_one_affine_layer():
     model = nn.models.FullyConnectedNet(4, [], 3, normalization="batchnorm", dropout=0.5)
-    assert len(model.layers) == 1 and list(model.state_dict()) == ["layers.0.weight", "layers.0.bias"]
+    assert len(model) == 1 and list(model.state_dict()) == ["0.weight", "0.bias"]
 
 
 def test_gradcheck_of_the_whole_regularised_loss():
@@ -131,7 +133,7 @@ def test_forward_backward_and_running_stats_match_torch():
     model = nn.models.FullyConnectedNet(5, [7, 6], 3, normalization="batchnorm", weight_scale=0.3, dtype=np.float64)
     ref = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.BatchNorm1d(7), torch.nn.ReLU(), torch.nn.Linear(7, 6),
                               torch.nn.BatchNorm1d(6), torch.nn.ReLU(), torch.nn.Linear(6, 3)).double()
-    ref.load_state_dict({k.removeprefix("layers."): torch.tensor(v) for k, v in model.state_dict().items()})
+    ref.load_state_dict(to_torch(model))
     x = np.random.default_rng(0).standard_normal((8, 5))
     y = np.array([0, 1, 2, 2, 1, 0, 0, 1])
     loss = F.cross_entropy(model(bp.tensor(x)), bp.tensor(y))
@@ -139,11 +141,11 @@ def test_forward_backward_and_running_stats_match_torch():
     assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
     loss.backward()
     expected.backward()
-    grads = {k.removeprefix("layers."): p.grad for k, p in model.named_parameters()}
+    grads = {k: p.grad for k, p in model.named_parameters()}
     for key, p in ref.named_parameters():
         np.testing.assert_allclose(grads[key], p.grad.numpy(), rtol=1e-7, atol=1e-12, err_msg=key)
     for key, value in ref.state_dict().items():
-        np.testing.assert_allclose(model.state_dict()["layers." + key], value.numpy(), rtol=1e-12, err_msg=key)
+        np.testing.assert_allclose(model.state_dict()[key], value.numpy(), rtol=1e-12, err_msg=key)
 
 
 def test_eval_mode_is_deterministic_and_images_are_flattened():

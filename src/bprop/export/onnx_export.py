@@ -32,10 +32,10 @@ from bprop.tensor import Tensor
 
 def chain(module: Module) -> list[Module]:
     """The layers ``module.forward`` applies one after the other."""
+    if isinstance(module, models.FullyConnectedNet):  # a Sequential that flattens its input first
+        return [L.Flatten(), *(leaf for child in module for leaf in chain(child))]
     if isinstance(module, Sequential):
         return [leaf for child in module for leaf in chain(child)]
-    if isinstance(module, models.FullyConnectedNet):
-        return [L.Flatten(), *chain(module.layers)]
     if isinstance(module, (models.ThreeLayerConvNet, models.LeNet5)):
         return chain(module.features) + chain(module.classifier)
     return [module]

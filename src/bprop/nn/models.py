@@ -33,24 +33,24 @@ def l2_penalty(weights: Sequence[Tensor], reg: float) -> Tensor:
     return total * (0.5 * reg)
 
 
-class FullyConnectedNet(Module):
+class FullyConnectedNet(Sequential):
     """{affine − [batch norm] − relu − [dropout]} × (L−1) − affine, for L = len(hidden_dims) + 1.
 
     Weights are drawn from N(0, weight_scale²), biases and β start at 0, γ at 1 (cs231n's
     init). ``reg`` is the L2 strength used by ``regularization()`` (weights only: not biases,
-    not γ or β). The layers form one Sequential, so state_dict keys match the equivalent
-    torch ``nn.Sequential`` ("layers.0.weight", …).
+    not γ or β). The net is a Sequential of Linear, BatchNorm1d, ReLU and Dropout layers, so
+    its state_dict keys ("0.weight", "1.running_mean", …) are those of the same torch
+    ``nn.Sequential`` and weights move between the two unchanged. Inputs with more than two
+    dims (images) are flattened to (N, features) first.
     """
 
     def __init__(self, input_dim: int, hidden_dims: Sequence[int], num_classes: int,
                  normalization: str | None = None, dropout: float = 0.0, weight_scale: float = 1e-2,
                  reg: float = 0.0, dtype: object = np.float32):
-        super().__init__()
         if normalization not in (None, "batchnorm"):
             raise ValueError(f"FullyConnectedNet: normalization must be None or 'batchnorm', got {normalization!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"FullyConnectedNet: dropout must be in [0, 1), got {dropout}")
-        self.reg = reg
         dims = [input_dim, *hidden_dims, num_classes]
         layers: list[Module] = []
         for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
@@ -65,13 +65,14 @@ class FullyConnectedNet(Module):
             layers.append(ReLU())
             if dropout > 0:
                 layers.append(Dropout(dropout))
-        self.layers = Sequential(*layers)
+        super().__init__(*layers)
+        self.reg = reg
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x.flatten(1) if x.ndim > 2 else x)
+        return super().forward(x.flatten(1) if x.ndim > 2 else x)
 
     def weights(self) -> list[Tensor]:
-        return [m.weight for m in self.layers if isinstance(m, Linear)]
+        return [m.weight for m in self if isinstance(m, Linear)]
 
     def regularization(self) -> Tensor:
         """½·reg·Σ_l ‖W^l‖²: add it to the data loss; its gradient is reg·W^l."""
