@@ -7,32 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.data.formats import cifar_batch, cifar_tar_gz, make_mnist, write_cifar, write_idx
 
 from bprop.data.datasets import CIFAR10, MNIST, DatasetError, FashionMNIST, load_csv, load_digits, load_npz, read_idx
+from bprop.data.datasets.cifar import extract_batches
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
-    payload = header + array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(payload) if gz else payload)
-
-
-def make_mnist(folder: Path, n: int = 6, gz: bool = True) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    suffix = ".gz" if gz else ""
-    for prefix in ("train", "t10k"):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", rng.integers(0, 256, (n, 28, 28)), gz)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", np.arange(n) % 10, gz)
 
 
 def test_digits_are_embedded():
     d = load_digits()
     assert d.data.shape == (1797, 1, 8, 8) and d.data.dtype == np.float32
     assert d.data.min() == 0 and d.data.max() == 1
-    assert np.bincount(d.targets).tolist()[:3] == [178, 182, 177]
+    assert np.bincount(d.targets).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -40,8 +27,15 @@ def test_mnist_reads_idx_files_gzipped_or_not(tmp_path, gz):
     make_mnist(tmp_path / "mnist", gz=gz)
     train = MNIST(tmp_path)
     assert train.data.shape == (6, 1, 28, 28) and train.data.dtype == np.uint8
-    assert train.targets.tolist() == [0, 1, 2, 3, 4, 5]
+    assert train.targets.tolist() == [0, 1, 2, 3, 4, 5] and train.targets.dtype == np.int64
     assert len(MNIST(tmp_path / "mnist", train=False)) == 6
+
+
+def test_mnist_accepts_the_dotted_uncompressed_names(tmp_path):
+    make_mnist(tmp_path, gz=False)
+    for path in tmp_path.iterdir():  # train-images-idx3-ubyte -> train-images.idx3-ubyte
+        path.rename(tmp_path / path.name.replace("-idx", ".idx"))
+    assert MNIST(tmp_path).data.shape == (6, 1, 28, 28)
 
 
 def test_fashion_mnist_class_names(tmp_path):
@@ -49,57 +43,129 @@ def test_fashion_mnist_class_names(tmp_path):
     assert FashionMNIST(tmp_path).classes[9] == "Ankle boot"
 
 
-def test_missing_and_corrupt_files_say_which_and_how(tmp_path):
-    with pytest.raises(DatasetError, match=r"missing .*train-images-idx3-ubyte.gz.*download=True"):
+def test_missing_files_say_which_what_and_how(tmp_path):
+    with pytest.raises(DatasetError, match=r"missing .*train-images-idx3-ubyte.gz: expected the original MNIST "
+                                           r"IDX file.*download=True.*ossci-datasets"):
         MNIST(tmp_path)
+    with pytest.raises(DatasetError, match=r"missing .*data_batch_1: expected the CIFAR-10 python-version.*"
+                                           r"download=True.*cifar-10-python.tar.gz"):
+        CIFAR10(tmp_path)
+
+
+def test_corrupt_idx_files_say_which_and_how(tmp_path):
     make_mnist(tmp_path)
     path = tmp_path / "train-images-idx3-ubyte.gz"
     raw = gzip.decompress(path.read_bytes())
     path.write_bytes(gzip.compress(raw[:-10]))
-    with pytest.raises(DatasetError, match="truncated or corrupt"):
-        read_idx(path)
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte.gz is truncated or corrupt: header says "
+                                           r"\(6, 28, 28\).*delete it and pass download=True"):
+        MNIST(tmp_path)
     path.write_bytes(b"not a gzip file")
     with pytest.raises(DatasetError, match="not a readable IDX file"):
         read_idx(path)
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x09\x00"))  # claims 9 sizes, holds none
+    with pytest.raises(DatasetError, match="truncated"):
+        read_idx(path)
+    (tmp_path / "junk").write_bytes(b"PK\x03\x04")
+    with pytest.raises(DatasetError, match="bad magic number 504b0304"):
+        read_idx(tmp_path / "junk")
+    write_idx(path, np.zeros((6, 28), np.uint8))  # labels where images belong
+    with pytest.raises(DatasetError, match=r"expected a 3-d IDX array, got shape \(6, 28\)"):
+        MNIST(tmp_path)
 
 
-def write_cifar(folder: Path, n: int = 4) -> None:
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {b"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), b"labels": list(range(n)),
-                 b"batch_label": name.encode()}
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+def test_read_idx_other_dtypes(tmp_path):
+    values = np.arange(-3, 3, dtype=">i4").reshape(2, 3)
+    (tmp_path / "a.idx").write_bytes(bytes([0, 0, 0x0C, 2]) + np.asarray(values.shape, ">u4").tobytes()
+                                     + values.tobytes())
+    out = read_idx(tmp_path / "a.idx")
+    assert out.dtype == np.int32 and out.dtype.isnative and out.tolist() == values.tolist()
 
 
-def test_cifar10_python_batches(tmp_path):
-    write_cifar(tmp_path / "cifar-10-batches-py")
+def test_cifar10_reads_python2_batches(tmp_path):
+    write_cifar(tmp_path)
     train = CIFAR10(tmp_path)
-    assert train.data.shape == (20, 3, 32, 32) and train.targets.tolist()[:4] == [0, 1, 2, 3]
-    assert len(CIFAR10(tmp_path, train=False)) == 4
+    assert train.data.shape == (20, 3, 32, 32) and train.data.dtype == np.uint8
+    assert train.targets.tolist()[:8] == [0, 1, 2, 3, 1, 2, 3, 4] and train.classes[0] == "airplane"
+    test = CIFAR10(tmp_path, train=False)
+    assert len(test) == 4 and test.targets.tolist() == [5, 6, 7, 8]
+    # the channel-major row layout of the originals: 1024 red, then green, then blue values
+    row = pickle.loads((tmp_path / "cifar-10-batches-py" / "test_batch").read_bytes(), encoding="bytes")[b"data"][0]
+    np.testing.assert_array_equal(test.data[0, 1].ravel(), row[1024:2048])
 
 
-def test_cifar10_refuses_arbitrary_objects(tmp_path):
-    write_cifar(tmp_path / "cifar-10-batches-py")
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
 
-    class Evil:
-        def __reduce__(self):
-            return (print, ("pwned",))
 
-    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps({b"data": Evil()}))
-    with pytest.raises(DatasetError, match="refusing to load builtins.print"):
+@pytest.mark.parametrize("payload, refused", [
+    (pickle.dumps({b"data": Evil()}), "builtins.print"),
+    (pickle.dumps({b"data": np.float32(1)}, protocol=3), "numpy._core.multiarray.scalar"),  # not needed
+    (b"\x80\x02cos\nsystem\nU\x04trueR.", "os.system"),
+])
+def test_cifar10_unpickles_only_numpy_arrays(tmp_path, payload, refused, capsys):
+    write_cifar(tmp_path)
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(payload)
+    with pytest.raises(DatasetError, match=f"refusing to load {refused}"):
         CIFAR10(tmp_path, train=False)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_cifar10_rejects_malformed_batches(tmp_path):
+    write_cifar(tmp_path)
+    batch = tmp_path / "cifar-10-batches-py" / "test_batch"
+    batch.write_bytes(cifar_batch(np.zeros((2, 100), np.uint8), [0, 1], b"x"))
+    with pytest.raises(DatasetError, match=r"expected uint8 data \(N, 3072\).*got data uint8 \(2, 100\)"):
+        CIFAR10(tmp_path, train=False)
+    batch.write_bytes(batch.read_bytes()[:50])
+    with pytest.raises(DatasetError, match="test_batch is not a CIFAR-10 python batch"):
+        CIFAR10(tmp_path, train=False)
+
+
+def test_cifar10_archive_extraction_writes_only_the_batches(tmp_path):
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    archive.write_bytes(cifar_tar_gz())
+    extract_batches(archive, tmp_path / "root")
+    assert sorted(p.name for p in (tmp_path / "root" / "cifar-10-batches-py").iterdir())[:2] == [
+        "data_batch_1", "data_batch_2"]
+    archive.write_bytes(b"\x1f\x8b broken")
+    with pytest.raises(DatasetError, match="not a readable cifar-10-python.tar.gz"):
+        extract_batches(archive, tmp_path / "root")
 
 
 def test_npz_and_csv(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.zeros((5, 3)), y=np.arange(5))
-    assert load_npz(tmp_path / "d.npz").data.shape == (5, 3)
-    np.savez(tmp_path / "bad.npz", a=np.zeros(2))
-    with pytest.raises(DatasetError, match="expected arrays 'x' and 'y'"):
-        load_npz(tmp_path / "bad.npz")
+    d = load_npz(tmp_path / "d.npz")
+    assert d.data.shape == (5, 3) and d.targets.dtype == np.int64 and len(d.classes) == 5
     (tmp_path / "d.csv").write_text("0.5,1,2\n0.25,3,0\n")
     d = load_csv(tmp_path / "d.csv")
-    assert d.data.shape == (2, 2) and d.targets.tolist() == [2, 0]
+    assert d.data.shape == (2, 2) and d.data.dtype == np.float32 and d.targets.tolist() == [2, 0]
+    (tmp_path / "h.csv").write_text("a,b,label\n0.5,1,2\n")
+    assert load_csv(tmp_path / "h.csv", skip_header=True).targets.tolist() == [2]
+
+
+def test_bad_npz_and_csv_files_are_explained(tmp_path):
+    with pytest.raises(DatasetError, match=r"missing .*nothing.npz: expected an .npz file with arrays 'x'"):
+        load_npz(tmp_path / "nothing.npz")
+    np.savez(tmp_path / "bad.npz", a=np.zeros(2))
+    with pytest.raises(DatasetError, match=r"expected arrays 'x' and 'y', found \['a'\]"):
+        load_npz(tmp_path / "bad.npz")
+    (tmp_path / "junk.npz").write_bytes(b"garbage")
+    with pytest.raises(DatasetError, match="junk.npz is not readable as an .npz file"):
+        load_npz(tmp_path / "junk.npz")
+    np.savez(tmp_path / "obj.npz", x=np.array([{}], dtype=object), y=np.arange(1))
+    with pytest.raises(DatasetError, match="obj.npz is not readable"):
+        load_npz(tmp_path / "obj.npz")
+    np.savez(tmp_path / "len.npz", x=np.zeros((3, 2)), y=np.arange(2))
+    with pytest.raises(DatasetError, match="x has 3 samples but y has 2"):
+        load_npz(tmp_path / "len.npz")
+    np.savez(tmp_path / "real.npz", x=np.zeros((2, 2)), y=np.array([0.5, 1.0]))
+    with pytest.raises(DatasetError, match="integer class labels"):
+        load_npz(tmp_path / "real.npz")
+    (tmp_path / "h.csv").write_text("a,b,label\n0.5,1,2\n")
+    with pytest.raises(DatasetError, match="h.csv is not a CSV of numeric features.*skip_header=True"):
+        load_csv(tmp_path / "h.csv")
 
 
 @pytest.mark.slow
@@ -109,3 +175,4 @@ def test_real_mnist_and_fashion_mnist():
     assert train.data.shape == (60000, 1, 28, 28) and len(test) == 10000
     assert np.bincount(test.targets).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert np.bincount(FashionMNIST(SHARED).targets).tolist() == [6000] * 10
+    assert np.bincount(FashionMNIST(SHARED, train=False).targets).tolist() == [1000] * 10

@@ -1,9 +1,10 @@
-"""Datasets. Array-backed ones (TensorDataset, ArrayDataset, Subset of them) expose
-``arrays()`` so that DataLoader can gather a whole batch with one fancy index instead of a
-Python loop over samples."""
+"""Datasets. A batch is read with ``gather(indices)``: array-backed datasets (TensorDataset,
+ArrayDataset, Subset of them) take it with one fancy index per array instead of a Python loop
+over samples, and a Subset composes its indices with the batch's, so it never copies its rows."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -24,6 +25,12 @@ class Dataset:
     def arrays(self) -> tuple[np.ndarray, ...] | None:
         """All samples as arrays with the sample axis first, when the dataset holds them so."""
         return None
+
+    def gather(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The samples at ``indices`` as a batch of arrays (x, y, …). This default stacks the
+        items one by one; array-backed datasets override it with one fancy index per array."""
+        items = [self[int(i)] for i in indices]
+        return tuple(np.stack([np.asarray(item[k]) for item in items]) for k in range(len(items[0])))
 
 
 class TensorDataset(Dataset):
@@ -46,6 +53,9 @@ class TensorDataset(Dataset):
     def arrays(self) -> tuple[np.ndarray, ...]:
         return self.tensors
 
+    def gather(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(t[indices] for t in self.tensors)
+
 
 class ArrayDataset(TensorDataset):
     """Inputs x and integer labels y, with the class names of a classification data set."""
@@ -53,7 +63,10 @@ class ArrayDataset(TensorDataset):
     def __init__(self, x: np.ndarray, y: np.ndarray, classes: Sequence[str] | None = None, name: str = ""):
         super().__init__(x, y)
         self.name = name
-        self.classes = list(classes) if classes is not None else [str(c) for c in range(int(y.max()) + 1)]
+        labels = self.tensors[1]
+        if classes is None:
+            classes = [str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0)]
+        self.classes = list(classes)
 
     @property
     def data(self) -> np.ndarray:
@@ -69,6 +82,8 @@ class ArrayDataset(TensorDataset):
 
 
 class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``; array-backed when ``dataset`` is."""
+
     def __init__(self, dataset: Dataset, indices: Sequence[int]):
         self.dataset, self.indices = dataset, np.asarray(indices, dtype=np.int64)
 
@@ -79,20 +94,28 @@ class Subset(Dataset):
         return self.dataset[int(self.indices[index])]
 
     def arrays(self) -> tuple[np.ndarray, ...] | None:
+        """A copy of the subset's rows (``gather`` reads batches without this copy)."""
         base = self.dataset.arrays()
         return None if base is None else tuple(a[self.indices] for a in base)
 
+    def gather(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        return self.dataset.gather(self.indices[indices])
+
 
 def random_split(dataset: Dataset, lengths: Sequence[float], seed: int | None = None) -> list[Subset]:
-    """Split into non-overlapping random subsets of the given lengths (or fractions summing to 1)."""
+    """Split into non-overlapping random subsets of the given lengths, or of the given fractions
+    (floats summing to 1; the samples left over by rounding down go one each to the first subsets,
+    as in torch). The order comes from ``seed``, or else from the global bprop generator."""
     n = len(dataset)
-    if all(0 < f < 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9:
-        counts = [int(np.floor(n * f)) for f in lengths]
+    if any(isinstance(f, float) for f in lengths):
+        if any(not 0 <= f <= 1 for f in lengths) or not math.isclose(sum(lengths), 1.0, abs_tol=1e-9):
+            raise ValueError(f"random_split: fractions {list(lengths)} must lie in [0, 1] and sum to 1")
+        counts = [math.floor(n * f) for f in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
     else:
         counts = [int(c) for c in lengths]
-    if sum(counts) != n:
+    if sum(counts) != n or min(counts, default=0) < 0:
         raise ValueError(f"random_split: lengths {list(lengths)} do not add up to the dataset size {n}")
     rng = np.random.default_rng(seed) if seed is not None else generator()
     order = rng.permutation(n)

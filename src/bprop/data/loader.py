@@ -1,8 +1,8 @@
 """DataLoader: batches of Tensors, shuffled by its own seeded generator.
 
-For array-backed datasets one permutation per epoch is drawn and each batch is a single
-fancy-index gather of those rows: no Python loop over samples and no copy of the whole data
-set per epoch. Other datasets are batched by stacking their items.
+One permutation per epoch is drawn and each batch is ``dataset.gather`` of its slice of it: a
+single fancy index per array for array-backed datasets, so no Python loop over samples and no
+copy of the whole data set per epoch. Other datasets are batched by stacking their items.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ class DataLoader:
                  sampler: Any = None):
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"DataLoader: expected a bprop.data.Dataset (e.g. TensorDataset(x, y)), "
+                            f"got {type(dataset).__name__}")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.drop_last, self.transform = drop_last, transform
         self.sampler = sampler  # e.g. a DistributedSampler: it then decides the order (and shuffling)
         seed = int(generator().integers(2 ** 63)) if seed is None else seed
         self.generator = np.random.default_rng(seed)
-        self._arrays = dataset.arrays()
 
     def __len__(self) -> int:
         n = len(self.sampler) if self.sampler is not None else len(self.dataset)
@@ -52,14 +54,11 @@ class DataLoader:
             yield self._batch(order[start:start + self.batch_size])
 
     def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
-        if self._arrays is not None:
-            columns = [a[indices] for a in self._arrays]
-        else:
-            items = [self.dataset[int(i)] for i in indices]
-            columns = [np.stack([np.asarray(item[k]) for item in items]) for k in range(len(items[0]))]
+        columns = list(self.dataset.gather(indices))
         if self.transform is not None:
             columns[0] = self.transform(columns[0])
-        return tuple(Tensor(c, dtype=c.dtype) for c in columns)
+        # the gathered arrays are fresh: wrap them without the copy Tensor() would make
+        return tuple(Tensor._from_op(np.asarray(c), None) for c in columns)
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"generator": self.generator.bit_generator.state}

@@ -1,5 +1,7 @@
-"""The embedded default data set: UCI optical digits, 1,797 images of 8×8 (CC BY 4.0, see
-NOTICE.md beside this file). Loads from the package with no network."""
+"""The embedded default data set: the UCI "Optical Recognition of Handwritten Digits" test
+set, 1,797 images of 8×8 by E. Alpaydin and C. Kaynak (1998), licensed CC BY 4.0
+(https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits), in the
+copy scikit-learn ships; see NOTICE.md beside this file. Loads from the package, no network."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = 4 + 4 * ndim + int(np.prod(dims)) * dtype.itemsize
     if len(raw) != expected:
-        raise DatasetError(f"{path} is truncated or corrupt: header says {tuple(dims)} "
+        raise DatasetError(f"{path} is truncated or corrupt: header says {tuple(dims.tolist())} "
                            f"({expected} bytes), the file has {len(raw)} bytes")
     return np.frombuffer(raw, dtype, offset=4 + 4 * ndim).reshape(dims).astype(dtype.newbyteorder("="))
 
