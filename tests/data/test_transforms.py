@@ -30,6 +30,18 @@ def test_random_crop_takes_windows_of_the_padded_images():
         assert any(np.array_equal(out[i], w) for w in windows)
     with pytest.raises(ValueError, match="larger"):
         T.RandomCrop(7)(x)
+    with pytest.raises(ValueError, match=r"RandomCrop: expected a batch of images \(N, C, H, W\)"):
+        T.RandomCrop(2)(x[0])
+
+
+def test_random_transforms_follow_the_global_seed():
+    x = np.random.default_rng(0).random((16, 3, 6, 6)).astype(np.float32)
+    augment = T.Compose([T.RandomCrop(6, padding=2), T.RandomHorizontalFlip()])
+    bp.manual_seed(7)
+    first = augment(x)
+    bp.manual_seed(7)
+    np.testing.assert_array_equal(augment(x), first)
+    assert first.dtype == np.float32 and not np.array_equal(first, x)
 
 
 def test_horizontal_flip():
@@ -37,3 +49,7 @@ def test_horizontal_flip():
     x = np.arange(8, dtype=np.float32).reshape(2, 1, 1, 4)
     np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(x), x[..., ::-1])
     np.testing.assert_array_equal(T.RandomHorizontalFlip(p=0.0)(x), x)
+    out = T.RandomHorizontalFlip()(np.repeat(x, 50, axis=0))  # each image decides on its own
+    flipped = (out[:50] == x[0, ..., ::-1]).all(axis=(1, 2, 3))
+    kept = (out[:50] == x[0]).all(axis=(1, 2, 3))
+    assert (flipped | kept).all() and 10 < flipped.sum() < 40

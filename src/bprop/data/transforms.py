@@ -64,6 +64,8 @@ class RandomCrop:
         self.size, self.padding = size, padding
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim != 4:
+            raise ValueError(f"RandomCrop: expected a batch of images (N, C, H, W), got shape {x.shape}")
         p = self.padding
         padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
         n, h, w = len(x), padded.shape[2], padded.shape[3]
@@ -76,13 +78,11 @@ class RandomCrop:
 
 
 class RandomHorizontalFlip:
-    """Mirror each image left–right with probability p."""
+    """Mirror each image (the last axis) left–right with probability p."""
 
     def __init__(self, p: float = 0.5):
         self.p = p
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         flip = generator().random(len(x)) < self.p
-        out = x.copy()
-        out[flip] = x[flip][..., ::-1]
-        return out
+        return np.where(flip.reshape((-1,) + (1,) * (x.ndim - 1)), x[..., ::-1], x)
