@@ -89,10 +89,10 @@ class _BaseMLP(BaseEstimator):
                 layers.append(nn.Dropout(self.dropout))
         layers.append(nn.Linear(([n_in, *sizes])[-1], n_out))
         model = nn.Sequential(*layers)
-        gain = 2.0 if self.activation == "logistic" else 1.0
+        factor = 2.0 if self.activation == "logistic" else 6.0
         for layer in model:  # scikit-learn's Glorot-uniform init, so both learn alike
             if isinstance(layer, nn.Linear):
-                bound = gain * np.sqrt(6.0 / (layer.in_features + layer.out_features))
+                bound = np.sqrt(factor / (layer.in_features + layer.out_features))
                 nn.init.uniform_(layer.weight, -bound, bound)
                 nn.init.uniform_(layer.bias, -bound, bound)
         return model
@@ -104,11 +104,18 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"batch_size must be >= 1 or 'auto', got {self.batch_size}")
         return min(int(self.batch_size), n)
 
-    def _penalty(self, batch: int) -> Tensor | None:
+    def _add_penalty(self, batch: int) -> float:
+        """scikit-learn's L2 term ½·alpha·Σ‖W‖²/batch: its gradient (alpha/batch)·W is added to
+        each weight's .grad directly (no graph needed for so simple a term); returns its value."""
         if not self.alpha:
-            return None
-        weights = [m.weight for m in self.model_ if isinstance(m, nn.Linear)]
-        return sum((w * w).sum() for w in weights) * (0.5 * self.alpha / batch)
+            return 0.0
+        scale, value = self.alpha / batch, 0.0
+        for layer in self.model_:
+            if isinstance(layer, nn.Linear):
+                w = layer.weight
+                value += float(np.vdot(w.data, w.data))
+                w.grad += np.asarray(scale, w.dtype) * w.data
+        return 0.5 * scale * value
 
     def _epoch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
         self.model_.train()
@@ -120,12 +127,11 @@ class _BaseMLP(BaseEstimator):
             if self.batchnorm and len(rows) == 1:
                 continue  # batch statistics of one sample are undefined
             self.optimizer_.zero_grad()
-            loss = self._loss(self.model_(Tensor(X[rows])), y[rows])
-            penalty = self._penalty(len(rows))
-            full = loss + penalty if penalty is not None else loss
-            full.backward()
+            loss = self._loss(self.model_(Tensor._from_op(X[rows], None)), y[rows])
+            loss.backward()
+            penalty = self._add_penalty(len(rows))
             self.optimizer_.step()
-            total += full.item() * len(rows)
+            total += (loss.item() + penalty) * len(rows)
         return total / n
 
     def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> _BaseMLP:
