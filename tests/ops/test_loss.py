@@ -118,3 +118,136 @@ def test_loss_errors_name_the_problem():
         F.cross_entropy(x, np.array([0, 1, 2, 0]), reduction="avg")
     with pytest.raises(ValueError, match=r"input shape \(4, 3\) and target shape \(4, 1\) differ"):
         F.mse_loss(x, np.zeros((4, 1), np.float32))
+
+
+LINE = np.array([[0, 3, 1, 1, 2], [3, 3, 0, 2, 1]])  # (N=2, d1=5) for logits (2, 4, 5)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(reduction="sum"), dict(reduction="none"),
+                                     dict(label_smoothing=0.25, weight=np.array([1.0, 0.3, 2.0, 0.7])),
+                                     dict(ignore_index=3, reduction="sum")], ids=str)
+def test_cross_entropy_over_a_sequence_dim(options):
+    check(lambda x: F.cross_entropy(x, LINE, **options), rand(2, 4, 5))
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x: F.cross_entropy(x, LINE, **options),
+                 lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(LINE), **torch_kwargs(options)),
+                 rand(2, 4, 5))
+
+
+def spatial_probabilities():
+    """(N=2, C=3, 2, 3) targets whose class axis (1) sums to one."""
+    return np.random.default_rng(5).dirichlet(np.ones(3), size=(2, 2, 3)).transpose(0, 3, 1, 2).copy()
+
+
+@pytest.mark.parametrize("options", [dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.4),
+                                     dict(weight=np.array([0.3, 1.0, 2.5]), reduction="mean")], ids=str)
+def test_cross_entropy_with_spatial_probability_targets(options):
+    probs = spatial_probabilities()
+    check(lambda x: F.cross_entropy(x, probs, **options), rand(2, 3, 2, 3))
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x: F.cross_entropy(x, probs, **options),
+                 lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(probs), **torch_kwargs(options)),
+                 rand(2, 3, 2, 3))
+
+
+def test_cross_entropy_mean_divides_by_the_weights_of_the_kept_targets():
+    x, weight = rand(5, 3), np.array([0.2, 1.0, 3.0])
+    per_row = F.cross_entropy(bp.tensor(x), LABELS, weight=weight, ignore_index=2, reduction="none").data
+    kept = LABELS != 2
+    assert per_row[~kept].tolist() == [0.0, 0.0]
+    mean = F.cross_entropy(bp.tensor(x), LABELS, weight=weight, ignore_index=2).item()
+    assert mean == pytest.approx(per_row.sum() / weight[LABELS[kept]].sum(), rel=1e-12)
+
+
+def test_cross_entropy_with_label_smoothing_one_is_the_uniform_target():
+    x = rand(4, 3)
+    smoothed = F.cross_entropy(bp.tensor(x), LABELS[:4], label_smoothing=1.0).item()
+    uniform = F.cross_entropy(bp.tensor(x), np.full((4, 3), 1 / 3)).item()
+    assert smoothed == pytest.approx(uniform, rel=1e-12)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(reduction="sum"), dict(reduction="none"),
+                                     dict(weight=np.array([0.4, 1.0, 2.0]), ignore_index=0)], ids=str)
+def test_nll_loss_over_spatial_dims(options):
+    check(lambda x: F.nll_loss(x, SPATIAL, **options), rand(2, 3, 2, 3))
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x: F.nll_loss(x, SPATIAL, **options),
+                 lambda x: torch.nn.functional.nll_loss(x, torch.tensor(SPATIAL), **torch_kwargs(options)),
+                 rand(2, 3, 2, 3))
+
+
+@pytest.mark.parametrize("shape", [(7,), (1, 1), (2, 3, 5)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_shapes_with_the_target_requiring_grad(shape, reduction):
+    y, t = rand(*shape), rand(*shape, seed=1)
+    check(lambda y, t: F.mse_loss(y, t, reduction), y, t)
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda y, t: F.mse_loss(y, t, reduction),
+                 lambda y, t: torch.nn.functional.mse_loss(y, t, reduction=reduction), y, t)
+
+
+def test_mse_target_tensor_without_grad_gets_none():
+    y, t = bp.tensor(rand(3, 2), requires_grad=True), bp.tensor(rand(3, 2, seed=1))
+    F.mse_loss(y, t).backward()
+    assert t.grad is None
+    np.testing.assert_allclose(y.grad, (y.data - t.data) / 3)
+
+
+BCE_FULL = [dict(weight=np.array([[0.5], [1.0], [2.0], [0.1]]), pos_weight=np.array([3.0, 1.0, 0.2])),
+            dict(weight=np.array([0.5, 1.0, 2.0]), pos_weight=np.array([0.7, 2.0, 1.0]), reduction="sum"),
+            dict(weight=np.array([0.5, 1.0, 2.0]), pos_weight=np.array([0.7, 2.0, 1.0]), reduction="none")]
+
+
+@pytest.mark.parametrize("options", BCE_FULL, ids=str)
+def test_bce_with_logits_weight_pos_weight_and_target_grad(options):
+    targets = np.random.default_rng(3).random((4, 3))
+    check(lambda x, t: F.binary_cross_entropy_with_logits(x, t, **options), rand(4, 3) * 3, targets)
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x, t: F.binary_cross_entropy_with_logits(x, t, **options),
+                 lambda x, t: torch.nn.functional.binary_cross_entropy_with_logits(x, t, **torch_kwargs(options)),
+                 rand(4, 3) * 3, targets)
+
+
+def test_bce_pos_weight_broadcasts_over_channels_of_an_image():
+    pos_weight = np.array([[[2.0]], [[0.5]], [[1.5]]])  # (C, 1, 1) against (N, C, H, W)
+    targets = np.random.default_rng(4).random((2, 3, 2, 2))
+    check(lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=pos_weight), rand(2, 3, 2, 2), targets)
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=pos_weight),
+                 lambda x, t: torch.nn.functional.binary_cross_entropy_with_logits(
+                     x, t, pos_weight=torch.tensor(pos_weight)), rand(2, 3, 2, 2), targets)
+
+
+LOSSES_WITH_FLOAT_TARGETS = [
+    lambda x, t, r: F.mse_loss(x, t, r),
+    lambda x, t, r: F.binary_cross_entropy_with_logits(x, t, reduction=r),
+    lambda x, t, r: F.cross_entropy(x, t / t.sum(1, keepdims=True), reduction=r),
+]
+
+
+@pytest.mark.parametrize("loss", LOSSES_WITH_FLOAT_TARGETS, ids=["mse", "bce", "cross_entropy"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_float64_numpy_targets_keep_a_float32_loss(loss, reduction):
+    """NumPy targets are float64 by default; they must not silently upcast a float32 model."""
+    x = bp.randn(4, 3, requires_grad=True)
+    out = loss(x, np.random.default_rng(0).random((4, 3)), reduction)
+    assert out.dtype == np.float32
+    out.backward(np.ones(out.shape, np.float32))
+    assert x.grad.dtype == np.float32
+
+
+def test_more_loss_errors_name_the_problem():
+    x = bp.randn(4, 3)
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: input shape \(4, 3\) and target shape "
+                                         r"\(4,\) differ"):
+        F.binary_cross_entropy_with_logits(x, np.zeros(4, np.float32))
+    with pytest.raises(TypeError, match="nll_loss: target must hold integer class labels, got float64"):
+        F.nll_loss(x, np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\], got 1.5"):
+        F.cross_entropy(x, np.array([0, 1, 2, 0]), label_smoothing=1.5)
+    with pytest.raises(TypeError, match="integer class labels or float probabilities, got dtype bool"):
+        F.cross_entropy(x, np.ones((4, 3), bool))
+    with pytest.raises(IndexError, match=r"target label 5 is out of range for 3 classes"):
+        F.cross_entropy(bp.randn(2, 3, 2), np.array([[0, 5], [1, 1]]))
+    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'batchmean'"):
+        F.mse_loss(x, np.zeros((4, 3)), reduction="batchmean")

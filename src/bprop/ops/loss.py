@@ -167,7 +167,7 @@ class MSE(Function):
     def forward(ctx: Context, y: np.ndarray, t: np.ndarray, reduction: str = "mean") -> np.ndarray:
         _check_reduction(reduction)
         _check_same_shape("mse_loss", y, t)
-        diff = y - t
+        diff = y - np.asarray(t, dtype=y.dtype)  # a float64 NumPy target must not upcast a float32 loss
         ctx.save_for_backward(diff)
         ctx.reduction = reduction
         squared = diff * diff
@@ -201,6 +201,7 @@ class BCEWithLogits(Function):
                 pos_weight: np.ndarray | None = None, reduction: str = "mean") -> np.ndarray:
         _check_reduction(reduction)
         _check_same_shape("binary_cross_entropy_with_logits", x, t)
+        t = np.asarray(t, dtype=x.dtype)  # computed in the logits' dtype, like weight and pos_weight
         pw = np.ones((), x.dtype) if pos_weight is None else pos_weight.astype(x.dtype, copy=False)
         w = np.ones((), x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
         loss = w * ((1 - t) * x + (1 + (pw - 1) * t) * _softplus(-x))
