@@ -8,7 +8,9 @@ import pytest
 import bprop as bp
 from bprop import nn, optim
 from bprop.data import DataLoader, TensorDataset
-from bprop.train import CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint, evaluate, fit, predict
+from bprop.data.transforms import RandomHorizontalFlip
+from bprop.train import Callback, CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint, evaluate, fit, predict
+from bprop.train import metrics as M
 
 
 def blobs(n=120, seed=0):
@@ -40,7 +42,36 @@ def test_target_loss_and_time_limit_stop_early():
     assert len(history.epochs) < 50 and "reached the target" in history.stop_reason
     model, opt = make()
     history = fit(model, blobs(), optimizer=opt, epochs=50, batch_size=16, time_limit=0.0, quiet=True)
-    assert len(history.epochs) == 1 and "time limit" in history.stop_reason
+    assert len(history.epochs) == 1 and len(history.steps) == 1  # the limit is checked after every step
+    assert history.stop_reason == "time limit reached after 1 of 8 steps of epoch 1"
+
+
+def test_metrics_are_logged_per_step_per_epoch_and_on_validation():
+    def worst_class_recall(scores, targets):
+        return float(M.precision_recall_f1(M.confusion_matrix(targets, scores, 3))["recall"].min())
+
+    model, opt = make()
+    history = fit(model, blobs(), val=blobs(seed=1), optimizer=opt, epochs=2, batch_size=40, quiet=True,
+                  metrics=["accuracy", "top2_accuracy", worst_class_recall])
+    assert list(history.steps[0]) == ["step", "loss", "accuracy", "top2_accuracy", "worst_class_recall", "seconds"]
+    epoch = history.last
+    assert {"val_loss", "val_accuracy", "val_top2_accuracy", "val_worst_class_recall"} <= set(epoch)
+    assert epoch["accuracy"] == pytest.approx(np.mean([s["accuracy"] for s in history.steps[3:]]))
+    assert epoch["top2_accuracy"] >= epoch["accuracy"] and epoch["val_top2_accuracy"] >= epoch["val_accuracy"]
+    with pytest.raises(ValueError, match="unknown metric 'precision'"):
+        fit(model, blobs(), optimizer=opt, epochs=1, quiet=True, metrics=["precision"])
+
+
+def test_regression_has_no_accuracy():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    bp.manual_seed(0)
+    model = nn.Linear(3, 1)
+    history = fit(model, (x, y), val=(x, y), loss=nn.MSELoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+                  epochs=20, batch_size=16, quiet=True)
+    assert "accuracy" not in history.last and history.last["val_loss"] < 1e-3
+    assert set(evaluate(model, (x, y), loss=nn.MSELoss())) == {"loss"}
 
 
 def test_early_stopping_on_validation_metric():
@@ -67,7 +98,8 @@ def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
     def run(epochs, resume=None, out=None):
         model, opt = make(seed=3)
         sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
-        loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True)
+        # shuffling (the loader's generator), dropout and the augmentation (the global one)
+        loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, transform=RandomHorizontalFlip(0.3))
         fit(model, loader, optimizer=opt, scheduler=sched, epochs=epochs, resume=resume, quiet=True,
             callbacks=[ModelCheckpoint(out)] if out else [])
         return model
@@ -83,12 +115,59 @@ def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
 def test_evaluate_and_predict():
     model, opt = make(dropout=0.0)
     fit(model, blobs(), optimizer=opt, epochs=5, batch_size=16, quiet=True)
-    results = evaluate(model, blobs(seed=2))
+    x, y = blobs(seed=2)
+    results = evaluate(model, (x, y))
     assert results["accuracy"] > 0.9 and results["confusion_matrix"].sum() == 120
+    np.testing.assert_array_equal(results["confusion_matrix"].sum(axis=1), results["support"])
     assert results["precision"].shape == (3,) and 0.0 <= results["f1"].min() <= 1.0
-    scores = predict(model, blobs(seed=2))
-    assert scores.shape == (120, 3)
-    assert model.training  # predict restores the mode
+    scores = predict(model, (x, y))
+    assert scores.shape == (120, 3) and model.training  # predict restores the mode
+    np.testing.assert_array_equal(predict(model, x), scores)
+    assert results["accuracy"] == M.accuracy(scores, y)
+    # a shuffled loader: outputs and targets are taken from the same batches
+    shuffled = DataLoader(TensorDataset(x, y), batch_size=7, shuffle=True)
+    assert evaluate(model, shuffled)["accuracy"] == results["accuracy"]
+    with pytest.raises(ValueError, match="needs targets"):
+        evaluate(model, TensorDataset(x))
+
+
+def test_batch_callbacks_see_every_step():
+    class Steps(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_batch_end(self, trainer):
+            assert all(p.grad is not None for p in trainer.model.parameters())
+            self.seen.append(trainer.step)
+
+    model, opt = make()
+    steps = Steps()
+    fit(model, blobs(), optimizer=opt, epochs=2, batch_size=16, callbacks=[steps], quiet=True)
+    assert steps.seen == list(range(1, 17))
+
+
+def test_callback_state_is_resumed(tmp_path):
+    x, y = blobs()
+    val = blobs(seed=1)
+
+    def run(epochs, resume=None):
+        model, opt = make(seed=3)
+        stopper = EarlyStopping(monitor="val_accuracy", patience=3, min_delta=0.5)
+        checkpoint = ModelCheckpoint(tmp_path, monitor="val_loss")
+        history = fit(model, (x, y), val=val, optimizer=opt, epochs=epochs, batch_size=16, quiet=True,
+                      resume=resume, callbacks=[stopper, checkpoint])
+        return history, stopper, checkpoint
+
+    straight, *_ = run(10)
+    assert len(straight.epochs) == 4 and "early stopping" in straight.stop_reason  # 1 best + 3 without progress
+    run(2)
+    resumed, stopper, checkpoint = run(10, resume=tmp_path / "last.npz")
+    assert stopper.wait == 3 and len(resumed.epochs) == 4  # the patience count carried over
+    assert resumed["val_loss"] == straight["val_loss"]
+    # best.npz is the best epoch of the whole run, not of the part after resuming
+    assert checkpoint.best == min(resumed["val_loss"])
+    best_epoch = int(np.argmin(resumed["val_loss"])) + 1
+    assert bp.load(tmp_path / "best.npz")["epoch"] == best_epoch
 
 
 def test_bad_training_data_is_explained():

@@ -1,7 +1,9 @@
-"""Callbacks of the fit loop (Keras-style): called at the start and at the end of each epoch.
+"""Callbacks of the fit loop (Keras-style): called before training, after each step and after
+each epoch.
 
 A callback sees the Trainer (model, optimizer, history…) and may set ``trainer.stop`` to a
-reason to end training after this epoch.
+reason to end training after this epoch. A callback that keeps state across epochs (a best
+value, a patience count) implements state_dict/load_state_dict, and checkpoints carry it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ class Callback:
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
         """Called after each epoch with that epoch's metrics."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the callback has learnt so far (a best value, a patience count…)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore ``state_dict()``; callbacks that override this have their state saved in
+        checkpoints, so that a resumed run carries on with it."""
 
 
 def _better(mode: str, value: float, best: float, min_delta: float) -> bool:
@@ -57,25 +67,43 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             trainer.stop = f"early stopping: {self.monitor} did not improve for {self.patience} epochs"
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait = float(state["best"]), int(state["wait"])
+
 
 class ModelCheckpoint(Callback):
-    """Write ``last.npz`` (full training state, for --resume) after every epoch and ``best.npz``
-    whenever ``monitor`` improves. Both are written atomically."""
+    """Write ``last.npz`` (the full training state, for resuming) after every epoch and
+    ``best.npz`` whenever ``monitor`` improves; both atomically. ``monitor`` defaults to
+    "val_loss" when there is validation data and to the training "loss" otherwise."""
 
-    def __init__(self, directory: str | os.PathLike, monitor: str = "val_loss", mode: str = "auto",
+    def __init__(self, directory: str | os.PathLike, monitor: str | None = None, mode: str = "auto",
                  save_best: bool = True, save_last: bool = True):
         self.directory = Path(directory)
-        self.monitor, self.mode = monitor, _mode_for(monitor, mode)
+        self.monitor, self.mode = monitor, mode
         self.save_best, self.save_last = save_best, save_last
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best: float | None = None
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
-        if self.save_last:
+        if self.save_best:
+            if self.monitor is None:
+                self.monitor = "val_loss" if "val_loss" in logs else "loss"
+            if self.monitor not in logs:
+                raise KeyError(f"ModelCheckpoint: metric {self.monitor!r} is not logged; available: {sorted(logs)}")
+            mode = _mode_for(self.monitor, self.mode)
+            if self.best is None or _better(mode, logs[self.monitor], self.best, 0.0):
+                self.best = logs[self.monitor]
+                trainer.save_checkpoint(self.directory / "best.npz")
+        if self.save_last:  # after best.npz, so that the state saved holds the new best value
             trainer.save_checkpoint(self.directory / "last.npz")
-        value = logs.get(self.monitor)
-        if self.save_best and value is not None and _better(self.mode, value, self.best, 0.0):
-            self.best = value
-            trainer.save_checkpoint(self.directory / "best.npz")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"monitor": self.monitor, "best": self.best}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.monitor, self.best = state["monitor"], state["best"]
 
 
 class CSVLogger(Callback):

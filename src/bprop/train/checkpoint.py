@@ -1,7 +1,7 @@
 """Checkpoints: everything a run needs to continue exactly, in one bp.save file (no pickle).
 
 Model and optimizer state, the scheduler, the global RNG and the data loader's shuffling
-generator, the epoch and step counters and the history. Restoring all of them is what makes
+generator, the epoch and step counters, the history and the callbacks' state. Restoring all of them is what makes
 a resumed run bit-identical to an uninterrupted one.
 """
 
@@ -16,7 +16,9 @@ from bprop.serialization import load, save
 
 def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None, scheduler: Any = None,
                     loader: Any = None, history: Any = None, epoch: int = 0, step: int = 0,
-                    config: dict[str, Any] | None = None) -> None:
+                    config: dict[str, Any] | None = None, callbacks: dict[str, Any] | None = None) -> None:
+    """Write the training state to ``path`` atomically (see bp.save): a crash mid-write leaves
+    the previous checkpoint intact."""
     state = {
         "format": "bprop-checkpoint-1",
         "model": dict(model.state_dict()),
@@ -24,6 +26,7 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None, 
         "step": step,
         "rng": get_rng_state(),
         "config": config or {},
+        "callbacks": callbacks or {},
     }
     for name, part in (("optimizer", optimizer), ("scheduler", scheduler), ("loader", loader),
                        ("history", history)):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from functools import partial
+from typing import Callable
+
 import numpy as np
 
 
@@ -39,3 +43,20 @@ def precision_recall_f1(confusion: np.ndarray) -> dict[str, np.ndarray]:
         recall = np.nan_to_num(tp / confusion.sum(axis=1))
         f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
     return {"precision": precision, "recall": recall, "f1": f1, "support": confusion.sum(axis=1)}
+
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+def get_metric(metric: str | Metric) -> tuple[str, Metric]:
+    """(name, f(scores, targets) -> float) for "accuracy", "topK_accuracy" (e.g. "top5_accuracy")
+    or a callable of that signature, which is named by its ``__name__``."""
+    if callable(metric):
+        return getattr(metric, "__name__", type(metric).__name__), metric
+    if metric == "accuracy":
+        return metric, accuracy
+    match = re.fullmatch(r"top(\d+)_accuracy", metric)
+    if match and int(match.group(1)) > 0:
+        return metric, partial(top_k_accuracy, k=int(match.group(1)))
+    raise ValueError(f"unknown metric {metric!r}: use 'accuracy', 'topK_accuracy' (e.g. 'top5_accuracy') "
+                     "or a function f(scores, targets) -> float")
