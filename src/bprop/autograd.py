@@ -16,9 +16,9 @@ gradients of leaves into ``.grad`` and frees each node's saved arrays as soon as
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import threading
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -37,24 +37,63 @@ def is_grad_enabled() -> bool:
     return _grad_mode.enabled
 
 
-@contextlib.contextmanager
-def set_grad_enabled(mode: bool) -> Iterator[None]:
-    """Context manager (and decorator through ``no_grad``) that sets grad mode, then restores it."""
-    previous = _grad_mode.enabled
-    _grad_mode.enabled = bool(mode)
-    try:
-        yield
-    finally:
-        _grad_mode.enabled = previous
+class _GradModeSwitch:
+    """Sets grad mode for a ``with`` block and restores the previous mode after it; called on a
+    function, it decorates it (a fresh switch per call, so recursion and threads are safe)."""
+
+    mode = True
+
+    def __enter__(self) -> None:
+        self._previous = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.enabled = self._previous
+
+    def _fresh(self) -> _GradModeSwitch:
+        return type(self)()
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._fresh():
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
-def no_grad() -> contextlib.AbstractContextManager:
+class no_grad(_GradModeSwitch):  # noqa: N801 (torch's name)
     """Disable graph recording: ``with bp.no_grad(): ...`` or ``@bp.no_grad()``."""
-    return set_grad_enabled(False)
+
+    mode = False
 
 
-def enable_grad() -> contextlib.AbstractContextManager:
-    return set_grad_enabled(True)
+class enable_grad(_GradModeSwitch):  # noqa: N801
+    """Re-enable graph recording inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradModeSwitch):  # noqa: N801
+    """Set grad mode to ``mode`` as torch does: at once, so that a plain call
+    ``bp.set_grad_enabled(False)`` switches it off until switched back; with ``with`` the mode
+    from before the call is restored on leaving; as a decorator it switches only inside calls.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._previous = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        _grad_mode.enabled = self.mode  # _previous was taken by the constructor
+
+    def _fresh(self) -> _GradModeSwitch:
+        return set_grad_enabled(self.mode)
+
+    def __call__(self, fn: Callable) -> Callable:
+        _grad_mode.enabled = self._previous  # decorating a function switches nothing yet
+        return super().__call__(fn)
 
 
 class Context:
@@ -167,8 +206,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
     from bprop.tensor import Tensor
 
     handed: set[int] = {id(grad)}  # arrays already stored somewhere: never store them twice
+    owned: set[int] = set()  # arrays a leaf keeps as .grad: later contributions += into them
     if root.grad_fn is None:
-        _accumulate_leaf(root, grad, handed)
+        _accumulate_leaf(root, grad, handed, owned)
         return
     if root.grad_fn.freed:
         raise RuntimeError(
@@ -192,8 +232,10 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
             if not needed or g is None or not isinstance(parent, Tensor):
                 continue
             if parent.grad_fn is None:
-                _accumulate_leaf(parent, g, handed)
+                _accumulate_leaf(parent, g, handed, owned)
                 continue
+            if id(g) in owned:  # the same array went to a leaf, whose later += must not reach it
+                g = g.copy()
             key = id(parent.grad_fn)
             grads[key] = grads[key] + g if key in grads else g
             handed.add(id(grads[key]))
@@ -201,7 +243,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
             node.free()
 
 
-def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed: set[int]) -> None:
+def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed: set[int], owned: set[int]) -> None:
     """Add g into leaf.grad.
 
     Optimizers update ``.grad`` in place, so a leaf must own its gradient: an array that was
@@ -218,4 +260,5 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed: set[int]) -> None:
         leaf.grad = np.array(g, dtype=leaf.data.dtype, copy=True)
     else:
         leaf.grad = g
+        owned.add(id(g))
     handed.add(id(g))
