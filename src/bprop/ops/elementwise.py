@@ -90,7 +90,7 @@ class Div(Function):
 
 
 class PowScalar(Function):
-    """y = xᵖ for a constant p.   ∂y/∂x = p·xᵖ⁻¹."""
+    """y = xᵖ for a constant p.   ∂y/∂x = p·xᵖ⁻¹ (0 for p = 0, also at x = 0, as torch)."""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, exponent: float) -> np.ndarray:
@@ -106,6 +106,8 @@ class PowScalar(Function):
         p = ctx.exponent
         if p == 2.0:
             return (grad * (2 * x),)
+        if p == 0.0:  # x⁰ = 1 is constant; p·x⁻¹ would give 0·∞ = nan at x = 0
+            return (np.zeros_like(grad),)
         return (grad * (p * np.power(x, np.asarray(p - 1, dtype=x.dtype))),)
 
 

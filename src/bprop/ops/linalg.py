@@ -25,8 +25,12 @@ class MatMul(Function):
                 f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
                 f"dim of the right ({b.shape[-2 if b.ndim > 1 else 0]})"
             )
+        try:
+            out = np.matmul(a, b)
+        except ValueError:  # the core dims agree, so the batch dims do not broadcast
+            raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} do not broadcast") from None
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:

@@ -14,16 +14,16 @@ from bprop.autograd import Context, Function
 
 
 def normalise_dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
-    """Reduced axes as non-negative ints; None means all. Raises on an axis out of range."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    out = []
+    """Reduced axes as non-negative ints. As in torch, None and () mean all dims, and a 0-d tensor
+    accepts dim 0 or −1 with nothing to reduce. Raises on an axis out of range."""
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else () if dim is None else tuple(dim)
     for d in dims:
         if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(d) % max(ndim, 1) if ndim else 0)
-    return tuple(sorted(set(out)))
+            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions "
+                             f"(expected one in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
+    if not dims or ndim == 0:
+        return tuple(range(ndim))
+    return tuple(sorted({int(d) % ndim for d in dims}))
 
 
 def _expand_back(grad: np.ndarray, axes: tuple[int, ...], keepdim: bool, ndim: int) -> np.ndarray:
@@ -76,8 +76,8 @@ class _Extreme(Function):
     @classmethod
     def forward(cls, ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
         axes = normalise_dims(dim, x.ndim)
-        if x.size == 0:
-            raise ValueError(f"{cls.__name__.lower()}() of an empty tensor of shape {x.shape}")
+        if any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"{cls.__name__.lower()}(): cannot reduce an empty dim (shape {x.shape}, dims {axes})")
         out = cls.reducer(x, axis=axes, keepdims=True)
         ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
@@ -88,7 +88,7 @@ class _Extreme(Function):
         x, out = ctx.saved
         axes, keepdim = ctx.meta
         mask = x == out
-        share = mask / mask.sum(axis=axes, keepdims=True)
+        share = mask / mask.sum(axis=axes, keepdims=True, dtype=x.dtype)  # x's dtype: no float64 detour
         return ((_expand_back(grad, axes, keepdim, x.ndim) * share).astype(x.dtype, copy=False),)
 
 
@@ -113,11 +113,12 @@ class Var(Function):
                 correction: int) -> np.ndarray:
         axes = normalise_dims(dim, x.ndim)
         count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
-        centred = x - x.mean(axis=axes, keepdims=True)
-        ctx.save_for_backward(centred)
-        ctx.meta = (axes, keepdim, count - correction)
+        denom = max(count - correction, 0)  # N − c ≤ 0 (an empty or too short slice) gives nan, as torch
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.sum(centred * centred, axis=axes, keepdims=keepdim) / (count - correction)
+            centred = x - np.sum(x, axis=axes, keepdims=True) / count
+            ctx.save_for_backward(centred)
+            ctx.meta = (axes, keepdim, denom)
+            return np.sum(centred * centred, axis=axes, keepdims=keepdim) / denom
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:

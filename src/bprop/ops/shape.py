@@ -36,7 +36,7 @@ class Permute(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
-        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        if any(not -x.ndim <= d < x.ndim for d in dims) or sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
             raise ValueError(f"permute: {dims} is not an ordering of the {x.ndim} axes of shape {x.shape}")
         ctx.dims = dims
         return np.transpose(x, dims)
@@ -107,6 +107,43 @@ class GetItem(Function):
             full[index] = grad
         else:
             np.add.at(full, index, grad)
+        return (full,)
+
+
+class Gather(Function):
+    """y = x gathered along ``dim`` (torch.gather): for dim = 1, y[i, j, k] = x[i, index[i, j, k], k].
+
+    ∂C/∂x is zero except at the gathered positions; a position gathered several times collects
+    the sum of its gradients (np.add.at). max(dim) uses it to send the gradient to its index only.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dim: int, index: Any) -> np.ndarray:
+        index = np.asarray(index)
+        if x.ndim == 0 or index.ndim != x.ndim or index.dtype.kind not in "iu":
+            raise ValueError(f"gather: index must be an integer array with the {x.ndim} dims of the input "
+                             f"of shape {x.shape}, got {index.dtype} of shape {index.shape}")
+        if not -x.ndim <= dim < x.ndim:
+            raise IndexError(f"gather: dim {dim} is out of range for shape {x.shape}")
+        dim %= x.ndim
+        others = [d for d in range(x.ndim) if d != dim]
+        if any(index.shape[d] > x.shape[d] for d in others):
+            raise ValueError(f"gather: index of shape {index.shape} is larger than the input {x.shape} "
+                             f"outside dim {dim}")
+        ctx.meta = (x.shape, dim, index, all(index.shape[d] == x.shape[d] for d in others))
+        block = x[tuple(slice(None) if d == dim else slice(n) for d, n in enumerate(index.shape))]
+        return np.take_along_axis(block, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        shape, dim, index, whole = ctx.meta
+        full = np.zeros(shape, dtype=grad.dtype)
+        if whole and index.shape[dim] == 1:  # one pick per line (max along dim): nothing to add up
+            np.put_along_axis(full, index, grad, axis=dim)
+        else:
+            grid = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+            grid[dim] = index
+            np.add.at(full, tuple(grid), grad)
         return (full,)
 
 
