@@ -13,7 +13,7 @@ DTypeLike = Any
 
 
 def _shape(size: tuple) -> tuple[int, ...]:
-    return tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
+    return tuple(size[0]) if len(size) == 1 and not isinstance(size[0], (int, np.integer)) else tuple(size)
 
 
 def _make(array: np.ndarray, requires_grad: bool) -> Tensor:

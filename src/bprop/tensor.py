@@ -125,6 +125,8 @@ class Tensor:
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
+        if dtype.kind != "f":  # integer and bool tensors cannot require grad: the result is a constant
+            return Tensor._from_op(self.data.astype(dtype), None)
         return elementwise.Cast.apply(self, dtype=dtype)
 
     astype = to
@@ -151,8 +153,8 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
         extra = ""
-        if self.dtype != np.float32 or self.data.size == 0:
-            extra += f", dtype={self.dtype}"
+        if self.dtype not in (np.float32, np.int64, np.bool_) or self.data.size == 0 and self.dtype != np.float32:
+            extra += f", dtype={self.dtype}"  # torch's rule: the default float, int64 and bool go unnamed
         if self.grad_fn is not None:
             extra += f", grad_fn={self.grad_fn!r}"
         elif self.requires_grad:
@@ -160,7 +162,10 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __array__(self, dtype: DTypeLike = None, copy: bool | None = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        # np.array(t) asks for copy=True and does not copy again: handing out self.data would alias it
+        if copy or (dtype is not None and np.dtype(dtype) != self.dtype):
+            return self.data.astype(self.dtype if dtype is None else dtype)
+        return self.data
 
     def __bool__(self) -> bool:
         return bool(self.data)
@@ -200,10 +205,13 @@ class Tensor:
         """Wrap a Python number as an array of this tensor's dtype so it does not upcast."""
         if isinstance(other, (Tensor, np.ndarray)):
             return other
-        if isinstance(other, (bool, int, float)):
+        # NumPy scalars count as numbers too: under NEP 50 np.int64(3) would upcast float32 to float64
+        if isinstance(other, (int, float, np.integer, np.floating, np.bool_)):
             kind = self.data.dtype
-            if isinstance(other, float) and not np.issubdtype(kind, np.floating):
+            if isinstance(other, (float, np.floating)) and kind.kind != "f":
                 kind = np.float32
+            elif kind == np.bool_ and not isinstance(other, (bool, np.bool_)):
+                kind = np.int64  # True + 2 is 3, not True
             return np.array(other, dtype=kind)
         return np.asarray(other)
 
@@ -233,6 +241,8 @@ class Tensor:
 
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (int, float)):
+            if isinstance(exponent, float) and self.data.dtype.kind != "f":
+                return self.float() ** exponent  # integer tensor, float power: float32, as torch
             return elementwise.PowScalar.apply(self, exponent=float(exponent))
         return elementwise.Pow.apply(self, self._operand(exponent))
 
@@ -257,8 +267,7 @@ class Tensor:
                 "in-place arithmetic on a tensor that takes part in autograd: wrap it in "
                 "`with bp.no_grad():` (as optimizers do) or use the out-of-place operator"
             )
-        ufunc(self.data, _to_array(other) if isinstance(other, Tensor) else other,
-              out=self.data, casting="same_kind")
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -336,28 +345,38 @@ class Tensor:
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return reduction.Mean.apply(self, dim=dim, keepdim=keepdim)
 
-    def var(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
-            unbiased: bool = True) -> Tensor:
-        return reduction.Var.apply(self, dim=dim, keepdim=keepdim, correction=int(unbiased))
+    def var(self, dim: int | Sequence[int] | None = None, unbiased: bool = True, keepdim: bool = False,
+            *, correction: int | None = None) -> Tensor:
+        """Variance with torch's argument order (dim, unbiased, keepdim); ``correction`` overrides
+        ``unbiased`` (1: divide by N − 1, 0: by N)."""
+        correction = int(unbiased) if correction is None else correction
+        return reduction.Var.apply(self, dim=dim, keepdim=keepdim, correction=correction)
 
-    def std(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
-            unbiased: bool = True) -> Tensor:
-        return self.var(dim, keepdim, unbiased).sqrt()
+    def std(self, dim: int | Sequence[int] | None = None, unbiased: bool = True, keepdim: bool = False,
+            *, correction: int | None = None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
-        """Without dim: the largest value. With dim: (values, indices), as in torch."""
+        """Without dim: the largest value (ties share its gradient, like amax). With dim:
+        (values, indices) as in torch, the gradient going to the returned index only."""
         return self._extreme(reduction.Max, np.argmax, dim, keepdim)
 
     def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
         return self._extreme(reduction.Min, np.argmin, dim, keepdim)
 
     def _extreme(self, op: type, arg: Any, dim: int | None, keepdim: bool) -> Tensor | MaxResult:
-        values = op.apply(self, dim=dim, keepdim=keepdim)
         if dim is None:
-            return values
-        indices = arg(self.data, axis=dim)
-        if keepdim:
-            indices = np.expand_dims(indices, dim)
+            return op.apply(self, dim=None, keepdim=keepdim)
+        axes = reduction.normalise_dims(dim, self.ndim)  # also rejects a dim out of range
+        if self.ndim == 0:  # as torch: nothing to reduce, the value itself at index 0
+            return MaxResult(self.reshape(()), Tensor._from_op(np.zeros((), np.int64), None))
+        (axis,) = axes
+        if self.shape[axis] == 0:
+            raise ValueError(f"{op.__name__.lower()}(): cannot reduce dim {dim} of size 0 (shape {self.shape})")
+        indices = arg(self.data, axis=axis, keepdims=True)
+        values = shape.Gather.apply(self, dim=axis, index=indices)
+        if not keepdim:
+            values, indices = values.squeeze(axis), np.squeeze(indices, axis)
         return MaxResult(values, Tensor._from_op(indices, None))
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
@@ -376,7 +395,7 @@ class Tensor:
 
     # ----- shape ------------------------------------------------------------------------
     def reshape(self, *shape_: int | Sequence[int]) -> Tensor:
-        new = tuple(shape_[0]) if len(shape_) == 1 and not isinstance(shape_[0], int) else shape_
+        new = tuple(shape_[0]) if len(shape_) == 1 and not isinstance(shape_[0], (int, np.integer)) else shape_
         return shape.Reshape.apply(self, shape=new)
 
     view = reshape
@@ -390,7 +409,7 @@ class Tensor:
         return shape.Permute.apply(self, dims=tuple(dims))
 
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
-        order = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+        order = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)) else dims
         return shape.Permute.apply(self, dims=order)
 
     def unsqueeze(self, dim: int) -> Tensor:
@@ -409,6 +428,10 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         return shape.GetItem.apply(self, index=shape.normalise_index(index))
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """torch.gather: out[…, j, …] = self[…, index[…, j, …], …] along ``dim``."""
+        return shape.Gather.apply(self, dim=dim, index=index.data if isinstance(index, Tensor) else index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if autograd.is_grad_enabled() and self.requires_grad:
