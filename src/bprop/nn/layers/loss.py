@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from bprop.nn import functional as F
 from bprop.nn.module import Module
 from bprop.tensor import Tensor
+
+
+def _as_buffer(value: Any) -> np.ndarray | None:
+    """Class weights are buffers, as in torch: in the state dict, and cast by ``.to(dtype)``."""
+    if value is None:
+        return None
+    return np.asarray(value.data if isinstance(value, Tensor) else value)
 
 
 class MSELoss(Module):
@@ -24,8 +33,8 @@ class CrossEntropyLoss(Module):
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
         super().__init__()
-        self.weight, self.ignore_index = weight, ignore_index
-        self.reduction, self.label_smoothing = reduction, label_smoothing
+        self.register_buffer("weight", _as_buffer(weight))
+        self.ignore_index, self.reduction, self.label_smoothing = ignore_index, reduction, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
@@ -35,7 +44,8 @@ class CrossEntropyLoss(Module):
 class NLLLoss(Module):
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__()
-        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+        self.register_buffer("weight", _as_buffer(weight))
+        self.ignore_index, self.reduction = ignore_index, reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
@@ -44,7 +54,9 @@ class NLLLoss(Module):
 class BCEWithLogitsLoss(Module):
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None):
         super().__init__()
-        self.weight, self.reduction, self.pos_weight = weight, reduction, pos_weight
+        self.register_buffer("weight", _as_buffer(weight))
+        self.register_buffer("pos_weight", _as_buffer(pos_weight))
+        self.reduction = reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
