@@ -35,10 +35,11 @@ def test_three_layer_convnet_regularization_and_errors():
         nn.models.ThreeLayerConvNet(filter_size=4)
 
 
-def test_lenet5_trains_and_matches_torch_layout():
-    x, y = images(n=16, shape=(1, 28, 28))
+@pytest.mark.parametrize("size", [28, 32])
+def test_lenet5_trains_and_has_the_classic_size(size):
+    x, y = images(n=16, shape=(1, size, size))
     bp.manual_seed(0)
-    model = nn.models.LeNet5()
+    model = nn.models.LeNet5(input_size=size)
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     losses = []
     for _ in range(8):
@@ -48,6 +49,32 @@ def test_lenet5_trains_and_matches_torch_layout():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
-    assert sum(p.numel() for p in model.parameters()) == 61706  # the classic count for 28×28 + padding 2
-    with pytest.raises(ValueError, match="28, 28"):
-        model(bp.zeros(1, 1, 32, 32))
+    assert sum(p.numel() for p in model.parameters()) == 61706  # the classic count: 32×32, or 28×28 + padding 2
+    assert model.features[0].padding == ((32 - size) // 2,) * 2
+    with pytest.raises(ValueError, match=rf"LeNet5\(input_size={size}\): expected input \(N, C, {size}, {size}\)"):
+        model(bp.zeros(1, 1, 30, 30))
+    with pytest.raises(ValueError, match="28 .* or 32"):
+        nn.models.LeNet5(input_size=30)
+
+
+def test_lenet5_matches_torch():
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+    torch.manual_seed(0)
+    features = tnn.Sequential(tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(6, 16, 5),
+                              tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten())
+    classifier = tnn.Sequential(tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10))
+    ref = tnn.Sequential()
+    ref.features, ref.classifier = features, classifier
+    ref = ref.double()
+    model = nn.models.LeNet5()
+    model.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})
+    model.to(np.float64)
+    x, y = np.random.default_rng(3).standard_normal((4, 1, 28, 28)), np.array([1, 7, 3, 0])
+    loss = F.cross_entropy(model(bp.tensor(x)), y)
+    expected = tnn.functional.cross_entropy(ref(torch.tensor(x)), torch.tensor(y))
+    assert loss.item() == pytest.approx(expected.item(), abs=1e-12)
+    loss.backward()
+    expected.backward()
+    for (name, p), (_, tp) in zip(model.named_parameters(), ref.named_parameters()):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), atol=1e-10, err_msg=name)

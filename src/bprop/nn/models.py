@@ -113,20 +113,30 @@ class ThreeLayerConvNet(Module):
 
 class LeNet5(Module):
     """LeCun et al. (1998), with ReLU and max pooling as usually trained today:
-    conv5×5(6, padding 2) − relu − pool2 − conv5×5(16) − relu − pool2 − fc120 − relu − fc84 −
-    relu − fc10, for 1×28×28 inputs (the padding stands in for the original 32×32 frame).
-    Layers use torch's default init, so its state dict loads into the same torch Sequential.
+    conv5×5(6) − relu − pool2 − conv5×5(16) − relu − pool2 − fc120 − relu − fc84 − relu − fc10.
+
+    The original takes 32×32 images (``input_size=32``, no padding). MNIST's 28×28 digits
+    (``input_size=28``, the default) get padding 2 on the first conv, which restores the same
+    32×32 frame: either way the second pool leaves 16×5×5 features and, for one input channel
+    and ten classes, the classic 61,706 parameters. Layers use torch's default init, and the
+    state dict keys (features.0.weight, …, classifier.4.bias) match the same torch module.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, dtype: object = np.float32):
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 28,
+                 dtype: object = np.float32):
         super().__init__()
+        if input_size not in (28, 32):
+            raise ValueError(f"LeNet5: input_size must be 28 (padded by 2) or 32, got {input_size}")
+        self.input_size = input_size
         self.features = Sequential(
-            Conv2d(in_channels, 6, 5, padding=2, dtype=dtype), ReLU(), MaxPool2d(2),
+            Conv2d(in_channels, 6, 5, padding=(32 - input_size) // 2, dtype=dtype), ReLU(), MaxPool2d(2),
             Conv2d(6, 16, 5, dtype=dtype), ReLU(), MaxPool2d(2), Flatten())
         self.classifier = Sequential(Linear(16 * 5 * 5, 120, dtype=dtype), ReLU(), Linear(120, 84, dtype=dtype),
                                      ReLU(), Linear(84, num_classes, dtype=dtype))
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim != 4 or x.shape[2:] != (28, 28):
-            raise ValueError(f"LeNet5: expected input (N, C, 28, 28), got {tuple(x.shape)}")
+        size = (self.input_size, self.input_size)
+        if x.ndim != 4 or x.shape[2:] != size:
+            raise ValueError(f"LeNet5(input_size={self.input_size}): expected input (N, C, {size[0]}, {size[1]}), "
+                             f"got {tuple(x.shape)}")
         return self.classifier(self.features(x))
