@@ -1,8 +1,7 @@
-"""Adam: per-parameter step sizes from running moments of the gradient (Kingma & Ba)."""
+"""Adam: per-parameter step sizes from running moments of the gradient (Kingma & Ba, 2015)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable
 
 import numpy as np
@@ -12,48 +11,67 @@ from bprop.tensor import Tensor
 
 
 class Adam(Optimizer):
-    """For each parameter θ with gradient g, at step t (exactly torch's rule):
+    """Adam, with optional AMSGrad — torch's rule exactly.
 
-        g ← −g if maximize;   g ← g + λθ            (L2 weight decay, coupled)
-        m ← β₁m + (1 − β₁)g,   v ← β₂v + (1 − β₂)g²
-        v̂ ← max(v̂, v) if amsgrad else v
-        θ ← θ − (η/(1 − β₁ᵗ)) · m / (√v̂/√(1 − β₂ᵗ) + ε)
+    Hyper-parameters: learning rate γ (``lr``), β₁, β₂ (``betas``), ε (``eps``), weight decay λ.
+    For each parameter θ, with m₀ = v₀ = v̂₀ = 0, at step t = 1, 2, …::
+
+        g_t ← ∇_θ f(θ_{t−1})                      (g_t ← −∇_θ f(θ_{t−1}) if maximize)
+        if λ ≠ 0:   g_t ← g_t + λ θ_{t−1}          (coupled L2; AdamW instead decays θ itself)
+        m_t ← β₁ m_{t−1} + (1 − β₁) g_t            (computed as m + (1 − β₁)(g − m), torch's lerp)
+        v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
+        v̂_t ← max(v̂_{t−1}, v_t) if amsgrad, else v̂_t ← v_t
+        θ_t ← θ_{t−1} − γ/(1 − β₁ᵗ) · m_t / (√v̂_t / √(1 − β₂ᵗ) + ε)
+
+    (1 − β₁ᵗ) and (1 − β₂ᵗ) undo the bias of the moments towards their zero start; note that ε
+    is added after the second correction, as torch does. State per parameter: ``step`` (t),
+    ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq`` (v̂).
+    ``decoupled_weight_decay=True`` gives AdamW's rule (see ``AdamW``).
+
+    Example:
+        >>> opt = Adam(model.parameters(), lr=1e-3)
+        >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
     """
 
-    decoupled = False
-
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
-        check_non_negative("learning rate", lr)
-        check_non_negative("epsilon value", eps)
-        check_non_negative("weight_decay value", weight_decay)
-        for i, beta in enumerate(betas):
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def check_hyper_parameters(self, group: dict[str, Any]) -> None:
+        check_non_negative(group, "lr", "eps")
+        for i, beta in enumerate(group["betas"]):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+        check_non_negative(group, "weight_decay")
 
-    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+    def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
-        g = -grad if group["maximize"] else grad
-        if wd and self.decoupled:
-            p.data *= 1 - lr * wd
-        elif wd:
-            g = g + wd * p.data
         state["step"] += 1
-        step = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (g - m)
+        t = state["step"]
+        decoupled = group["decoupled_weight_decay"]
+        if wd and decoupled:
+            p.data *= 1 - lr * wd
+        g = self.direction(p, group["maximize"], 0.0 if decoupled else wd)
+        tmp = self.workspace(p, 1)
+        exp_avg, v = state["exp_avg"], state["exp_avg_sq"]
+        self.lerp_(exp_avg, g, 1 - beta1, tmp)
         v *= beta2
-        v += (1 - beta2) * (g * g)
+        np.multiply(g, 1 - beta2, out=tmp)
+        tmp *= g
+        v += tmp
         if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - beta2 ** step)
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        step_size = lr / (1 - beta1 ** t)
+        denom = np.sqrt(v, out=tmp)
+        denom /= (1 - beta2 ** t) ** 0.5
         denom += group["eps"]
-        p.data -= (lr / (1 - beta1 ** step)) * (m / denom)
+        np.divide(exp_avg, denom, out=tmp)
+        tmp *= step_size
+        p.data -= tmp

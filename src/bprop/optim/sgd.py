@@ -1,4 +1,4 @@
-"""Stochastic gradient descent, the notes' θ := θ − η∇C, with torch's momentum variants."""
+"""Stochastic gradient descent, the notes' θ ← θ − η∇C, with torch's momentum variants."""
 
 from __future__ import annotations
 
@@ -11,37 +11,56 @@ from bprop.tensor import Tensor
 
 
 class SGD(Optimizer):
-    """For each parameter θ with gradient g (exactly torch's rule):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum — torch's rule exactly.
 
-        g ← −g                       if maximize
-        g ← g + λθ                   weight decay λ (the gradient of ½λ‖θ‖²)
-        b ← g                        on the first step with momentum μ
-        b ← μb + (1 − τ)g            afterwards (τ = dampening)
-        g ← g + μb if nesterov else b
-        θ ← θ − ηg
+    Hyper-parameters: learning rate γ (``lr``), momentum μ, dampening τ, weight decay λ.
+    For each parameter θ, at step t = 1, 2, …::
+
+        g_t ← ∇_θ f(θ_{t−1})                       (g_t ← −∇_θ f(θ_{t−1}) if maximize)
+        if λ ≠ 0:   g_t ← g_t + λ θ_{t−1}           (the gradient of ½λ‖θ‖², "L2")
+        if μ ≠ 0:
+            b_t ← g_t                              if t = 1 (no dampening on the first step)
+            b_t ← μ b_{t−1} + (1 − τ) g_t          otherwise
+            g_t ← g_t + μ b_t if nesterov, else g_t ← b_t
+        θ_t ← θ_{t−1} − γ g_t
+
+    State per parameter: ``momentum_buffer`` (b, only when μ ≠ 0).
+
+    Example:
+        >>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False):
-        for name, value in (("learning rate", lr), ("momentum value", momentum),
-                            ("weight_decay value", weight_decay)):
-            check_non_negative(name, value)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
-    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
-        momentum, wd = group["momentum"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd:
-            g = g + wd * p.data
+    def check_hyper_parameters(self, group: dict[str, Any]) -> None:
+        check_non_negative(group, "lr", "momentum", "weight_decay")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
+        momentum, dampening = group["momentum"], group["dampening"]
+        g = self.direction(p, group["maximize"], group["weight_decay"])
+        step = self.workspace(p, 1)
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype, copy=True)
+                buf = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * g if group["dampening"] else g
-            g = g + momentum * buf if group["nesterov"] else buf
-        p.data -= group["lr"] * g
+                if dampening:
+                    np.multiply(g, 1 - dampening, out=step)
+                    buf += step
+                else:
+                    buf += g
+            if group["nesterov"]:
+                np.multiply(buf, momentum, out=step)
+                step += g
+                g = step
+            else:
+                g = buf
+        np.multiply(g, group["lr"], out=step)
+        p.data -= step
