@@ -1,42 +1,115 @@
-"""Learning-rate schedules give torch's values epoch by epoch."""
+"""Learning-rate schedules give torch's values epoch by epoch, bit for bit."""
+
+import math
+import warnings
 
 import numpy as np
 import pytest
 
 import bprop as bp
 from bprop import optim
+from bprop.optim import lr_scheduler
 
-SCHEDULES = [("StepLR", dict(step_size=3, gamma=0.5)), ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.3)),
-             ("ExponentialLR", dict(gamma=0.9)), ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)),
-             ("CosineAnnealingLR", dict(T_max=5))]
+SCHEDULES = [
+    ("StepLR", dict(step_size=3)), ("StepLR", dict(step_size=1, gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.3)), ("MultiStepLR", dict(milestones=[9, 1])),
+    ("ExponentialLR", dict(gamma=0.9)),
+    ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)), ("CosineAnnealingLR", dict(T_max=5)),
+    ("CosineAnnealingLR", dict(T_max=1, eta_min=0.05)),
+]
+LRS = [0.2, 0.03]  # two param groups with their own learning rates
 
 
-@pytest.mark.parametrize("name,kwargs", SCHEDULES)
-def test_lr_sequence_matches_torch(name, kwargs):
+def groups(tensor_fn):
+    return [{"params": [tensor_fn()], "lr": lr} for lr in LRS]
+
+
+@pytest.mark.parametrize("name,kwargs", SCHEDULES, ids=[f"{n}{k}" for n, k in SCHEDULES])
+def test_lr_sequence_is_torchs_exactly(name, kwargs):
     torch = pytest.importorskip("torch")
-    ours_opt = optim.SGD([bp.tensor([1.0], requires_grad=True)], lr=0.2)
-    ref_opt = torch.optim.SGD([torch.tensor([1.0], requires_grad=True)], lr=0.2)
-    ours = getattr(optim.lr_scheduler, name)(ours_opt, **kwargs)
+    ours_opt = optim.SGD(groups(lambda: bp.tensor([1.0], requires_grad=True)))
+    ref_opt = torch.optim.SGD(groups(lambda: torch.tensor([1.0], requires_grad=True)))
+    ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
     ref = getattr(torch.optim.lr_scheduler, name)(ref_opt, **kwargs)
-    for _ in range(30):  # past T_max: the cosine goes back up like torch's
-        assert ours.get_last_lr()[0] == pytest.approx(ref.get_last_lr()[0], rel=1e-12, abs=1e-15)
-        assert ours_opt.param_groups[0]["lr"] == pytest.approx(ref_opt.param_groups[0]["lr"], rel=1e-12, abs=1e-15)
-        ours_opt.step()
+    for epoch in range(30):  # past T_max, where the cosine climbs back like torch's
+        assert ours.get_last_lr() == ref.get_last_lr(), epoch
+        assert [g["lr"] for g in ours_opt.param_groups] == [g["lr"] for g in ref_opt.param_groups], epoch
+        assert ours.last_epoch == ref.last_epoch == epoch
         ref_opt.step()
         ours.step()
         ref.step()
 
 
-def test_scheduler_state_round_trip(tmp_path):
-    opt = optim.SGD([bp.tensor([1.0], requires_grad=True)], lr=1.0)
-    sched = optim.lr_scheduler.StepLR(opt, step_size=2)
-    for _ in range(3):
+def test_closed_forms():
+    def lrs(sched, epochs):
+        out = []
+        for _ in range(epochs):
+            out.append(sched.get_last_lr()[0])
+            sched.step()
+        return out
+
+    def fresh():
+        return optim.SGD([bp.tensor([1.0], requires_grad=True)], lr=1.0)
+
+    assert lrs(lr_scheduler.StepLR(fresh(), step_size=2, gamma=0.5), 6) == [1, 1, 0.5, 0.5, 0.25, 0.25]
+    assert lrs(lr_scheduler.MultiStepLR(fresh(), [1, 3, 3], gamma=0.5), 5) == [1, 0.5, 0.5, 0.125, 0.125]
+    np.testing.assert_allclose(lrs(lr_scheduler.ExponentialLR(fresh(), 0.9), 5), 0.9 ** np.arange(5), rtol=1e-15)
+    cosine = lrs(lr_scheduler.CosineAnnealingLR(fresh(), T_max=4, eta_min=0.1), 13)
+    expected = [0.1 + 0.45 * (1 + math.cos(math.pi * t / 4)) for t in range(13)]
+    np.testing.assert_allclose(cosine, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_initial_lr_is_recorded_and_resuming_needs_it():
+    torch = pytest.importorskip("torch")
+    opt = optim.SGD([bp.tensor([1.0], requires_grad=True)], lr=0.5)
+    with pytest.raises(KeyError, match="initial_lr"):
+        lr_scheduler.StepLR(opt, step_size=2, last_epoch=3)
+    lr_scheduler.StepLR(opt, step_size=2)
+    assert opt.param_groups[0]["initial_lr"] == 0.5
+    # resuming at epoch 4 continues from the current lr, as torch does
+    ref_opt = torch.optim.SGD([torch.ones(1, requires_grad=True)], lr=0.5)
+    torch.optim.lr_scheduler.StepLR(ref_opt, step_size=2)
+    for o in (opt, ref_opt):
+        o.param_groups[0]["lr"] = 0.125
+    ours = lr_scheduler.CosineAnnealingLR(opt, T_max=6, last_epoch=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = torch.optim.lr_scheduler.CosineAnnealingLR(ref_opt, T_max=6, last_epoch=4)
+        for _ in range(8):
+            assert ours.get_last_lr() == ref.get_last_lr() and ours.last_epoch == ref.last_epoch
+            ours.step()
+            ref.step()
+
+
+def test_rejects_a_non_optimizer():
+    with pytest.raises(TypeError, match="is not an Optimizer"):
+        lr_scheduler.StepLR([bp.tensor([1.0])], step_size=2)
+
+
+@pytest.mark.parametrize("make", [lambda o: lr_scheduler.StepLR(o, step_size=2),
+                                  lambda o: lr_scheduler.MultiStepLR(o, milestones=[1, 4, 4]),
+                                  lambda o: lr_scheduler.ExponentialLR(o, gamma=0.8),
+                                  lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=3, eta_min=0.01)])
+def test_state_round_trip_through_bp_save_continues_identically(tmp_path, make):
+    def fresh():
+        return optim.Adam(groups(lambda: bp.tensor([1.0], requires_grad=True)))
+
+    straight_opt = fresh()
+    straight = make(straight_opt)
+    opt = fresh()
+    sched = make(opt)
+    for _ in range(4):
+        straight.step()
         sched.step()
-    bp.save(sched.state_dict(), tmp_path / "s.npz")
-    opt2 = optim.SGD([bp.tensor([1.0], requires_grad=True)], lr=1.0)
-    sched2 = optim.lr_scheduler.StepLR(opt2, step_size=2)
-    sched2.load_state_dict(bp.load(tmp_path / "s.npz"))
-    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
-    sched.step()
-    sched2.step()
-    assert np.isclose(sched.get_last_lr()[0], sched2.get_last_lr()[0]) and sched2.last_epoch == 4
+    bp.save({"optim": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "s.npz")
+    saved = bp.load(tmp_path / "s.npz")
+    opt2 = fresh()
+    sched2 = make(opt2)  # construct first, then load (torch's order): the loads win
+    opt2.load_state_dict(saved["optim"])
+    sched2.load_state_dict(saved["sched"])
+    for _ in range(6):
+        straight.step()
+        sched2.step()
+        assert sched2.get_last_lr() == straight.get_last_lr()
+        assert [g["lr"] for g in opt2.param_groups] == straight.get_last_lr()
+    assert sched2.last_epoch == 10
