@@ -10,12 +10,13 @@ Each subcommand is one function (``cmd_train``, ``cmd_eval``) registered in ``SU
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -26,13 +27,15 @@ from bprop.data import DataLoader, random_split, transforms
 from bprop.data.dataset import ArrayDataset, Dataset
 from bprop.data.datasets import CIFAR10, MNIST, DatasetError, FashionMNIST, load_digits, load_npz
 from bprop.serialization import atomic_write_bytes
-from bprop.train import CSVLogger, ModelCheckpoint, evaluate, fit, load_checkpoint
+from bprop.train import CSVLogger, EarlyStopping, ModelCheckpoint, evaluate, fit, load_checkpoint
 
 MODELS = ("fcnet", "mlp", "convnet", "lenet5")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 # per-data-set defaults; flags and --config override them
 DATA_DEFAULTS: dict[str, dict[str, Any]] = {
-    "digits": dict(model="fcnet", epochs=30, batch_size=64, lr=2e-3, hidden="256,256", dropout=0.2),
+    # the digits nets multiply 64×256 matrices: one BLAS thread is as fast, and far faster when
+    # other processes share the cores (idle threads spin-wait: 30 s instead of 2 s was measured)
+    "digits": dict(model="fcnet", epochs=30, batch_size=64, lr=2e-3, hidden="256,256", dropout=0.2, threads=1),
     "mnist": dict(model="mlp", epochs=10, batch_size=128, lr=1e-3, hidden="512,256", dropout=0.2),
     "fashion-mnist": dict(model="convnet", epochs=10, batch_size=128, lr=1e-3, hidden="512,256", dropout=0.2),
     "cifar10": dict(model="convnet", epochs=20, batch_size=128, lr=1e-3, hidden="512,256", dropout=0.2),
@@ -78,14 +81,18 @@ def batch_transforms(kind: str, augment: bool) -> tuple[Callable | None, Callabl
     return transforms.Compose(base), transforms.Compose(base)
 
 
+def class_names(dataset: Dataset) -> list[str] | None:
+    """The class names of ``dataset`` or of the data set it is a subset of."""
+    while not isinstance(dataset, ArrayDataset) and hasattr(dataset, "dataset"):
+        dataset = dataset.dataset
+    return getattr(dataset, "classes", None)
+
+
 def sample_shape(dataset: Dataset) -> tuple[tuple[int, ...], int]:
-    arrays = dataset.arrays()
-    x, y = (arrays[0], arrays[1]) if arrays is not None else (np.stack([dataset[0][0]]), None)
-    classes = len(getattr(dataset, "classes", [])) or int(np.max(y)) + 1
-    base = getattr(dataset, "dataset", None)
-    if isinstance(base, ArrayDataset):
-        classes = len(base.classes)
-    return tuple(x.shape[1:]), classes
+    """(shape of one input, number of classes)."""
+    x, y = dataset.gather(np.arange(min(len(dataset), 1)))[:2]
+    classes = class_names(dataset)
+    return tuple(x.shape[1:]), len(classes) if classes else int(np.max(y)) + 1
 
 
 # ----- models ------------------------------------------------------------------------------
@@ -145,6 +152,11 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-scale", type=float, default=0.05, help="std of the Gaussian init for fcnet")
     p.add_argument("--target-loss", type=float, help="stop once the epoch's training loss is below this")
     p.add_argument("--time-limit", type=float, help="stop after this many seconds")
+    p.add_argument("--val-split", type=float, default=0.0, metavar="FRACTION",
+                   help="hold out this fraction of the training data to validate on after each epoch; "
+                        "best.npz then keeps the lowest val_loss (default 0: no validation)")
+    p.add_argument("--patience", type=int,
+                   help="stop when val_loss has not improved for this many epochs (needs --val-split)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no random crops/flips (cifar10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", help="folder for last.npz, best.npz, history.csv and metrics.json")
@@ -152,13 +164,17 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                    help="continue from CHECKPOINT (default OUT/last.npz)")
     p.add_argument("--config", help="TOML file of option values (flags given on the command line win)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--threads", type=int, help="BLAS threads (default: NumPy's, 1 for digits); needs "
+                   "threadpoolctl, else set OPENBLAS_NUM_THREADS before starting")
     p.add_argument("--report", metavar="DIR", help="also record plots and write DIR/report.html (implies --out DIR "
                    "unless --out is given); needs matplotlib")
     p.add_argument("--workers", type=int, default=1,
                    help="data-parallel processes on this machine, launched with mpirun (needs MPI)")
 
 
-def load_config_file(path: str) -> dict[str, Any]:
+def load_config_file(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The option values of a TOML file (keys spelt like the flags, with - or _), checked and
+    converted like the same values on the command line."""
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -173,7 +189,27 @@ def load_config_file(path: str) -> dict[str, Any]:
         raise CLIError(f"--config: no file {path}") from None
     except tomllib.TOMLDecodeError as err:
         raise CLIError(f"--config: {path} is not valid TOML: {err}") from None
-    return {key.replace("-", "_"): value for key, value in raw.items()}
+    actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help", "config")}
+    return {key.replace("-", "_"): _config_value(path, key, value, actions) for key, value in raw.items()}
+
+
+def _config_value(path: str, key: str, value: Any, actions: dict[str, argparse.Action]) -> Any:
+    action = actions.get(key.replace("-", "_"))
+    if action is None:
+        raise CLIError(f"--config: {path}: unknown option {key!r} (known: {', '.join(sorted(actions))})")
+    if action.dest == "hidden" and isinstance(value, (list, int)):  # hidden = [256, 128] or 64
+        value = ",".join(str(v) for v in (value if isinstance(value, list) else [value]))
+    if action.nargs == 0 and not isinstance(value, bool):  # a flag such as --quiet or --batchnorm
+        raise CLIError(f"--config: {path}: {key} must be true or false, got {value!r}")
+    if action.type is not None and not isinstance(value, bool):
+        try:
+            value = action.type(value)
+        except (TypeError, ValueError):
+            raise CLIError(f"--config: {path}: {key} = {value!r} is not a valid {action.type.__name__}") from None
+    if action.choices is not None and value not in action.choices:
+        raise CLIError(f"--config: {path}: {key} must be one of {', '.join(map(str, action.choices))}, "
+                       f"got {value!r}")
+    return value
 
 
 def train_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -181,17 +217,49 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
     config = {**DATA_DEFAULTS[kind], **{k: v for k, v in vars(args).items() if v is not None}}
     if kind == "digits" and args.model in ("convnet", "lenet5"):
         raise CLIError("the 8×8 digits are too small for the conv models; use --model fcnet or mlp")
+    if not 0 <= config["val_split"] < 1:
+        raise CLIError(f"--val-split must be a fraction in [0, 1), got {config['val_split']}")
+    if config.get("patience") is not None and not config["val_split"]:
+        raise CLIError("--patience stops on the validation loss: give --val-split too")
     return config
+
+
+@contextlib.contextmanager
+def blas_threads(threads: int | None, explicit: bool) -> Iterator[None]:
+    """Limit the BLAS thread pool to ``threads`` while inside, with threadpoolctl when installed."""
+    if threads is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        if explicit:
+            raise CLIError("--threads needs the threadpoolctl package; or set OPENBLAS_NUM_THREADS (or "
+                           "OMP_NUM_THREADS, MKL_NUM_THREADS) before starting bprop") from None
+        yield
+        return
+    with threadpool_limits(threads, user_api="blas"):
+        yield
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = train_config(args)
+    with blas_threads(config.get("threads"), explicit=args.threads is not None):
+        return train_from_config(config)
+
+
+def train_from_config(config: dict[str, Any]) -> int:
+    """Train as `config` (defaults, TOML file and flags merged) says; print and save the results."""
     distributed = dist.init().size > 1  # started by mpirun: data-parallel, rank 0 reports
     config["quiet"] = config["quiet"] or not dist.is_main()
     bp.manual_seed(config["seed"])
     kind = data_kind(config["data"])
     train_set, test_set = load_data(config["data"], config["data_dir"], config["download"])
     config["input_shape"], config["num_classes"] = sample_shape(train_set)
+    val_set = None
+    if config["val_split"]:
+        train_set, val_set = random_split(train_set, [1 - config["val_split"], config["val_split"]],
+                                          seed=config["seed"])
     model = build_model(config)
     opt = build_optimizer(config, model.parameters())
     scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"])
@@ -199,7 +267,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True, transform=train_tf)
     report_dir = Path(config["report"]) if config.get("report") else None
     out = Path(config["out"]) if config.get("out") else report_dir
-    callbacks: list[Any] = [ModelCheckpoint(out, monitor="loss"), CSVLogger(out / "history.csv")] if out else []
+    # best.npz: the lowest val_loss with --val-split, else the lowest training loss
+    callbacks: list[Any] = [ModelCheckpoint(out), CSVLogger(out / "history.csv")] if out else []
+    if config.get("patience") is not None:
+        callbacks.append(EarlyStopping("val_loss", patience=config["patience"]))
     recorder = None
     if report_dir is not None:
         from bprop.viz import VizRecorder
@@ -219,8 +290,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not config["quiet"]:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"training {config['model']} ({n_params:,} parameters) on {config['data']}: "
-              f"{len(train_set)} train / {len(test_set)} test samples")
-    history = fit(model, loader, loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=config["epochs"],
+              f"{len(train_set)} train / {len(val_set or [])} validation / {len(test_set)} test samples")
+    history = fit(model, loader, val=val_set, loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=config["epochs"],
                   scheduler=scheduler, callbacks=callbacks, target_loss=config.get("target_loss"),
                   time_limit=config.get("time_limit"), val_transform=eval_tf, resume=resume,
                   quiet=config["quiet"], config=saved, distributed=distributed)
@@ -232,7 +303,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out:
         summary = {"test_accuracy": results["accuracy"], "test_loss": results["loss"],
                    "top5_accuracy": results["top5_accuracy"], "epochs": len(history.epochs),
-                   "stop_reason": history.stop_reason, "confusion_matrix": results["confusion_matrix"].tolist()}
+                   "stop_reason": history.stop_reason, "classes": class_names(test_set),
+                   "confusion_matrix": results["confusion_matrix"].tolist(),
+                   **{k: results[k].tolist() for k in ("precision", "recall", "f1")}}
         atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
     if report_dir is not None:
         recorder.save(report_dir / "viz.npz")
@@ -336,26 +409,41 @@ def add_explain_args(p: argparse.ArgumentParser) -> None:
 
 
 # ----- eval --------------------------------------------------------------------------------
-def cmd_eval(args: argparse.Namespace) -> int:
-    if not Path(args.checkpoint).exists():
-        raise CLIError(f"no checkpoint at {args.checkpoint}")
-    state = load_checkpoint(args.checkpoint, restore_rng=False)
+def load_trained_model(path: str) -> tuple[nn.Module, dict[str, Any]]:
+    """The model saved in a checkpoint written by `bprop train`, and its training configuration."""
+    if not Path(path).is_file():
+        raise CLIError(f"no checkpoint at {path}")
+    try:
+        state = load_checkpoint(path, restore_rng=False)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
     config = state["config"]
-    if not config:
-        raise CLIError(f"{args.checkpoint} has no model configuration (was it written by `bprop train`?)")
-    data = args.data or config["data"]
+    if "model" not in config:
+        raise CLIError(f"{path} has no model configuration (was it written by `bprop train --out`?)")
     model = build_model(config)
     model.load_state_dict(state["model"])
+    return model, config
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    model, config = load_trained_model(args.checkpoint)
+    data = args.data or config["data"]
     _, test_set = load_data(data, args.data_dir or config["data_dir"], args.download)
+    shape = sample_shape(test_set)[0]
+    if shape != tuple(config["input_shape"]):
+        raise CLIError(f"{args.checkpoint} takes inputs of shape {tuple(config['input_shape'])}, "
+                       f"but {data} has {shape}")
     _, eval_tf = batch_transforms(data_kind(data), augment=False)
     results = evaluate(model, test_set, transform=eval_tf)
     print(f"{data} test accuracy {results['accuracy']:.2%}  loss {results['loss']:.4f}  "
-          f"top-5 {results['top5_accuracy']:.2%}")
+          f"top-5 {results['top5_accuracy']:.2%}  ({len(test_set)} samples)")
     print("confusion matrix (rows: true class, columns: predicted):")
     print(np.array2string(results["confusion_matrix"], max_line_width=200))
-    print("class  precision  recall  f1")
-    for c, (p, r, f) in enumerate(zip(results["precision"], results["recall"], results["f1"])):
-        print(f"{c:>5}  {p:9.3f}  {r:6.3f}  {f:5.3f}")
+    names = class_names(test_set) or [str(c) for c in range(len(results["f1"]))]
+    width = max(len(n) for n in [*names, "class"])
+    print(f"{'class':<{width}}  precision  recall     f1  support")
+    for name, p, r, f, n in zip(names, results["precision"], results["recall"], results["f1"], results["support"]):
+        print(f"{name:<{width}}  {p:9.3f}  {r:6.3f}  {f:5.3f}  {n:7d}")
     return 0
 
 
@@ -369,14 +457,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     from bprop.export import to_onnx
 
-    if not Path(args.checkpoint).exists():
-        raise CLIError(f"no checkpoint at {args.checkpoint}")
-    state = load_checkpoint(args.checkpoint, restore_rng=False)
-    config = state["config"]
-    if not config:
-        raise CLIError(f"{args.checkpoint} has no model configuration (was it written by `bprop train`?)")
-    model = build_model(config)
-    model.load_state_dict(state["model"])
+    model, config = load_trained_model(args.checkpoint)
     example = np.zeros((1, *config["input_shape"]), dtype=np.float32)
     try:
         path = to_onnx(model, example, args.onnx, opset=args.opset)
@@ -442,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return subprocess.call(command, env=dist.worker_env())
         if getattr(args, "config", None):  # file values become defaults, explicit flags win
             sub = parser._subparsers._group_actions[0].choices[args.command]  # type: ignore[union-attr]
-            sub.set_defaults(**load_config_file(args.config))
+            sub.set_defaults(**load_config_file(args.config, sub))
             args = parser.parse_args(argv)
         return SUBCOMMANDS[args.command][1](args)
     except (CLIError, DatasetError, RuntimeError) as err:
