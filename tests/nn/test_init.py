@@ -102,3 +102,44 @@ def test_zero_element_tensors_are_left_alone():
 def test_bad_mode_is_rejected():
     with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out', got 'fan_avg'"):
         init.kaiming_normal_(bp.zeros(2, 2), mode="fan_avg")
+
+
+CONV_SHAPE = (64, 32, 3, 3)  # fan_in 288, fan_out 576
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("xavier_uniform_", {}), ("xavier_uniform_", dict(gain=0.5)), ("kaiming_uniform_", {}),
+    ("kaiming_uniform_", dict(a=0.3, mode="fan_out")), ("kaiming_uniform_", dict(nonlinearity="relu")),
+    ("kaiming_uniform_", dict(a=math.sqrt(5)))], ids=str)
+def test_uniform_bounds_match_torchs_on_a_conv_weight(name, kwargs):
+    """torch's draws reach its bound; ours reach the same bound and never pass it."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs = np.abs(getattr(torch.nn.init, name)(torch.empty(CONV_SHAPE, dtype=torch.float64), **kwargs).numpy()).max()
+    bp.manual_seed(0)
+    ours = np.abs(getattr(init, name)(bp.tensor(np.zeros(CONV_SHAPE)), **kwargs).data).max()
+    assert ours == pytest.approx(theirs, rel=2e-3)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("xavier_normal_", {}), ("xavier_normal_", dict(gain=3.0)), ("kaiming_normal_", {}),
+    ("kaiming_normal_", dict(mode="fan_out", nonlinearity="relu")), ("kaiming_normal_", dict(a=0.2)),
+    ("normal_", dict(mean=1.0, std=0.1))], ids=str)
+def test_normal_statistics_match_torchs_on_a_conv_weight(name, kwargs):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn.init, name)(torch.empty(CONV_SHAPE, dtype=torch.float64), **kwargs).numpy()
+    bp.manual_seed(0)
+    ours = getattr(init, name)(bp.tensor(np.zeros(CONV_SHAPE)), **kwargs).data
+    assert ours.std() == pytest.approx(theirs.std(), rel=0.02)
+    assert ours.mean() == pytest.approx(theirs.mean(), abs=0.02 * theirs.std() + 1e-3)
+
+
+def test_conv_fans_set_the_standard_deviation():
+    bp.manual_seed(3)
+    fan_in = init.kaiming_normal_(bp.zeros(*CONV_SHAPE), nonlinearity="relu").data.std()
+    fan_out = init.kaiming_normal_(bp.zeros(*CONV_SHAPE), mode="fan_out", nonlinearity="relu").data.std()
+    glorot = init.xavier_normal_(bp.zeros(*CONV_SHAPE)).data.std()
+    assert fan_in == pytest.approx(math.sqrt(2 / 288), rel=0.02)
+    assert fan_out == pytest.approx(math.sqrt(2 / 576), rel=0.02)
+    assert glorot == pytest.approx(math.sqrt(2 / (288 + 576)), rel=0.02)
