@@ -100,3 +100,20 @@ def test_errors_name_the_problem():
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\)"):
         F.avg_pool2d(bp.zeros(2, 4, 4), 2)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 1, 1), (3, 2, 1), ((2, 3), (2, 1), (1, 0))])
+def test_max_pool2d_ties_route_to_the_first_maximum_like_torch(kernel, stride, padding):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).integers(0, 3, (2, 3, 7, 6)).astype(np.float64)  # many ties
+    torch_parity(lambda t: F.max_pool2d(t, kernel, stride, padding),
+                 lambda t: torch.nn.functional.max_pool2d(t, kernel, stride, padding), x)
+
+
+def test_pool_backward_covers_rows_and_columns_no_window_reads():
+    x = bp.tensor(rand(1, 2, 7, 5), requires_grad=True)  # 2×2 windows skip the last row and column
+    for pool in (F.max_pool2d, F.avg_pool2d):
+        x.grad = None
+        pool(x, 2).sum().backward()
+        assert np.all(x.grad[:, :, 6, :] == 0) and np.all(x.grad[:, :, :, 4] == 0)
+        assert np.isfinite(x.grad).all()

@@ -205,6 +205,20 @@ def _offset_slices(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tup
             yield r * kernel[1] + s, (slice(None), slice(r, r + u * (p - 1) + 1, u), slice(s, s + v * (q - 1) + 1, v))
 
 
+def _pool_grad_buffer(x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
+                      padding: tuple[int, int], out_hw: tuple[int, int], dtype: Any) -> tuple[np.ndarray, bool]:
+    """The padded NHWC buffer of a pooling input gradient, and whether the windows are disjoint.
+
+    Disjoint windows (stride ≥ kernel) let backward assign each offset's share instead of adding
+    it; when they also tile the padded input exactly (the usual 2×2, stride 2 on even sizes)
+    every element is written once, so the buffer needs no zero fill.
+    """
+    hp, wp = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
+    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    tiled = disjoint and (out_hw[0] * stride[0], out_hw[1] * stride[1]) == (hp, wp) and stride == kernel
+    return (np.empty if tiled else np.zeros)((x_shape[0], hp, wp, x_shape[1]), dtype), disjoint
+
+
 class MaxPool2d(Function):
     """y[n, c, p, q] = max over the window (r, s) of x̃[n, c, p·u + r, q·v + s], x̃ padded with −∞.
 
@@ -212,40 +226,43 @@ class MaxPool2d(Function):
     ∂C/∂x̃[argmax of window (p, q)] += δ[p, q] and 0 elsewhere (the first maximum on ties, as
     torch); padded positions are never the argmax and are cropped away.
 
-    Computed as a running maximum over the R·S kernel offsets, each a strided slice of the
-    whole batch, remembering which offset won (int8): no window copy is ever made.
+    Forward is a running maximum over the R·S kernel offsets, each a strided slice of the whole
+    batch; no window is copied and nothing but the input (a view of it without padding) and y
+    is kept. Backward walks the offsets in the same order and routes δ to x̃ where it equals
+    y, masking out windows an earlier offset already won: the first maximum, as above. For
+    disjoint windows (the non-overlapping fast path) each offset's δ share is assigned to its
+    slice of the gradient, not added.
     """
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
         kernel, stride, padding, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding)
         xp = to_nhwc_padded(x, padding, value=-np.inf)
-        out = argmax = None
-        for k, where in _offset_slices(kernel, out_hw, stride):
-            candidate = xp[where]
-            if out is None:
-                out, argmax = candidate.copy(), np.zeros(candidate.shape, np.int16)
-                continue
-            better = candidate > out  # strict: the first maximum keeps the gradient on ties
-            np.maximum(out, candidate, out=out)
-            argmax *= ~better  # argmax = k where better: arithmetic on masks is far faster
-            argmax += better * np.int16(k)  # than masked assignment (argmax[better] = k)
-        ctx.save_for_backward(argmax)
+        out = None
+        for _, where in _offset_slices(kernel, out_hw, stride):
+            out = xp[where].copy() if out is None else np.maximum(out, xp[where], out=out)
+        ctx.save_for_backward(xp, out)
         ctx.meta = (x.shape, kernel, stride, padding, out_hw)
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (argmax,) = ctx.saved
+        xp, out = ctx.saved
         x_shape, kernel, stride, padding, out_hw = ctx.meta
         g = grad.transpose(0, 2, 3, 1)
-        dxp = np.zeros((x_shape[0], x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1], x_shape[1]), g.dtype)
-        tiles = stride == kernel  # windows do not overlap: assign instead of accumulate
+        dxp, disjoint = _pool_grad_buffer(x_shape, kernel, stride, padding, out_hw, g.dtype)
+        won = None  # windows whose maximum an earlier offset already took
+        share = None if disjoint else np.empty(out.shape, g.dtype)
         for k, where in _offset_slices(kernel, out_hw, stride):
-            if tiles:
-                np.multiply(g, argmax == k, out=dxp[where])
+            hit = xp[where] == out
+            if won is not None:
+                np.greater(hit, won, out=hit)  # hit and not won (booleans)
+            if disjoint:
+                np.multiply(g, hit, out=dxp[where])
             else:
-                dxp[where] += g * (argmax == k)
+                dxp[where] += np.multiply(g, hit, out=share)
+            if k + 1 < kernel[0] * kernel[1]:
+                won = hit if won is None else np.logical_or(won, hit, out=won)
         return (unpad_to_nchw(dxp, padding, x_shape[2:]),)
 
 
@@ -254,7 +271,8 @@ class AvgPool2d(Function):
     divisor (torch's default count_include_pad=True).
 
     ∂y[p, q]/∂x̃[p·u + r, q·v + s] = 1/(R·S): each window spreads its δ evenly over its pixels;
-    a pixel in several windows collects from each.
+    a pixel in several windows collects from each. Computed as a sum over the R·S offsets,
+    each a strided slice of the whole batch (assigned rather than added for disjoint windows).
     """
 
     @staticmethod
@@ -272,8 +290,10 @@ class AvgPool2d(Function):
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         x_shape, kernel, stride, padding, out_hw = ctx.meta
         share = grad.transpose(0, 2, 3, 1) * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=grad.dtype)
-        dxp = np.zeros((x_shape[0], x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1], x_shape[1]),
-                       grad.dtype)
+        dxp, disjoint = _pool_grad_buffer(x_shape, kernel, stride, padding, out_hw, grad.dtype)
         for _, where in _offset_slices(kernel, out_hw, stride):
-            dxp[where] += share
+            if disjoint:
+                dxp[where] = share
+            else:
+                dxp[where] += share
         return (unpad_to_nchw(dxp, padding, x_shape[2:]),)
