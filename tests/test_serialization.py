@@ -163,3 +163,34 @@ def test_a_pickled_object_inside_an_npz_is_refused(tmp_path):
              a0=np.array([{"x": 1}], dtype=object))
     with pytest.raises(ValueError, match="evil.npz is damaged or not a bprop file.*pickle"):
         bp.load(tmp_path / "evil.npz")
+
+
+def test_a_failing_first_save_leaves_no_file_at_all(tmp_path, monkeypatch):
+    monkeypatch.setattr(np, "savez", lambda handle, **arrays: (handle.write(b"PK"), 1 / 0))
+    with pytest.raises(ZeroDivisionError):
+        bp.save({"w": np.ones(3)}, tmp_path / "new.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoint_with_int_keys_tuples_and_none_loads_with_numpy_alone(tmp_path):
+    ckpt = {"epoch": 3, "best": None, "shape": (2, 3), "history": {0: {"loss": 1.5}, 1: {"loss": 0.75}},
+            "names": ("w", "b"), "weights": {"w": np.ones((2, 3), np.float32)}}
+    bp.save(ckpt, tmp_path / "ckpt.pt")
+    with np.load(tmp_path / "ckpt.pt", allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    assert any(a.dtype == np.float32 and a.shape == (2, 3) for a in arrays.values())
+    back = bp.load(tmp_path / "ckpt.pt")
+    assert back["history"] == {0: {"loss": 1.5}, 1: {"loss": 0.75}} and back["best"] is None
+    assert back["shape"] == (2, 3) and back["names"] == ("w", "b") and back["epoch"] == 3
+
+
+def test_foreign_files_are_refused_with_the_path_in_the_message(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match=r"notes.txt is not a readable bprop file"):
+        bp.load(tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match=r"is not a readable bprop file"):
+        bp.load(tmp_path)  # a directory
+    torch = pytest.importorskip("torch")
+    torch.save({"w": torch.ones(2)}, tmp_path / "torch.pt")  # a zip too, but of pickles
+    with pytest.raises(ValueError, match=r"torch.pt is an .npz file but not one bp.save wrote"):
+        bp.load(tmp_path / "torch.pt")
