@@ -1,4 +1,4 @@
-"""The loop-for-loop reference agrees with the fast path (and so with torch, tested there)."""
+"""The loop-for-loop reference agrees with the fast path and with torch."""
 
 import numpy as np
 import pytest
@@ -27,6 +27,35 @@ def test_conv_forward_and_backward_match_the_fast_path(case):
     np.testing.assert_allclose(xt.grad[0], dx, atol=1e-12)
     np.testing.assert_allclose(kt.grad, dk, atol=1e-12)
     np.testing.assert_allclose(bt.grad, db, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv_reference_matches_torch(case):
+    torch = pytest.importorskip("torch")
+    c, h, w, o, r, s, u, v, a, b = case
+    x, k, bias = rand(c, h, w), rand(o, c, r, s, seed=1), rand(o, seed=2)
+    xt, kt, bt = (torch.tensor(t, requires_grad=True) for t in (x[None], k, bias))
+    z = torch.nn.functional.conv2d(xt, kt, bt, stride=(u, v), padding=(a, b))
+    np.testing.assert_allclose(ref.cross_correlate(x, k, bias, u, v, a, b), z.detach().numpy()[0], atol=1e-12)
+    delta = rand(*z.shape[1:], seed=3)
+    z.backward(torch.tensor(delta[None]))
+    for mine, theirs in zip(ref.conv_backward(x, k, delta, u, v, a, b), (xt.grad[0], kt.grad, bt.grad)):
+        np.testing.assert_allclose(mine, theirs.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [(2, 2, 2, 2, 0, 0), (3, 3, 2, 2, 1, 1), (2, 3, 1, 2, 0, 1)])
+def test_pool_reference_matches_torch(case):
+    torch = pytest.importorskip("torch")
+    r, s, u, v, a, b = case
+    x = np.random.default_rng(5).integers(0, 4, (2, 6, 7)).astype(np.float64)  # ties: first maximum wins
+    for name, forward, backward in (("max_pool2d", ref.max_pool, ref.max_pool_backward),
+                                    ("avg_pool2d", ref.avg_pool, ref.avg_pool_backward)):
+        xt = torch.tensor(x[None], requires_grad=True)
+        y = getattr(torch.nn.functional, name)(xt, (r, s), (u, v), (a, b))
+        np.testing.assert_allclose(forward(x, r, s, u, v, a, b), y.detach().numpy()[0], atol=1e-12)
+        delta = rand(*y.shape[1:], seed=4)
+        y.backward(torch.tensor(delta[None]))
+        np.testing.assert_allclose(backward(x, delta, r, s, u, v, a, b), xt.grad.numpy()[0], atol=1e-12)
 
 
 def test_true_convolution_is_cross_correlation_with_the_rotated_kernel():

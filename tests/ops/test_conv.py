@@ -39,12 +39,22 @@ def test_conv2d_torch_parity(case):
                  rand(*shape), rand(out_ch, shape[1] // groups, kr, ks, seed=1), rand(out_ch, seed=2))
 
 
-@pytest.mark.parametrize("stride,padding,dilation", list(itertools.product((1, 2, 3), (0, 1, 2), (1, 2))))
-def test_conv2d_every_stride_padding_dilation_combination_matches_torch(stride, padding, dilation):
+SWEEP = list(itertools.product((1, 2, 3), (0, 1, 2), (1, 2), (1, 2)))  # stride, padding, dilation, groups
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", SWEEP)
+def test_conv2d_gradcheck_every_stride_padding_dilation_and_groups(stride, padding, dilation, groups):
+    # a rectangular kernel on an odd-sized input: each combination crops, skips and pads differently
+    check(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+          rand(1, 2, 7, 6), rand(2, 2 // groups, 3, 2, seed=1), rand(2, seed=2))
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", SWEEP)
+def test_conv2d_every_stride_padding_dilation_and_groups_matches_torch(stride, padding, dilation, groups):
     torch = pytest.importorskip("torch")
-    torch_parity(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation),
-                 lambda x, w: torch.nn.functional.conv2d(x, w, None, stride, padding, dilation),
-                 rand(2, 3, 8, 9), rand(4, 3, 3, 2, seed=1))
+    torch_parity(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups),
+                 lambda x, w: torch.nn.functional.conv2d(x, w, None, stride, padding, dilation, groups),
+                 rand(2, 4, 8, 9), rand(4, 4 // groups, 3, 2, seed=1))
 
 
 def test_conv2d_chunked_path_gives_the_same_result(monkeypatch):

@@ -249,7 +249,7 @@ class MaxPool2d(Function):
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         xp, out = ctx.saved
         x_shape, kernel, stride, padding, out_hw = ctx.meta
-        g = grad.transpose(0, 2, 3, 1)
+        g = np.ascontiguousarray(grad.transpose(0, 2, 3, 1))  # read R·S times: one copy beats R·S strided reads
         dxp, disjoint = _pool_grad_buffer(x_shape, kernel, stride, padding, out_hw, g.dtype)
         won = None  # windows whose maximum an earlier offset already took
         share = None if disjoint else np.empty(out.shape, g.dtype)
