@@ -8,7 +8,9 @@ import sys
 import numpy as np
 import pytest
 
+import bprop as bp
 from bprop.cli import SUBCOMMANDS, main
+from bprop.train import CSVLogger
 
 
 def run(*args, check=True):
@@ -97,7 +99,29 @@ def test_resume_and_config_file(tmp_path, capsys):
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
     assert main(["train", "--config", str(config), "--epochs", "4", "--out", str(out), "--resume", "--quiet"]) == 0
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 4
-    assert len(list(csv.DictReader(open(out / "history.csv")))) == 4
+    lrs = [float(row["lr"]) for row in csv.DictReader(open(out / "history.csv"))]
+    # the cosine schedule, meant to end after epoch 2, now ends after epoch 4
+    np.testing.assert_allclose(lrs, [0.05, 0.025, 0.025, 0.05 * (1 + np.cos(np.pi * 3 / 4)) / 2])
+
+
+def test_a_killed_and_resumed_run_ends_like_an_uninterrupted_one(tmp_path, capsys, monkeypatch):
+    flags = ["train", "--epochs", "3", "--hidden", "32", "--quiet"]
+    assert main([*flags, "--out", str(tmp_path / "straight")]) == 0
+
+    def killed_after_epoch_1(self, trainer, logs):  # CSVLogger runs after ModelCheckpoint wrote last.npz
+        if trainer.epoch == 1:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CSVLogger, "on_epoch_end", killed_after_epoch_1)
+        with pytest.raises(KeyboardInterrupt):
+            main([*flags, "--out", str(tmp_path / "resumed")])
+    bp.manual_seed(99)
+    assert main([*flags, "--out", str(tmp_path / "resumed"), "--resume"]) == 0
+    straight, resumed = (bp.load(tmp_path / run / "last.npz") for run in ("straight", "resumed"))
+    assert straight["epoch"] == resumed["epoch"] == 3
+    for name, value in straight["model"].items():
+        np.testing.assert_array_equal(resumed["model"][name], value, err_msg=name)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from bprop.data import DataLoader, random_split, transforms
 from bprop.data.dataset import ArrayDataset, Dataset
 from bprop.data.datasets import CIFAR10, MNIST, DatasetError, FashionMNIST, load_digits, load_npz
 from bprop.serialization import atomic_write_bytes
-from bprop.train import CSVLogger, EarlyStopping, ModelCheckpoint, evaluate, fit, load_checkpoint
+from bprop.train import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, evaluate, fit, load_checkpoint
 
 MODELS = ("fcnet", "mlp", "convnet", "lenet5")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -133,14 +134,29 @@ def build_optimizer(config: dict[str, Any], params: Any) -> optim.Optimizer:
 
 
 # ----- train -------------------------------------------------------------------------------
+TRAIN_EXAMPLES = """examples:
+  bprop train                                   # fcnet on the embedded digits, a few seconds
+  bprop train --data mnist --data-dir DIR --download --out runs/mlp
+  bprop train --data fashion-mnist --data-dir DIR --model lenet5 --epochs 5
+  bprop train --out runs/mlp --epochs 20 --resume  # carry on from runs/mlp/last.npz
+  bprop train --config run.toml --lr 0.01       # TOML keys are the flags' names
+
+defaults per data set (flags and --config override them):
+"""
+
+
 def add_train_args(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = TRAIN_EXAMPLES + "\n".join(
+        f"  {kind:<14}" + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in values.items())
+        for kind, values in DATA_DEFAULTS.items())
     p.add_argument("--model", choices=MODELS, help="architecture (default depends on the data set)")
     p.add_argument("--data", default="digits",
                    help="digits (embedded, default), mnist, fashion-mnist, cifar10 or PATH.npz")
-    p.add_argument("--data-dir", default="data", help="folder with the data files (default: ./data)")
+    p.add_argument("--data-dir", default="data", metavar="DIR", help="folder with the data files (default: ./data)")
     p.add_argument("--download", action="store_true", help="fetch missing data files (sha256-checked)")
-    p.add_argument("--epochs", type=int, help="maximum number of epochs")
-    p.add_argument("--batch-size", type=int, help="samples per step")
+    p.add_argument("--epochs", type=int, metavar="N", help="maximum number of epochs")
+    p.add_argument("--batch-size", type=int, metavar="N", help="samples per step")
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="update rule (default adam)")
     p.add_argument("--momentum", type=float, default=0.9, help="momentum for sgd and rmsprop (default 0.9)")
@@ -148,23 +164,25 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dropout", type=float, help="dropout probability after each hidden layer")
     p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True,
                    help="batch norm after each hidden affine layer (default on)")
-    p.add_argument("--hidden", help="hidden layer sizes, comma separated (e.g. 256,256)")
+    p.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, comma separated (e.g. 256,256)")
     p.add_argument("--weight-scale", type=float, default=0.05, help="std of the Gaussian init for fcnet")
-    p.add_argument("--target-loss", type=float, help="stop once the epoch's training loss is below this")
-    p.add_argument("--time-limit", type=float, help="stop after this many seconds")
+    p.add_argument("--target-loss", type=float, metavar="LOSS",
+                   help="stop once the epoch's training loss is below this")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop after this many seconds")
     p.add_argument("--val-split", type=float, default=0.0, metavar="FRACTION",
                    help="hold out this fraction of the training data to validate on after each epoch; "
                         "best.npz then keeps the lowest val_loss (default 0: no validation)")
-    p.add_argument("--patience", type=int,
+    p.add_argument("--patience", type=int, metavar="EPOCHS",
                    help="stop when val_loss has not improved for this many epochs (needs --val-split)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no random crops/flips (cifar10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", help="folder for last.npz, best.npz, history.csv and metrics.json")
+    p.add_argument("--out", metavar="DIR", help="folder for last.npz, best.npz, history.csv and metrics.json")
     p.add_argument("--resume", nargs="?", const="", metavar="CHECKPOINT",
                    help="continue from CHECKPOINT (default OUT/last.npz)")
-    p.add_argument("--config", help="TOML file of option values (flags given on the command line win)")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="TOML file of option values (flags given on the command line win)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--threads", type=int, help="BLAS threads (default: NumPy's, 1 for digits); needs "
+    p.add_argument("--threads", type=int, metavar="N", help="BLAS threads (default: NumPy's, 1 for digits); needs "
                    "threadpoolctl, else set OPENBLAS_NUM_THREADS before starting")
     p.add_argument("--report", metavar="DIR", help="also record plots and write DIR/report.html (implies --out DIR "
                    "unless --out is given); needs matplotlib")
@@ -224,6 +242,25 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
     return config
 
 
+class StretchSchedule(Callback):
+    """A run resumed with a different --epochs than it was started with gets the cosine schedule
+    of the new length: T_max becomes --epochs and the lr jumps to that schedule's value at the
+    current epoch, η_t = ½η₀(1 + cos(πt/T_max)). With the same --epochs nothing changes, so an
+    interrupted run resumes exactly."""
+
+    def __init__(self, epochs: int):
+        self.epochs = max(epochs, 1)
+
+    def on_train_begin(self, trainer: Any) -> None:
+        schedule = trainer.scheduler
+        if schedule.T_max == self.epochs:
+            return
+        schedule.T_max = self.epochs
+        cosine = (1 + math.cos(math.pi * schedule.last_epoch / self.epochs)) / 2
+        for group, base in zip(trainer.optimizer.param_groups, schedule.base_lrs):
+            group["lr"] = schedule.eta_min + (base - schedule.eta_min) * cosine
+
+
 @contextlib.contextmanager
 def blas_threads(threads: int | None, explicit: bool) -> Iterator[None]:
     """Limit the BLAS thread pool to ``threads`` while inside, with threadpoolctl when installed."""
@@ -268,7 +305,8 @@ def train_from_config(config: dict[str, Any]) -> int:
     report_dir = Path(config["report"]) if config.get("report") else None
     out = Path(config["out"]) if config.get("out") else report_dir
     # best.npz: the lowest val_loss with --val-split, else the lowest training loss
-    callbacks: list[Any] = [ModelCheckpoint(out), CSVLogger(out / "history.csv")] if out else []
+    callbacks: list[Any] = [StretchSchedule(config["epochs"])]
+    callbacks += [ModelCheckpoint(out), CSVLogger(out / "history.csv")] if out else []
     if config.get("patience") is not None:
         callbacks.append(EarlyStopping("val_loss", patience=config["patience"]))
     recorder = None
@@ -449,8 +487,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a .npz checkpoint written by `bprop train --out`")
-    p.add_argument("--data", help="data set to evaluate on (default: the one it was trained on)")
-    p.add_argument("--data-dir", help="folder with the data files")
+    p.add_argument("--data", help="data set to evaluate on: digits, mnist, fashion-mnist, cifar10 or PATH.npz "
+                   "(default: the one it was trained on)")
+    p.add_argument("--data-dir", metavar="DIR", help="folder with the data files (default: the training run's)")
     p.add_argument("--download", action="store_true", help="fetch missing data files")
 
 
