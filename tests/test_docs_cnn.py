@@ -49,3 +49,18 @@ def test_pooling_numbers_of_the_doc():
     np.testing.assert_array_equal(y.data[0, 0], e["pooled"])
     y.backward(e["delta_pool"][None, None])
     np.testing.assert_array_equal(x.grad[0, 0], e["dx_pool"])
+
+
+def test_dilated_input_gradient_is_the_full_convolution_with_the_dilated_kernel():
+    # the doc's "Dilation and groups": the same recursion with zeros inserted between the kernel taps
+    rng = np.random.default_rng(0)
+    x, k = rng.standard_normal((7, 8)), rng.standard_normal((2, 3))
+    (u, v), (a, b), (d1, d2) = (2, 1), (1, 2), (2, 3)
+    xt = bp.tensor(x[None, None], requires_grad=True)
+    z = Conv2d.apply(xt, bp.tensor(k[None, None]), stride=(u, v), padding=(a, b), dilation=(d1, d2))
+    delta = rng.standard_normal(z.shape[2:])
+    z.backward(delta[None, None])
+    full = ref.convolve_full(ref.dilate(delta, u, v), ref.dilate(k, d1, d2))
+    dx_padded = np.zeros((7 + 2 * a, 8 + 2 * b))
+    dx_padded[:full.shape[0], :full.shape[1]] = full
+    np.testing.assert_allclose(xt.grad[0, 0], dx_padded[a:a + 7, b:b + 8], atol=1e-12)
