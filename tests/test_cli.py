@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ import pytest
 import bprop as bp
 from bprop.cli import SUBCOMMANDS, main
 from bprop.train import CSVLogger
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
 def run(*args, check=True):
@@ -144,3 +147,13 @@ def test_npz_data(tmp_path, capsys):
     np.savez(tmp_path / "d.npz", x=(rng.standard_normal((60, 5)) + y[:, None] * 3).astype(np.float32), y=y)
     assert main(["train", "--data", str(tmp_path / "d.npz"), "--epochs", "3", "--quiet"]) == 0
     assert float(capsys.readouterr().out.split("test accuracy ")[1].split("%")[0]) > 80
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="../shared/data is absent")
+def test_mnist_mlp_one_epoch_on_the_real_files(tmp_path, capsys):
+    assert main(["train", "--data", "mnist", "--data-dir", str(SHARED), "--epochs", "1", "--out", str(tmp_path),
+                 "--quiet"]) == 0
+    assert json.loads((tmp_path / "metrics.json").read_text())["test_accuracy"] >= 0.96
+    assert main(["eval", str(tmp_path / "last.npz")]) == 0
+    assert "mnist test accuracy" in capsys.readouterr().out
