@@ -89,7 +89,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any] | Any, eps: float
         message = (f"gradcheck failed for input {i} (shape {args[i].shape}) at index "
                    f"{tuple(int(k) for k in worst)}: analytic {analytic[worst]:.8g}, numerical "
                    f"{numeric[worst]:.8g}, relative error {relative:.3g} "
-                   f"({int(np.sum(error > bound))} of {error.size} elements off)")
+                   f"({int(np.sum(~(error <= bound)))} of {error.size} elements off)")  # ~(≤): nan counts
         if raise_exception:
             raise GradcheckError(message)
         return False

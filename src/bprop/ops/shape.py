@@ -179,7 +179,8 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return tuple(np.moveaxis(grad, ctx.dim, 0))
+        moved = np.moveaxis(grad, ctx.dim, 0)
+        return tuple(moved[k, ...] for k in range(len(moved)))  # [k, ...]: arrays even from 1-D (not scalars)
 
 
 class Pad(Function):
