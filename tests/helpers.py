@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import bprop as bp
+from bprop.autograd import Function
 
 
 def rand(*shape: int, seed: int = 0, low: float | None = None) -> np.ndarray:
@@ -48,3 +49,28 @@ def torch_parity(bp_fn: Callable[..., Any], torch_fn: Callable[..., Any], *array
 
 def shapes_ok(grads: Sequence[np.ndarray | None], tensors: Sequence[bp.Tensor]) -> bool:
     return all(g is None or g.shape == t.shape for g, t in zip(grads, tensors))
+
+
+class _Probe(Function):
+    """Identity whose backward records the dtype of the gradient reaching it."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, log: list) -> np.ndarray:
+        ctx.log = log
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> tuple:
+        ctx.log.append(grad.dtype)
+        return (grad,)
+
+
+def assert_float32_throughout(fn: Callable[..., bp.Tensor], *arrays: np.ndarray) -> None:
+    """fn on float32 inputs gives float32 out, and every gradient it sends back is float32 too
+    (a float64 detour inside a backward would show up here even though leaves cast it back)."""
+    xs = [bp.tensor(np.asarray(a, dtype=np.float32), requires_grad=True) for a in arrays]
+    log: list = []
+    out = fn(*[_Probe.apply(x, log=log) for x in xs])
+    assert out.dtype == np.float32, f"output is {out.dtype}"
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    assert log and all(d == np.float32 for d in log), f"gradients reaching the inputs: {log}"

@@ -1,28 +1,35 @@
-"""Activations and the softmax family."""
+"""Activations and the softmax family: gradcheck, torch parity, float32, stability."""
 
 import math
 
 import numpy as np
 import pytest
-from tests.helpers import check, rand, torch_parity
+from tests.helpers import assert_float32_throughout, check, leaf, rand, torch_parity
 
 import bprop as bp
-import bprop.nn.functional as F
-from bprop.ops.activation import erf
+from bprop.ops.activation import GELU, LeakyReLU, erf
+
+
+def _torch_f(name, **kw):
+    return lambda x: getattr(__import__("torch").nn.functional, name)(x, **kw)
+
 
 ACTIVATIONS = {
     "tanh": (lambda x: x.tanh(), lambda x: x.tanh()),
     "sigmoid": (lambda x: x.sigmoid(), lambda x: x.sigmoid()),
     "relu": (lambda x: x.relu(), lambda x: x.relu()),
-    "leaky_relu": (lambda x: F.leaky_relu(x, 0.1), lambda x: __import__("torch").nn.functional.leaky_relu(x, 0.1)),
-    "gelu": (lambda x: F.gelu(x), lambda x: __import__("torch").nn.functional.gelu(x)),
-    "gelu_tanh": (lambda x: F.gelu(x, "tanh"),
-                  lambda x: __import__("torch").nn.functional.gelu(x, approximate="tanh")),
+    "bp.tanh": (bp.tanh, lambda x: x.tanh()),
+    "bp.sigmoid": (bp.sigmoid, lambda x: x.sigmoid()),
+    "bp.relu": (bp.relu, lambda x: x.relu()),
+    "leaky_relu": (lambda x: LeakyReLU.apply(x), _torch_f("leaky_relu")),
+    "leaky_relu_0.2": (lambda x: LeakyReLU.apply(x, negative_slope=0.2), _torch_f("leaky_relu", negative_slope=0.2)),
+    "gelu": (lambda x: GELU.apply(x), _torch_f("gelu")),
+    "gelu_tanh": (lambda x: GELU.apply(x, approximate="tanh"), _torch_f("gelu", approximate="tanh")),
 }
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 1, 3)])
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 1, 3), ()])
 def test_activation_gradcheck(name, shape):
     check(ACTIVATIONS[name][0], rand(*shape) * 3)
 
@@ -32,27 +39,55 @@ def test_activation_torch_parity(name):
     torch_parity(*ACTIVATIONS[name], rand(4, 6) * 4)
 
 
-@pytest.mark.parametrize("dim", [0, 1, -1])
-def test_softmax_family(dim):
-    check(lambda x: x.softmax(dim), rand(3, 4, 2))
-    check(lambda x: x.log_softmax(dim), rand(3, 4, 2))
-    torch_parity(lambda x: x.softmax(dim), lambda x: x.softmax(dim), rand(3, 4, 2))
-    torch_parity(lambda x: x.log_softmax(dim), lambda x: x.log_softmax(dim), rand(3, 4, 2))
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_keeps_float32(name):
+    assert_float32_throughout(ACTIVATIONS[name][0], rand(4, 6) * 4)
+
+
+SOFTMAX_CASES = [((3, 4, 2), 0), ((3, 4, 2), 1), ((3, 4, 2), -1), ((3, 4, 2), 2), ((5,), 0), ((2, 1), 1), ((1, 3), 0)]
+
+
+@pytest.mark.parametrize("shape,dim", SOFTMAX_CASES)
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_family(shape, dim, op):
+    fn = lambda x: getattr(x, op)(dim)  # noqa: E731
+    check(fn, rand(*shape))
+    torch_parity(fn, fn, rand(*shape))
+    assert_float32_throughout(fn, rand(*shape))
+
+
+def test_softmax_functions_and_default_dim():
+    x = rand(2, 3)
+    np.testing.assert_allclose(bp.softmax(bp.tensor(x)).data, bp.tensor(x).softmax(-1).data)
+    np.testing.assert_allclose(bp.log_softmax(bp.tensor(x), dim=0).data, bp.tensor(x).log_softmax(0).data)
+    np.testing.assert_allclose(bp.tensor(x).softmax(1).data.sum(1), 1.0)
 
 
 def test_softmax_is_stable_for_huge_logits():
-    x = bp.tensor([[1000.0, 0.0, -1000.0]])
-    np.testing.assert_allclose(x.softmax(1).data, [[1, 0, 0]], atol=1e-7)
-    assert np.isfinite(x.log_softmax(1).data).all()
-    assert np.isfinite(bp.tensor([-1000.0, 1000.0]).sigmoid().data).all()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        x = bp.tensor([[1000.0, 0.0, -1000.0]])
+        np.testing.assert_allclose(x.softmax(1).data, [[1, 0, 0]], atol=1e-7)
+        np.testing.assert_allclose(x.log_softmax(1).data, [[0, -1000, -2000]], atol=1e-3)
+        np.testing.assert_allclose(bp.tensor([-1000.0, 1000.0]).sigmoid().data, [0, 1])
+    check(lambda t: t.log_softmax(1), np.array([[500.0, 0.0, -500.0]]))
+    check(lambda t: t.sigmoid(), np.array([-40.0, 40.0]))
 
 
 def test_erf_matches_math_erf():
-    xs = np.linspace(-7, 7, 141)
+    xs = np.concatenate([np.linspace(-7, 7, 141), [0.0, 1e-10, -3.3, 30.0, -np.inf, np.inf]])
     np.testing.assert_allclose(erf(xs), [math.erf(v) for v in xs], atol=1e-15)
+    assert erf(np.zeros((0, 3))).shape == (0, 3)
 
 
-def test_relu_gradient_is_zero_at_zero():
-    x = bp.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+def test_gelu_rejects_an_unknown_approximation():
+    with pytest.raises(ValueError, match="'none' or 'tanh'"):
+        GELU.apply(bp.ones(2), approximate="erf")
+
+
+def test_relu_and_leaky_relu_gradients_at_zero_follow_torch():
+    x = leaf(np.array([-1.0, 0.0, 2.0]))
     x.relu().sum().backward()
     np.testing.assert_array_equal(x.grad, [0, 0, 1])
+    y = leaf(np.array([-1.0, 0.0, 2.0]))
+    LeakyReLU.apply(y, negative_slope=0.1).sum().backward()
+    np.testing.assert_allclose(y.grad, [0.1, 0.1, 1])

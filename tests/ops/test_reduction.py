@@ -1,72 +1,155 @@
-"""Reductions: every dim form (None, int, negative, tuple), keepdim, size-1 and empty dims."""
+"""Reductions: every dim form (None, int, negative, tuple), keepdim, size-1 dims, 0-d and empty
+tensors, ties; torch parity and float32 throughout."""
 
 import numpy as np
 import pytest
-from tests.helpers import check, rand, torch_parity
+from tests.helpers import assert_float32_throughout, check, leaf, rand, torch_parity
 
 import bprop as bp
 
-DIMS = [None, 0, 1, -1, (0, 2), (-1, 0)]
+OPS = ["sum", "mean", "amax", "amin", "var"]
+DIMS = [None, 0, 1, -1, (0, 2), (-1, 0), (0, 1, 2), ()]
 
 
-@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin", "var"])
-@pytest.mark.parametrize("dim", DIMS)
-@pytest.mark.parametrize("keepdim", [False, True])
-def test_reduction_gradcheck(op, dim, keepdim):
-    check(lambda x: getattr(x, op)(dim=dim, keepdim=keepdim), rand(3, 4, 5))
-
-
-@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin", "var"])
-@pytest.mark.parametrize("dim", DIMS)
-def test_reduction_torch_parity(op, dim):
-    torch = pytest.importorskip("torch")
-    tdim = tuple(range(3)) if dim is None else dim
-
+def _torch_reduce(torch, op, dim, keepdim):
     def theirs(x):
-        if op == "var":
-            return torch.var(x, dim=tdim, keepdim=True)
-        return getattr(torch, op)(x, dim=tdim, keepdim=True)
-
-    torch_parity(lambda x: getattr(x, op)(dim=dim, keepdim=True), theirs, rand(3, 4, 5))
+        tdim = tuple(range(x.ndim)) if dim is None or dim == () else dim
+        return getattr(torch, op)(x, dim=tdim, keepdim=keepdim)
+    return theirs
 
 
-def test_size_one_dims():
-    check(lambda x: x.sum(dim=1) * x.mean(dim=(0, 2), keepdim=True).sum(), rand(2, 1, 3))
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("dim", DIMS, ids=str)
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_reduction_gradcheck_and_parity(op, dim, keepdim):
+    fn = lambda x: getattr(x, op)(dim=dim, keepdim=keepdim)  # noqa: E731
+    check(fn, rand(3, 4, 5))
+    torch = pytest.importorskip("torch")
+    torch_parity(fn, _torch_reduce(torch, op, dim, keepdim), rand(3, 4, 5))
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("shape,dim", [((2, 1, 3), 1), ((1, 3), 0), ((4, 1), (0, 1)), ((1,), None), ((5,), -1)])
+def test_size_one_and_odd_shapes(op, shape, dim):
+    if op == "var" and int(np.prod([shape[d] for d in np.atleast_1d(dim)] if dim is not None else shape)) == 1:
+        pytest.skip("the unbiased variance of one element is nan")
+    fn = lambda x: getattr(x, op)(dim=dim, keepdim=False)  # noqa: E731
+    check(fn, rand(*shape))
+    torch = pytest.importorskip("torch")
+    torch_parity(fn, _torch_reduce(torch, op, dim, False), rand(*shape))
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_reductions_keep_float32(op):
+    assert_float32_throughout(lambda x: getattr(x, op)(dim=1), rand(3, 4))
+    assert_float32_throughout(lambda x: getattr(x, op)(), rand(3, 4))
+
+
+def test_biased_variance_and_correction():
     check(lambda x: x.var(dim=0, unbiased=False), rand(1, 3))
+    check(lambda x: x.var(1, False, True), rand(3, 4))  # torch's positional order: dim, unbiased, keepdim
+    assert bp.ones(3, 2).var(1, False, True).shape == (3, 1)
+    torch_parity(lambda x: x.var(1, False), lambda x: x.var(1, False), rand(3, 4))
+    torch_parity(lambda x: x.var(0, correction=2), lambda x: x.var(0, correction=2), rand(5, 3))
+    torch_parity(lambda x: x.std(dim=1), lambda x: x.std(dim=1), rand(3, 5))
+    torch_parity(lambda x: x.std(), lambda x: x.std(), rand(3, 5))
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin"])
+@pytest.mark.parametrize("dim", [None, 0, -1, ()])
+def test_zero_dim_tensors(op, dim):
+    x = leaf(np.array(1.5))
+    y = getattr(x, op)(dim=dim)
+    assert y.shape == () and y.item() == 1.5
+    y.backward()
+    assert x.grad.shape == () and x.grad == 1.0
+    with pytest.raises(IndexError, match="out of range"):
+        getattr(x, op)(dim=1)
 
 
 def test_empty_reductions_follow_torch():
-    x = bp.tensor(np.zeros((0, 3)), requires_grad=True)
+    x = leaf(np.zeros((0, 3)))
     s = x.sum(dim=0)
     np.testing.assert_array_equal(s.data, np.zeros(3))
     s.sum().backward()
     assert x.grad.shape == (0, 3)
-    assert np.isnan(x.mean().item())
-    with pytest.raises(ValueError, match="empty"):
+    assert x.sum().item() == 0.0
+    assert np.isnan(x.mean().item()) and np.isnan(x.mean(dim=0).data).all()
+    assert x.mean(dim=1).shape == (0,) and x.amax(dim=1).shape == (0,)
+    assert np.isnan(x.var().item()) and np.isnan(x.var(dim=0).data).all()
+    assert np.isnan(leaf(np.ones(1)).var().item())  # N − 1 = 0
+    with pytest.raises(ValueError, match="empty dim"):
         x.amax()
+    with pytest.raises(ValueError, match="empty dim"):
+        x.amin(dim=0)
+    with pytest.raises(ValueError, match="size 0"):
+        x.max(dim=0)
 
 
-def test_max_with_dim_returns_values_and_indices_like_torch():
-    x = bp.tensor(rand(3, 4), requires_grad=True)
+def test_empty_reductions_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.zeros((0, 3))
+    for op, dim in [("sum", 0), ("sum", 1), ("sum", None), ("mean", 1), ("amax", 1), ("amin", 1)]:
+        ours = getattr(bp.tensor(x), op)(dim=dim).data
+        theirs = getattr(torch.tensor(x), op)(**({} if dim is None else {"dim": dim})).numpy()
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_max_and_min_with_dim_return_values_and_indices_like_torch():
+    x = leaf(rand(3, 4))
     values, indices = x.max(dim=1)
     np.testing.assert_array_equal(indices.data, np.argmax(x.data, axis=1))
+    assert indices.dtype == np.int64 and not indices.requires_grad
     values.sum().backward()
     expected = np.zeros((3, 4))
     expected[np.arange(3), indices.data] = 1
     np.testing.assert_array_equal(x.grad, expected)
+    result = x.min(dim=-2, keepdim=True)
+    assert result.values.shape == (1, 4) and result.indices.shape == (1, 4)
+    np.testing.assert_array_equal(result.indices.data, np.argmin(x.data, axis=0)[None])
 
 
-def test_max_ties_share_gradient_evenly():
-    x = bp.tensor([1.0, 3.0, 3.0], requires_grad=True)
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("dim,keepdim", [(0, False), (1, True), (-1, False)])
+def test_max_min_with_dim_gradcheck_and_parity(op, dim, keepdim):
+    fn = lambda x: getattr(x, op)(dim=dim, keepdim=keepdim).values  # noqa: E731
+    check(fn, rand(3, 4))
+    torch_parity(fn, fn, rand(3, 4))
+
+
+def test_ties_follow_torch():
+    # max(): ties share the gradient evenly; max(dim): it all goes to the returned (first) index
+    x = leaf(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]))
     x.max().backward()
-    np.testing.assert_allclose(x.grad, [0, 0.5, 0.5])
+    np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [0, 0, 0]])
+    x.grad = None
+    x.max(dim=1).values.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 1, 0], [1, 0, 0]])
+    x.grad = None
+    x.amax(dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [0.5, 0.5, 0]])
+    data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    for fn in (lambda t: t.max(), lambda t: t.min(dim=0).values, lambda t: t.max(dim=1).values,
+               lambda t: t.amax(dim=1), lambda t: t.amin(dim=(0, 1))):
+        torch_parity(fn, fn, data)
 
 
-def test_std_and_min():
-    check(lambda x: x.std(dim=1), rand(3, 5))
-    check(lambda x: x.min(dim=0).values, rand(4, 2))
+def test_max_without_dim_is_a_tensor_and_with_dim_on_0d_follows_torch():
+    assert isinstance(bp.tensor([1.0, 2.0]).max(), bp.Tensor)
+    values, indices = bp.tensor(3.0).max(dim=0)
+    assert values.item() == 3.0 and indices.item() == 0
+
+
+def test_mean_and_sum_of_dim_tuple_equal_numpy():
+    x = rand(2, 3, 4, 5)
+    t = bp.tensor(x)
+    np.testing.assert_allclose(t.sum(dim=(1, -1)).data, x.sum(axis=(1, 3)))
+    np.testing.assert_allclose(t.mean(dim=(0, 2), keepdim=True).data, x.mean(axis=(0, 2), keepdims=True))
+    np.testing.assert_allclose(t.mean(dim=(1, 1)).data, x.mean(axis=1))  # a repeated dim counts once
 
 
 def test_out_of_range_dim_is_an_error():
-    with pytest.raises(IndexError, match="dim 3"):
+    with pytest.raises(IndexError, match=r"dim 3 is out of range.*\[-2, 1\]"):
         bp.ones(2, 3).sum(dim=3)
+    with pytest.raises(IndexError, match="dim -3"):
+        bp.ones(2, 3).mean(dim=(0, -3))
