@@ -367,6 +367,9 @@ class Tensor:
     def _extreme(self, op: type, arg: Any, dim: int | None, keepdim: bool) -> Tensor | MaxResult:
         if dim is None:
             return op.apply(self, dim=None, keepdim=keepdim)
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{op.__name__.lower()}(dim) takes one int dim, got {dim!r}; "
+                            f"a{op.__name__.lower()}(dim) reduces several")
         axes = reduction.normalise_dims(dim, self.ndim)  # also rejects a dim out of range
         if self.ndim == 0:  # as torch: nothing to reduce, the value itself at index 0
             return MaxResult(self.reshape(()), Tensor._from_op(np.zeros((), np.int64), None))

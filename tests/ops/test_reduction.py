@@ -153,3 +153,5 @@ def test_out_of_range_dim_is_an_error():
         bp.ones(2, 3).sum(dim=3)
     with pytest.raises(IndexError, match="dim -3"):
         bp.ones(2, 3).mean(dim=(0, -3))
+    with pytest.raises(TypeError, match=r"one int dim, got \(0, 1\); amax"):
+        bp.ones(2, 3).max(dim=(0, 1))
