@@ -1,17 +1,27 @@
 """Batch normalisation per channel: over axis 0 of (N, C), over (0, 2) of (N, C, L) and over
-(0, 2, 3) of (N, C, H, W) — one op for BatchNorm1d and BatchNorm2d, with no layout copies.
+(0, 2, 3) of (N, C, H, W). One op serves BatchNorm1d and BatchNorm2d; it reads the input in
+whatever memory layout it has (no copy to channels-last) and sums with einsum, which needs no
+temporary for Σ a·b.
 
-Training (m = number of values per channel, statistics of the batch):
-    μ = (1/m) Σ x,  σ² = (1/m) Σ (x − μ)²,  x̂ = (x − μ)/√(σ² + ε),  y = γ x̂ + β
-Backward, with g = ∂C/∂y and every Σ over the m values of a channel:
-    ∂C/∂β = Σ g,   ∂C/∂γ = Σ g·x̂      (two separate gradients: a study note writes "dγ/dβ",
-                                        which is not a quantity of this computation)
-    ∂C/∂x̂ = g·γ
-    ∂C/∂x = (1/(m·√(σ² + ε))) · (m·∂C/∂x̂ − Σ ∂C/∂x̂ − x̂·Σ(∂C/∂x̂·x̂))
-The last line is the compact form: x influences y directly and through μ and σ²; summing the
-three paths, ∂μ/∂x = 1/m and ∂σ²/∂x = 2(x − μ)/m give the two subtracted means.
+Training (m = N·L or N·H·W values per channel, batch statistics, biased variance):
+    μ = (1/m) Σ x,   σ² = (1/m) Σ (x − μ)²,   x̂ = (x − μ)/√(σ² + ε),   y = γ·x̂ + β
+Backward, with g = ∂C/∂y and every Σ over the m values of one channel:
+    ∂C/∂β = Σ g,   ∂C/∂γ = Σ g·x̂
+(two separate gradients: a study note writes "dγ/dβ", the derivative of γ with respect to β,
+which is not a quantity of this computation — γ and β are independent parameters.)
+    ∂C/∂x̂ = γ·g
+    ∂C/∂x = (γ/(m·√(σ² + ε)))·(m·g − Σ g − x̂·Σ(g·x̂))
+Derivation of the last line: x reaches y directly and through μ and σ². With s = √(σ² + ε),
+∂μ/∂x_j = 1/m, ∂σ²/∂x_j = 2(x_j − μ)/m and ∂x̂_i/∂x_j = (δ_ij − 1/m)/s − x̂_i·x̂_j/(m·s), so
+    ∂C/∂x_j = Σ_i γ g_i ∂x̂_i/∂x_j = (γ/(m·s))·(m·g_j − Σ_i g_i − x̂_j·Σ_i g_i x̂_i).
+The two subtracted terms remove the components of g along the constant vector and along x̂:
+the output of batch norm cannot move its own mean or variance.
 
-Evaluation uses fixed running statistics, so y is affine in x: ∂C/∂x = g·γ/√(var_run + ε).
+Evaluation uses fixed running statistics, so y = γ·(x − μ_run)/√(var_run + ε) + β is affine in
+x: ∂C/∂x = γ·g/√(var_run + ε), ∂C/∂γ = Σ g·x̂ and ∂C/∂β = Σ g as above.
+
+Memory: both ops save the input x (which the graph holds anyway) and per-channel vectors, not
+x̂; backward recomputes x̂ into the buffer that becomes ∂C/∂x.
 """
 
 from __future__ import annotations
@@ -21,71 +31,97 @@ import numpy as np
 from bprop.autograd import Context, Function
 
 
-def channel_axes(x: np.ndarray, op: str = "batch_norm") -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(axes reduced over, shape that broadcasts a per-channel vector against x)."""
+def _channel_shape(op: str, x: np.ndarray) -> tuple[int, ...]:
+    """The shape that broadcasts a per-channel (C,) vector against x."""
     if x.ndim < 2:
         raise ValueError(f"{op}: input must be (N, C), (N, C, L) or (N, C, H, W), got shape {x.shape}")
-    axes = (0,) + tuple(range(2, x.ndim))
-    return axes, (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def _per_channel(op: str, name: str, value: np.ndarray | None, x: np.ndarray) -> np.ndarray | None:
+    """A (C,) vector checked against x's channel count and cast to x's dtype (None stays None)."""
+    if value is None:
+        return None
+    if value.shape != (x.shape[1],):
+        raise ValueError(f"{op}: {name} must have one entry per channel, shape ({x.shape[1]},) for input of "
+                         f"shape {x.shape}, got {value.shape}")
+    return value.astype(x.dtype, copy=False)
+
+
+def _subscripts(ndim: int) -> tuple[str, str]:
+    """einsum strings for Σ a and Σ a·b over every axis except the channel axis 1."""
+    axes = "abcdefghij"[:ndim]
+    return f"{axes}->b", f"{axes},{axes}->b"
+
+
+def _normalised(x: np.ndarray, mean: np.ndarray, inv_std: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    x_hat = x - mean.reshape(shape)
+    x_hat *= inv_std.reshape(shape)
+    return x_hat
 
 
 class BatchNormTrain(Function):
-    """Batch statistics, fused backward (see the module docstring for the derivation).
+    """y = γ·(x − μ)/√(σ² + ε) + β with the batch's μ and σ²; the compact fused backward above.
 
-    When ``running_mean``/``running_var`` arrays are given they are updated in place, as torch
-    does: running = (1 − momentum)·running + momentum·batch, with the unbiased batch variance
-    σ²·m/(m − 1) for running_var.
+    Running statistics are the op's side effect, as in torch's F.batch_norm: when
+    ``running_mean``/``running_var`` arrays are given they are updated in place,
+    running = (1 − momentum)·running + momentum·batch, with the unbiased batch variance
+    σ²·m/(m − 1) for running_var. They are constants of the graph (no gradient).
     """
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
                 running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None,
                 momentum: float = 0.1, eps: float = 1e-5) -> np.ndarray:
-        axes, shape = channel_axes(x)
-        m = x.size // x.shape[1]
+        op = "batch_norm"
+        shape = _channel_shape(op, x)
+        weight, bias = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
+        for name, value in (("running_mean", running_mean), ("running_var", running_var)):
+            _per_channel(op, name, value, x)
+        m = x.size // x.shape[1] if x.shape[1] else 0
         if m < 2:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
-                             f"got input of shape {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        centred = x - mean
-        var = np.mean(centred * centred, axis=axes, keepdims=True)
-        inv_std = 1.0 / np.sqrt(var + np.asarray(eps, x.dtype))
-        x_hat = centred
-        x_hat *= inv_std
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean.reshape(-1)
-        if running_var is not None:
-            running_var *= 1 - momentum
-            running_var += (momentum * m / (m - 1)) * var.reshape(-1)
-        ctx.save_for_backward(x_hat, inv_std, weight)
-        ctx.meta = (axes, shape, m)
-        out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
+            raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of "
+                             f"shape {x.shape}")
+        total, dot = _subscripts(x.ndim)
+        mean = np.einsum(total, x) / m
+        out = x - mean.reshape(shape)  # centred values; scaled and shifted in place into y
+        var = np.einsum(dot, out, out) / m
+        inv_std = 1.0 / np.sqrt(var + eps)
+        out *= (inv_std if weight is None else weight * inv_std).reshape(shape)
         if bias is not None:
             out += bias.reshape(shape)
+        if running_mean is not None:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+        if running_var is not None:
+            running_var *= 1 - momentum
+            running_var += (momentum * m / (m - 1)) * var
+        ctx.save_for_backward(x, mean, inv_std, weight)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x_hat, inv_std, weight = ctx.saved
-        axes, shape, m = ctx.meta
+        x, mean, inv_std, weight = ctx.saved
         needs = ctx.needs_input_grad
-        g_gamma = np.sum(grad * x_hat, axis=axes) if needs[1] else None
-        g_beta = grad.sum(axis=axes) if needs[2] else None
-        gx = None
-        if needs[0]:
-            g_hat = grad * weight.reshape(shape) if weight is not None else grad
-            sum_g = g_hat.sum(axis=axes, keepdims=True)
-            sum_gx = np.sum(g_hat * x_hat, axis=axes, keepdims=True)
-            gx = g_hat * m
-            gx -= sum_g
-            gx -= x_hat * sum_gx
-            gx *= inv_std / m
-        return gx, g_gamma, g_beta, None, None
+        shape = _channel_shape("batch_norm", x)
+        total, dot = _subscripts(grad.ndim)
+        sum_g = np.einsum(total, grad) if needs[0] or needs[2] else None
+        sum_g_xhat, gx = None, None
+        if needs[0] or needs[1]:
+            buffer = x - mean.reshape(shape)  # x − μ; becomes ∂C/∂x in place
+            sum_g_xhat = np.einsum(dot, grad, buffer) * inv_std  # Σ g·x̂ = Σ g·(x − μ)/s
+        if needs[0]:  # (γ/s)·(g − Σg/m − x̂·Σ(g·x̂)/m), one pass per term
+            m = x.size // x.shape[1]
+            buffer *= (inv_std * sum_g_xhat / -m).reshape(shape)
+            buffer += grad
+            buffer -= (sum_g / m).reshape(shape)
+            buffer *= (inv_std if weight is None else weight * inv_std).reshape(shape)
+            gx = buffer
+        return gx, (sum_g_xhat if needs[1] else None), (sum_g if needs[2] else None), None, None
 
 
 class BatchNormEval(Function):
-    """y = γ·(x − μ_run)/√(var_run + ε) + β with fixed statistics.
+    """y = γ·(x − μ_run)/√(var_run + ε) + β with fixed statistics: an affine map per channel.
 
     ∂C/∂x = g·γ/√(var_run + ε),  ∂C/∂γ = Σ g·x̂,  ∂C/∂β = Σ g.
     """
@@ -93,25 +129,28 @@ class BatchNormEval(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
                 running_mean: np.ndarray, running_var: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-        axes, shape = channel_axes(x)
-        inv_std = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype).reshape(shape)
-        x_hat = (x - running_mean.astype(x.dtype).reshape(shape)) * inv_std
-        ctx.save_for_backward(x_hat, inv_std, weight)
-        ctx.meta = (axes, shape)
-        out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
-        if bias is not None:
-            out += bias.reshape(shape)
+        op = "batch_norm"
+        shape = _channel_shape(op, x)
+        weight, bias = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
+        # copies: a later training step may update the running arrays in place before backward
+        mean = np.array(_per_channel(op, "running_mean", running_mean, x))
+        _per_channel(op, "running_var", running_var, x)
+        inv_std = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype)
+        scale = inv_std if weight is None else weight * inv_std
+        shift = -mean * scale if bias is None else bias - mean * scale
+        out = x * scale.reshape(shape)
+        out += shift.reshape(shape)
+        ctx.save_for_backward(x, mean, inv_std, scale)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x_hat, inv_std, weight = ctx.saved
-        axes, shape = ctx.meta
+        x, mean, inv_std, scale = ctx.saved
         needs = ctx.needs_input_grad
-        gx = None
-        if needs[0]:
-            scale = inv_std * weight.reshape(shape) if weight is not None else inv_std
-            gx = grad * scale
-        g_gamma = np.sum(grad * x_hat, axis=axes) if needs[1] else None
-        g_beta = grad.sum(axis=axes) if needs[2] else None
+        shape = _channel_shape("batch_norm", x)
+        gx = grad * scale.reshape(shape) if needs[0] else None
+        x_hat = _normalised(x, mean, inv_std, shape) if needs[1] else None
+        total, dot = _subscripts(grad.ndim)
+        g_gamma = np.einsum(dot, grad, x_hat) if needs[1] else None
+        g_beta = np.einsum(total, grad) if needs[2] else None
         return gx, g_gamma, g_beta, None, None

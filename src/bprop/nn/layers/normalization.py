@@ -1,10 +1,16 @@
 """BatchNorm1d and BatchNorm2d: γ, β and running statistics around the batch-norm op.
 
-Running statistics follow torch exactly: running = (1 − momentum)·running + momentum·batch,
-with the unbiased batch variance for running_var; momentum=None gives the cumulative average.
+The op (bprop.ops.normalization) does the math and, in training, updates the running arrays in
+place; the layer chooses the statistics and the momentum. As in torch:
+  - training: batch statistics; running = (1 − momentum)·running + momentum·batch, with the
+    unbiased batch variance for running_var; momentum=None gives the cumulative average
+    (momentum = 1/num_batches_tracked);
+  - eval: the running statistics (or batch statistics when track_running_stats=False).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -23,38 +29,38 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:  # bias=False (torch 2.13) keeps the scale γ without the shift β
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("weight", Parameter(np.ones(num_features, dtype=dtype)) if affine else None)
+        use_bias = affine and bias  # torch's bias=False keeps γ and drops β
+        self.register_parameter("bias", Parameter(np.zeros(num_features, dtype=dtype)) if use_bias else None)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
             self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
+        else:  # None buffers, as torch: absent from the state dict
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
 
     def _check(self, x: Tensor) -> None:
+        name = f"{type(self).__name__}({self.num_features})"
         if x.ndim not in self.ranks or x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input {self.layout} "
-                             f"with C = {self.num_features}, got shape {tuple(x.shape)}")
+            raise ValueError(f"{name}: expected input {self.layout} with C = {self.num_features}, "
+                             f"got shape {tuple(x.shape)}")
+        if self.training and x.shape[0] * math.prod(x.shape[2:]) == 1:
+            raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape "
+                             f"{tuple(x.shape)} (batch statistics need a batch of at least 2; use eval() to "
+                             "apply the running statistics to a single sample)")
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        use_batch_stats = self.training or not self.track_running_stats
-        momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
-            if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked)
-        running = self.training and self.track_running_stats
-        return F.batch_norm(x, self.running_mean if running or not use_batch_stats else None,
-                            self.running_var if running or not use_batch_stats else None,
-                            self.weight, self.bias, training=use_batch_stats, momentum=momentum, eps=self.eps)
+            momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                training=True, momentum=momentum, eps=self.eps)
+        if self.training or not self.track_running_stats:  # batch statistics, nothing to track
+            return F.batch_norm(x, None, None, self.weight, self.bias, training=True, eps=self.eps)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=False, eps=self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -62,7 +68,7 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Normalise each feature of (N, C) (or each channel of (N, C, L)) over the batch."""
+    """Normalise each feature of (N, C), or each channel of (N, C, L), over the batch (and L)."""
 
     ranks = (2, 3)
     layout = "(N, C) or (N, C, L)"
