@@ -127,3 +127,11 @@ def test_pool_backward_covers_rows_and_columns_no_window_reads():
         pool(x, 2).sum().backward()
         assert np.all(x.grad[:, :, 6, :] == 0) and np.all(x.grad[:, :, :, 4] == 0)
         assert np.isfinite(x.grad).all()
+
+
+def test_empty_kernels_are_rejected():
+    x = bp.zeros(1, 2, 4, 4)
+    with pytest.raises(ValueError, match=r"max_pool2d: kernel \(0, 2\).*at least 1"):
+        F.max_pool2d(x, (0, 2))
+    with pytest.raises(ValueError, match=r"conv2d: kernel \(0, 3\).*at least 1"):
+        F.conv2d(x, bp.zeros(1, 2, 0, 3))

@@ -45,8 +45,8 @@ def check_geometry(op: str, x_shape: tuple[int, ...], kernel: tuple[int, int], s
     """Validate a 4-D input against a kernel; returns the output size (P, Q)."""
     if len(x_shape) != 4:
         raise ValueError(f"{op}: expected input (N, C, H, W), got shape {tuple(x_shape)}")
-    if min(stride) < 1 or min(dilation) < 1:
-        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be at least 1")
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: kernel {kernel}, stride {stride} and dilation {dilation} must be at least 1")
     if min(padding) < 0:
         raise ValueError(f"{op}: padding {padding} must not be negative")
     H, W = x_shape[2], x_shape[3]  # noqa: N806 - the notes' names
@@ -231,7 +231,9 @@ class MaxPool2d(Function):
     is kept. Backward walks the offsets in the same order and routes δ to x̃ where it equals
     y, masking out windows an earlier offset already won: the first maximum, as above. For
     disjoint windows (the non-overlapping fast path) each offset's δ share is assigned to its
-    slice of the gradient, not added.
+    slice of the gradient, not added. (The reshape trick, viewing x̃ as (N, P, R, Q, S, C) and
+    reducing over R and S, reads the same memory, since these slices are that view's
+    [:, :, r, :, s]; NumPy's two-axis max over it measured 3–5× slower than R·S np.maximum calls.)
     """
 
     @staticmethod
