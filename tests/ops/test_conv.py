@@ -57,16 +57,23 @@ def test_conv2d_every_stride_padding_dilation_and_groups_matches_torch(stride, p
                  rand(2, 4, 8, 9), rand(4, 4 // groups, 3, 2, seed=1))
 
 
-def test_conv2d_chunked_path_gives_the_same_result(monkeypatch):
-    x, w, b = rand(5, 2, 6, 6), rand(3, 2, 3, 3, seed=1), rand(3, seed=2)
-    whole = bp.tensor(x, requires_grad=True)
-    F.conv2d(whole, bp.tensor(w), bp.tensor(b), padding=1).sum().backward()
-    monkeypatch.setattr(conv, "MAX_COLS_BYTES", 2 * 36 * 18 * 8)  # about two samples per chunk
-    check(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=1), x, w, b)
-    chunked = bp.tensor(x, requires_grad=True)
-    out = F.conv2d(chunked, bp.tensor(w), bp.tensor(b), padding=1)
-    out.sum().backward()
-    np.testing.assert_allclose(chunked.grad, whole.grad, atol=1e-12)
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_chunked_path_gives_the_same_result(monkeypatch, groups):
+    x, w, b = rand(5, 4, 6, 6), rand(6, 4 // groups, 3, 3, seed=1), rand(6, seed=2)
+
+    def grads():
+        leaves = [bp.tensor(a, dtype=np.float64, requires_grad=True) for a in (x, w, b)]
+        out = F.conv2d(*leaves, padding=1, groups=groups)
+        out.backward(rand(*out.shape, seed=3))
+        return [out.data] + [t.grad for t in leaves]
+
+    whole = grads()
+    per_sample = 36 * 9 * (4 // groups) * 8  # P·Q·R·S·C/G float64 im2col bytes of one sample
+    monkeypatch.setattr(conv, "MAX_COLS_BYTES", 2 * per_sample)
+    assert len(conv._chunks(5, per_sample)) == 3  # two, two and one samples
+    for chunked, expected in zip(grads(), whole):
+        np.testing.assert_allclose(chunked, expected, atol=1e-12)
+    check(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=groups), x, w, b)
 
 
 POOL_CASES = [((2, 3, 6, 6), 2, None, 0), ((1, 2, 7, 5), 3, 2, 1), ((2, 1, 5, 7), (2, 3), (1, 2), (1, 1)),
