@@ -33,6 +33,7 @@ def test_fit_learns_and_records_history():
     assert len(history.epochs) == 5 and len(history.steps) == 5 * 8
     assert history["loss"][-1] < history["loss"][0]
     assert history.last["val_accuracy"] > 0.9
+    assert list(history.last) == ["epoch", "loss", "accuracy", "lr", "seconds", "val_loss", "val_accuracy"]
     assert history.stop_reason == "finished 5 epochs"
 
 

@@ -176,7 +176,8 @@ def fit(model: Module, train: Any, val: Any = None, loss: Callable | None = None
         if val is not None:
             results = _evaluate(model, as_loader(val, max(batch_size, 256), False, val_transform or transform),
                                 trainer.loss, trainer.metrics)
-            logs.update({f"val_{k}": v for k, v in results.items() if isinstance(v, float)})
+            names = ["loss", *(name for name, _ in trainer.metrics or [])]  # the training columns, mirrored
+            logs.update({f"val_{name}": results[name] for name in names if name in results})
         trainer.epoch += 1
         if scheduler is not None:
             scheduler.step()
