@@ -3,7 +3,7 @@ targets; torch parity; errors."""
 
 import numpy as np
 import pytest
-from tests.helpers import check, rand, torch_parity
+from tests.helpers import check, leaf, rand, torch_parity
 
 import bprop as bp
 import bprop.nn.functional as F
@@ -251,3 +251,112 @@ def test_more_loss_errors_name_the_problem():
         F.cross_entropy(bp.randn(2, 3, 2), np.array([[0, 5], [1, 1]]))
     with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'batchmean'"):
         F.mse_loss(x, np.zeros((4, 3)), reduction="batchmean")
+
+
+CUBE = np.array([[[[0, 2], [1, 1]], [[2, 0], [0, 1]]]])  # (N=1, 2, 2, 2) labels for logits (1, 3, 2, 2, 2)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(reduction="none"), dict(weight=np.array([2.0, 0.5, 1.0]),
+                                     label_smoothing=0.3, ignore_index=1)], ids=str)
+def test_cross_entropy_over_three_spatial_dims_and_non_contiguous_logits(options):
+    check(lambda x: F.cross_entropy(x, CUBE, **options), rand(1, 3, 2, 2, 2))
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda x: F.cross_entropy(x, CUBE, **options),
+                 lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(CUBE), **torch_kwargs(options)),
+                 rand(1, 3, 2, 2, 2))
+    channels_last = leaf(rand(1, 2, 2, 2, 3))  # seen as (N, C, D, H, W): a strided view, as after a channels-last conv
+    contiguous = leaf(np.moveaxis(channels_last.data, -1, 1).copy())
+    view = channels_last.permute(0, 4, 1, 2, 3)
+    assert not view.data.flags.c_contiguous
+    g = np.ones(F.cross_entropy(contiguous, CUBE, **options).shape)
+    out, expected = F.cross_entropy(view, CUBE, **options), F.cross_entropy(contiguous, CUBE, **options)
+    out.backward(g)
+    expected.backward(g)
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-14)
+    np.testing.assert_allclose(np.moveaxis(channels_last.grad, -1, 1), contiguous.grad, rtol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_a_single_class_and_odd_batch_sizes(reduction):
+    """C = 1: every label is 0, p = 1, the loss and the gradient are exactly 0."""
+    for n in (1, 7):
+        x = bp.tensor(rand(n, 1), requires_grad=True)
+        loss = F.cross_entropy(x, np.zeros(n, np.int64), reduction=reduction)
+        loss.backward(np.ones(loss.shape))
+        assert np.all(loss.data == 0) and np.all(x.grad == 0)
+    check(lambda x: F.cross_entropy(x, np.array([0, 4, 2, 4, 1, 3, 0]), reduction=reduction, label_smoothing=0.1),
+          rand(7, 5))
+
+
+@pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss], ids=["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("labels", [np.array([-100, -100, -100]), np.zeros(0, np.int64)], ids=["ignored", "empty"])
+def test_a_mean_over_no_target_is_nan_with_zero_gradients_like_torch(loss, labels):
+    torch = pytest.importorskip("torch")
+    x = rand(len(labels), 4)
+    ours, ref = leaf(x), torch.tensor(x, requires_grad=True)
+    out, expected = loss(ours, labels), getattr(torch.nn.functional, loss.__name__)(ref, torch.tensor(labels))
+    assert np.isnan(out.item()) and np.isnan(expected.item())
+    out.backward()
+    expected.backward()
+    np.testing.assert_array_equal(ours.grad, ref.grad.numpy())
+
+
+def test_backward_twice_with_retain_graph_gives_the_same_gradient():
+    """The saved softmax must not be consumed by the first backward."""
+    for target in (LABELS, np.random.default_rng(0).dirichlet(np.ones(3), size=5)):
+        x = leaf(rand(5, 3))
+        loss = F.cross_entropy(x, target, label_smoothing=0.1)
+        loss.backward(retain_graph=True)
+        first = x.grad.copy()
+        loss.backward()
+        np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-14)
+
+
+def test_float32_logits_give_float32_loss_and_gradient_on_every_path():
+    x = bp.randn(2, 3, 4, requires_grad=True)
+    for target, options in [(np.array([[0, 1, 2, 1], [2, 2, 0, 1]]), dict(weight=np.ones(3), ignore_index=1,
+                                                                        label_smoothing=0.2)),
+                            (np.full((2, 3, 4), 1 / 3), dict(weight=np.arange(3.0)))]:
+        loss = F.cross_entropy(x, target, **options)
+        assert loss.dtype == np.float32
+        loss.backward()
+        assert x.grad.dtype == np.float32
+        x.grad = None
+    nll = F.nll_loss(x, np.array([[0, 1, 2, 1], [2, 2, 0, 1]]), weight=np.ones(3))
+    nll.backward()
+    assert nll.dtype == x.grad.dtype == np.float32
+
+
+def test_weights_of_the_wrong_shape_are_errors():
+    x = bp.randn(4, 3)
+    with pytest.raises(ValueError, match=r"cross_entropy: weight must have one entry per class, shape \(3,\), "
+                                         r"got \(2,\)"):
+        F.cross_entropy(x, np.array([0, 1, 2, 0]), weight=np.ones(2))
+    with pytest.raises(ValueError, match=r"nll_loss: weight must have one entry per class"):
+        F.nll_loss(x, np.array([0, 1, 2, 0]), weight=np.ones((3, 1)))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: pos_weight of shape \(4,\) does not "
+                                         r"broadcast to the input's shape \(4, 3\)"):
+        F.binary_cross_entropy_with_logits(x, np.zeros((4, 3)), pos_weight=np.ones(4))
+    with pytest.raises(ValueError, match=r"weight of shape \(2, 4, 3\) does not broadcast"):
+        F.binary_cross_entropy_with_logits(x, np.zeros((4, 3)), weight=np.ones((2, 4, 3)))
+
+
+def test_integer_one_hot_targets_are_not_mistaken_for_probabilities():
+    with pytest.raises(ValueError, match=r"class targets should have shape \(4,\) for input \(4, 3\), got \(4, 3\) "
+                                         r"\(probability targets must be floating point\)"):
+        F.cross_entropy(bp.randn(4, 3), np.eye(3, dtype=np.int64)[[0, 1, 2, 0]])
+    with pytest.raises(IndexError, match="target label -1 is out of range for 3 classes"):
+        F.nll_loss(bp.randn(2, 3), np.array([-1, 0]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_and_bce_of_an_empty_batch_follow_torch(reduction):
+    torch = pytest.importorskip("torch")
+    for ours, theirs in [(F.mse_loss, torch.nn.functional.mse_loss),
+                         (F.binary_cross_entropy_with_logits, torch.nn.functional.binary_cross_entropy_with_logits)]:
+        x = leaf(np.zeros((0, 3)))
+        out, expected = ours(x, np.zeros((0, 3)), reduction=reduction), theirs(torch.zeros(0, 3), torch.zeros(0, 3),
+                                                                               reduction=reduction)
+        np.testing.assert_array_equal(out.data, expected.numpy())
+        out.backward(np.ones(out.shape))
+        assert x.grad.shape == (0, 3)

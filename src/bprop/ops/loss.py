@@ -53,12 +53,12 @@ def _reduce(per_position: np.ndarray, reduction: str, denom: float) -> np.ndarra
         return np.asarray(total / denom, dtype=per_position.dtype)
 
 
-def _scale(grad: np.ndarray, reduction: str, denom: float) -> np.ndarray:
+def _scale(grad: np.ndarray, reduction: str, denom: float, class_axis: bool = True) -> np.ndarray:
     """∂C/∂L_i: grad itself for 'sum', grad/denom for 'mean' (0 when nothing was averaged:
     no position influenced the nan loss), and for 'none' grad per position, as a (N, 1, d1, …)
-    column that broadcasts over the class axis."""
+    column that broadcasts over the class axis when the loss has one."""
     if reduction == "none":
-        return np.expand_dims(grad, 1)
+        return np.expand_dims(grad, 1) if class_axis else grad
     if reduction == "mean":
         return grad / denom if denom else np.zeros_like(grad)
     return grad
@@ -309,13 +309,12 @@ class MSE(Function):
             return diff * diff
         flat = diff.reshape(-1)
         total = np.dot(flat, flat)  # Σ (y − t)² without a squared temporary
-        return np.asarray(total / diff.size if reduction == "mean" else total, dtype=diff.dtype)
+        return _reduce(np.asarray(total), reduction, diff.size)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         (diff,) = ctx.saved
-        scale = 2.0 / diff.size if ctx.reduction == "mean" else 2.0
-        gy = diff * (grad * scale)
+        gy = diff * (2.0 * _scale(grad, ctx.reduction, diff.size, class_axis=False))
         return gy, (-gy if ctx.needs_input_grad[1] else None)
 
 
@@ -366,14 +365,12 @@ class BCEWithLogits(Function):
             loss *= w
         ctx.save_for_backward(x, t, w, pw, sp_neg)
         ctx.reduction = reduction
-        if reduction == "none":
-            return loss
-        return np.asarray(loss.mean() if reduction == "mean" else loss.sum(), dtype=x.dtype)
+        return _reduce(loss, reduction, x.size)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         x, t, w, pw, sp_neg = ctx.saved
-        scale = w * (grad / x.size if ctx.reduction == "mean" else grad)
+        scale = w * _scale(grad, ctx.reduction, x.size, class_axis=False)
         if pw is None:
             gx = sigmoid_array(x) - t
         else:
