@@ -12,6 +12,7 @@ import pytest
 import bprop as bp
 from bprop.cli import SUBCOMMANDS, main
 from bprop.train import CSVLogger
+from tests.data.formats import make_mnist, write_cifar
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -46,6 +47,7 @@ def test_bad_flags_give_one_line_errors(capsys, tmp_path):
         (["train", "--val-split", "1.5"], "--val-split must be a fraction"),
         (["train", "--resume"], "--resume: no checkpoint"),
         (["eval", "missing.npz"], "no checkpoint at missing.npz"),
+        (["train", "--hidden", "64,x"], "--hidden takes positive layer sizes"),
     ]:
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
@@ -157,3 +159,16 @@ def test_mnist_mlp_one_epoch_on_the_real_files(tmp_path, capsys):
     assert json.loads((tmp_path / "metrics.json").read_text())["test_accuracy"] >= 0.96
     assert main(["eval", str(tmp_path / "last.npz")]) == 0
     assert "mnist test accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("data, model, writer", [
+    ("mnist", "lenet5", lambda root: make_mnist(root / "mnist", n=20)),
+    ("fashion-mnist", "convnet", lambda root: make_mnist(root / "fashion-mnist", n=20)),
+    ("cifar10", "lenet5", write_cifar),  # 32×32 colour, with random crops and flips
+])
+def test_conv_models_on_image_data_sets(tmp_path, capsys, data, model, writer):
+    writer(tmp_path)
+    assert main(["train", "--data", data, "--data-dir", str(tmp_path), "--model", model, "--epochs", "1",
+                 "--hidden", "16", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert main(["eval", str(tmp_path / "run" / "last.npz")]) == 0
+    assert f"{data} test accuracy" in capsys.readouterr().out

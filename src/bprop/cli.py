@@ -99,7 +99,13 @@ def sample_shape(dataset: Dataset) -> tuple[tuple[int, ...], int]:
 # ----- models ------------------------------------------------------------------------------
 def build_model(config: dict[str, Any]) -> nn.Module:
     shape, classes = tuple(config["input_shape"]), int(config["num_classes"])
-    hidden = [int(h) for h in str(config["hidden"]).split(",") if h]
+    try:
+        hidden = [int(h) for h in str(config["hidden"]).split(",") if h.strip()]
+    except ValueError:
+        hidden = []
+    if not hidden or min(hidden) < 1:
+        raise CLIError(f"--hidden takes positive layer sizes separated by commas (e.g. 256,128), "
+                       f"got {config['hidden']!r}")
     features = int(np.prod(shape))
     name = config["model"]
     if name == "fcnet":
@@ -113,13 +119,14 @@ def build_model(config: dict[str, Any]) -> nn.Module:
             layers += [nn.BatchNorm1d(fan_out)] if config["batchnorm"] else []
             layers += [nn.ReLU()] + ([nn.Dropout(config["dropout"])] if config["dropout"] else [])
         return nn.Sequential(*layers, nn.Linear(([features, *hidden])[-1], classes))
-    models = nn.models
-    if name == "convnet" and hasattr(models, "ThreeLayerConvNet"):
-        return models.ThreeLayerConvNet(input_dim=shape, num_filters=32, filter_size=5, hidden_dim=hidden[0],
-                                        num_classes=classes, weight_scale=config["weight_scale"])
-    if name == "lenet5" and hasattr(models, "LeNet5"):
-        return models.LeNet5(in_channels=shape[0], num_classes=classes)
-    raise CLIError(f"model {name!r} is not available in this build (choose from {', '.join(MODELS)})")
+    if len(shape) != 3:
+        raise CLIError(f"--model {name} needs images (channels, height, width), but the inputs have shape {shape}")
+    if name == "convnet":
+        return nn.models.ThreeLayerConvNet(input_dim=shape, num_filters=32, filter_size=5, hidden_dim=hidden[0],
+                                           num_classes=classes, weight_scale=config["weight_scale"])
+    if shape[1:] not in ((28, 28), (32, 32)):
+        raise CLIError(f"--model lenet5 takes 28×28 or 32×32 images, not {shape[1]}×{shape[2]}")
+    return nn.models.LeNet5(in_channels=shape[0], num_classes=classes, input_size=shape[1])
 
 
 def build_optimizer(config: dict[str, Any], params: Any) -> optim.Optimizer:
