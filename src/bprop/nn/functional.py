@@ -62,23 +62,28 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Fused log-softmax + NLL over axis 1; integer labels (N, d1, …) or probabilities like input.
+    Gradient p·ΣA − A, i.e. (p − onehot)/N for plain labels (see ops.loss.CrossEntropy)."""
     return loss.CrossEntropy.apply(input, _array(target), weight=_array(weight), ignore_index=ignore_index,
                                    reduction=reduction, label_smoothing=label_smoothing)
 
 
 def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
+    """−w_t·input[t] per position for log-probabilities ``input`` (see ops.loss.NLLLoss)."""
     return loss.NLLLoss.apply(input, _array(target), weight=_array(weight), ignore_index=ignore_index,
                               reduction=reduction)
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """mean((input − target)²); shapes must match exactly (see ops.loss.MSE)."""
     target = target if isinstance(target, Tensor) else _array(target)
     return loss.MSE.apply(input, target, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
                                      reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """Stable max(x, 0) − x·t + log(1 + e^{−|x|}), weighted; ∂/∂x = σ(x) − t (see ops.loss.BCEWithLogits)."""
     target = target if isinstance(target, Tensor) else _array(target)
     return loss.BCEWithLogits.apply(input, target, weight=_array(weight), pos_weight=_array(pos_weight),
                                     reduction=reduction)

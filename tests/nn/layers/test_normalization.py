@@ -163,3 +163,14 @@ def test_bias_false_keeps_the_scale_only_like_torch():
     assert_same_state(ours, ref)
     assert repr(ours) == repr(ref)
     assert repr(nn.BatchNorm2d(3, affine=False)) == repr(torch.nn.BatchNorm2d(3, affine=False))
+
+
+def test_a_rejected_batch_changes_no_state_and_the_error_names_the_layer():
+    layer = nn.BatchNorm1d(64)
+    with pytest.raises(ValueError, match=r"^BatchNorm1d\(64\): expected more than 1 value per channel when training"):
+        layer(bp.zeros(1, 64))
+    with pytest.raises(ValueError, match=r"^BatchNorm1d\(64\): expected input"):
+        layer(bp.zeros(32, 10))
+    assert int(layer.num_batches_tracked) == 0
+    np.testing.assert_array_equal(layer.running_mean, np.zeros(64))
+    np.testing.assert_array_equal(layer.running_var, np.ones(64))
