@@ -97,6 +97,11 @@ def conv_backward(x: np.ndarray, k: np.ndarray, delta: np.ndarray, u: int = 1, v
         ∂C/∂x[c] = crop_a,b( Σ_o convolve_full(dilate(δ[o]), k[o, c]) )
         ∂C/∂k[o, c, r, s] = Σ_p Σ_q δ[o, p, q] · x̃[c, p·u + r, q·v + s]   (x̃ cross-correlated with δ)
         ∂C/∂bias[o] = Σ_p Σ_q δ[o, p, q]
+
+    convolve_full(δ′, k) is the true convolution; in deep learning's vocabulary it is the "full
+    convolution with the rotated kernel": cross_correlate(δ′ padded by R−1, S−1, rotate180(k)).
+    The stride dilates δ (the positions it skipped get no gradient) and the crop removes the
+    padding, which carried no parameter.
     """
     o_ch, c_ch, r_size, s_size = k.shape
     _, h, w = x.shape
