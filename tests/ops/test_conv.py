@@ -67,9 +67,11 @@ def test_conv2d_chunked_path_gives_the_same_result(monkeypatch, groups):
         out.backward(rand(*out.shape, seed=3))
         return [out.data] + [t.grad for t in leaves]
 
-    whole = grads()
     per_sample = 36 * 9 * (4 // groups) * 8  # P·Q·R·S·C/G float64 im2col bytes of one sample
-    monkeypatch.setattr(conv, "MAX_COLS_BYTES", 2 * per_sample)
+    monkeypatch.setattr(conv, "COLS_CHUNK_BYTES", 5 * per_sample)
+    assert len(conv._chunks(5, per_sample)) == 1
+    whole = grads()
+    monkeypatch.setattr(conv, "COLS_CHUNK_BYTES", 2 * per_sample)
     assert len(conv._chunks(5, per_sample)) == 3  # two, two and one samples
     for chunked, expected in zip(grads(), whole):
         np.testing.assert_allclose(chunked, expected, atol=1e-12)
