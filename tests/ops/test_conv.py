@@ -144,3 +144,12 @@ def test_empty_kernels_are_rejected():
         F.max_pool2d(x, (0, 2))
     with pytest.raises(ValueError, match=r"conv2d: kernel \(0, 3\).*at least 1"):
         F.conv2d(x, bp.zeros(1, 2, 0, 3))
+
+
+def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
+    x = bp.zeros(0, 2, 5, 5, requires_grad=True)
+    w, b = bp.randn(3, 2, 3, 3, requires_grad=True), bp.randn(3, requires_grad=True)
+    y = F.max_pool2d(F.conv2d(x, w, b, padding=1), 2) + F.avg_pool2d(F.conv2d(x, w, b, padding=1), 2)
+    assert y.shape == (0, 3, 2, 2)
+    y.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5) and not w.grad.any() and not b.grad.any()

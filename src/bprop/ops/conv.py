@@ -126,6 +126,12 @@ def _chunks(n: int, bytes_per_sample: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
+def _cols_buffer(chunks: list[slice], out_hw: tuple[int, int], kernel: tuple[int, int], channels: int,
+                 dtype: Any) -> np.ndarray:
+    """The reused im2col buffer (chunk, P, Q, R, S, C) for the largest (the first) chunk."""
+    return np.empty((chunks[0].stop if chunks else 0, *out_hw, *kernel, channels), dtype)
+
+
 class Conv2d(Function):
     """Cross-correlation (what deep learning calls convolution), torch's conv2d:
 
@@ -156,7 +162,7 @@ class Conv2d(Function):
         xp = to_nhwc_padded(x, padding)
         w_cols = weight.transpose(0, 2, 3, 1)  # (O, R, S, C/g): the order of the im2col columns
         chunks = _chunks(n, p * q * kr * ks * c_per_group * x.itemsize)
-        buffer = np.empty((chunks[0].stop, p, q, kr, ks, c_per_group), x.dtype)
+        buffer = _cols_buffer(chunks, out_hw, (kr, ks), c_per_group, x.dtype)
         out = np.empty((n, p, q, o_ch), np.result_type(x, weight))
         for g in range(groups):
             w2, out_g = w_cols[g * og:(g + 1) * og].reshape(og, -1), out[..., g * og:(g + 1) * og]
@@ -179,7 +185,7 @@ class Conv2d(Function):
         og = o_ch // groups
         g_nhwc = np.ascontiguousarray(grad.transpose(0, 2, 3, 1))  # free when grad is channels-last like our output
         gw = np.zeros((o_ch, kr, ks, c_per_group), grad.dtype) if needs[1] else None
-        buffer = np.empty((chunks[0].stop,) + out_hw + (kr, ks, c_per_group), xp.dtype) if needs[1] else None
+        buffer = _cols_buffer(chunks, out_hw, (kr, ks), c_per_group, xp.dtype) if needs[1] else None
         dxp = np.zeros(xp.shape, grad.dtype) if needs[0] else None
         for g in range(groups):
             outs, channels = slice(g * og, (g + 1) * og), slice(g * c_per_group, (g + 1) * c_per_group)
