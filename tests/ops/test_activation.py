@@ -91,3 +91,26 @@ def test_relu_and_leaky_relu_gradients_at_zero_follow_torch():
     y = leaf(np.array([-1.0, 0.0, 2.0]))
     LeakyReLU.apply(y, negative_slope=0.1).sum().backward()
     np.testing.assert_allclose(y.grad, [0.1, 0.1, 1])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.random.randn(6, 5).astype(np.float32),
+    lambda: np.random.randn(2, 4, 3, 5).transpose(0, 3, 1, 2),  # an NCHW view of an NHWC buffer
+    lambda: np.random.randn(10, 12)[::2, ::3],  # a strided slice: no permutation makes it contiguous
+    lambda: np.random.randn(5, 4)[::-1],
+    lambda: np.random.randn(0, 3),
+    lambda: np.array(-2.0),
+    lambda: np.array([np.nan, -1.0, -0.0, 0.0, 3.0], dtype=np.float32),
+], ids=["contiguous", "channels-last view", "strided", "reversed", "empty", "0-d", "nan and zeros"])
+def test_relu_array_equals_maximum_with_zero_and_keeps_the_memory_layout(make):
+    from bprop.ops.activation import relu_array
+
+    x = make()
+    out = relu_array(x)
+    np.testing.assert_array_equal(out, np.maximum(x, 0))
+    assert out.dtype == x.dtype and out.shape == x.shape
+    assert not np.signbit(out[out == 0]).any()  # max(−0, 0) is +0 as in torch
+    if x.ndim == 4:  # the next conv reads channels-last, so the layout must survive
+        assert np.argsort(out.strides).tolist() == np.argsort(x.strides).tolist()
+    relu_array(np.full(x.size + 7, -1.0, dtype=x.dtype))  # the shared zeros grow and stay zeros
+    np.testing.assert_array_equal(relu_array(x), np.maximum(x, 0))

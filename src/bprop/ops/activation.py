@@ -50,12 +50,36 @@ class Sigmoid(Function):
         return (grad * (out * (1 - out)),)
 
 
+_zeros: dict[np.dtype, np.ndarray] = {}
+
+
+def relu_array(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) in x's memory layout, as np.maximum against an array of zeros: NumPy
+    vectorises maximum only when both operands advance, so this is 2–3× faster than against a
+    scalar 0. The zeros are one flat read-only buffer per dtype, grown to the largest input.
+    Axes are put in memory order first (a conv output is an NCHW view of an NHWC buffer) so the
+    zeros are read in step; an input that is no permutation of a contiguous array (a strided
+    slice) takes the scalar path."""
+    zeros = _zeros.get(x.dtype)
+    if zeros is None or zeros.size < x.size:
+        zeros = _zeros[x.dtype] = np.zeros(x.size, dtype=x.dtype)
+        zeros.flags.writeable = False
+    if x.flags.c_contiguous:
+        return np.maximum(x, zeros[:x.size].reshape(x.shape))
+    memory_order = np.argsort(x.strides, kind="stable")[::-1]
+    contiguous = x.transpose(memory_order)
+    if not contiguous.flags.c_contiguous:
+        return np.maximum(x, 0)
+    out = np.maximum(contiguous, zeros[:x.size].reshape(contiguous.shape))
+    return out.transpose(np.argsort(memory_order))
+
+
 class ReLU(Function):
     """a = max(z, 0).   σ'(z) = 1 for z > 0, else 0 (0 at z = 0, as torch)."""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, 0)
+        out = relu_array(x)
         ctx.save_for_backward(out)
         return out
 
