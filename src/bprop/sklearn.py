@@ -2,9 +2,9 @@
 
 Names and main parameters follow scikit-learn's own MLP estimators (hidden_layer_sizes,
 activation, alpha, batch_size, learning_rate_init, max_iter, tol, n_iter_no_change,
-early_stopping, validation_fraction, random_state), plus ``batchnorm`` and ``dropout``. Training
-is Adam on mini-batches in float32; the L2 term is scikit-learn's ½·alpha·‖W‖²/batch_size.
-They pass scikit-learn's estimator checks and work in Pipeline and GridSearchCV. Needs the
+early_stopping, validation_fraction, beta_1, beta_2, epsilon, random_state), plus ``batchnorm``
+and ``dropout``. Training is scikit-learn's form of Adam (see _ScikitLearnAdam) on mini-batches in
+float32; the L2 term is scikit-learn's ½·alpha·‖W‖²/batch_size. They pass scikit-learn's estimator checks and work in Pipeline and GridSearchCV. Needs the
 optional ``sklearn`` extra: ``pip install bprop[sklearn]``.
 """
 
@@ -30,12 +30,44 @@ from bprop.tensor import Tensor
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
 
 
+class _ScikitLearnAdam(optim.Adam):
+    """Adam as scikit-learn's MLPs run it: Kingma & Ba's "efficient" form, with ε added to √v
+    before the bias correction rather than after (torch's rule, bprop.optim.Adam)::
+
+        m ← β₁m + (1 − β₁)g,   v ← β₂v + (1 − β₂)g²,   θ ← θ − γ·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε)
+
+    which is torch's update with ε/√(1 − β₂ᵗ) in place of ε: 32× larger at the first step, →ε
+    later. The difference is not cosmetic here: a weight whose gradient is below ~ε/√(1 − β₂ᵗ)
+    (the weight of a pixel that is almost always 0) takes a full ±γ step under torch's rule and
+    a damped one under scikit-learn's. With this rule and scikit-learn's initial weights and
+    batch order, fit follows scikit-learn's own training (tests/test_sklearn.py).
+    """
+
+    def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
+        (beta1, beta2), g = group["betas"], p.grad
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+        state["step"] += 1
+        t, m, v, tmp = state["step"], state["exp_avg"], state["exp_avg_sq"], self.workspace(p, 1)
+        self.lerp_(m, g, 1 - beta1, tmp)
+        v *= beta2
+        np.multiply(g, 1 - beta2, out=tmp)
+        tmp *= g
+        v += tmp
+        step_size = group["lr"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+        denom = np.sqrt(v, out=tmp)
+        denom += group["eps"]
+        np.divide(m, denom, out=tmp)
+        tmp *= step_size
+        p.data -= tmp
+
+
 class _BaseMLP(BaseEstimator):
     def __init__(self, hidden_layer_sizes: Sequence[int] = (100,), activation: str = "relu", alpha: float = 1e-4,
                  batch_size: int | str = "auto", learning_rate_init: float = 1e-3, max_iter: int = 200,
                  shuffle: bool = True, random_state: Any = None, tol: float = 1e-4, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, n_iter_no_change: int = 10, batchnorm: bool = False,
-                 dropout: float = 0.0, verbose: bool = False):
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int = 10, batchnorm: bool = False, dropout: float = 0.0, verbose: bool = False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -47,6 +79,9 @@ class _BaseMLP(BaseEstimator):
         self.tol = tol
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.batchnorm = batchnorm
         self.dropout = dropout
@@ -74,6 +109,9 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.alpha < 0 or self.learning_rate_init <= 0 or not 0 <= self.dropout < 1:
             raise ValueError("alpha must be >= 0, learning_rate_init > 0 and dropout in [0, 1)")
+        if not (0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1 and self.epsilon > 0):
+            raise ValueError(f"beta_1 and beta_2 must be in [0, 1) and epsilon > 0, got {self.beta_1}, "
+                             f"{self.beta_2}, {self.epsilon}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
 
@@ -104,32 +142,58 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"batch_size must be >= 1 or 'auto', got {self.batch_size}")
         return min(int(self.batch_size), n)
 
-    def _add_penalty(self, batch: int) -> float:
+    def _flat_parameters(self) -> Tensor:
+        """All parameters as views into one flat Tensor, whose ``.grad`` the parameters' grads view.
+
+        Adam then updates every parameter with a dozen whole-buffer ufunc calls per step instead
+        of a dozen per parameter, and the L2 term is one operation on the weights, which come
+        first. The views are rebuilt (state kept) when something rebound a parameter's array:
+        unpickling copies views apart, and load_state_dict assigns new arrays.
+        """
+        params = self._weights() + [p for p in self.model_.parameters() if p.dim() != 2]
+        flat = getattr(self, "_flat", None)
+        if flat is not None and all(p.data.base is flat.data and p.grad is not None and p.grad.base is flat.grad
+                                    for p in params):
+            return flat
+        data = np.concatenate([p.data.ravel() for p in params])
+        grad = np.zeros_like(data)
+        offset = 0
+        for p in params:
+            p.data = data[offset:offset + p.data.size].reshape(p.data.shape)
+            p.grad = grad[offset:offset + p.data.size].reshape(p.data.shape)
+            offset += p.data.size
+        if flat is None:
+            flat = self._flat = Tensor(data, requires_grad=True)
+        flat.data, flat.grad = data, grad
+        self._n_weights = sum(w.data.size for w in self._weights())
+        return flat
+
+    def _weights(self) -> list[Tensor]:
+        return [layer.weight for layer in self.model_ if isinstance(layer, nn.Linear)]
+
+    def _add_penalty(self, flat: Tensor, batch: int) -> float:
         """scikit-learn's L2 term ½·alpha·Σ‖W‖²/batch: its gradient (alpha/batch)·W is added to
-        each weight's .grad directly (no graph needed for so simple a term); returns its value."""
+        the weights' gradient directly (no graph needed for so simple a term); returns its value."""
         if not self.alpha:
             return 0.0
-        scale, value = self.alpha / batch, 0.0
-        for layer in self.model_:
-            if isinstance(layer, nn.Linear):
-                w = layer.weight
-                value += float(np.vdot(w.data, w.data))
-                w.grad += np.asarray(scale, w.dtype) * w.data
-        return 0.5 * scale * value
+        scale = self.alpha / batch
+        weights = flat.data[:self._n_weights]
+        flat.grad[:self._n_weights] += np.asarray(scale, weights.dtype) * weights
+        return 0.5 * scale * float(np.vdot(weights, weights))
 
     def _epoch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
         self.model_.train()
         n, batch = len(X), self._batch(len(X))
         order = rng.permutation(n) if self.shuffle else np.arange(n)
-        total = 0.0
+        flat, total = self._flat_parameters(), 0.0
         for start in range(0, n, batch):
             rows = order[start:start + batch]
             if self.batchnorm and len(rows) == 1:
                 continue  # batch statistics of one sample are undefined
-            self.optimizer_.zero_grad()
+            flat.grad.fill(0)  # backward adds into the parameters' grads, views of flat.grad
             loss = self._loss(self.model_(Tensor._from_op(X[rows], None)), y[rows])
             loss.backward()
-            penalty = self._add_penalty(len(rows))
+            penalty = self._add_penalty(flat, len(rows))
             self.optimizer_.step()
             total += (loss.item() + penalty) * len(rows)
         return total / n
@@ -146,7 +210,9 @@ class _BaseMLP(BaseEstimator):
             manual_seed(int(seed) if first else int(seed) + getattr(self, "n_iter_", 0))
             if first:
                 self.model_ = self._build(X.shape[1], self._n_outputs)
-                self.optimizer_ = optim.Adam(self.model_.parameters(), lr=self.learning_rate_init)
+                self._flat = None
+                self.optimizer_ = _ScikitLearnAdam([self._flat_parameters()], lr=self.learning_rate_init,
+                                                   betas=(self.beta_1, self.beta_2), eps=self.epsilon)
                 self.loss_curve_, self.n_iter_, self.best_loss_ = [], 0, np.inf
                 self._no_improvement = 0
                 self.validation_scores_ = [] if self.early_stopping else None
@@ -204,6 +270,18 @@ class _BaseMLP(BaseEstimator):
         self.model_.eval()
         with no_grad():
             return self.model_(Tensor(X)).data
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """The weight matrices in scikit-learn's layout, (n_in, n_out) per layer (copies)."""
+        check_is_fitted(self, "model_")
+        return [w.data.T.copy() for w in self._weights()]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The bias vectors, one per layer (copies)."""
+        check_is_fitted(self, "model_")
+        return [layer.bias.data.copy() for layer in self.model_ if isinstance(layer, nn.Linear)]
 
     def fit(self, X: Any, y: Any) -> _BaseMLP:
         """Train from scratch for up to max_iter epochs."""
