@@ -3,9 +3,10 @@
 Names and main parameters follow scikit-learn's own MLP estimators (hidden_layer_sizes,
 activation, alpha, batch_size, learning_rate_init, max_iter, tol, n_iter_no_change,
 early_stopping, validation_fraction, beta_1, beta_2, epsilon, random_state), plus ``batchnorm``
-and ``dropout``. Training is scikit-learn's form of Adam (see _ScikitLearnAdam) on mini-batches in
-float32; the L2 term is scikit-learn's ½·alpha·‖W‖²/batch_size. They pass scikit-learn's estimator checks and work in Pipeline and GridSearchCV. Needs the
-optional ``sklearn`` extra: ``pip install bprop[sklearn]``.
+and ``dropout``. Training is scikit-learn's form of Adam (optim.scikit_adam) on mini-batches in
+float32; the L2 term is scikit-learn's ½·alpha·‖W‖²/batch_size. They pass scikit-learn's
+estimator checks and work in Pipeline and GridSearchCV. Needs the optional ``sklearn`` extra:
+``pip install bprop[sklearn]``.
 """
 
 from __future__ import annotations
@@ -22,44 +23,13 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import bprop.nn.functional as F
-from bprop import nn, optim
+from bprop import nn
 from bprop.autograd import no_grad
+from bprop.optim.scikit_adam import ScikitLearnAdam
 from bprop.random import get_rng_state, manual_seed, set_rng_state
 from bprop.tensor import Tensor
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
-
-
-class _ScikitLearnAdam(optim.Adam):
-    """Adam as scikit-learn's MLPs run it: Kingma & Ba's "efficient" form, with ε added to √v
-    before the bias correction rather than after (torch's rule, bprop.optim.Adam)::
-
-        m ← β₁m + (1 − β₁)g,   v ← β₂v + (1 − β₂)g²,   θ ← θ − γ·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε)
-
-    which is torch's update with ε/√(1 − β₂ᵗ) in place of ε: 32× larger at the first step, →ε
-    later. The difference is not cosmetic here: a weight whose gradient is below ~ε/√(1 − β₂ᵗ)
-    (the weight of a pixel that is almost always 0) takes a full ±γ step under torch's rule and
-    a damped one under scikit-learn's. With this rule and scikit-learn's initial weights and
-    batch order, fit follows scikit-learn's own training (tests/test_sklearn.py).
-    """
-
-    def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        (beta1, beta2), g = group["betas"], p.grad
-        if not state:
-            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
-        state["step"] += 1
-        t, m, v, tmp = state["step"], state["exp_avg"], state["exp_avg_sq"], self.workspace(p, 1)
-        self.lerp_(m, g, 1 - beta1, tmp)
-        v *= beta2
-        np.multiply(g, 1 - beta2, out=tmp)
-        tmp *= g
-        v += tmp
-        step_size = group["lr"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-        denom = np.sqrt(v, out=tmp)
-        denom += group["eps"]
-        np.divide(m, denom, out=tmp)
-        tmp *= step_size
-        p.data -= tmp
 
 
 class _BaseMLP(BaseEstimator):
@@ -142,18 +112,21 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"batch_size must be >= 1 or 'auto', got {self.batch_size}")
         return min(int(self.batch_size), n)
 
-    def _flat_parameters(self) -> Tensor:
-        """All parameters as views into one flat Tensor, whose ``.grad`` the parameters' grads view.
+    def _flat_parameters(self) -> tuple[Tensor, Tensor]:
+        """The parameters as views into one flat buffer, split in two Tensors: the weights, which
+        the L2 term decays, then the rest (biases, batch-norm scales and shifts); the parameters'
+        grads view the two Tensors' ``.grad``, which backward accumulates into.
 
-        Adam then updates every parameter with a dozen whole-buffer ufunc calls per step instead
-        of a dozen per parameter, and the L2 term is one operation on the weights, which come
-        first. The views are rebuilt (state kept) when something rebound a parameter's array:
-        unpickling copies views apart, and load_state_dict assigns new arrays.
+        Adam then updates everything with a dozen whole-buffer ufunc calls per step, on several
+        cores, instead of a dozen per parameter. The views are rebuilt (optimizer state kept) when
+        something rebound a parameter's array: unpickling copies views apart, and
+        load_state_dict assigns new arrays.
         """
-        params = self._weights() + [p for p in self.model_.parameters() if p.dim() != 2]
+        weights = self._weights()
+        params = weights + [p for p in self.model_.parameters() if all(p is not w for w in weights)]
         flat = getattr(self, "_flat", None)
-        if flat is not None and all(p.data.base is flat.data and p.grad is not None and p.grad.base is flat.grad
-                                    for p in params):
+        if flat is not None and all(p.data.base is flat[0].data.base is not None and p.grad is not None
+                                    and p.grad.base is flat[0].grad.base is not None for p in params):
             return flat
         data = np.concatenate([p.data.ravel() for p in params])
         grad = np.zeros_like(data)
@@ -163,37 +136,34 @@ class _BaseMLP(BaseEstimator):
             p.grad = grad[offset:offset + p.data.size].reshape(p.data.shape)
             offset += p.data.size
         if flat is None:
-            flat = self._flat = Tensor(data, requires_grad=True)
-        flat.data, flat.grad = data, grad
-        self._n_weights = sum(w.data.size for w in self._weights())
+            flat = self._flat = (Tensor(np.empty(0, data.dtype), requires_grad=True),
+                                 Tensor(np.empty(0, data.dtype), requires_grad=True))
+        split = sum(w.data.size for w in weights)
+        flat[0].data, flat[0].grad = data[:split], grad[:split]
+        flat[1].data, flat[1].grad = data[split:], grad[split:]
         return flat
 
     def _weights(self) -> list[Tensor]:
         return [layer.weight for layer in self.model_ if isinstance(layer, nn.Linear)]
 
-    def _add_penalty(self, flat: Tensor, batch: int) -> float:
-        """scikit-learn's L2 term ½·alpha·Σ‖W‖²/batch: its gradient (alpha/batch)·W is added to
-        the weights' gradient directly (no graph needed for so simple a term); returns its value."""
-        if not self.alpha:
-            return 0.0
-        scale = self.alpha / batch
-        weights = flat.data[:self._n_weights]
-        flat.grad[:self._n_weights] += np.asarray(scale, weights.dtype) * weights
-        return 0.5 * scale * float(np.vdot(weights, weights))
-
     def _epoch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
+        """One pass over the data in mini-batches; returns scikit-learn's loss: the mean over
+        samples of the data loss plus ½·alpha·Σ‖W‖²/batch, whose gradient (alpha/batch)·W the
+        optimizer adds as its weight decay on the weights' group."""
         self.model_.train()
         n, batch = len(X), self._batch(len(X))
         order = rng.permutation(n) if self.shuffle else np.arange(n)
-        flat, total = self._flat_parameters(), 0.0
+        (weights, _), total = self._flat_parameters(), 0.0
         for start in range(0, n, batch):
             rows = order[start:start + batch]
             if self.batchnorm and len(rows) == 1:
                 continue  # batch statistics of one sample are undefined
-            flat.grad.fill(0)  # backward adds into the parameters' grads, views of flat.grad
+            weights.grad.base.fill(0)  # backward adds into the parameters' grads, views of this buffer
             loss = self._loss(self.model_(Tensor._from_op(X[rows], None)), y[rows])
             loss.backward()
-            penalty = self._add_penalty(flat, len(rows))
+            decay = self.alpha / len(rows)
+            self.optimizer_.param_groups[0]["weight_decay"] = decay
+            penalty = 0.5 * decay * float(np.vdot(weights.data, weights.data)) if decay else 0.0
             self.optimizer_.step()
             total += (loss.item() + penalty) * len(rows)
         return total / n
@@ -211,8 +181,10 @@ class _BaseMLP(BaseEstimator):
             if first:
                 self.model_ = self._build(X.shape[1], self._n_outputs)
                 self._flat = None
-                self.optimizer_ = _ScikitLearnAdam([self._flat_parameters()], lr=self.learning_rate_init,
-                                                   betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+                weights, rest = self._flat_parameters()
+                self.optimizer_ = ScikitLearnAdam([{"params": [weights]}, {"params": [rest]}],
+                                                  lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
+                                                  eps=self.epsilon)
                 self.loss_curve_, self.n_iter_, self.best_loss_ = [], 0, np.inf
                 self._no_improvement = 0
                 self.validation_scores_ = [] if self.early_stopping else None
