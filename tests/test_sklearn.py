@@ -77,7 +77,7 @@ def test_coefs_and_intercepts_in_scikit_learns_layout():
     X, y = load_iris(return_X_y=True)
     clf = MLPClassifier(hidden_layer_sizes=(7,), max_iter=5, random_state=0)
     with pytest.raises(AttributeError):  # NotFittedError is an AttributeError, as scikit-learn's
-        clf.coefs_
+        _ = clf.coefs_
     clf.fit(X, y)
     assert [c.shape for c in clf.coefs_] == [(4, 7), (7, 3)]
     assert [b.shape for b in clf.intercepts_] == [(7,), (3,)]
@@ -103,50 +103,20 @@ def test_training_continues_after_pickling_and_after_early_stopping_restored_wei
         np.testing.assert_array_equal(clf.coefs_[0], copy.coefs_[0])  # the Adam state came along too
 
 
-def test_same_steps_as_scikit_learn_from_its_initial_weights_and_batch_order(monkeypatch):
+def test_same_steps_as_scikit_learn_from_its_initial_weights_and_batch_order():
     """Given scikit-learn's initial weights and shuffles, bprop's fit takes scikit-learn's steps:
-    same losses, penalty, Adam (ε where scikit-learn adds it) and batches, up to float32 rounding."""
-    import sklearn.neural_network._multilayer_perceptron as sk_mlp
+    same losses, penalty, Adam (ε where scikit-learn adds it) and batches, up to float32 rounding.
+    This is also the pairing benchmarks/sklearn_mlp.py compares accuracy with."""
+    from benchmarks.sklearn_pairing import fit_bprop_from, fit_scikit_learn_recording
 
     from bprop.data.datasets import load_digits
 
     digits = load_digits()
     X, y = digits.data.reshape(len(digits.data), -1)[:600] / 16.0, digits.targets[:600]
     params = dict(hidden_layer_sizes=(32, 16), max_iter=8, batch_size=64, alpha=1e-3, random_state=0)
-    recorded = {"orders": []}
-    initialize, shuffle = sk_mlp.MLPClassifier._initialize, sk_mlp.shuffle
-
-    def record_initial_weights(self, *args, **kwargs):
-        initialize(self, *args, **kwargs)
-        recorded["weights"] = [(w.T.copy(), b.copy()) for w, b in zip(self.coefs_, self.intercepts_)]
-
-    def record_order(indices, random_state=None):
-        recorded["orders"].append(shuffle(indices, random_state=random_state))
-        return recorded["orders"][-1]
-
-    with monkeypatch.context() as patch:
-        patch.setattr(sk_mlp.MLPClassifier, "_initialize", record_initial_weights)
-        patch.setattr(sk_mlp, "shuffle", record_order)
-        theirs = sk_mlp.MLPClassifier(solver="adam", **params).fit(X, y)
-
-    ours = MLPClassifier(**params)
-    build = ours._build
-
-    def build_with_their_weights(n_in, n_out):
-        model = build(n_in, n_out)
-        for layer, (w, b) in zip([m for m in model if hasattr(m, "in_features")], recorded["weights"]):
-            layer.weight.data[...], layer.bias.data[...] = w, b
-        return model
-
-    class TheirOrder:
-        orders = iter(recorded["orders"])
-
-        def permutation(self, n):
-            return next(self.orders)
-
-    monkeypatch.setattr(ours, "_build", build_with_their_weights)
-    monkeypatch.setattr(ours, "_epoch", lambda X, y, rng: MLPClassifier._epoch(ours, X, y, TheirOrder()))
-    ours.fit(X, y)
+    theirs, start = fit_scikit_learn_recording(params, X, y)
+    ours = fit_bprop_from(start, params, X, y)
+    assert len(start["orders"]) == 8
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-5)
     for mine, their in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(mine, their, atol=1e-5)
