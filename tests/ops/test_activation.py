@@ -114,3 +114,13 @@ def test_relu_array_equals_maximum_with_zero_and_keeps_the_memory_layout(make):
         assert np.argsort(out.strides).tolist() == np.argsort(x.strides).tolist()
     relu_array(np.full(x.size + 7, -1.0, dtype=x.dtype))  # the shared zeros grow and stay zeros
     np.testing.assert_array_equal(relu_array(x), np.maximum(x, 0))
+
+
+def test_relu_array_goes_through_large_inputs_in_blocks(monkeypatch):
+    import bprop.ops.activation as activation
+
+    monkeypatch.setattr(activation, "RELU_BLOCK", 1000)
+    for x in (np.random.randn(3, 7, 50), np.random.randn(2, 40, 30, 5).transpose(0, 3, 1, 2)):
+        out = activation.relu_array(x)
+        np.testing.assert_array_equal(out, np.maximum(x, 0))
+        assert np.argsort(out.strides).tolist() == np.argsort(x.strides).tolist()

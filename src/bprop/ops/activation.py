@@ -50,28 +50,34 @@ class Sigmoid(Function):
         return (grad * (out * (1 - out)),)
 
 
+# relu_array compares against at most this many shared zeros (4 MiB in float32) at a time
+RELU_BLOCK = 1 << 20
 _zeros: dict[np.dtype, np.ndarray] = {}
 
 
 def relu_array(x: np.ndarray) -> np.ndarray:
     """max(x, 0) in x's memory layout, as np.maximum against an array of zeros: NumPy
     vectorises maximum only when both operands advance, so this is 2–3× faster than against a
-    scalar 0. The zeros are one flat read-only buffer per dtype, grown to the largest input.
-    Axes are put in memory order first (a conv output is an NCHW view of an NHWC buffer) so the
-    zeros are read in step; an input that is no permutation of a contiguous array (a strided
-    slice) takes the scalar path."""
+    scalar 0. The zeros are one read-only buffer per dtype of at most RELU_BLOCK elements; a
+    larger input goes through in blocks of that size. Axes are put in memory order first (a
+    conv output is an NCHW view of an NHWC buffer) so the zeros are read in step; an input
+    that is no permutation of a contiguous array (a strided slice) takes the scalar path."""
+    memory_order = None
+    if not x.flags.c_contiguous:
+        memory_order = np.argsort(x.strides, kind="stable")[::-1]
+        if not x.transpose(memory_order).flags.c_contiguous:
+            return np.maximum(x, 0)
+    block = max(1, min(x.size, RELU_BLOCK))
     zeros = _zeros.get(x.dtype)
-    if zeros is None or zeros.size < x.size:
-        zeros = _zeros[x.dtype] = np.zeros(x.size, dtype=x.dtype)
+    if zeros is None or zeros.size < block:
+        zeros = _zeros[x.dtype] = np.zeros(block, dtype=x.dtype)
         zeros.flags.writeable = False
-    if x.flags.c_contiguous:
-        return np.maximum(x, zeros[:x.size].reshape(x.shape))
-    memory_order = np.argsort(x.strides, kind="stable")[::-1]
-    contiguous = x.transpose(memory_order)
-    if not contiguous.flags.c_contiguous:
-        return np.maximum(x, 0)
-    out = np.maximum(contiguous, zeros[:x.size].reshape(contiguous.shape))
-    return out.transpose(np.argsort(memory_order))
+    out = np.empty_like(x)  # same memory layout as x, so both flatten in memory order below
+    flat_x, flat_out = x.ravel(order="K"), out.ravel(order="K")
+    for start in range(0, x.size, block):
+        end = min(start + block, x.size)
+        np.maximum(flat_x[start:end], zeros[:end - start], out=flat_out[start:end])
+    return out
 
 
 class ReLU(Function):
