@@ -65,4 +65,4 @@ def test_same_seed_same_mask_and_masks_differ_between_calls():
 def test_dtype_and_repr():
     assert nn.Dropout(0.5)(bp.tensor(rand(3, 3))).dtype == np.float64
     assert nn.Dropout(0.5)(bp.randn(3, 3)).dtype == np.float32
-    assert repr(nn.Dropout(0.3)) == "Dropout(p=0.3)"
+    assert repr(nn.Dropout(0.3)) == "Dropout(p=0.3, inplace=False)"

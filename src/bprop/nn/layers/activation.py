@@ -8,24 +8,37 @@ from bprop.tensor import Tensor
 
 
 class ReLU(Module):
-    """max(0, x)."""
+    """max(0, x).
+
+    ``inplace`` is accepted so that code written for torch runs unchanged; the result is the
+    same, but bprop always computes out of place (its autograd allows in-place changes only
+    under no_grad), so the input keeps its values.
+    """
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
 
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
 
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope·x otherwise."""
+    """x for x > 0, negative_slope·x otherwise. ``inplace``: as for ReLU (accepted, out of place)."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(Module):

@@ -8,16 +8,21 @@ from bprop.tensor import Tensor
 
 
 class Dropout(Module):
-    """Zero each value with probability p while training and scale the rest by 1/(1 − p)."""
+    """Zero each value with probability p while training and scale the rest by 1/(1 − p).
 
-    def __init__(self, p: float = 0.5):
+    ``inplace`` is accepted so that code written for torch runs unchanged; bprop computes out
+    of place (see nn.ReLU), with the same result.
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: probability p must be in [0, 1], got {p}")
         self.p = p
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
