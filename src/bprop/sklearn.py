@@ -117,10 +117,10 @@ class _BaseMLP(BaseEstimator):
         the L2 term decays, then the rest (biases, batch-norm scales and shifts); the parameters'
         grads view the two Tensors' ``.grad``, which backward accumulates into.
 
-        Adam then updates everything with a dozen whole-buffer ufunc calls per step, on several
-        cores, instead of a dozen per parameter. The views are rebuilt (optimizer state kept) when
-        something rebound a parameter's array: unpickling copies views apart, and
-        load_state_dict assigns new arrays.
+        Adam then updates everything with a dozen whole-buffer ufunc calls per step instead of a
+        dozen per parameter. The views are rebuilt (optimizer state kept) when something rebound
+        a parameter's array or dropped its grad: unpickling copies views apart, load_state_dict
+        assigns new arrays, zero_grad() sets grads to None.
         """
         weights = self._weights()
         params = weights + [p for p in self.model_.parameters() if all(p is not w for w in weights)]
