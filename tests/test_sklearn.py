@@ -89,7 +89,8 @@ def test_coefs_and_intercepts_in_scikit_learns_layout():
 
 def test_training_continues_after_pickling_and_after_early_stopping_restored_weights():
     """The parameters are views into the optimizer's one flat buffer; unpickling copies views
-    apart and early stopping loads new arrays, and both must still train the model."""
+    apart, early stopping loads new arrays, zero_grad drops the grads, and all must still train
+    the model."""
     import pickle
 
     X, y = load_iris(return_X_y=True)
@@ -101,6 +102,10 @@ def test_training_continues_after_pickling_and_after_early_stopping_restored_wei
             model.partial_fit(X, y)
             assert not np.allclose(model.coefs_[0], before)
         np.testing.assert_array_equal(clf.coefs_[0], copy.coefs_[0])  # the Adam state came along too
+        clf.model_.zero_grad()  # grads set to None: the views into the flat buffer are gone
+        before = clf.coefs_[0]
+        clf.partial_fit(X, y)
+        assert not np.allclose(clf.coefs_[0], before)
 
 
 def test_same_steps_as_scikit_learn_from_its_initial_weights_and_batch_order():
