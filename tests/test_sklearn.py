@@ -108,20 +108,29 @@ def test_training_continues_after_pickling_and_after_early_stopping_restored_wei
         assert not np.allclose(clf.coefs_[0], before)
 
 
-def test_same_steps_as_scikit_learn_from_its_initial_weights_and_batch_order():
+@pytest.mark.parametrize("dtype,tolerance", [(np.float32, 1e-5), (np.float64, 1e-13)])
+def test_same_steps_as_scikit_learn_from_its_initial_weights_and_batch_order(dtype, tolerance):
     """Given scikit-learn's initial weights and shuffles, bprop's fit takes scikit-learn's steps:
-    same losses, penalty, Adam (ε where scikit-learn adds it) and batches, up to float32 rounding.
-    This is also the pairing benchmarks/sklearn_mlp.py compares accuracy with."""
+    same losses, penalty, Adam (ε where scikit-learn adds it) and batches, up to float32 rounding
+    (and float64 rounding with dtype=np.float64, scikit-learn's own precision). This is also the
+    pairing benchmarks/sklearn_mlp.py compares accuracy with."""
     from benchmarks.sklearn_pairing import fit_bprop_from, fit_scikit_learn_recording
 
     from bprop.data.datasets import load_digits
 
     digits = load_digits()
-    X, y = digits.data.reshape(len(digits.data), -1)[:600] / 16.0, digits.targets[:600]
+    X, y = digits.data.reshape(len(digits.data), -1)[:600].astype(np.float64) / 16.0, digits.targets[:600]
     params = dict(hidden_layer_sizes=(32, 16), max_iter=8, batch_size=64, alpha=1e-3, random_state=0)
     theirs, start = fit_scikit_learn_recording(params, X, y)
-    ours = fit_bprop_from(start, params, X, y)
-    assert len(start["orders"]) == 8
-    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-5)
+    ours = fit_bprop_from(start, {**params, "dtype": dtype}, X, y)
+    assert len(start["orders"]) == 8 and ours.coefs_[0].dtype == dtype
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=tolerance)
     for mine, their in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
-        np.testing.assert_allclose(mine, their, atol=1e-5)
+        np.testing.assert_allclose(mine, their, atol=tolerance)
+
+
+def test_dtype_must_be_a_float_type():
+    X, y = load_iris(return_X_y=True)
+    for bad in (np.int32, "float16", "bogus"):
+        with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+            MLPClassifier(dtype=bad).fit(X, y)
