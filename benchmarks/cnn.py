@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import statistics
@@ -60,13 +59,7 @@ def bprop_step(case: str):
     x, y = map(bp.tensor, data(shape, batch))
     model = nn.Sequential(*layers(nn, shape))
     loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    return step
+    return harness.training_step(model, loss_fn, opt, x, y)
 
 
 def torch_step(case: str):
@@ -80,21 +73,12 @@ def torch_step(case: str):
     x, y = map(torch.from_numpy, data(shape, batch))
     model = nn.Sequential(*layers(nn, shape))
     loss_fn, opt = nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    return step
+    return harness.training_step(model, loss_fn, opt, x, y)
 
 
 def child(framework: str, case: str) -> None:
     step = (bprop_step if framework == "bprop" else torch_step)(case)
-    baseline, _ = harness.reset_peak_memory()
-    step()
-    seconds = harness.time_step(step, warmup=3, rounds=5)
-    print(json.dumps({"seconds": seconds, "peak_mb": harness.peak_memory_mb(baseline)}))
+    harness.measure_and_print(step, warmup=3, rounds=5)
 
 
 def profile(case: str) -> None:

@@ -60,6 +60,26 @@ def time_step(step: Callable[[], None], warmup: int = 5, rounds: int = 7, min_ti
     return statistics.median(per_call)
 
 
+def training_step(model, loss_fn, opt, x, y) -> Callable[[], None]:
+    """One SGD training step as a closure; bprop and torch share this API, so one serves both."""
+
+    def step() -> None:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def measure_and_print(step: Callable[[], None], **timing: float) -> None:
+    """The child's side of run_child: one step outside the timing (first-call allocations
+    count towards peak memory), then time_step, printed as the JSON run_child parses."""
+    baseline, _ = reset_peak_memory()
+    step()
+    seconds = time_step(step, **timing)
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_memory_mb(baseline)}))
+
+
 def run_child(script: str, *args: str) -> dict:
     """Run ``script --child args…`` and parse the JSON it prints last."""
     out = subprocess.run([sys.executable, script, "--child", *args], check=True,

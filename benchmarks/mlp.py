@@ -8,7 +8,6 @@ Targets (issue 2): time ratio ≤ 1.5 at batch 64, ≤ 1.1 at batch 256; peak me
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -35,13 +34,7 @@ def bprop_step(batch: int):
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
     loss_fn = nn.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    return step
+    return harness.training_step(model, loss_fn, opt, x, y)
 
 
 def torch_step(batch: int):
@@ -54,21 +47,12 @@ def torch_step(batch: int):
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    return step
+    return harness.training_step(model, loss_fn, opt, x, y)
 
 
 def child(framework: str, batch: int) -> None:
     step = (bprop_step if framework == "bprop" else torch_step)(batch)
-    baseline, _ = harness.reset_peak_memory()
-    step()
-    seconds = harness.time_step(step)
-    print(json.dumps({"seconds": seconds, "peak_mb": harness.peak_memory_mb(baseline)}))
+    harness.measure_and_print(step)
 
 
 def main() -> None:
