@@ -40,6 +40,17 @@ class Adam(Optimizer):
                                       amsgrad=amsgrad, maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
+    def update_moments(self, state: dict[str, Any], g: np.ndarray, beta1: float, beta2: float,
+                       tmp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """m ← β₁m + (1 − β₁)g and v ← β₂v + (1 − β₂)g² in place (``tmp`` is scratch); returns (m, v)."""
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        self.lerp_(m, g, 1 - beta1, tmp)
+        v *= beta2
+        np.multiply(g, 1 - beta2, out=tmp)
+        tmp *= g
+        v += tmp
+        return m, v
+
     def check_hyper_parameters(self, group: dict[str, Any]) -> None:
         check_non_negative(group, "lr", "eps")
         for i, beta in enumerate(group["betas"]):
@@ -60,12 +71,7 @@ class Adam(Optimizer):
             p.data *= 1 - lr * wd
         g = self.direction(p, group["maximize"], 0.0 if decoupled else wd)
         tmp = self.workspace(p, 1)
-        exp_avg, v = state["exp_avg"], state["exp_avg_sq"]
-        self.lerp_(exp_avg, g, 1 - beta1, tmp)
-        v *= beta2
-        np.multiply(g, 1 - beta2, out=tmp)
-        tmp *= g
-        v += tmp
+        exp_avg, v = self.update_moments(state, g, beta1, beta2, tmp)
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         step_size = lr / (1 - beta1 ** t)

@@ -40,15 +40,8 @@ class ScikitLearnAdam(Adam):
         state["step"] += 1
         (beta1, beta2), decay, t = group["betas"], group["weight_decay"], state["step"]
         step_size = group["lr"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-        g, m, v, tmp = p.grad, state["exp_avg"], state["exp_avg_sq"], self.workspace(p, 1)
-        if decay:
-            g = np.multiply(p.data, decay, out=self.workspace(p, 0))
-            g += p.grad
-        self.lerp_(m, g, 1 - beta1, tmp)
-        v *= beta2
-        np.multiply(g, 1 - beta2, out=tmp)
-        tmp *= g
-        v += tmp
+        g, tmp = self.direction(p, False, decay), self.workspace(p, 1)  # g + λθ
+        m, v = self.update_moments(state, g, beta1, beta2, tmp)
         np.sqrt(v, out=tmp)
         tmp += group["eps"]
         np.divide(m, tmp, out=tmp)
