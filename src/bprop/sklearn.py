@@ -89,14 +89,17 @@ class _BaseMLP(BaseEstimator):
                              f"{self.beta_2}, {self.epsilon}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
-        if self._dtype() not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        self._dtype()
 
     def _dtype(self) -> np.dtype:
+        """``dtype`` as a NumPy dtype; ValueError unless it is float32 or float64."""
         try:
-            return np.dtype(self.dtype)
+            dtype = np.dtype(self.dtype)
         except TypeError:
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}") from None
+            dtype = None
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        return dtype
 
     def _build(self, n_in: int, n_out: int) -> nn.Module:
         sizes = [self.hidden_layer_sizes] if np.isscalar(self.hidden_layer_sizes) else list(self.hidden_layer_sizes)
