@@ -28,6 +28,7 @@ test-all: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/mlp.py

@@ -40,20 +40,26 @@ def torch_twin(model: nn.Module):
     """The same architecture in torch, layer by layer."""
     import torch
 
-    table = {nn.Linear: lambda m: torch.nn.Linear(m.in_features, m.out_features),
-             nn.Conv2d: lambda m: torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding),
-             nn.ReLU: lambda m: torch.nn.ReLU(), nn.MaxPool2d: lambda m: torch.nn.MaxPool2d(m.kernel_size, m.stride),
-             nn.AvgPool2d: lambda m: torch.nn.AvgPool2d(m.kernel_size, m.stride),
-             nn.BatchNorm1d: lambda m: torch.nn.BatchNorm1d(m.num_features),
-             nn.BatchNorm2d: lambda m: torch.nn.BatchNorm2d(m.num_features),
-             nn.Tanh: lambda m: torch.nn.Tanh(),
-             nn.Dropout: lambda m: torch.nn.Dropout(m.p), nn.Flatten: lambda m: torch.nn.Flatten()}
+    table = {
+        nn.Linear: lambda m: torch.nn.Linear(m.in_features, m.out_features),
+        nn.Conv2d: lambda m: torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding),
+        nn.ReLU: lambda m: torch.nn.ReLU(),
+        nn.MaxPool2d: lambda m: torch.nn.MaxPool2d(m.kernel_size, m.stride),
+        nn.AvgPool2d: lambda m: torch.nn.AvgPool2d(m.kernel_size, m.stride),
+        nn.BatchNorm1d: lambda m: torch.nn.BatchNorm1d(m.num_features),
+        nn.BatchNorm2d: lambda m: torch.nn.BatchNorm2d(m.num_features),
+        nn.Tanh: lambda m: torch.nn.Tanh(),
+        nn.Dropout: lambda m: torch.nn.Dropout(m.p),
+        nn.Flatten: lambda m: torch.nn.Flatten(),
+    }
     leaves = [m for m in model.modules() if not list(m.children())]
     missing = {type(m).__name__ for m in leaves if type(m) not in table}
     if missing:
         raise NotImplementedError(f"no torch twin for {', '.join(sorted(missing))}")
-    return torch.nn.Sequential(torch.nn.Flatten() if not isinstance(leaves[0], (nn.Conv2d, nn.Flatten)) else
-                               torch.nn.Identity(), *[table[type(m)](m) for m in leaves])
+    return torch.nn.Sequential(
+        torch.nn.Flatten() if not isinstance(leaves[0], (nn.Conv2d, nn.Flatten)) else torch.nn.Identity(),
+        *[table[type(m)](m) for m in leaves],
+    )
 
 
 def config_for(flags: list[str], data_dir: str) -> dict:
@@ -112,8 +118,11 @@ def run(name: str, data_dir: str, torch_epochs: int) -> None:
     except NotImplementedError as err:
         timing = f"torch: {err}"
     verdict = "ok" if accuracy >= target else "BELOW TARGET"
-    print(f"{name:<16} test accuracy {accuracy:7.2%} (target {target:.0%}, {verdict}) after {epochs} epochs   "
-          f"bprop {ours:7.2f} s/epoch  {timing}", flush=True)
+    print(
+        f"{name:<16} test accuracy {accuracy:7.2%} (target {target:.0%}, {verdict}) after {epochs} epochs   "
+        f"bprop {ours:7.2f} s/epoch  {timing}",
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -34,15 +34,25 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 CASES = {"mnist": ((1, 28, 28), 64), "cifar": ((3, 32, 32), 128)}
 
 
 def layers(nn, shape):
     c, h, w = shape
-    return [nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
-            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * (h // 4) * (w // 4), 128), nn.ReLU(), nn.Linear(128, 10)]
+    return [
+        nn.Conv2d(c, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * (h // 4) * (w // 4), 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    ]
 
 
 def data(shape, batch):
@@ -105,8 +115,10 @@ def main() -> None:
     if args.threads:  # inherited by the children; read when NumPy's BLAS and torch start
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(args.threads)
-    print("CNN conv32-pool-conv64-pool-fc128-fc10, cross-entropy, SGD momentum 0.9, float32"
-          + (f", {args.threads} thread(s)" if args.threads else ""))
+    print(
+        "CNN conv32-pool-conv64-pool-fc128-fc10, cross-entropy, SGD momentum 0.9, float32"
+        + (f", {args.threads} thread(s)" if args.threads else "")
+    )
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     for case, (shape, batch) in CASES.items():
         name, runs = f"{case} {shape}, batch {batch}", []
@@ -118,8 +130,10 @@ def main() -> None:
         if args.repeat > 1:
             time_ratio = statistics.median(r["bprop"]["seconds"] / r["torch"]["seconds"] for r in runs)
             memory_ratio = statistics.median(r["bprop"]["peak_mb"] / r["torch"]["peak_mb"] for r in runs)
-            print(f"{name:<28} median of {args.repeat}: time ratio {time_ratio:5.2f}   peak memory ratio "
-                  f"{memory_ratio:5.2f}")
+            print(
+                f"{name:<28} median of {args.repeat}: time ratio {time_ratio:5.2f}   peak memory ratio "
+                f"{memory_ratio:5.2f}"
+            )
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if args.profile:
         for case in CASES:

@@ -27,8 +27,9 @@ def build(kind: str):
     from bprop import nn
 
     if kind == "mlp":
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
-                             nn.Linear(256, 10))
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+        )
     import cnn
 
     return nn.Sequential(*cnn.layers(nn, (1, 28, 28)))
@@ -65,8 +66,15 @@ def child(kind: str) -> None:
     elapsed = time.perf_counter() - start
     if dist.is_main():
         n = STEPS[kind]
-        print(json.dumps({"samples_per_s": n * BATCH * dist.world_size() / elapsed,
-                          "compute_ms": compute / n * 1e3, "allreduce_ms": reduce / n * 1e3}))
+        print(
+            json.dumps(
+                {
+                    "samples_per_s": n * BATCH * dist.world_size() / elapsed,
+                    "compute_ms": compute / n * 1e3,
+                    "allreduce_ms": reduce / n * 1e3,
+                }
+            )
+        )
 
 
 def run(kind: str, processes: int) -> dict:
@@ -87,10 +95,14 @@ def main() -> None:
         one, two = run(kind, 1), run(kind, 2)
         efficiency = two["samples_per_s"] / (2 * one["samples_per_s"])
         for n, r in ((1, one), (2, two)):
-            print(f"MNIST {kind:<4} {n} process{'es' if n > 1 else '  '}: {r['samples_per_s']:8.0f} samples/s   "
-                  f"compute {r['compute_ms']:7.2f} ms/step   allreduce {r['allreduce_ms']:6.2f} ms/step")
-        print(f"MNIST {kind:<4} scaling efficiency with 2 processes: {efficiency:.0%} "
-              f"(speed-up {two['samples_per_s'] / one['samples_per_s']:.2f}×)")
+            print(
+                f"MNIST {kind:<4} {n} process{'es' if n > 1 else '  '}: {r['samples_per_s']:8.0f} samples/s   "
+                f"compute {r['compute_ms']:7.2f} ms/step   allreduce {r['allreduce_ms']:6.2f} ms/step"
+            )
+        print(
+            f"MNIST {kind:<4} scaling efficiency with 2 processes: {efficiency:.0%} "
+            f"(speed-up {two['samples_per_s'] / one['samples_per_s']:.2f}×)"
+        )
 
 
 if __name__ == "__main__":

@@ -82,13 +82,14 @@ def measure_and_print(step: Callable[[], None], **timing: float) -> None:
 
 def run_child(script: str, *args: str) -> dict:
     """Run ``script --child args…`` and parse the JSON it prints last."""
-    out = subprocess.run([sys.executable, script, "--child", *args], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, script, "--child", *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def report(name: str, ours: dict, ref: dict) -> str:
-    return (f"{name:<28} bprop {ours['seconds'] * 1e3:8.2f} ms  torch {ref['seconds'] * 1e3:8.2f} ms  "
-            f"time ratio {ours['seconds'] / ref['seconds']:5.2f}   peak memory bprop "
-            f"{ours['peak_mb']:7.1f} MB  torch {ref['peak_mb']:7.1f} MB  ratio "
-            f"{ours['peak_mb'] / max(ref['peak_mb'], 1e-9):5.2f}")
+    return (
+        f"{name:<28} bprop {ours['seconds'] * 1e3:8.2f} ms  torch {ref['seconds'] * 1e3:8.2f} ms  "
+        f"time ratio {ours['seconds'] / ref['seconds']:5.2f}   peak memory bprop "
+        f"{ours['peak_mb']:7.1f} MB  torch {ref['peak_mb']:7.1f} MB  ratio "
+        f"{ours['peak_mb'] / max(ref['peak_mb'], 1e-9):5.2f}"
+    )

@@ -61,8 +61,15 @@ def compare(name: str, split, hidden: tuple[int, ...], epochs: int, seeds: int) 
     x_train, x_test, y_train, y_test = split
     ours, theirs, paired = [], [], {np.float32: [], np.float64: []}
     for seed in range(-1, seeds):  # seed -1: one untimed epoch each, the warm-up
-        params = dict(hidden_layer_sizes=hidden, max_iter=epochs if seed >= 0 else 1, batch_size=200,
-                      learning_rate_init=1e-3, random_state=max(seed, 0), n_iter_no_change=epochs + 1, tol=0.0)
+        params = dict(
+            hidden_layer_sizes=hidden,
+            max_iter=epochs if seed >= 0 else 1,
+            batch_size=200,
+            learning_rate_init=1e-3,
+            random_state=max(seed, 0),
+            n_iter_no_change=epochs + 1,
+            tol=0.0,
+        )
         mine, mine_seconds = timed(fit_ours, params, x_train, y_train)
         (their, start), their_seconds = timed(fit_scikit_learn_recording, params, x_train, y_train)
         if seed < 0:
@@ -75,17 +82,23 @@ def compare(name: str, split, hidden: tuple[int, ...], epochs: int, seeds: int) 
             results.append(from_theirs.score(x_test, y_test))
     (acc, t), (acc_sd, _) = np.mean(ours, axis=0), np.std(np.array(ours), axis=0)
     (sk_acc, sk_t), (sk_sd, _) = np.mean(theirs, axis=0), np.std(np.array(theirs), axis=0)
-    print(f"{name:<7} MLP {hidden}, {epochs} epochs of Adam, {seeds} seed(s): test accuracy "
-          f"bprop {acc:.2%} ± {acc_sd:.2%} / scikit-learn {sk_acc:.2%} ± {sk_sd:.2%}   "
-          f"fit time bprop {t:6.2f} s / scikit-learn {sk_t:6.2f} s  ratio {t / sk_t:4.2f}")
+    print(
+        f"{name:<7} MLP {hidden}, {epochs} epochs of Adam, {seeds} seed(s): test accuracy "
+        f"bprop {acc:.2%} ± {acc_sd:.2%} / scikit-learn {sk_acc:.2%} ± {sk_sd:.2%}   "
+        f"fit time bprop {t:6.2f} s / scikit-learn {sk_t:6.2f} s  ratio {t / sk_t:4.2f}"
+    )
     ratios = np.array(ours)[:, 1] / np.array(theirs)[:, 1]  # each seed's pair ran back to back
-    print(f"{name:<7} fit time ratio per seed: median {np.median(ratios):4.2f}, from {ratios.min():4.2f} "
-          f"to {ratios.max():4.2f}")
+    print(
+        f"{name:<7} fit time ratio per seed: median {np.median(ratios):4.2f}, from {ratios.min():4.2f} "
+        f"to {ratios.max():4.2f}"
+    )
     for dtype, results in paired.items():
         gaps = np.array(results) - np.array(theirs)[:, 0]
-        print(f"{name:<7} paired, bprop in {np.dtype(dtype).name} from scikit-learn's initial weights and batch "
-              f"order: test accuracy bprop {np.mean(results):.2%} / scikit-learn {sk_acc:.2%}, per-seed gap "
-              f"{gaps.mean():+.2%} (from {gaps.min():+.2%} to {gaps.max():+.2%})")
+        print(
+            f"{name:<7} paired, bprop in {np.dtype(dtype).name} from scikit-learn's initial weights and batch "
+            f"order: test accuracy bprop {np.mean(results):.2%} / scikit-learn {sk_acc:.2%}, per-seed gap "
+            f"{gaps.mean():+.2%} (from {gaps.min():+.2%} to {gaps.max():+.2%})"
+        )
 
 
 def main() -> None:

@@ -28,8 +28,9 @@ def check(fn: Callable[..., bp.Tensor], *arrays: np.ndarray, **kw: Any) -> None:
     assert bp.gradcheck(fn, [leaf(a) for a in arrays], **kw)
 
 
-def torch_parity(bp_fn: Callable[..., Any], torch_fn: Callable[..., Any], *arrays: np.ndarray,
-                 atol: float = 1e-7, grads: bool = True) -> None:
+def torch_parity(
+    bp_fn: Callable[..., Any], torch_fn: Callable[..., Any], *arrays: np.ndarray, atol: float = 1e-7, grads: bool = True
+) -> None:
     """Same outputs and input gradients (for a random projection of the output) as torch."""
     torch = pytest.importorskip("torch")
     ours = [leaf(a) for a in arrays]

@@ -15,6 +15,7 @@ def f64(values, requires_grad=True):
 
 # ----- order ---------------------------------------------------------------------------------
 
+
 class Record(Function):
     """Identity that logs its name when its backward runs."""
 
@@ -59,14 +60,18 @@ def test_topological_order_puts_every_node_before_its_inputs():
 
 # ----- accumulation --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fn,grad", [
-    (lambda x: x * x, lambda v: 2 * v),
-    (lambda x: x + x, lambda v: 2 * np.ones_like(v)),
-    (lambda x: x * x + x, lambda v: 2 * v + 1),
-    (lambda x: x - x, lambda v: np.zeros_like(v)),
-    (lambda x: x / x, lambda v: np.zeros_like(v)),
-    (lambda x: (x * 3) * (x * 3), lambda v: 18 * v),
-])
+
+@pytest.mark.parametrize(
+    "fn,grad",
+    [
+        (lambda x: x * x, lambda v: 2 * v),
+        (lambda x: x + x, lambda v: 2 * np.ones_like(v)),
+        (lambda x: x * x + x, lambda v: 2 * v + 1),
+        (lambda x: x - x, lambda v: np.zeros_like(v)),
+        (lambda x: x / x, lambda v: np.zeros_like(v)),
+        (lambda x: (x * 3) * (x * 3), lambda v: 18 * v),
+    ],
+)
 def test_a_tensor_used_twice_accumulates(fn, grad):
     v = np.array([3.0, -1.5])
     x = f64(v)
@@ -91,6 +96,7 @@ def test_gradients_accumulate_across_backward_calls():
 
 # ----- ownership of .grad ---------------------------------------------------------------------
 
+
 def test_leaf_grads_never_alias_each_other():
     a = bp.tensor([1.0, 2.0], requires_grad=True)
     b = bp.tensor([3.0, 4.0], requires_grad=True)
@@ -100,10 +106,16 @@ def test_leaf_grads_never_alias_each_other():
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
 
 
-@pytest.mark.parametrize("fn", [
-    lambda a, b: a + b, lambda a, b: a - b, lambda a, b: bp.cat([a, b]).reshape(2, 2).sum(0),
-    lambda a, b: bp.stack([a, b]).sum(0), lambda a, b: a.reshape(2, 1).T.reshape(2) + b * 1,
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a - b,
+        lambda a, b: bp.cat([a, b]).reshape(2, 2).sum(0),
+        lambda a, b: bp.stack([a, b]).sum(0),
+        lambda a, b: a.reshape(2, 1).T.reshape(2) + b * 1,
+    ],
+)
 def test_leaf_grads_are_writable_arrays_of_their_own(fn):
     a = bp.tensor([1.0, 2.0], requires_grad=True)
     b = bp.tensor([3.0, 4.0], requires_grad=True)
@@ -156,10 +168,17 @@ def test_leaf_broadcast_gradient_is_reduced_to_its_shape():
     np.testing.assert_array_equal(b.grad, [[4.0, 4.0, 4.0]])
 
 
-@pytest.mark.parametrize("grad_shape,shape,expected_shape", [
-    ((4, 5, 3), (5, 3), (5, 3)), ((4, 5, 3), (4, 1, 3), (4, 1, 3)), ((2, 3), (), ()),
-    ((2, 3), (1, 1), (1, 1)), ((2, 3), (2, 3), (2, 3)), ((2, 1), (1,), (1,)),
-])
+@pytest.mark.parametrize(
+    "grad_shape,shape,expected_shape",
+    [
+        ((4, 5, 3), (5, 3), (5, 3)),
+        ((4, 5, 3), (4, 1, 3), (4, 1, 3)),
+        ((2, 3), (), ()),
+        ((2, 3), (1, 1), (1, 1)),
+        ((2, 3), (2, 3), (2, 3)),
+        ((2, 1), (1,), (1,)),
+    ],
+)
 def test_sum_to_shape_undoes_broadcasting(grad_shape, shape, expected_shape):
     grad = np.random.default_rng(0).standard_normal(grad_shape)
     out = sum_to_shape(grad, shape)
@@ -171,6 +190,7 @@ def test_sum_to_shape_undoes_broadcasting(grad_shape, shape, expected_shape):
 
 
 # ----- what Function.apply records --------------------------------------------------------------
+
 
 def test_no_graph_without_an_input_that_requires_grad():
     y = bp.tensor([1.0]) * bp.tensor([2.0])
@@ -218,6 +238,7 @@ def test_detach_cuts_the_graph():
 
 
 # ----- grad mode -----------------------------------------------------------------------------
+
 
 def test_no_grad_context_and_decorator():
     x = bp.tensor([1.0], requires_grad=True)
@@ -283,6 +304,7 @@ def test_grad_mode_is_per_thread():
 
 # ----- freed graphs and retain_graph -----------------------------------------------------------
 
+
 def test_graph_is_freed_after_backward_and_a_second_backward_says_so():
     x = bp.tensor([1.0], requires_grad=True)
     y = (x * x).sum()
@@ -319,6 +341,7 @@ def test_freed_nodes_release_saved_arrays():
 
 # ----- errors users hit first ----------------------------------------------------------------
 
+
 def test_backward_on_a_non_scalar_without_grad_names_the_shape():
     x = bp.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"scalar output, got shape \(2,\).*grad=.*\.sum\(\)"):
@@ -352,13 +375,14 @@ def test_backward_with_an_explicit_gradient():
 
 # ----- depth ---------------------------------------------------------------------------------
 
+
 def test_deep_chain_does_not_hit_the_recursion_limit():
     x = f64([1.0])
     y = x
     for _ in range(5000):
         y = y * 1.0001
     y.sum().backward()
-    np.testing.assert_allclose(x.grad, [1.0001 ** 5000])
+    np.testing.assert_allclose(x.grad, [1.0001**5000])
 
 
 def test_deep_chain_with_branches():

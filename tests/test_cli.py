@@ -27,8 +27,24 @@ def test_help_lists_the_subcommands_and_their_options():
     text = run("--help").stdout
     assert all(name in text for name in SUBCOMMANDS)
     text = run("train", "--help").stdout
-    for flag in ("--model", "--data", "--data-dir", "--download", "--epochs", "--batch-size", "--lr", "--optimizer",
-                 "--weight-decay", "--dropout", "--batchnorm", "--hidden", "--seed", "--out", "--resume", "--config"):
+    for flag in (
+        "--model",
+        "--data",
+        "--data-dir",
+        "--download",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--optimizer",
+        "--weight-decay",
+        "--dropout",
+        "--batchnorm",
+        "--hidden",
+        "--seed",
+        "--out",
+        "--resume",
+        "--config",
+    ):
         assert flag in text
     assert "confusion matrix" in run("eval", "--help").stdout
 
@@ -88,8 +104,25 @@ def test_short_training_run_writes_outputs_and_eval_reads_them(tmp_path, capsys)
 
 def test_validation_split_and_early_stopping(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--epochs", "30", "--val-split", "0.2", "--patience", "1", "--hidden", "32",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--epochs",
+                "30",
+                "--val-split",
+                "0.2",
+                "--patience",
+                "1",
+                "--hidden",
+                "32",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] < 30 and "early stopping" in metrics["stop_reason"]
     rows = list(csv.DictReader(open(out / "history.csv")))
@@ -129,13 +162,16 @@ def test_a_killed_and_resumed_run_ends_like_an_uninterrupted_one(tmp_path, capsy
         np.testing.assert_array_equal(resumed["model"][name], value, err_msg=name)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("epoch = 3\n", "unknown option 'epoch'"),
-    ("epochs = 'many'\n", "epochs = 'many' is not a valid int"),
-    ("optimizer = 'magic'\n", "optimizer must be one of sgd, adam"),
-    ("quiet = 1\n", "quiet must be true or false"),
-    ("epochs = \n", "is not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("epoch = 3\n", "unknown option 'epoch'"),
+        ("epochs = 'many'\n", "epochs = 'many' is not a valid int"),
+        ("optimizer = 'magic'\n", "optimizer must be one of sgd, adam"),
+        ("quiet = 1\n", "quiet must be true or false"),
+        ("epochs = \n", "is not valid TOML"),
+    ],
+)
 def test_bad_config_files_are_explained(tmp_path, capsys, text, message):
     (tmp_path / "c.toml").write_text(text)
     assert main(["train", "--config", str(tmp_path / "c.toml")]) == 2
@@ -154,21 +190,47 @@ def test_npz_data(tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="../shared/data is absent")
 def test_mnist_mlp_one_epoch_on_the_real_files(tmp_path, capsys):
-    assert main(["train", "--data", "mnist", "--data-dir", str(SHARED), "--epochs", "1", "--out", str(tmp_path),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            ["train", "--data", "mnist", "--data-dir", str(SHARED), "--epochs", "1", "--out", str(tmp_path), "--quiet"]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "metrics.json").read_text())["test_accuracy"] >= 0.96
     assert main(["eval", str(tmp_path / "last.npz")]) == 0
     assert "mnist test accuracy" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("data, model, writer", [
-    ("mnist", "lenet5", lambda root: make_mnist(root / "mnist", n=20)),
-    ("fashion-mnist", "convnet", lambda root: make_mnist(root / "fashion-mnist", n=20)),
-    ("cifar10", "lenet5", write_cifar),  # 32×32 colour, with random crops and flips
-])
+@pytest.mark.parametrize(
+    "data, model, writer",
+    [
+        ("mnist", "lenet5", lambda root: make_mnist(root / "mnist", n=20)),
+        ("fashion-mnist", "convnet", lambda root: make_mnist(root / "fashion-mnist", n=20)),
+        ("cifar10", "lenet5", write_cifar),  # 32×32 colour, with random crops and flips
+    ],
+)
 def test_conv_models_on_image_data_sets(tmp_path, capsys, data, model, writer):
     writer(tmp_path)
-    assert main(["train", "--data", data, "--data-dir", str(tmp_path), "--model", model, "--epochs", "1",
-                 "--hidden", "16", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                data,
+                "--data-dir",
+                str(tmp_path),
+                "--model",
+                model,
+                "--epochs",
+                "1",
+                "--hidden",
+                "16",
+                "--out",
+                str(tmp_path / "run"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert main(["eval", str(tmp_path / "run" / "last.npz")]) == 0
     assert f"{data} test accuracy" in capsys.readouterr().out

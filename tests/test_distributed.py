@@ -57,8 +57,9 @@ def run_mpi(script, tmp_path, timeout=120):
     path = tmp_path / "script.py"
     path.write_text(textwrap.dedent(script))
     env = dict(dist.worker_env(), PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.run(dist.launch_command(2, [str(path)]), capture_output=True, text=True, timeout=timeout,
-                          env=env, cwd=tmp_path)
+    return subprocess.run(
+        dist.launch_command(2, [str(path)]), capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path
+    )
 
 
 @needs_mpi
@@ -67,10 +68,16 @@ def test_two_ranks_equal_one_process_with_the_global_batch(tmp_path):
     assert result.returncode == 0, result.stderr
     m = model()
     x, y = data()
-    seed = int(np.random.default_rng(SEED).integers(2 ** 31))
+    seed = int(np.random.default_rng(SEED).integers(2**31))
     sampler = dist.DistributedSampler(N, num_replicas=1, rank=0, seed=seed)
-    fit(m, DataLoader(TensorDataset(x, y), batch_size=2 * B, sampler=sampler),
-        optimizer=optim.SGD(m.parameters(), lr=0.1, momentum=0.9), epochs=3, quiet=True, distributed=True)
+    fit(
+        m,
+        DataLoader(TensorDataset(x, y), batch_size=2 * B, sampler=sampler),
+        optimizer=optim.SGD(m.parameters(), lr=0.1, momentum=0.9),
+        epochs=3,
+        quiet=True,
+        distributed=True,
+    )
     for rank in (0, 1):
         trained = bp.load(tmp_path / f"rank{rank}.npz")["params"]
         for p, q in zip(m.parameters(), trained):
@@ -118,8 +125,13 @@ def test_single_process_fallback():
 @needs_mpi
 def test_cli_workers_launches_mpirun(tmp_path):
     env = dict(dist.worker_env(), PYTHONPATH=os.pathsep.join(sys.path))
-    result = subprocess.run([sys.executable, "-m", "bprop.cli", "train", "--workers", "2", "--epochs", "2",
-                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "bprop.cli", "train", "--workers", "2", "--epochs", "2", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert "data-parallel over 2 processes" in result.stdout
     assert result.stdout.count("test accuracy") == 1  # only rank 0 reports

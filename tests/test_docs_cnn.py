@@ -62,5 +62,5 @@ def test_dilated_input_gradient_is_the_full_convolution_with_the_dilated_kernel(
     z.backward(delta[None, None])
     full = ref.convolve_full(ref.dilate(delta, u, v), ref.dilate(k, d1, d2))
     dx_padded = np.zeros((7 + 2 * a, 8 + 2 * b))
-    dx_padded[:full.shape[0], :full.shape[1]] = full
-    np.testing.assert_allclose(xt.grad[0, 0], dx_padded[a:a + 7, b:b + 8], atol=1e-12)
+    dx_padded[: full.shape[0], : full.shape[1]] = full
+    np.testing.assert_allclose(xt.grad[0, 0], dx_padded[a : a + 7, b : b + 8], atol=1e-12)

@@ -50,13 +50,16 @@ def test_failure_names_input_index_both_values_and_relative_error():
     with pytest.raises(bp.GradcheckError) as info:
         bp.gradcheck(lambda t: WrongSquare.apply(t), [x])
     message = str(info.value)
-    match = re.search(r"input 0 \(shape \(2, 3\)\) at index \((\d+), (\d+)\): analytic (\S+), numerical (\S+), "
-                      r"relative error (\S+) \((\d+) of 6 elements off\)", message)
+    match = re.search(
+        r"input 0 \(shape \(2, 3\)\) at index \((\d+), (\d+)\): analytic (\S+), numerical (\S+), "
+        r"relative error (\S+) \((\d+) of 6 elements off\)",
+        message,
+    )
     assert match, message
     i, j = int(match[1]), int(match[2])
     analytic, numerical, relative = float(match[3]), float(match[4]), float(match[5])
     projection = np.random.default_rng(0).standard_normal((2, 3))  # gradcheck's fixed projection, seed 0
-    np.testing.assert_allclose(analytic, projection[i, j] * x.data[i, j], rtol=1e-6)     # v·x: the wrong one
+    np.testing.assert_allclose(analytic, projection[i, j] * x.data[i, j], rtol=1e-6)  # v·x: the wrong one
     np.testing.assert_allclose(numerical, 2 * projection[i, j] * x.data[i, j], rtol=1e-5)  # v·2x
     np.testing.assert_allclose(relative, 0.5, rtol=1e-3)
     assert int(match[6]) == 6
@@ -113,8 +116,8 @@ def test_nothing_to_check_is_an_error():
 
 def test_numerical_gradient_is_the_centred_difference():
     a = np.array([1.0, 2.0, -0.5])
-    g = numerical_gradient(lambda: float(np.sum(a ** 3)), a, eps=1e-5)
-    np.testing.assert_allclose(g, 3 * a ** 2, rtol=1e-9)  # O(ε²) error
+    g = numerical_gradient(lambda: float(np.sum(a**3)), a, eps=1e-5)
+    np.testing.assert_allclose(g, 3 * a**2, rtol=1e-9)  # O(ε²) error
     np.testing.assert_array_equal(a, [1.0, 2.0, -0.5])
 
 

@@ -19,8 +19,11 @@ except ImportError:  # the properties still run, against finite differences
     torch = None
 
 BINARY = {
-    "add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
-    "div": lambda x, y: x / y, "pow": lambda x, y: x ** y,
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y,
+    "pow": lambda x, y: x**y,
 }
 SETTINGS = settings(max_examples=30, deadline=None)
 
@@ -45,8 +48,11 @@ def _agree_with_reference(fn, arrays, torch_fn=None):
 
 
 @SETTINGS
-@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=3),
-       op=st.sampled_from(sorted(BINARY)), seed=st.integers(0, 2 ** 16))
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=3),
+    op=st.sampled_from(sorted(BINARY)),
+    seed=st.integers(0, 2**16),
+)
 def test_broadcast_gradients_have_input_shapes_and_match(shapes, op, seed):
     sa, sb = shapes.input_shapes
     rng = np.random.default_rng(seed)
@@ -58,33 +64,36 @@ def test_broadcast_gradients_have_input_shapes_and_match(shapes, op, seed):
 
 
 @SETTINGS
-@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3),
-       seed=st.integers(0, 2 ** 16))
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3),
+    seed=st.integers(0, 2**16),
+)
 def test_where_broadcasts_all_three_arguments(shapes, seed):
     sc, sa, sb = shapes.input_shapes
     rng = np.random.default_rng(seed)
     cond = rng.random(sc) > 0.5
     a, b = rng.standard_normal(sa), rng.standard_normal(sb)
-    _agree_with_reference(lambda x, y: bp.where(cond, x, y), [a, b],
-                          lambda x, y: torch.where(torch.tensor(cond), x, y))
+    _agree_with_reference(lambda x, y: bp.where(cond, x, y), [a, b], lambda x, y: torch.where(torch.tensor(cond), x, y))
 
 
 @st.composite
 def reduction_case(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
     ndim = len(shape)
-    dim = draw(st.one_of(
-        st.none(),
-        st.integers(-ndim, ndim - 1),
-        st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim).map(
-            lambda ds: tuple(dict.fromkeys(d % ndim for d in ds))),  # distinct dims (torch rejects repeats)
-    ))
+    dim = draw(
+        st.one_of(
+            st.none(),
+            st.integers(-ndim, ndim - 1),
+            st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim).map(
+                lambda ds: tuple(dict.fromkeys(d % ndim for d in ds))
+            ),  # distinct dims (torch rejects repeats)
+        )
+    )
     return shape, dim, draw(st.booleans())
 
 
 @SETTINGS
-@given(case=reduction_case(), op=st.sampled_from(["sum", "mean", "amax", "amin", "var"]),
-       seed=st.integers(0, 2 ** 16))
+@given(case=reduction_case(), op=st.sampled_from(["sum", "mean", "amax", "amin", "var"]), seed=st.integers(0, 2**16))
 def test_reductions_over_random_dims(case, op, seed):
     shape, dim, keepdim = case
     x = np.random.default_rng(seed).standard_normal(shape)
@@ -94,7 +103,8 @@ def test_reductions_over_random_dims(case, op, seed):
     out = getattr(bp.tensor(x), op)(dim=dim, keepdim=keepdim)
     np_dims = None if dim is None else tuple(np.atleast_1d(dim).tolist())
     expected = getattr(np, {"amax": "max", "amin": "min"}.get(op, op))(
-        x, axis=np_dims, keepdims=keepdim, **({"ddof": 1} if op == "var" else {}))
+        x, axis=np_dims, keepdims=keepdim, **({"ddof": 1} if op == "var" else {})
+    )
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
 
     def theirs(t):
@@ -105,13 +115,18 @@ def test_reductions_over_random_dims(case, op, seed):
 
 
 @SETTINGS
-@given(batch=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
-       m=st.integers(1, 3), k=st.integers(1, 3), n=st.integers(1, 3),
-       vector=st.sampled_from([None, "left", "right"]), seed=st.integers(0, 2 ** 16))
+@given(
+    batch=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
+    m=st.integers(1, 3),
+    k=st.integers(1, 3),
+    n=st.integers(1, 3),
+    vector=st.sampled_from([None, "left", "right"]),
+    seed=st.integers(0, 2**16),
+)
 def test_matmul_with_random_batch_broadcasting(batch, m, k, n, vector, seed):
     ba, bb = batch.input_shapes
-    sa = (k,) if vector == "left" else ba + (m, k)
-    sb = (k,) if vector == "right" else bb + (k, n)
+    sa = (k,) if vector == "left" else (*ba, m, k)
+    sb = (k,) if vector == "right" else (*bb, k, n)
     rng = np.random.default_rng(seed)
     _agree_with_reference(lambda a, b: a @ b, [rng.standard_normal(sa), rng.standard_normal(sb)])
 

@@ -9,8 +9,11 @@ from bprop.ops.conv import AvgPool2d, Conv2d, MaxPool2d
 from tests.helpers import leaf, rand
 
 CONV_CASES = [  # C, H, W, O, R, S, u, v, a, b
-    (1, 5, 5, 1, 3, 3, 1, 1, 0, 0), (2, 6, 7, 3, 3, 2, 2, 1, 1, 0), (3, 7, 5, 2, 2, 3, 3, 2, 2, 1),
-    (2, 4, 4, 2, 4, 4, 1, 1, 1, 1)]
+    (1, 5, 5, 1, 3, 3, 1, 1, 0, 0),
+    (2, 6, 7, 3, 3, 2, 2, 1, 1, 0),
+    (3, 7, 5, 2, 2, 3, 3, 2, 2, 1),
+    (2, 4, 4, 2, 4, 4, 1, 1, 1, 1),
+]
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
@@ -48,8 +51,10 @@ def test_pool_reference_matches_torch(case):
     torch = pytest.importorskip("torch")
     r, s, u, v, a, b = case
     x = np.random.default_rng(5).integers(0, 4, (2, 6, 7)).astype(np.float64)  # ties: first maximum wins
-    for name, forward, backward in (("max_pool2d", ref.max_pool, ref.max_pool_backward),
-                                    ("avg_pool2d", ref.avg_pool, ref.avg_pool_backward)):
+    for name, forward, backward in (
+        ("max_pool2d", ref.max_pool, ref.max_pool_backward),
+        ("avg_pool2d", ref.avg_pool, ref.avg_pool_backward),
+    ):
         xt = torch.tensor(x[None], requires_grad=True)
         y = getattr(torch.nn.functional, name)(xt, (r, s), (u, v), (a, b))
         np.testing.assert_allclose(forward(x, r, s, u, v, a, b), y.detach().numpy()[0], atol=1e-12)
@@ -81,8 +86,10 @@ def test_pools_match_the_fast_path(case):
     x = rand(2, 6, 7)
     delta_shape = ref.max_pool(x, r, s, u, v, a, b).shape
     delta = rand(*delta_shape, seed=4)
-    for op, forward, backward in ((MaxPool2d, ref.max_pool, ref.max_pool_backward),
-                                  (AvgPool2d, ref.avg_pool, ref.avg_pool_backward)):
+    for op, forward, backward in (
+        (MaxPool2d, ref.max_pool, ref.max_pool_backward),
+        (AvgPool2d, ref.avg_pool, ref.avg_pool_backward),
+    ):
         xt = leaf(x[None])
         fast = op.apply(xt, kernel_size=(r, s), stride=(u, v), padding=(a, b))
         np.testing.assert_allclose(fast.data[0], forward(x, r, s, u, v, a, b), atol=1e-12)

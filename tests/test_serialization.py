@@ -11,10 +11,17 @@ from bprop import nn, optim
 
 
 def test_round_trip_of_nested_containers(tmp_path):
-    obj = {"model": {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(2)},
-           "state": {0: {"step": 3, "buf": np.ones(2)}, 7: {"step": 1}},
-           "tuple": (1, 2.5, "three", None, True), "list": [1, [2, np.int64(3)]], "tensor": bp.tensor([1.0, 2.0]),
-           "text": "ünïcode", "nan": float("nan"), "big": 2 ** 70, "inf": float("-inf")}
+    obj = {
+        "model": {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(2)},
+        "state": {0: {"step": 3, "buf": np.ones(2)}, 7: {"step": 1}},
+        "tuple": (1, 2.5, "three", None, True),
+        "list": [1, [2, np.int64(3)]],
+        "tensor": bp.tensor([1.0, 2.0]),
+        "text": "ünïcode",
+        "nan": float("nan"),
+        "big": 2**70,
+        "inf": float("-inf"),
+    }
     bp.save(obj, tmp_path / "x.npz")
     back = bp.load(tmp_path / "x.npz")
     np.testing.assert_array_equal(back["model"]["w"], obj["model"]["w"])
@@ -23,7 +30,7 @@ def test_round_trip_of_nested_containers(tmp_path):
     np.testing.assert_array_equal(back["state"][0]["buf"], np.ones(2))
     assert back["tuple"] == (1, 2.5, "three", None, True)
     assert back["list"] == [1, [2, 3]] and back["text"] == "ünïcode" and np.isnan(back["nan"])
-    assert back["big"] == 2 ** 70 and back["inf"] == float("-inf")
+    assert back["big"] == 2**70 and back["inf"] == float("-inf")
     np.testing.assert_array_equal(back["tensor"], [1.0, 2.0])
 
 
@@ -36,9 +43,18 @@ def test_keys_of_every_hashable_kind_and_their_order(tmp_path):
     assert back_mixed == mixed and list(back_mixed) == list(mixed)
 
 
-@pytest.mark.parametrize("array", [np.array(3.5), np.zeros((0, 3)), np.arange(4, dtype=np.int64),
-                                   np.array([True, False]), np.ones((2, 2), dtype=np.float16),
-                                   np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.array(["ab", "c"])])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array(3.5),
+        np.zeros((0, 3)),
+        np.arange(4, dtype=np.int64),
+        np.array([True, False]),
+        np.ones((2, 2), dtype=np.float16),
+        np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        np.array(["ab", "c"]),
+    ],
+)
 def test_arrays_keep_dtype_shape_and_values(tmp_path, array):
     bp.save({"a": array}, tmp_path / "a.npz")
     back = bp.load(tmp_path / "a.npz")["a"]
@@ -134,7 +150,7 @@ def test_load_errors_say_what_is_wrong(tmp_path):
     with pytest.raises(FileNotFoundError, match="no file"):
         bp.load(tmp_path / "missing.npz")
     np.savez(tmp_path / "foreign.npz", a=np.zeros(2))
-    with pytest.raises(ValueError, match="not one bp.save wrote"):
+    with pytest.raises(ValueError, match=r"not one bp.save wrote"):
         bp.load(tmp_path / "foreign.npz")
     np.save(tmp_path / "bare.npy", np.zeros(2))
     with pytest.raises(ValueError, match="bare array"):
@@ -148,20 +164,22 @@ def test_damaged_files_raise_a_clear_error(tmp_path):
     bp.save({"w": np.arange(1000.0)}, tmp_path / "x.npz")
     payload = (tmp_path / "x.npz").read_bytes()
     (tmp_path / "truncated.npz").write_bytes(payload[: len(payload) // 2])
-    with pytest.raises(ValueError, match="truncated.npz is not a readable bprop file"):
+    with pytest.raises(ValueError, match=r"truncated.npz is not a readable bprop file"):
         bp.load(tmp_path / "truncated.npz")
     flipped = bytearray(payload)
     flipped[200] ^= 0xFF  # inside the stored array: the zip's CRC check catches it
     (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
-    with pytest.raises(ValueError, match="flipped.npz is damaged"):
+    with pytest.raises(ValueError, match=r"flipped.npz is damaged"):
         bp.load(tmp_path / "flipped.npz")
 
 
 def test_a_pickled_object_inside_an_npz_is_refused(tmp_path):
-    np.savez(tmp_path / "evil.npz", __bprop_structure__=np.frombuffer(b'{"$dict": {"a": {"$array": "a0"}}}',
-                                                                      dtype=np.uint8),
-             a0=np.array([{"x": 1}], dtype=object))
-    with pytest.raises(ValueError, match="evil.npz is damaged or not a bprop file.*pickle"):
+    np.savez(
+        tmp_path / "evil.npz",
+        __bprop_structure__=np.frombuffer(b'{"$dict": {"a": {"$array": "a0"}}}', dtype=np.uint8),
+        a0=np.array([{"x": 1}], dtype=object),
+    )
+    with pytest.raises(ValueError, match=r"evil.npz is damaged or not a bprop file.*pickle"):
         bp.load(tmp_path / "evil.npz")
 
 
@@ -173,8 +191,14 @@ def test_a_failing_first_save_leaves_no_file_at_all(tmp_path, monkeypatch):
 
 
 def test_checkpoint_with_int_keys_tuples_and_none_loads_with_numpy_alone(tmp_path):
-    ckpt = {"epoch": 3, "best": None, "shape": (2, 3), "history": {0: {"loss": 1.5}, 1: {"loss": 0.75}},
-            "names": ("w", "b"), "weights": {"w": np.ones((2, 3), np.float32)}}
+    ckpt = {
+        "epoch": 3,
+        "best": None,
+        "shape": (2, 3),
+        "history": {0: {"loss": 1.5}, 1: {"loss": 0.75}},
+        "names": ("w", "b"),
+        "weights": {"w": np.ones((2, 3), np.float32)},
+    }
     bp.save(ckpt, tmp_path / "ckpt.pt")
     with np.load(tmp_path / "ckpt.pt", allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}

@@ -21,8 +21,9 @@ def test_scikit_learn_estimator_checks(estimator, check):
 
 def test_classifier_in_a_pipeline_and_grid_search():
     X, y = load_iris(return_X_y=True)
-    pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=1e-2,
-                                                             max_iter=150, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=1e-2, max_iter=150, random_state=0)
+    )
     search = GridSearchCV(pipe, {"mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3)
     search.fit(X, y)
     assert search.best_score_ > 0.9
@@ -82,9 +83,13 @@ def test_coefs_and_intercepts_in_scikit_learns_layout():
     assert [c.shape for c in clf.coefs_] == [(4, 7), (7, 3)]
     assert [b.shape for b in clf.intercepts_] == [(7,), (3,)]
     hidden = np.maximum(X @ clf.coefs_[0] + clf.intercepts_[0], 0)
-    np.testing.assert_allclose(hidden @ clf.coefs_[1] + clf.intercepts_[1], np.log(clf.predict_proba(X))
-                               + np.log(np.exp(hidden @ clf.coefs_[1] + clf.intercepts_[1]).sum(1, keepdims=True)),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        hidden @ clf.coefs_[1] + clf.intercepts_[1],
+        np.log(clf.predict_proba(X))
+        + np.log(np.exp(hidden @ clf.coefs_[1] + clf.intercepts_[1]).sum(1, keepdims=True)),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_training_continues_after_pickling_and_after_early_stopping_restored_weights():
@@ -94,8 +99,10 @@ def test_training_continues_after_pickling_and_after_early_stopping_restored_wei
     import pickle
 
     X, y = load_iris(return_X_y=True)
-    for clf in (MLPClassifier(max_iter=5, random_state=0).fit(X, y),
-                MLPClassifier(early_stopping=True, max_iter=30, n_iter_no_change=2, random_state=0).fit(X, y)):
+    for clf in (
+        MLPClassifier(max_iter=5, random_state=0).fit(X, y),
+        MLPClassifier(early_stopping=True, max_iter=30, n_iter_no_change=2, random_state=0).fit(X, y),
+    ):
         copy = pickle.loads(pickle.dumps(clf))
         for model in (clf, copy):
             before = model.coefs_[0]

@@ -8,18 +8,21 @@ import bprop as bp
 # ----- construction and dtype rules ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("data,dtype", [
-    ([1.0, 2.0], np.float32),           # Python floats: float32, torch's default
-    (1.5, np.float32),
-    ([[1, 2.5]], np.float32),           # mixed ints and floats are floats
-    ([1, 2], np.int64),                 # ints: int64 labels
-    (7, np.int64),
-    ([True, False], np.bool_),
-    (np.zeros(2), np.float64),          # NumPy arrays keep their dtype
-    (np.zeros(2, np.float32), np.float32),
-    (np.arange(3, dtype=np.uint8), np.uint8),
-    (np.float64(1.5), np.float64),      # so do NumPy scalars
-])
+@pytest.mark.parametrize(
+    "data,dtype",
+    [
+        ([1.0, 2.0], np.float32),  # Python floats: float32, torch's default
+        (1.5, np.float32),
+        ([[1, 2.5]], np.float32),  # mixed ints and floats are floats
+        ([1, 2], np.int64),  # ints: int64 labels
+        (7, np.int64),
+        ([True, False], np.bool_),
+        (np.zeros(2), np.float64),  # NumPy arrays keep their dtype
+        (np.zeros(2, np.float32), np.float32),
+        (np.arange(3, dtype=np.uint8), np.uint8),
+        (np.float64(1.5), np.float64),  # so do NumPy scalars
+    ],
+)
 def test_dtype_of_constructed_tensors(data, dtype):
     assert bp.tensor(data).dtype == dtype
 
@@ -60,16 +63,25 @@ def test_ragged_input_is_rejected():
 # ----- operators and Python / NumPy scalars ---------------------------------------------------
 
 SCALAR_OPS = {
-    "add": lambda x, s: x + s, "radd": lambda x, s: s + x, "sub": lambda x, s: x - s,
-    "rsub": lambda x, s: s - x, "mul": lambda x, s: x * s, "rmul": lambda x, s: s * x,
-    "div": lambda x, s: x / s, "rdiv": lambda x, s: s / x, "pow": lambda x, s: x ** s,
-    "rpow": lambda x, s: s ** x,
+    "add": lambda x, s: x + s,
+    "radd": lambda x, s: s + x,
+    "sub": lambda x, s: x - s,
+    "rsub": lambda x, s: s - x,
+    "mul": lambda x, s: x * s,
+    "rmul": lambda x, s: s * x,
+    "div": lambda x, s: x / s,
+    "rdiv": lambda x, s: s / x,
+    "pow": lambda x, s: x**s,
+    "rpow": lambda x, s: s**x,
 }
 
 
 @pytest.mark.parametrize("name", sorted(SCALAR_OPS))
-@pytest.mark.parametrize("scalar", [2, 2.5, True, np.float64(2.5), np.int64(2), np.float32(2.5)],
-                         ids=["int", "float", "bool", "np.float64", "np.int64", "np.float32"])
+@pytest.mark.parametrize(
+    "scalar",
+    [2, 2.5, True, np.float64(2.5), np.int64(2), np.float32(2.5)],
+    ids=["int", "float", "bool", "np.float64", "np.int64", "np.float32"],
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_scalars_never_change_a_float_tensors_dtype(name, scalar, dtype):
     x = bp.tensor(np.array([1.0, 2.0], dtype=dtype), requires_grad=True)
@@ -83,8 +95,8 @@ def test_scalar_operator_values():
     x = bp.tensor([1.0, 2.0])
     np.testing.assert_allclose((3 - x).data, [2, 1])
     np.testing.assert_allclose((2 / x).data, [2, 1])
-    np.testing.assert_allclose((2 ** x).data, [2, 4])
-    np.testing.assert_allclose((x ** 2).data, [1, 4])
+    np.testing.assert_allclose((2**x).data, [2, 4])
+    np.testing.assert_allclose((x**2).data, [1, 4])
     np.testing.assert_allclose((-x).data, [-1, -2])
     np.testing.assert_allclose(abs(bp.tensor([-1.5])).data, [1.5])
 
@@ -100,8 +112,8 @@ def test_ndarray_on_the_left_defers_to_the_tensor():
 def test_integer_and_bool_tensor_arithmetic_follows_torch():
     labels = bp.tensor([1, 2])
     assert (labels + 1).dtype == np.int64
-    assert (labels ** 2).data.tolist() == [1, 4] and (labels ** 2).dtype == np.int64
-    root = labels ** 0.5  # a float power of an integer tensor is float32 (it used to truncate to ** 0)
+    assert (labels**2).data.tolist() == [1, 4] and (labels**2).dtype == np.int64
+    root = labels**0.5  # a float power of an integer tensor is float32 (it used to truncate to ** 0)
     assert root.dtype == np.float32
     np.testing.assert_allclose(root.data, [1.0, np.sqrt(2.0)], rtol=1e-6)
     assert (labels * 2.5).dtype.kind == "f"
@@ -119,11 +131,18 @@ def test_mixed_float_tensors_promote_like_torch():
 
 # ----- comparisons ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("op,expected", [
-    ("__eq__", [False, True, False]), ("__ne__", [True, False, True]),
-    ("__lt__", [True, False, False]), ("__le__", [True, True, False]),
-    ("__gt__", [False, False, True]), ("__ge__", [False, True, True]),
-])
+
+@pytest.mark.parametrize(
+    "op,expected",
+    [
+        ("__eq__", [False, True, False]),
+        ("__ne__", [True, False, True]),
+        ("__lt__", [True, False, False]),
+        ("__le__", [True, True, False]),
+        ("__gt__", [False, False, True]),
+        ("__ge__", [False, True, True]),
+    ],
+)
 def test_comparisons_give_bool_tensors_outside_the_graph(op, expected):
     x = bp.tensor([1.0, 2.0, 3.0], requires_grad=True)
     for other in (2.0, bp.tensor([2.0, 2.0, 2.0]), np.array([2.0])):
@@ -139,6 +158,7 @@ def test_tensors_stay_hashable_by_identity():
 
 
 # ----- conversions ---------------------------------------------------------------------------
+
 
 def test_item():
     assert bp.tensor([3.0]).item() == 3.0 and isinstance(bp.tensor([3.0]).item(), float)
@@ -204,9 +224,16 @@ def test_numpy_integers_work_as_sizes():
 
 # ----- in-place operations -------------------------------------------------------------------
 
-@pytest.mark.parametrize("op,expected", [
-    ("__iadd__", [3.0, 4.0]), ("__isub__", [-1.0, 0.0]), ("__imul__", [2.0, 4.0]), ("__itruediv__", [0.5, 1.0]),
-])
+
+@pytest.mark.parametrize(
+    "op,expected",
+    [
+        ("__iadd__", [3.0, 4.0]),
+        ("__isub__", [-1.0, 0.0]),
+        ("__imul__", [2.0, 4.0]),
+        ("__itruediv__", [0.5, 1.0]),
+    ],
+)
 def test_in_place_ops_raise_under_grad_mode_and_work_under_no_grad(op, expected):
     w = bp.tensor([1.0, 2.0], requires_grad=True)
     data = w.data
@@ -255,6 +282,7 @@ def test_setitem_and_zero_():
 
 # ----- repr ----------------------------------------------------------------------------------
 
+
 def test_repr():
     assert repr(bp.tensor([1.0, 2.5])) == "tensor([1. , 2.5])"
     assert repr(bp.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
@@ -268,6 +296,7 @@ def test_repr():
 
 
 # ----- factories -----------------------------------------------------------------------------
+
 
 def test_factories_and_seed():
     bp.manual_seed(3)

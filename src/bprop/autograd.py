@@ -104,7 +104,7 @@ class Context:
     input i wants a gradient, so that it can skip work.
     """
 
-    __slots__ = ("fn", "inputs", "needs_input_grad", "saved", "freed", "__dict__")
+    __slots__ = ("__dict__", "fn", "freed", "inputs", "needs_input_grad", "saved")
 
     def __init__(self, fn: type[Function]):
         self.fn = fn
@@ -172,9 +172,7 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
-    )
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     summed = grad.sum(axis=axes, keepdims=True) if axes else grad
     return summed.reshape(shape)
 

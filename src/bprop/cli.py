@@ -42,8 +42,11 @@ DATA_DEFAULTS: dict[str, dict[str, Any]] = {
     "cifar10": dict(model="convnet", epochs=20, batch_size=128, lr=1e-3, hidden="512,256", dropout=0.2),
     "npz": dict(model="mlp", epochs=20, batch_size=64, lr=1e-3, hidden="256,256", dropout=0.1),
 }
-NORMALISATION = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530),
-                 "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))}
+NORMALISATION = {
+    "mnist": (0.1307, 0.3081),
+    "fashion-mnist": (0.2860, 0.3530),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+}
 
 
 class CLIError(Exception):
@@ -77,8 +80,9 @@ def batch_transforms(kind: str, augment: bool) -> tuple[Callable | None, Callabl
     mean, std = NORMALISATION[kind]
     base = [transforms.ToFloat(), transforms.Normalize(mean, std)]
     if kind == "cifar10" and augment:
-        return transforms.Compose([transforms.RandomCrop(32, 4), transforms.RandomHorizontalFlip(), *base]), \
-            transforms.Compose(base)
+        return transforms.Compose(
+            [transforms.RandomCrop(32, 4), transforms.RandomHorizontalFlip(), *base]
+        ), transforms.Compose(base)
     return transforms.Compose(base), transforms.Compose(base)
 
 
@@ -104,14 +108,20 @@ def build_model(config: dict[str, Any]) -> nn.Module:
     except ValueError:
         hidden = []
     if not hidden or min(hidden) < 1:
-        raise CLIError(f"--hidden takes positive layer sizes separated by commas (e.g. 256,128), "
-                       f"got {config['hidden']!r}")
+        raise CLIError(
+            f"--hidden takes positive layer sizes separated by commas (e.g. 256,128), got {config['hidden']!r}"
+        )
     features = int(np.prod(shape))
     name = config["model"]
     if name == "fcnet":
-        return nn.models.FullyConnectedNet(features, hidden, classes,
-                                           normalization="batchnorm" if config["batchnorm"] else None,
-                                           dropout=config["dropout"], weight_scale=config["weight_scale"])
+        return nn.models.FullyConnectedNet(
+            features,
+            hidden,
+            classes,
+            normalization="batchnorm" if config["batchnorm"] else None,
+            dropout=config["dropout"],
+            weight_scale=config["weight_scale"],
+        )
     if name == "mlp":
         layers: list[nn.Module] = [nn.Flatten()]
         for fan_in, fan_out in zip([features, *hidden], hidden):
@@ -122,8 +132,14 @@ def build_model(config: dict[str, Any]) -> nn.Module:
     if len(shape) != 3:
         raise CLIError(f"--model {name} needs images (channels, height, width), but the inputs have shape {shape}")
     if name == "convnet":
-        return nn.models.ThreeLayerConvNet(input_dim=shape, num_filters=32, filter_size=5, hidden_dim=hidden[0],
-                                           num_classes=classes, weight_scale=config["weight_scale"])
+        return nn.models.ThreeLayerConvNet(
+            input_dim=shape,
+            num_filters=32,
+            filter_size=5,
+            hidden_dim=hidden[0],
+            num_classes=classes,
+            weight_scale=config["weight_scale"],
+        )
     if shape[1:] not in ((28, 28), (32, 32)):
         raise CLIError(f"--model lenet5 takes 28×28 or 32×32 images, not {shape[1]}×{shape[2]}")
     return nn.models.LeNet5(in_channels=shape[0], num_classes=classes, input_size=shape[1])
@@ -156,10 +172,12 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = TRAIN_EXAMPLES + "\n".join(
         f"  {kind:<14}" + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in values.items())
-        for kind, values in DATA_DEFAULTS.items())
+        for kind, values in DATA_DEFAULTS.items()
+    )
     p.add_argument("--model", choices=MODELS, help="architecture (default depends on the data set)")
-    p.add_argument("--data", default="digits",
-                   help="digits (embedded, default), mnist, fashion-mnist, cifar10 or PATH.npz")
+    p.add_argument(
+        "--data", default="digits", help="digits (embedded, default), mnist, fashion-mnist, cifar10 or PATH.npz"
+    )
     p.add_argument("--data-dir", default="data", metavar="DIR", help="folder with the data files (default: ./data)")
     p.add_argument("--download", action="store_true", help="fetch missing data files (sha256-checked)")
     p.add_argument("--epochs", type=int, metavar="N", help="maximum number of epochs")
@@ -169,32 +187,60 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--momentum", type=float, default=0.9, help="momentum for sgd and rmsprop (default 0.9)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
     p.add_argument("--dropout", type=float, help="dropout probability after each hidden layer")
-    p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True,
-                   help="batch norm after each hidden affine layer (default on)")
+    p.add_argument(
+        "--batchnorm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="batch norm after each hidden affine layer (default on)",
+    )
     p.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, comma separated (e.g. 256,256)")
     p.add_argument("--weight-scale", type=float, default=0.05, help="std of the Gaussian init for fcnet")
-    p.add_argument("--target-loss", type=float, metavar="LOSS",
-                   help="stop once the epoch's training loss is below this")
+    p.add_argument(
+        "--target-loss", type=float, metavar="LOSS", help="stop once the epoch's training loss is below this"
+    )
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop after this many seconds")
-    p.add_argument("--val-split", type=float, default=0.0, metavar="FRACTION",
-                   help="hold out this fraction of the training data to validate on after each epoch; "
-                        "best.npz then keeps the lowest val_loss (default 0: no validation)")
-    p.add_argument("--patience", type=int, metavar="EPOCHS",
-                   help="stop when val_loss has not improved for this many epochs (needs --val-split)")
+    p.add_argument(
+        "--val-split",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="hold out this fraction of the training data to validate on after each epoch; "
+        "best.npz then keeps the lowest val_loss (default 0: no validation)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        metavar="EPOCHS",
+        help="stop when val_loss has not improved for this many epochs (needs --val-split)",
+    )
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no random crops/flips (cifar10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", metavar="DIR", help="folder for last.npz, best.npz, history.csv and metrics.json")
-    p.add_argument("--resume", nargs="?", const="", metavar="CHECKPOINT",
-                   help="continue from CHECKPOINT (default OUT/last.npz)")
-    p.add_argument("--config", metavar="FILE.toml",
-                   help="TOML file of option values (flags given on the command line win)")
+    p.add_argument(
+        "--resume", nargs="?", const="", metavar="CHECKPOINT", help="continue from CHECKPOINT (default OUT/last.npz)"
+    )
+    p.add_argument(
+        "--config", metavar="FILE.toml", help="TOML file of option values (flags given on the command line win)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--threads", type=int, metavar="N", help="BLAS threads (default: NumPy's, 1 for digits); needs "
-                   "threadpoolctl, else set OPENBLAS_NUM_THREADS before starting")
-    p.add_argument("--report", metavar="DIR", help="also record plots and write DIR/report.html (implies --out DIR "
-                   "unless --out is given); needs matplotlib")
-    p.add_argument("--workers", type=int, default=1,
-                   help="data-parallel processes on this machine, launched with mpirun (needs MPI)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="BLAS threads (default: NumPy's, 1 for digits); needs "
+        "threadpoolctl, else set OPENBLAS_NUM_THREADS before starting",
+    )
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also record plots and write DIR/report.html (implies --out DIR unless --out is given); needs matplotlib",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="data-parallel processes on this machine, launched with mpirun (needs MPI)",
+    )
 
 
 def load_config_file(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
@@ -232,8 +278,7 @@ def _config_value(path: str, key: str, value: Any, actions: dict[str, argparse.A
         except (TypeError, ValueError):
             raise CLIError(f"--config: {path}: {key} = {value!r} is not a valid {action.type.__name__}") from None
     if action.choices is not None and value not in action.choices:
-        raise CLIError(f"--config: {path}: {key} must be one of {', '.join(map(str, action.choices))}, "
-                       f"got {value!r}")
+        raise CLIError(f"--config: {path}: {key} must be one of {', '.join(map(str, action.choices))}, got {value!r}")
     return value
 
 
@@ -278,8 +323,10 @@ def blas_threads(threads: int | None, explicit: bool) -> Iterator[None]:
         from threadpoolctl import threadpool_limits
     except ImportError:
         if explicit:
-            raise CLIError("--threads needs the threadpoolctl package; or set OPENBLAS_NUM_THREADS (or "
-                           "OMP_NUM_THREADS, MKL_NUM_THREADS) before starting bprop") from None
+            raise CLIError(
+                "--threads needs the threadpoolctl package; or set OPENBLAS_NUM_THREADS (or "
+                "OMP_NUM_THREADS, MKL_NUM_THREADS) before starting bprop"
+            ) from None
         yield
         return
     with threadpool_limits(threads, user_api="blas"):
@@ -302,8 +349,9 @@ def train_from_config(config: dict[str, Any]) -> int:
     config["input_shape"], config["num_classes"] = sample_shape(train_set)
     val_set = None
     if config["val_split"]:
-        train_set, val_set = random_split(train_set, [1 - config["val_split"], config["val_split"]],
-                                          seed=config["seed"])
+        train_set, val_set = random_split(
+            train_set, [1 - config["val_split"], config["val_split"]], seed=config["seed"]
+        )
     model = build_model(config)
     opt = build_optimizer(config, model.parameters())
     scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"])
@@ -324,8 +372,10 @@ def train_from_config(config: dict[str, Any]) -> int:
         recorder = VizRecorder(probe=probe, every=max(1, len(loader) // 10))
         callbacks.append(recorder)
     if distributed and not config["quiet"]:
-        print(f"data-parallel over {dist.world_size()} processes: {config['batch_size']} samples per process "
-              f"and step, {config['batch_size'] * dist.world_size()} in all")
+        print(
+            f"data-parallel over {dist.world_size()} processes: {config['batch_size']} samples per process "
+            f"and step, {config['batch_size'] * dist.world_size()} in all"
+        )
     resume = None
     if config.get("resume") is not None:
         resume = config["resume"] or (out / "last.npz" if out else None)
@@ -334,23 +384,45 @@ def train_from_config(config: dict[str, Any]) -> int:
     saved = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items()}
     if not config["quiet"]:
         n_params = sum(p.numel() for p in model.parameters())
-        print(f"training {config['model']} ({n_params:,} parameters) on {config['data']}: "
-              f"{len(train_set)} train / {len(val_set or [])} validation / {len(test_set)} test samples")
-    history = fit(model, loader, val=val_set, loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=config["epochs"],
-                  scheduler=scheduler, callbacks=callbacks, target_loss=config.get("target_loss"),
-                  time_limit=config.get("time_limit"), val_transform=eval_tf, resume=resume,
-                  quiet=config["quiet"], config=saved, distributed=distributed)
+        print(
+            f"training {config['model']} ({n_params:,} parameters) on {config['data']}: "
+            f"{len(train_set)} train / {len(val_set or [])} validation / {len(test_set)} test samples"
+        )
+    history = fit(
+        model,
+        loader,
+        val=val_set,
+        loss=nn.CrossEntropyLoss(),
+        optimizer=opt,
+        epochs=config["epochs"],
+        scheduler=scheduler,
+        callbacks=callbacks,
+        target_loss=config.get("target_loss"),
+        time_limit=config.get("time_limit"),
+        val_transform=eval_tf,
+        resume=resume,
+        quiet=config["quiet"],
+        config=saved,
+        distributed=distributed,
+    )
     if not dist.is_main():
         return 0
     results = evaluate(model, test_set, transform=eval_tf)
-    print(f"test accuracy {results['accuracy']:.2%}  test loss {results['loss']:.4f}  "
-          f"({history.stop_reason}, {sum(e['seconds'] for e in history.epochs):.1f} s training)")
+    print(
+        f"test accuracy {results['accuracy']:.2%}  test loss {results['loss']:.4f}  "
+        f"({history.stop_reason}, {sum(e['seconds'] for e in history.epochs):.1f} s training)"
+    )
     if out:
-        summary = {"test_accuracy": results["accuracy"], "test_loss": results["loss"],
-                   "top5_accuracy": results["top5_accuracy"], "epochs": len(history.epochs),
-                   "stop_reason": history.stop_reason, "classes": class_names(test_set),
-                   "confusion_matrix": results["confusion_matrix"].tolist(),
-                   **{k: results[k].tolist() for k in ("precision", "recall", "f1")}}
+        summary = {
+            "test_accuracy": results["accuracy"],
+            "test_loss": results["loss"],
+            "top5_accuracy": results["top5_accuracy"],
+            "epochs": len(history.epochs),
+            "stop_reason": history.stop_reason,
+            "classes": class_names(test_set),
+            "confusion_matrix": results["confusion_matrix"].tolist(),
+            **{k: results[k].tolist() for k in ("precision", "recall", "f1")},
+        }
         atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
     if report_dir is not None:
         recorder.save(report_dir / "viz.npz")
@@ -362,8 +434,9 @@ def train_from_config(config: dict[str, Any]) -> int:
     return 0
 
 
-def save_misclassified(model: nn.Module, test_set: Dataset, transform: Callable | None, path: Path,
-                       limit: int = 25) -> None:
+def save_misclassified(
+    model: nn.Module, test_set: Dataset, transform: Callable | None, path: Path, limit: int = 25
+) -> None:
     """The first ``limit`` misclassified test inputs (untransformed), their true and predicted labels."""
     from bprop.train import predict
 
@@ -371,8 +444,15 @@ def save_misclassified(model: nn.Module, test_set: Dataset, transform: Callable 
     pred = predict(model, test_set, transform=transform).argmax(axis=1)
     wrong = np.flatnonzero(pred != targets)[:limit]
     classes = getattr(getattr(test_set, "dataset", test_set), "classes", None) or [str(c) for c in range(10)]
-    bp.save({"images": inputs[wrong].astype(np.float32), "true": targets[wrong], "pred": pred[wrong],
-             "classes": list(classes)}, path)
+    bp.save(
+        {
+            "images": inputs[wrong].astype(np.float32),
+            "true": targets[wrong],
+            "pred": pred[wrong],
+            "classes": list(classes),
+        },
+        path,
+    )
 
 
 def build_run_report(run_dir: Path) -> Path:
@@ -395,8 +475,16 @@ def build_run_report(run_dir: Path) -> Path:
     examples = bp.load(run_dir / "examples.npz") if (run_dir / "examples.npz").exists() else None
     classes = examples["classes"] if examples else [str(c) for c in range(config["num_classes"])]
     try:
-        return write_report(run_dir, config, model.summary(tuple(config["input_shape"])), metrics,
-                            state.get("history", {}).get("epochs", []), recorder, classes, examples)
+        return write_report(
+            run_dir,
+            config,
+            model.summary(tuple(config["input_shape"])),
+            metrics,
+            state.get("history", {}).get("epochs", []),
+            recorder,
+            classes,
+            examples,
+        )
     except ImportError as err:
         raise CLIError(str(err)) from None
 
@@ -414,8 +502,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from bprop.viz import build_network, explain, explain_conv
 
     if args.conv:
-        result: Any = explain_conv((args.size, args.size), (args.kernel, args.kernel), (args.stride, args.stride),
-                                   (args.padding, args.padding), seed=args.seed)
+        result: Any = explain_conv(
+            (args.size, args.size),
+            (args.kernel, args.kernel),
+            (args.stride, args.stride),
+            (args.padding, args.padding),
+            seed=args.seed,
+        )
     else:
         if args.sizes is None and args.activation == "sigmoid" and args.loss == "mse":
             model = x = y = None  # the classic 2-2-2 teaching example
@@ -426,8 +519,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
             model = build_network(sizes, args.activation, seed=args.seed)
             rng = np.random.default_rng(args.seed)
             x = rng.uniform(-1, 1, sizes[0])
-            y = np.eye(sizes[-1])[rng.integers(sizes[-1])] if args.loss == "cross_entropy" else rng.uniform(0, 1,
-                                                                                                             sizes[-1])
+            y = (
+                np.eye(sizes[-1])[rng.integers(sizes[-1])]
+                if args.loss == "cross_entropy"
+                else rng.uniform(0, 1, sizes[-1])
+            )
         result = explain(model, x, y, loss=args.loss, lr=args.lr)
     text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format]()
     if args.out:
@@ -476,12 +572,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _, test_set = load_data(data, args.data_dir or config["data_dir"], args.download)
     shape = sample_shape(test_set)[0]
     if shape != tuple(config["input_shape"]):
-        raise CLIError(f"{args.checkpoint} takes inputs of shape {tuple(config['input_shape'])}, "
-                       f"but {data} has {shape}")
+        raise CLIError(
+            f"{args.checkpoint} takes inputs of shape {tuple(config['input_shape'])}, but {data} has {shape}"
+        )
     _, eval_tf = batch_transforms(data_kind(data), augment=False)
     results = evaluate(model, test_set, transform=eval_tf)
-    print(f"{data} test accuracy {results['accuracy']:.2%}  loss {results['loss']:.4f}  "
-          f"top-5 {results['top5_accuracy']:.2%}  ({len(test_set)} samples)")
+    print(
+        f"{data} test accuracy {results['accuracy']:.2%}  loss {results['loss']:.4f}  "
+        f"top-5 {results['top5_accuracy']:.2%}  ({len(test_set)} samples)"
+    )
     print("confusion matrix (rows: true class, columns: predicted):")
     print(np.array2string(results["confusion_matrix"], max_line_width=200))
     names = class_names(test_set) or [str(c) for c in range(len(results["f1"]))]
@@ -494,8 +593,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a .npz checkpoint written by `bprop train --out`")
-    p.add_argument("--data", help="data set to evaluate on: digits, mnist, fashion-mnist, cifar10 or PATH.npz "
-                   "(default: the one it was trained on)")
+    p.add_argument(
+        "--data",
+        help="data set to evaluate on: digits, mnist, fashion-mnist, cifar10 or PATH.npz "
+        "(default: the one it was trained on)",
+    )
     p.add_argument("--data-dir", metavar="DIR", help="folder with the data files (default: the training run's)")
     p.add_argument("--download", action="store_true", help="fetch missing data files")
 
@@ -509,8 +611,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         path = to_onnx(model, example, args.onnx, opset=args.opset)
     except ImportError as err:
         raise CLIError(str(err)) from None
-    print(f"wrote {path} ({config['model']}, input (batch, {', '.join(map(str, config['input_shape']))}), "
-          f"opset {args.opset})")
+    print(
+        f"wrote {path} ({config['model']}, input (batch, {', '.join(map(str, config['input_shape']))}), "
+        f"opset {args.opset})"
+    )
     return 0
 
 
@@ -563,8 +667,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        if getattr(args, "workers", 1) > 1 and "OMPI_COMM_WORLD_SIZE" not in os.environ \
-                and "PMI_SIZE" not in os.environ:  # not yet under a launcher: become one
+        if (
+            getattr(args, "workers", 1) > 1
+            and "OMPI_COMM_WORLD_SIZE" not in os.environ
+            and "PMI_SIZE" not in os.environ
+        ):  # not yet under a launcher: become one
             command = dist.launch_command(args.workers, ["-m", "bprop.cli", *_without_workers(argv)])
             return subprocess.call(command, env=dist.worker_env())
         if getattr(args, "config", None):  # file values become defaults, explicit flags win

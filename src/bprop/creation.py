@@ -50,8 +50,9 @@ def rand(*size: Any, dtype: DTypeLike = np.float32, requires_grad: bool = False)
     return _make(generator().random(_shape(size)).astype(dtype), requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: DTypeLike = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float, end: float | None = None, step: float = 1, dtype: DTypeLike = None, requires_grad: bool = False
+) -> Tensor:
     if end is None:
         start, end = 0, start
     values = np.arange(start, end, step)

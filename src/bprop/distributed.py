@@ -24,7 +24,7 @@ import numpy as np
 
 from bprop.nn.module import Module
 
-BUCKET_BYTES = 8 * 2 ** 20  # gradients are allreduced in float32 buckets of about this size
+BUCKET_BYTES = 8 * 2**20  # gradients are allreduced in float32 buckets of about this size
 
 
 class World:
@@ -107,7 +107,7 @@ def allreduce_gradients(model: Module, bucket_bytes: int = BUCKET_BYTES) -> None
         flat /= _world.size
         offset = 0
         for p in bucket:
-            p.grad[...] = flat[offset:offset + p.grad.size].reshape(p.grad.shape)
+            p.grad[...] = flat[offset : offset + p.grad.size].reshape(p.grad.shape)
             offset += p.grad.size
 
 
@@ -142,8 +142,15 @@ class DistributedSampler:
     each epoch for a new permutation.
     """
 
-    def __init__(self, length: int, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
-                 seed: int = 0, drop_last: bool = False):
+    def __init__(
+        self,
+        length: int,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ):
         self.length, self.shuffle, self.seed, self.drop_last = length, shuffle, seed, drop_last
         self.num_replicas = world_size() if num_replicas is None else num_replicas
         self.rank = _world.rank if rank is None else rank
@@ -157,12 +164,15 @@ class DistributedSampler:
         self.epoch = epoch
 
     def indices(self) -> np.ndarray:
-        order = (np.random.default_rng(self.seed + self.epoch).permutation(self.length) if self.shuffle
-                 else np.arange(self.length))
+        order = (
+            np.random.default_rng(self.seed + self.epoch).permutation(self.length)
+            if self.shuffle
+            else np.arange(self.length)
+        )
         total = self.num_samples * self.num_replicas
         if total > len(order):
             order = np.resize(order, total)  # repeats from the start, like torch's padding
-        return order[:total][self.rank::self.num_replicas]
+        return order[:total][self.rank :: self.num_replicas]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -203,8 +213,10 @@ def launch_command(workers: int, argv: list[str]) -> list[str]:
     except ImportError:
         mpirun = None
     if mpirun is None:
-        raise RuntimeError("--workers needs MPI: pip install 'bprop[mpi]' (mpi4py and Open MPI), "
-                           "or install mpi4py with your system's MPI")
+        raise RuntimeError(
+            "--workers needs MPI: pip install 'bprop[mpi]' (mpi4py and Open MPI), "
+            "or install mpi4py with your system's MPI"
+        )
     import os
 
     flags = ["--oversubscribe"] + (["--allow-run-as-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])

@@ -41,13 +41,20 @@ def numerical_gradient(loss: Callable[[], float], array: np.ndarray, eps: float 
 
 def _as_inputs(inputs: Any) -> list[Any]:
     items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    return [Tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
-            if isinstance(x, np.ndarray) else x for x in items]
+    return [
+        Tensor(np.asarray(x, dtype=np.float64), requires_grad=True) if isinstance(x, np.ndarray) else x for x in items
+    ]
 
 
-def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any] | Any, eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
-              seed: int = 0) -> bool:
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Any] | Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+) -> bool:
     """Check the analytic gradient of ``fn`` with respect to every input that requires grad.
 
     ``inputs`` holds Tensors (those with requires_grad are checked; use float64) and other
@@ -61,8 +68,10 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any] | Any, eps: float
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
     for i in checked:
         if args[i].dtype != np.float64:
-            warnings.warn(f"gradcheck: input {i} is {args[i].dtype}; finite differences need "
-                          "float64 to be meaningful", stacklevel=2)
+            warnings.warn(
+                f"gradcheck: input {i} is {args[i].dtype}; finite differences need float64 to be meaningful",
+                stacklevel=2,
+            )
         if not args[i].data.flags.writeable or not args[i].data.flags.c_contiguous:
             args[i].data = args[i].data.copy(order="C")  # nudged in place below
         args[i].grad = None
@@ -86,10 +95,12 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any] | Any, eps: float
             continue
         worst = np.unravel_index(np.argmax(error - bound), error.shape)
         relative = error[worst] / max(abs(numeric[worst]), 1e-12)
-        message = (f"gradcheck failed for input {i} (shape {args[i].shape}) at index "
-                   f"{tuple(int(k) for k in worst)}: analytic {analytic[worst]:.8g}, numerical "
-                   f"{numeric[worst]:.8g}, relative error {relative:.3g} "
-                   f"({int(np.sum(~(error <= bound)))} of {error.size} elements off)")  # ~(≤): nan counts
+        message = (
+            f"gradcheck failed for input {i} (shape {args[i].shape}) at index "
+            f"{tuple(int(k) for k in worst)}: analytic {analytic[worst]:.8g}, numerical "
+            f"{numeric[worst]:.8g}, relative error {relative:.3g} "
+            f"({int(np.sum(~(error <= bound)))} of {error.size} elements off)"
+        )  # ~(≤): nan counts
         if raise_exception:
             raise GradcheckError(message)
         return False

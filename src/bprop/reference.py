@@ -30,8 +30,9 @@ def output_size(h: int, w: int, r: int, s: int, u: int, v: int, a: int, b: int) 
     return (h + 2 * a - r) // u + 1, (w + 2 * b - s) // v + 1
 
 
-def cross_correlate(x: np.ndarray, k: np.ndarray, bias: np.ndarray | None = None, u: int = 1, v: int = 1,
-                    a: int = 0, b: int = 0) -> np.ndarray:
+def cross_correlate(
+    x: np.ndarray, k: np.ndarray, bias: np.ndarray | None = None, u: int = 1, v: int = 1, a: int = 0, b: int = 0
+) -> np.ndarray:
     """z[o, p, q] = bias[o] + Σ_c Σ_r Σ_s k[o, c, r, s] · x̃[c, p·u + r, q·v + s]  (what CNNs compute)."""
     o_ch, c_ch, r_size, s_size = k.shape
     xp = pad(x, a, b)
@@ -90,8 +91,9 @@ def dilate(delta: np.ndarray, u: int, v: int) -> np.ndarray:
     return out
 
 
-def conv_backward(x: np.ndarray, k: np.ndarray, delta: np.ndarray, u: int = 1, v: int = 1, a: int = 0,
-                  b: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv_backward(
+    x: np.ndarray, k: np.ndarray, delta: np.ndarray, u: int = 1, v: int = 1, a: int = 0, b: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of the cross-correlation for δ = ∂C/∂z (O, P, Q), as derived in the docs:
 
         ∂C/∂x[c] = crop_a,b( Σ_o convolve_full(dilate(δ[o]), k[o, c]) )
@@ -111,8 +113,8 @@ def conv_backward(x: np.ndarray, k: np.ndarray, delta: np.ndarray, u: int = 1, v
         full = np.zeros((h + 2 * a + r_size - 1, w + 2 * b + s_size - 1))
         for o in range(o_ch):
             contribution = convolve_full(dilate(delta[o], u, v), k[o, c])
-            full[:contribution.shape[0], :contribution.shape[1]] += contribution
-        dx[c] = full[a:a + h, b:b + w]  # rows/columns the stride never reached keep 0
+            full[: contribution.shape[0], : contribution.shape[1]] += contribution
+        dx[c] = full[a : a + h, b : b + w]  # rows/columns the stride never reached keep 0
     dk = np.zeros(k.shape)
     for o in range(o_ch):
         for c in range(c_ch):
@@ -137,8 +139,9 @@ def max_pool(x: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0
     return y
 
 
-def max_pool_backward(x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0,
-                      b: int = 0) -> np.ndarray:
+def max_pool_backward(
+    x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0
+) -> np.ndarray:
     """The gradient of each window goes to its argmax (the first one on ties), nowhere else."""
     xp = pad(x, a, b, value=-np.inf)
     dxp = np.zeros(xp.shape)
@@ -151,7 +154,7 @@ def max_pool_backward(x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int
                         if xp[c, p * u + r, q * v + s] > best:
                             best, where = xp[c, p * u + r, q * v + s], (p * u + r, q * v + s)
                 dxp[c, where[0], where[1]] += delta[c, p, q]
-    return dxp[:, a:a + x.shape[1], b:b + x.shape[2]]
+    return dxp[:, a : a + x.shape[1], b : b + x.shape[2]]
 
 
 def avg_pool(x: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0) -> np.ndarray:
@@ -167,8 +170,9 @@ def avg_pool(x: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0
     return y
 
 
-def avg_pool_backward(x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0,
-                      b: int = 0) -> np.ndarray:
+def avg_pool_backward(
+    x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0
+) -> np.ndarray:
     """Each window spreads δ/(R·S) evenly over its pixels; overlapping windows add up."""
     dxp = np.zeros((x.shape[0], x.shape[1] + 2 * a, x.shape[2] + 2 * b))
     for c in range(x.shape[0]):
@@ -177,4 +181,4 @@ def avg_pool_backward(x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int
                 for r in range(r_size):
                     for s in range(s_size):
                         dxp[c, p * u + r, q * v + s] += delta[c, p, q] / (r_size * s_size)
-    return dxp[:, a:a + x.shape[1], b:b + x.shape[2]]
+    return dxp[:, a : a + x.shape[1], b : b + x.shape[2]]

@@ -44,8 +44,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
         return [_encode(v, arrays) for v in obj]
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    raise TypeError(f"bp.save: cannot store a {type(obj).__name__}; use arrays, numbers, "
-                    "strings and dicts/lists/tuples of them (e.g. model.state_dict())")
+    raise TypeError(
+        f"bp.save: cannot store a {type(obj).__name__}; use arrays, numbers, "
+        "strings and dicts/lists/tuples of them (e.g. model.state_dict())"
+    )
 
 
 def _decode(node: Any, arrays: Any) -> Any:

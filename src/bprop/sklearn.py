@@ -36,12 +36,28 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identi
 
 
 class _BaseMLP(BaseEstimator):
-    def __init__(self, hidden_layer_sizes: Sequence[int] = (100,), activation: str = "relu", alpha: float = 1e-4,
-                 batch_size: int | str = "auto", learning_rate_init: float = 1e-3, max_iter: int = 200,
-                 shuffle: bool = True, random_state: Any = None, tol: float = 1e-4, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-                 n_iter_no_change: int = 10, batchnorm: bool = False, dropout: float = 0.0, verbose: bool = False,
-                 dtype: Any = np.float32):
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (100,),
+        activation: str = "relu",
+        alpha: float = 1e-4,
+        batch_size: int | str = "auto",
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        batchnorm: bool = False,
+        dropout: float = 0.0,
+        verbose: bool = False,
+        dtype: Any = np.float32,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -85,8 +101,9 @@ class _BaseMLP(BaseEstimator):
         if self.alpha < 0 or self.learning_rate_init <= 0 or not 0 <= self.dropout < 1:
             raise ValueError("alpha must be >= 0, learning_rate_init > 0 and dropout in [0, 1)")
         if not (0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1 and self.epsilon > 0):
-            raise ValueError(f"beta_1 and beta_2 must be in [0, 1) and epsilon > 0, got {self.beta_1}, "
-                             f"{self.beta_2}, {self.epsilon}")
+            raise ValueError(
+                f"beta_1 and beta_2 must be in [0, 1) and epsilon > 0, got {self.beta_1}, {self.beta_2}, {self.epsilon}"
+            )
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
         self._dtype()
@@ -141,19 +158,25 @@ class _BaseMLP(BaseEstimator):
         weights = self._weights()
         params = weights + [p for p in self.model_.parameters() if all(p is not w for w in weights)]
         flat = getattr(self, "_flat", None)
-        if flat is not None and all(p.data.base is flat[0].data.base is not None and p.grad is not None
-                                    and p.grad.base is flat[0].grad.base is not None for p in params):
+        if flat is not None and all(
+            p.data.base is flat[0].data.base is not None
+            and p.grad is not None
+            and p.grad.base is flat[0].grad.base is not None
+            for p in params
+        ):
             return flat
         data = np.concatenate([p.data.ravel() for p in params])
         grad = np.zeros_like(data)
         offset = 0
         for p in params:
-            p.data = data[offset:offset + p.data.size].reshape(p.data.shape)
-            p.grad = grad[offset:offset + p.data.size].reshape(p.data.shape)
+            p.data = data[offset : offset + p.data.size].reshape(p.data.shape)
+            p.grad = grad[offset : offset + p.data.size].reshape(p.data.shape)
             offset += p.data.size
         if flat is None:
-            flat = self._flat = (Tensor(np.empty(0, data.dtype), requires_grad=True),
-                                 Tensor(np.empty(0, data.dtype), requires_grad=True))
+            flat = self._flat = (
+                Tensor(np.empty(0, data.dtype), requires_grad=True),
+                Tensor(np.empty(0, data.dtype), requires_grad=True),
+            )
         split = sum(w.data.size for w in weights)
         flat[0].data, flat[0].grad = data[:split], grad[:split]
         flat[1].data, flat[1].grad = data[split:], grad[split:]
@@ -171,7 +194,7 @@ class _BaseMLP(BaseEstimator):
         order = rng.permutation(n) if self.shuffle else np.arange(n)
         (weights, _), total = self._flat_parameters(), 0.0
         for start in range(0, n, batch):
-            rows = order[start:start + batch]
+            rows = order[start : start + batch]
             if self.batchnorm and len(rows) == 1:
                 continue  # batch statistics of one sample are undefined
             weights.grad.base.fill(0)  # backward adds into the parameters' grads, views of this buffer
@@ -187,8 +210,15 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> _BaseMLP:
         self._check_params()
         first = not (incremental and hasattr(self, "model_"))
-        X, y = validate_data(self, X, y, reset=first, dtype=self._dtype(), y_numeric=not is_classifier_like(self),
-                             multi_output=not is_classifier_like(self))
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first,
+            dtype=self._dtype(),
+            y_numeric=not is_classifier_like(self),
+            multi_output=not is_classifier_like(self),
+        )
         targets = self._targets(y, first, classes)
         saved_state = get_rng_state()  # keep the library's global generator untouched
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -198,9 +228,12 @@ class _BaseMLP(BaseEstimator):
                 self.model_ = self._build(X.shape[1], self._n_outputs)
                 self._flat = None
                 weights, rest = self._flat_parameters()
-                self.optimizer_ = ScikitLearnAdam([{"params": [weights]}, {"params": [rest]}],
-                                                  lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
-                                                  eps=self.epsilon)
+                self.optimizer_ = ScikitLearnAdam(
+                    [{"params": [weights]}, {"params": [rest]}],
+                    lr=self.learning_rate_init,
+                    betas=(self.beta_1, self.beta_2),
+                    eps=self.epsilon,
+                )
                 self.loss_curve_, self.n_iter_, self.best_loss_ = [], 0, np.inf
                 self._no_improvement = 0
                 self.validation_scores_ = [] if self.early_stopping else None
@@ -218,8 +251,9 @@ class _BaseMLP(BaseEstimator):
         X_val = y_val = None
         if self.early_stopping:
             stratify = y if is_classifier_like(self) and len(np.unique(y)) > 1 else None
-            X, X_val, targets, y_val = train_test_split(X, targets, test_size=self.validation_fraction,
-                                                        random_state=int(rng.integers(2 ** 31)), stratify=stratify)
+            X, X_val, targets, y_val = train_test_split(
+                X, targets, test_size=self.validation_fraction, random_state=int(rng.integers(2**31)), stratify=stratify
+            )
         best_params = None
         for _ in range(self.max_iter):
             improved = self._record(self._epoch(X, targets, rng), X_val, y_val)
@@ -228,8 +262,11 @@ class _BaseMLP(BaseEstimator):
             if self._no_improvement > self.n_iter_no_change:
                 break
         else:
-            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached and the optimisation hasn't "
-                          "converged yet.", ConvergenceWarning, stacklevel=3)
+            warnings.warn(
+                f"{type(self).__name__}: max_iter={self.max_iter} reached and the optimisation hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         if best_params is not None:
             self.model_.load_state_dict(best_params)
 
@@ -294,8 +331,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self.classes_ = unique_labels(classes if classes is not None else y)
             self._n_outputs = max(len(self.classes_), 2)
         elif not np.isin(unique_labels(y), self.classes_).all():
-            raise ValueError(f"y has labels {np.setdiff1d(unique_labels(y), self.classes_)} not in classes_ "
-                             f"{self.classes_}")
+            raise ValueError(
+                f"y has labels {np.setdiff1d(unique_labels(y), self.classes_)} not in classes_ {self.classes_}"
+            )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _loss(self, out: Tensor, y: np.ndarray) -> Tensor:
@@ -317,7 +355,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         scores -= scores.max(axis=1, keepdims=True)
         probs = np.exp(scores)
         probs /= probs.sum(axis=1, keepdims=True)
-        return probs[:, :len(self.classes_)] if len(self.classes_) > 1 else np.ones((len(probs), 1))
+        return probs[:, : len(self.classes_)] if len(self.classes_) > 1 else np.ones((len(probs), 1))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         return np.log(self.predict_proba(X))

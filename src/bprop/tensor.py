@@ -47,7 +47,7 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
+    __slots__ = ("__weakref__", "data", "grad", "grad_fn", "requires_grad")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # __eq__ is elementwise, identity stays hashable (like torch)
 
@@ -153,7 +153,7 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
         extra = ""
-        if self.dtype not in (np.float32, np.int64, np.bool_) or self.data.size == 0 and self.dtype != np.float32:
+        if self.dtype not in (np.float32, np.int64, np.bool_) or (self.data.size == 0 and self.dtype != np.float32):
             extra += f", dtype={self.dtype}"  # torch's rule: the default float, int64 and bool go unnamed
         if self.grad_fn is not None:
             extra += f", grad_fn={self.grad_fn!r}"
@@ -345,15 +345,27 @@ class Tensor:
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return reduction.Mean.apply(self, dim=dim, keepdim=keepdim)
 
-    def var(self, dim: int | Sequence[int] | None = None, unbiased: bool = True, keepdim: bool = False,
-            *, correction: int | None = None) -> Tensor:
+    def var(
+        self,
+        dim: int | Sequence[int] | None = None,
+        unbiased: bool = True,
+        keepdim: bool = False,
+        *,
+        correction: int | None = None,
+    ) -> Tensor:
         """Variance with torch's argument order (dim, unbiased, keepdim); ``correction`` overrides
         ``unbiased`` (1: divide by N − 1, 0: by N)."""
         correction = int(unbiased) if correction is None else correction
         return reduction.Var.apply(self, dim=dim, keepdim=keepdim, correction=correction)
 
-    def std(self, dim: int | Sequence[int] | None = None, unbiased: bool = True, keepdim: bool = False,
-            *, correction: int | None = None) -> Tensor:
+    def std(
+        self,
+        dim: int | Sequence[int] | None = None,
+        unbiased: bool = True,
+        keepdim: bool = False,
+        *,
+        correction: int | None = None,
+    ) -> Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
@@ -368,8 +380,10 @@ class Tensor:
         if dim is None:
             return op.apply(self, dim=None, keepdim=keepdim)
         if not isinstance(dim, (int, np.integer)):
-            raise TypeError(f"{op.__name__.lower()}(dim) takes one int dim, got {dim!r}; "
-                            f"a{op.__name__.lower()}(dim) reduces several")
+            raise TypeError(
+                f"{op.__name__.lower()}(dim) takes one int dim, got {dim!r}; "
+                f"a{op.__name__.lower()}(dim) reduces several"
+            )
         axes = reduction.normalise_dims(dim, self.ndim)  # also rejects a dim out of range
         if self.ndim == 0:  # as torch: nothing to reduce, the value itself at index 0
             return MaxResult(self.reshape(()), Tensor._from_op(np.zeros((), np.int64), None))

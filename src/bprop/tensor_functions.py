@@ -55,8 +55,9 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise a where condition holds, else b (condition gets no gradient)."""
     cond = condition.data if isinstance(condition, Tensor) else condition
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else _t(a)
-    return elementwise.Where.apply(cond, like._operand(a) if not isinstance(a, Tensor) else a,
-                                   like._operand(b) if not isinstance(b, Tensor) else b)
+    return elementwise.Where.apply(
+        cond, like._operand(a) if not isinstance(a, Tensor) else a, like._operand(b) if not isinstance(b, Tensor) else b
+    )
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

@@ -42,24 +42,61 @@ def _int(i: int) -> bytes:
 
 def _uint8_array(a: np.ndarray) -> bytes:
     shape = b"(" + b"".join(_int(d) for d in a.shape) + b"t"
-    dtype = (b"cnumpy\ndtype\n" + _str(b"u1") + _int(0) + _int(1) + b"\x87R"
-             + b"(" + _int(3) + _str(b"|") + b"NNN" + _int(-1) + _int(-1) + _int(0) + b"tb")
-    return (b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n" + _int(0) + b"\x85" + _str(b"b")
-            + b"\x87R(" + _int(1) + shape + dtype + b"\x89" + _str(a.tobytes()) + b"tb")
+    dtype = (
+        b"cnumpy\ndtype\n"
+        + _str(b"u1")
+        + _int(0)
+        + _int(1)
+        + b"\x87R"
+        + b"("
+        + _int(3)
+        + _str(b"|")
+        + b"NNN"
+        + _int(-1)
+        + _int(-1)
+        + _int(0)
+        + b"tb"
+    )
+    return (
+        b"cnumpy.core.multiarray\n_reconstruct\n"
+        + b"cnumpy\nndarray\n"
+        + _int(0)
+        + b"\x85"
+        + _str(b"b")
+        + b"\x87R("
+        + _int(1)
+        + shape
+        + dtype
+        + b"\x89"
+        + _str(a.tobytes())
+        + b"tb"
+    )
 
 
 def cifar_batch(data: np.ndarray, labels: list[int], name: bytes) -> bytes:
     """One batch file: {'batch_label': str, 'labels': [int], 'data': uint8 (N, 3072)}."""
-    items = (_str(b"batch_label") + _str(name) + _str(b"labels") + b"](" + b"".join(_int(i) for i in labels)
-             + b"e" + _str(b"data") + _uint8_array(data))
+    items = (
+        _str(b"batch_label")
+        + _str(name)
+        + _str(b"labels")
+        + b"]("
+        + b"".join(_int(i) for i in labels)
+        + b"e"
+        + _str(b"data")
+        + _uint8_array(data)
+    )
     return b"\x80\x02}(" + items + b"u."
 
 
 def cifar_batches(n: int = 4) -> dict[str, bytes]:
     rng = np.random.default_rng(0)
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    return {name: cifar_batch(rng.integers(0, 256, (n, 3072)).astype(np.uint8), [(k + i) % 10 for k in range(n)],
-                              f"batch {i}".encode()) for i, name in enumerate(names)}
+    return {
+        name: cifar_batch(
+            rng.integers(0, 256, (n, 3072)).astype(np.uint8), [(k + i) % 10 for k in range(n)], f"batch {i}".encode()
+        )
+        for i, name in enumerate(names)
+    }
 
 
 def write_cifar(root: Path, n: int = 4) -> None:

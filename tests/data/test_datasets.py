@@ -44,11 +44,17 @@ def test_fashion_mnist_class_names(tmp_path):
 
 
 def test_missing_files_say_which_what_and_how(tmp_path):
-    with pytest.raises(DatasetError, match=r"missing .*train-images-idx3-ubyte.gz: expected the original MNIST "
-                                           r"IDX file.*download=True.*ossci-datasets"):
+    with pytest.raises(
+        DatasetError,
+        match=r"missing .*train-images-idx3-ubyte.gz: expected the original MNIST "
+        r"IDX file.*download=True.*ossci-datasets",
+    ):
         MNIST(tmp_path)
-    with pytest.raises(DatasetError, match=r"missing .*data_batch_1: expected the CIFAR-10 python-version.*"
-                                           r"download=True.*cifar-10-python.tar.gz"):
+    with pytest.raises(
+        DatasetError,
+        match=r"missing .*data_batch_1: expected the CIFAR-10 python-version.*"
+        r"download=True.*cifar-10-python.tar.gz",
+    ):
         CIFAR10(tmp_path)
 
 
@@ -57,8 +63,11 @@ def test_corrupt_idx_files_say_which_and_how(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte.gz"
     raw = gzip.decompress(path.read_bytes())
     path.write_bytes(gzip.compress(raw[:-10]))
-    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte.gz is truncated or corrupt: header says "
-                                           r"\(6, 28, 28\).*delete it and pass download=True"):
+    with pytest.raises(
+        DatasetError,
+        match=r"train-images-idx3-ubyte.gz is truncated or corrupt: header says "
+        r"\(6, 28, 28\).*delete it and pass download=True",
+    ):
         MNIST(tmp_path)
     path.write_bytes(b"not a gzip file")
     with pytest.raises(DatasetError, match="not a readable IDX file"):
@@ -76,8 +85,9 @@ def test_corrupt_idx_files_say_which_and_how(tmp_path):
 
 def test_read_idx_other_dtypes(tmp_path):
     values = np.arange(-3, 3, dtype=">i4").reshape(2, 3)
-    (tmp_path / "a.idx").write_bytes(bytes([0, 0, 0x0C, 2]) + np.asarray(values.shape, ">u4").tobytes()
-                                     + values.tobytes())
+    (tmp_path / "a.idx").write_bytes(
+        bytes([0, 0, 0x0C, 2]) + np.asarray(values.shape, ">u4").tobytes() + values.tobytes()
+    )
     out = read_idx(tmp_path / "a.idx")
     assert out.dtype == np.int32 and out.dtype.isnative and out.tolist() == values.tolist()
 
@@ -99,11 +109,14 @@ class Evil:
         return (print, ("pwned",))
 
 
-@pytest.mark.parametrize("payload, refused", [
-    (pickle.dumps({b"data": Evil()}), "builtins.print"),
-    (pickle.dumps({b"data": np.float32(1)}, protocol=3), "numpy._core.multiarray.scalar"),  # not needed
-    (b"\x80\x02cos\nsystem\nU\x04trueR.", "os.system"),
-])
+@pytest.mark.parametrize(
+    "payload, refused",
+    [
+        (pickle.dumps({b"data": Evil()}), "builtins.print"),
+        (pickle.dumps({b"data": np.float32(1)}, protocol=3), "numpy._core.multiarray.scalar"),  # not needed
+        (b"\x80\x02cos\nsystem\nU\x04trueR.", "os.system"),
+    ],
+)
 def test_cifar10_unpickles_only_numpy_arrays(tmp_path, payload, refused, capsys):
     write_cifar(tmp_path)
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(payload)
@@ -128,9 +141,11 @@ def test_cifar10_archive_extraction_writes_only_the_batches(tmp_path):
     archive.write_bytes(cifar_tar_gz())
     extract_batches(archive, tmp_path / "root")
     assert sorted(p.name for p in (tmp_path / "root" / "cifar-10-batches-py").iterdir())[:2] == [
-        "data_batch_1", "data_batch_2"]
+        "data_batch_1",
+        "data_batch_2",
+    ]
     archive.write_bytes(b"\x1f\x8b broken")
-    with pytest.raises(DatasetError, match="not a readable cifar-10-python.tar.gz"):
+    with pytest.raises(DatasetError, match=r"not a readable cifar-10-python.tar.gz"):
         extract_batches(archive, tmp_path / "root")
 
 
@@ -152,10 +167,10 @@ def test_bad_npz_and_csv_files_are_explained(tmp_path):
     with pytest.raises(DatasetError, match=r"expected arrays 'x' and 'y', found \['a'\]"):
         load_npz(tmp_path / "bad.npz")
     (tmp_path / "junk.npz").write_bytes(b"garbage")
-    with pytest.raises(DatasetError, match="junk.npz is not readable as an .npz file"):
+    with pytest.raises(DatasetError, match=r"junk.npz is not readable as an .npz file"):
         load_npz(tmp_path / "junk.npz")
     np.savez(tmp_path / "obj.npz", x=np.array([{}], dtype=object), y=np.arange(1))
-    with pytest.raises(DatasetError, match="obj.npz is not readable"):
+    with pytest.raises(DatasetError, match=r"obj.npz is not readable"):
         load_npz(tmp_path / "obj.npz")
     np.savez(tmp_path / "len.npz", x=np.zeros((3, 2)), y=np.arange(2))
     with pytest.raises(DatasetError, match="x has 3 samples but y has 2"):
@@ -164,7 +179,7 @@ def test_bad_npz_and_csv_files_are_explained(tmp_path):
     with pytest.raises(DatasetError, match="integer class labels"):
         load_npz(tmp_path / "real.npz")
     (tmp_path / "h.csv").write_text("a,b,label\n0.5,1,2\n")
-    with pytest.raises(DatasetError, match="h.csv is not a CSV of numeric features.*skip_header=True"):
+    with pytest.raises(DatasetError, match=r"h.csv is not a CSV of numeric features.*skip_header=True"):
         load_csv(tmp_path / "h.csv")
 
 

@@ -5,6 +5,7 @@ import hashlib
 import http.server
 import threading
 from functools import partial
+from typing import ClassVar
 
 import pytest
 from tests.data.formats import cifar_tar_gz, make_mnist
@@ -15,7 +16,7 @@ from bprop.data.datasets import CIFAR10, MNIST, DatasetError, download_file
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files, honouring 'Range: bytes=N-' (206, or 416 past the end) like a real server."""
 
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
     def log_message(self, *args):
         pass
@@ -105,8 +106,11 @@ def test_a_corrupt_existing_file_is_replaced(server, tmp_path):
 def test_wrong_checksum_and_dead_mirrors_are_reported(server, tmp_path):
     root, url = server
     (root / "f.bin").write_bytes(b"tampered")
-    with pytest.raises(DatasetError, match=r"could not download .*f.bin: .*missing.bin: HTTP Error 404.*"
-                                           r"sha256 .* is not the expected 0{64}.*Fetch it by hand from"):
+    with pytest.raises(
+        DatasetError,
+        match=r"could not download .*f.bin: .*missing.bin: HTTP Error 404.*"
+        r"sha256 .* is not the expected 0{64}.*Fetch it by hand from",
+    ):
         download_file([url + "missing.bin", url + "f.bin"], tmp_path / "f.bin", "0" * 64, progress=False)
     assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.part").exists()
 
@@ -115,8 +119,10 @@ def test_the_first_working_mirror_is_used(server, tmp_path):
     root, url = server
     (root / "f.bin").write_bytes(b"data")
     dead = "http://127.0.0.1:9/"  # the discard port: connection refused
-    assert download_file([dead + "f.bin", url + "f.bin"], tmp_path / "f.bin", sha(b"data"),
-                         progress=False).read_bytes() == b"data"
+    assert (
+        download_file([dead + "f.bin", url + "f.bin"], tmp_path / "f.bin", sha(b"data"), progress=False).read_bytes()
+        == b"data"
+    )
 
 
 def test_mnist_download(server, tmp_path, monkeypatch):

@@ -86,5 +86,5 @@ def test_bad_arguments():
         TensorDataset(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(TensorDataset(np.zeros(3)), batch_size=0)
-    with pytest.raises(TypeError, match="expected a bprop.data.Dataset"):
+    with pytest.raises(TypeError, match=r"expected a bprop.data.Dataset"):
         DataLoader(np.zeros(3))

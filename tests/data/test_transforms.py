@@ -26,7 +26,7 @@ def test_random_crop_takes_windows_of_the_padded_images():
     assert out.shape == x.shape
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     for i in range(2):
-        windows = [padded[i, :, r:r + 4, c:c + 4] for r in range(3) for c in range(3)]
+        windows = [padded[i, :, r : r + 4, c : c + 4] for r in range(3) for c in range(3)]
         assert any(np.array_equal(out[i], w) for w in windows)
     with pytest.raises(ValueError, match="larger"):
         T.RandomCrop(7)(x)

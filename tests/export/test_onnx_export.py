@@ -22,8 +22,19 @@ def images(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-DENSE = [nn.ReLU(), nn.LeakyReLU(0.2), nn.Sigmoid(), nn.Tanh(), nn.GELU(), nn.GELU("tanh"), nn.Softmax(1),
-         nn.LogSoftmax(1), nn.Dropout(0.3), nn.Identity(), nn.BatchNorm1d(6)]
+DENSE = [
+    nn.ReLU(),
+    nn.LeakyReLU(0.2),
+    nn.Sigmoid(),
+    nn.Tanh(),
+    nn.GELU(),
+    nn.GELU("tanh"),
+    nn.Softmax(1),
+    nn.LogSoftmax(1),
+    nn.Dropout(0.3),
+    nn.Identity(),
+    nn.BatchNorm1d(6),
+]
 
 
 @pytest.mark.parametrize("layer", DENSE, ids=lambda m: repr(m))
@@ -38,9 +49,16 @@ def test_dense_layers(layer, opset, tmp_path):
 
 def test_conv_layers_and_dynamic_batch(tmp_path):
     bp.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(2, 4, (3, 2), stride=(1, 2), padding=1, dilation=(2, 1)), nn.BatchNorm2d(4),
-                          nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3, padding=1, groups=2), nn.AvgPool2d(3, 1, 1),
-                          nn.Flatten(), nn.Linear(4 * 4 * 2, 3))
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, (3, 2), stride=(1, 2), padding=1, dilation=(2, 1)),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 4, 3, padding=1, groups=2),
+        nn.AvgPool2d(3, 1, 1),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 2, 3),
+    )
     model(bp.tensor(images(6, 2, 10, 9)))
     session, expected = run_both(model, images(3, 2, 10, 9), tmp_path)
     np.testing.assert_allclose(session.run(None, {"input": images(3, 2, 10, 9)})[0], expected, atol=1e-5)
@@ -48,11 +66,14 @@ def test_conv_layers_and_dynamic_batch(tmp_path):
     np.testing.assert_allclose(session.run(None, {"input": other})[0], model(bp.tensor(other)).data, atol=1e-5)
 
 
-@pytest.mark.parametrize("make,shape", [
-    (lambda: nn.models.FullyConnectedNet(64, [32, 16], 10, normalization="batchnorm", dropout=0.2), (2, 1, 8, 8)),
-    (lambda: nn.models.ThreeLayerConvNet((1, 12, 12), num_filters=4, filter_size=3, hidden_dim=8), (2, 1, 12, 12)),
-    (lambda: nn.models.LeNet5(), (2, 1, 28, 28)),
-])
+@pytest.mark.parametrize(
+    "make,shape",
+    [
+        (lambda: nn.models.FullyConnectedNet(64, [32, 16], 10, normalization="batchnorm", dropout=0.2), (2, 1, 8, 8)),
+        (lambda: nn.models.ThreeLayerConvNet((1, 12, 12), num_filters=4, filter_size=3, hidden_dim=8), (2, 1, 12, 12)),
+        (lambda: nn.models.LeNet5(), (2, 1, 28, 28)),
+    ],
+)
 def test_models(make, shape, tmp_path):
     bp.manual_seed(0)
     model = make()

@@ -12,8 +12,14 @@ def test_torch_trained_model_gives_the_same_outputs_in_bprop_and_back():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     tnn = torch.nn
-    ref = tnn.Sequential(tnn.Conv2d(1, 4, 3, padding=1), tnn.BatchNorm2d(4), tnn.ReLU(), tnn.MaxPool2d(2),
-                         tnn.Flatten(), tnn.Linear(4 * 4 * 4, 3))
+    ref = tnn.Sequential(
+        tnn.Conv2d(1, 4, 3, padding=1),
+        tnn.BatchNorm2d(4),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+        tnn.Linear(4 * 4 * 4, 3),
+    )
     opt = torch.optim.SGD(ref.parameters(), lr=0.1)
     x = torch.randn(16, 1, 8, 8)
     y = torch.randint(0, 3, (16,))
@@ -22,13 +28,25 @@ def test_torch_trained_model_gives_the_same_outputs_in_bprop_and_back():
         tnn.functional.cross_entropy(ref(x), y).backward()
         opt.step()
     ref.eval()
-    ours = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(4 * 4 * 4, 3))
+    ours = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 3),
+    )
     ours.load_state_dict(from_torch(ref.state_dict()))
     ours.eval()
     np.testing.assert_allclose(ours(bp.tensor(x.numpy())).data, ref(x).detach().numpy(), atol=1e-5)
-    fresh = tnn.Sequential(tnn.Conv2d(1, 4, 3, padding=1), tnn.BatchNorm2d(4), tnn.ReLU(), tnn.MaxPool2d(2),
-                           tnn.Flatten(), tnn.Linear(4 * 4 * 4, 3))
+    fresh = tnn.Sequential(
+        tnn.Conv2d(1, 4, 3, padding=1),
+        tnn.BatchNorm2d(4),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+        tnn.Linear(4 * 4 * 4, 3),
+    )
     fresh.load_state_dict(to_torch(ours))
     fresh.eval()
     np.testing.assert_allclose(fresh(x).detach().numpy(), ref(x).detach().numpy(), atol=1e-6)

@@ -16,8 +16,9 @@ def images(n=50, shape=(3, 16, 16), classes=10, seed=0):
 def test_three_layer_convnet_overfits_fifty_images():
     x, y = images(shape=(3, 10, 10))
     bp.manual_seed(0)
-    model = nn.models.ThreeLayerConvNet(input_dim=(3, 10, 10), num_filters=8, filter_size=3, hidden_dim=64,
-                                        weight_scale=1e-2)
+    model = nn.models.ThreeLayerConvNet(
+        input_dim=(3, 10, 10), num_filters=8, filter_size=3, hidden_dim=64, weight_scale=1e-2
+    )
     opt = optim.Adam(model.parameters(), lr=5e-3)
     for _ in range(40):
         opt.zero_grad()
@@ -30,7 +31,7 @@ def test_three_layer_convnet_overfits_fifty_images():
 def test_three_layer_convnet_regularization_and_errors():
     model = nn.models.ThreeLayerConvNet(input_dim=(1, 8, 8), num_filters=2, filter_size=3, hidden_dim=4, reg=0.5)
     weights = [p.data for name, p in model.named_parameters() if name.endswith("weight")]
-    assert model.regularization().item() == pytest.approx(0.25 * sum((w ** 2).sum() for w in weights), rel=1e-5)
+    assert model.regularization().item() == pytest.approx(0.25 * sum((w**2).sum() for w in weights), rel=1e-5)
     with pytest.raises(ValueError, match="odd"):
         nn.models.ThreeLayerConvNet(filter_size=4)
 
@@ -53,7 +54,7 @@ def test_lenet5_trains_and_has_the_classic_size(size):
     assert model.features[0].padding == ((32 - size) // 2,) * 2
     with pytest.raises(ValueError, match=rf"LeNet5\(input_size={size}\): expected input \(N, C, {size}, {size}\)"):
         model(bp.zeros(1, 1, 30, 30))
-    with pytest.raises(ValueError, match="28 .* or 32"):
+    with pytest.raises(ValueError, match=r"28 .* or 32"):
         nn.models.LeNet5(input_size=30)
 
 
@@ -61,8 +62,15 @@ def test_lenet5_matches_torch():
     torch = pytest.importorskip("torch")
     tnn = torch.nn
     torch.manual_seed(0)
-    features = tnn.Sequential(tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(6, 16, 5),
-                              tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten())
+    features = tnn.Sequential(
+        tnn.Conv2d(1, 6, 5, padding=2),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Conv2d(6, 16, 5),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+    )
     classifier = tnn.Sequential(tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10))
     ref = tnn.Sequential()
     ref.features, ref.classifier = features, classifier

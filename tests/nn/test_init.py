@@ -24,14 +24,27 @@ def test_conv_weight_fans_count_the_kernel_area():
         init.xavier_uniform_(bp.zeros(3))
 
 
-@pytest.mark.parametrize("nonlinearity,param", [
-    ("linear", None), ("conv2d", None), ("conv_transpose2d", None), ("sigmoid", None), ("tanh", None),
-    ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5)),
-    ("leaky_relu", 0), ("selu", None)])
+@pytest.mark.parametrize(
+    "nonlinearity,param",
+    [
+        ("linear", None),
+        ("conv2d", None),
+        ("conv_transpose2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("leaky_relu", math.sqrt(5)),
+        ("leaky_relu", 0),
+        ("selu", None),
+    ],
+)
 def test_gains_match_torch(nonlinearity, param):
     torch = pytest.importorskip("torch")
     assert init.calculate_gain(nonlinearity, param) == pytest.approx(
-        torch.nn.init.calculate_gain(nonlinearity, param), rel=1e-15)
+        torch.nn.init.calculate_gain(nonlinearity, param), rel=1e-15
+    )
 
 
 def test_gain_errors():
@@ -62,11 +75,17 @@ def test_draws_have_torchs_standard_deviation(fn, std):
     assert t.dtype == np.float32
 
 
-@pytest.mark.parametrize("fn,bound", [
-    (lambda t: init.xavier_uniform_(t), math.sqrt(6 / (36 + 72))),
-    (lambda t: init.kaiming_uniform_(t, a=0.1), math.sqrt(3) * math.sqrt(2 / 1.01) / 6),
-    (lambda t: init.kaiming_uniform_(t, mode="fan_out", nonlinearity="tanh"), math.sqrt(3) * (5 / 3) / math.sqrt(72)),
-])
+@pytest.mark.parametrize(
+    "fn,bound",
+    [
+        (lambda t: init.xavier_uniform_(t), math.sqrt(6 / (36 + 72))),
+        (lambda t: init.kaiming_uniform_(t, a=0.1), math.sqrt(3) * math.sqrt(2 / 1.01) / 6),
+        (
+            lambda t: init.kaiming_uniform_(t, mode="fan_out", nonlinearity="tanh"),
+            math.sqrt(3) * (5 / 3) / math.sqrt(72),
+        ),
+    ],
+)
 def test_uniform_bounds_of_a_conv_weight(fn, bound):
     bp.manual_seed(1)
     t = fn(bp.zeros(8, 4, 3, 3))  # fan_in 36, fan_out 72
@@ -107,10 +126,18 @@ def test_bad_mode_is_rejected():
 CONV_SHAPE = (64, 32, 3, 3)  # fan_in 288, fan_out 576
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("xavier_uniform_", {}), ("xavier_uniform_", dict(gain=0.5)), ("kaiming_uniform_", {}),
-    ("kaiming_uniform_", dict(a=0.3, mode="fan_out")), ("kaiming_uniform_", dict(nonlinearity="relu")),
-    ("kaiming_uniform_", dict(a=math.sqrt(5)))], ids=str)
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("xavier_uniform_", {}),
+        ("xavier_uniform_", dict(gain=0.5)),
+        ("kaiming_uniform_", {}),
+        ("kaiming_uniform_", dict(a=0.3, mode="fan_out")),
+        ("kaiming_uniform_", dict(nonlinearity="relu")),
+        ("kaiming_uniform_", dict(a=math.sqrt(5))),
+    ],
+    ids=str,
+)
 def test_uniform_bounds_match_torchs_on_a_conv_weight(name, kwargs):
     """torch's draws reach its bound; ours reach the same bound and never pass it."""
     torch = pytest.importorskip("torch")
@@ -121,10 +148,18 @@ def test_uniform_bounds_match_torchs_on_a_conv_weight(name, kwargs):
     assert ours == pytest.approx(theirs, rel=2e-3)
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("xavier_normal_", {}), ("xavier_normal_", dict(gain=3.0)), ("kaiming_normal_", {}),
-    ("kaiming_normal_", dict(mode="fan_out", nonlinearity="relu")), ("kaiming_normal_", dict(a=0.2)),
-    ("normal_", dict(mean=1.0, std=0.1))], ids=str)
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("xavier_normal_", {}),
+        ("xavier_normal_", dict(gain=3.0)),
+        ("kaiming_normal_", {}),
+        ("kaiming_normal_", dict(mode="fan_out", nonlinearity="relu")),
+        ("kaiming_normal_", dict(a=0.2)),
+        ("normal_", dict(mean=1.0, std=0.1)),
+    ],
+    ids=str,
+)
 def test_normal_statistics_match_torchs_on_a_conv_weight(name, kwargs):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)

@@ -37,8 +37,9 @@ def train(model, x, y, steps, lr=1e-2):
 def test_initial_loss_is_log_of_class_count(normalization):
     x, y = spiral()
     bp.manual_seed(0)
-    model = nn.models.FullyConnectedNet(2, [50, 50], 3, normalization=normalization, weight_scale=1e-3,
-                                        dtype=np.float64)
+    model = nn.models.FullyConnectedNet(
+        2, [50, 50], 3, normalization=normalization, weight_scale=1e-3, dtype=np.float64
+    )
     assert F.cross_entropy(model(x), y).item() == pytest.approx(math.log(3), abs=1e-3)
 
 
@@ -63,8 +64,9 @@ def test_overfits_fifty_samples():
 def test_batchnorm_dropout_net_reaches_97_percent():
     x, y = spiral()
     bp.manual_seed(0)
-    model = nn.models.FullyConnectedNet(2, [32, 32], 3, normalization="batchnorm", dropout=0.1,
-                                        weight_scale=0.1, dtype=np.float64)
+    model = nn.models.FullyConnectedNet(
+        2, [32, 32], 3, normalization="batchnorm", dropout=0.1, weight_scale=0.1, dtype=np.float64
+    )
     assert train(model, x, y, steps=150, lr=2e-2) >= 0.97
 
 
@@ -78,7 +80,7 @@ def test_reg_adds_exactly_half_reg_sum_of_squares():
     total = (F.cross_entropy(regular(x), y) + regular.regularization()).item()
     weights = [p.data for name, p in regular.named_parameters() if name.endswith("weight") and p.ndim == 2]
     assert len(weights) == 3  # the three affine layers; γ (1-D) is not regularised
-    assert total - data_loss == pytest.approx(0.5 * 0.7 * sum((w ** 2).sum() for w in weights), rel=1e-12)
+    assert total - data_loss == pytest.approx(0.5 * 0.7 * sum((w**2).sum() for w in weights), rel=1e-12)
 
 
 def test_regularization_gradient_is_reg_times_w():
@@ -93,9 +95,17 @@ def test_regularization_gradient_is_reg_times_w():
 def test_layout_and_state_dict_match_torch_sequential():
     torch = pytest.importorskip("torch")
     model = nn.models.FullyConnectedNet(4, [5, 6], 3, normalization="batchnorm", dropout=0.2)
-    ref = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(), torch.nn.Dropout(0.2),
-                              torch.nn.Linear(5, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(), torch.nn.Dropout(0.2),
-                              torch.nn.Linear(6, 3))
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(4, 5),
+        torch.nn.BatchNorm1d(5),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.2),
+        torch.nn.Linear(5, 6),
+        torch.nn.BatchNorm1d(6),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.2),
+        torch.nn.Linear(6, 3),
+    )
     assert list(model.state_dict()) == list(ref.state_dict())
     shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
     assert {k: v.shape for k, v in model.state_dict().items()} == shapes
@@ -115,8 +125,9 @@ def test_without_hidden_layers_it_is_one_affine_layer():
 
 def test_gradcheck_of_the_whole_regularised_loss():
     bp.manual_seed(0)
-    model = nn.models.FullyConnectedNet(3, [4, 5], 2, normalization="batchnorm", dropout=0.3, weight_scale=0.5,
-                                        reg=0.1, dtype=np.float64)
+    model = nn.models.FullyConnectedNet(
+        3, [4, 5], 2, normalization="batchnorm", dropout=0.3, weight_scale=0.5, reg=0.1, dtype=np.float64
+    )
     x = bp.tensor(np.random.default_rng(0).standard_normal((6, 3)))
     y = bp.tensor(np.array([0, 1, 1, 0, 1, 0]))
 
@@ -131,8 +142,15 @@ def test_forward_backward_and_running_stats_match_torch():
     torch = pytest.importorskip("torch")
     bp.manual_seed(0)
     model = nn.models.FullyConnectedNet(5, [7, 6], 3, normalization="batchnorm", weight_scale=0.3, dtype=np.float64)
-    ref = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.BatchNorm1d(7), torch.nn.ReLU(), torch.nn.Linear(7, 6),
-                              torch.nn.BatchNorm1d(6), torch.nn.ReLU(), torch.nn.Linear(6, 3)).double()
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(5, 7),
+        torch.nn.BatchNorm1d(7),
+        torch.nn.ReLU(),
+        torch.nn.Linear(7, 6),
+        torch.nn.BatchNorm1d(6),
+        torch.nn.ReLU(),
+        torch.nn.Linear(6, 3),
+    ).double()
     ref.load_state_dict(to_torch(model))
     x = np.random.default_rng(0).standard_normal((8, 5))
     y = np.array([0, 1, 2, 2, 1, 0, 0, 1])

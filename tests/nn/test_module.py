@@ -41,8 +41,16 @@ def test_state_dict_round_trip_copies_arrays():
     m = Block()
     m(bp.randn(5, 3))
     sd = m.state_dict()
-    assert set(sd) == {"scale", "fc.weight", "fc.bias", "bn.weight", "bn.bias", "bn.running_mean",
-                       "bn.running_var", "bn.num_batches_tracked"}
+    assert set(sd) == {
+        "scale",
+        "fc.weight",
+        "fc.bias",
+        "bn.weight",
+        "bn.bias",
+        "bn.running_mean",
+        "bn.running_var",
+        "bn.num_batches_tracked",
+    }
     assert int(sd["bn.num_batches_tracked"]) == 1
     other = Block()
     other.load_state_dict(sd)
@@ -133,8 +141,9 @@ def test_buffers_survive_reassignment():
 def test_state_dict_keys_and_order_match_torch():
     torch = pytest.importorskip("torch")
     ours = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Sequential(nn.Linear(5, 2)))
-    ref = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(),
-                              torch.nn.Sequential(torch.nn.Linear(5, 2)))
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.Linear(5, 2))
+    )
     assert list(ours.state_dict()) == list(ref.state_dict())
     shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
     assert {k: v.shape for k, v in ours.state_dict().items()} == shapes
@@ -159,8 +168,11 @@ def test_shape_mismatch_lists_every_key_raises_even_when_not_strict_and_changes_
     before = m.state_dict()
     bad = Block().state_dict()
     bad["fc.weight"], bad["bn.running_var"] = np.zeros((2, 2)), np.zeros(5)
-    with pytest.raises(ValueError, match=r"fc.weight: checkpoint \(2, 2\), model \(4, 3\); "
-                                         r"bn.running_var: checkpoint \(5,\), model \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"fc.weight: checkpoint \(2, 2\), model \(4, 3\); "
+        r"bn.running_var: checkpoint \(5,\), model \(4,\)",
+    ):
         m.load_state_dict(bad, strict=False)
     for key, value in m.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
@@ -187,8 +199,9 @@ def test_to_casts_existing_gradients_and_returns_the_module():
 def test_nested_repr_matches_torch():
     torch = pytest.importorskip("torch")
     ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 1), nn.Sigmoid()))
-    ref = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(),
-                              torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Sigmoid()))
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Sigmoid())
+    )
     assert repr(ours) == repr(ref)
 
 
@@ -206,6 +219,9 @@ def test_module_list_keys_and_iteration():
     holder.blocks.append(nn.ReLU())
     assert list(holder.state_dict()) == ["blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"]
     assert isinstance(holder.blocks[-1], nn.ReLU) and [type(b).__name__ for b in holder.blocks] == [
-        "Linear", "Linear", "ReLU"]
+        "Linear",
+        "Linear",
+        "ReLU",
+    ]
     holder.eval()
     assert not any(b.training for b in holder.blocks)

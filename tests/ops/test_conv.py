@@ -25,8 +25,12 @@ CONV_CASES = [  # (N, C, H, W), O, kernel, stride, padding, dilation, groups
 def test_conv2d_gradcheck(case):
     shape, out_ch, kernel, stride, padding, dilation, groups = case
     kr, ks = conv.pair(kernel, "k")
-    check(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-          rand(*shape), rand(out_ch, shape[1] // groups, kr, ks, seed=1), rand(out_ch, seed=2))
+    check(
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+        rand(*shape),
+        rand(out_ch, shape[1] // groups, kr, ks, seed=1),
+        rand(out_ch, seed=2),
+    )
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
@@ -34,9 +38,13 @@ def test_conv2d_torch_parity(case):
     torch = pytest.importorskip("torch")
     shape, out_ch, kernel, stride, padding, dilation, groups = case
     kr, ks = conv.pair(kernel, "k")
-    torch_parity(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-                 lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups),
-                 rand(*shape), rand(out_ch, shape[1] // groups, kr, ks, seed=1), rand(out_ch, seed=2))
+    torch_parity(
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups),
+        rand(*shape),
+        rand(out_ch, shape[1] // groups, kr, ks, seed=1),
+        rand(out_ch, seed=2),
+    )
 
 
 SWEEP = list(itertools.product((1, 2, 3), (0, 1, 2), (1, 2), (1, 2)))  # stride, padding, dilation, groups
@@ -45,16 +53,23 @@ SWEEP = list(itertools.product((1, 2, 3), (0, 1, 2), (1, 2), (1, 2)))  # stride,
 @pytest.mark.parametrize("stride,padding,dilation,groups", SWEEP)
 def test_conv2d_gradcheck_every_stride_padding_dilation_and_groups(stride, padding, dilation, groups):
     # a rectangular kernel on an odd-sized input: each combination crops, skips and pads differently
-    check(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-          rand(1, 2, 7, 6), rand(2, 2 // groups, 3, 2, seed=1), rand(2, seed=2))
+    check(
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+        rand(1, 2, 7, 6),
+        rand(2, 2 // groups, 3, 2, seed=1),
+        rand(2, seed=2),
+    )
 
 
 @pytest.mark.parametrize("stride,padding,dilation,groups", SWEEP)
 def test_conv2d_every_stride_padding_dilation_and_groups_matches_torch(stride, padding, dilation, groups):
     torch = pytest.importorskip("torch")
-    torch_parity(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups),
-                 lambda x, w: torch.nn.functional.conv2d(x, w, None, stride, padding, dilation, groups),
-                 rand(2, 4, 8, 9), rand(4, 4 // groups, 3, 2, seed=1))
+    torch_parity(
+        lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups),
+        lambda x, w: torch.nn.functional.conv2d(x, w, None, stride, padding, dilation, groups),
+        rand(2, 4, 8, 9),
+        rand(4, 4 // groups, 3, 2, seed=1),
+    )
 
 
 @pytest.mark.parametrize("groups", [1, 2])
@@ -78,8 +93,13 @@ def test_conv2d_chunked_path_gives_the_same_result(monkeypatch, groups):
     check(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=groups), x, w, b)
 
 
-POOL_CASES = [((2, 3, 6, 6), 2, None, 0), ((1, 2, 7, 5), 3, 2, 1), ((2, 1, 5, 7), (2, 3), (1, 2), (1, 1)),
-              ((1, 2, 5, 5), 2, 1, 0), ((1, 1, 7, 7), 2, None, 0)]
+POOL_CASES = [
+    ((2, 3, 6, 6), 2, None, 0),
+    ((1, 2, 7, 5), 3, 2, 1),
+    ((2, 1, 5, 7), (2, 3), (1, 2), (1, 1)),
+    ((1, 2, 5, 5), 2, 1, 0),
+    ((1, 1, 7, 7), 2, None, 0),
+]
 
 
 @pytest.mark.parametrize("case", POOL_CASES)
@@ -90,8 +110,7 @@ def test_pool_gradcheck_and_parity(case, name):
     check(lambda x: ours(x, kernel, stride, padding), rand(*shape))
     torch = pytest.importorskip("torch")
     theirs = getattr(torch.nn.functional, name)
-    torch_parity(lambda x: ours(x, kernel, stride, padding), lambda x: theirs(x, kernel, stride, padding),
-                 rand(*shape))
+    torch_parity(lambda x: ours(x, kernel, stride, padding), lambda x: theirs(x, kernel, stride, padding), rand(*shape))
 
 
 def test_float32_stays_float32():
@@ -125,8 +144,11 @@ def test_errors_name_the_problem():
 def test_max_pool2d_ties_route_to_the_first_maximum_like_torch(kernel, stride, padding):
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).integers(0, 3, (2, 3, 7, 6)).astype(np.float64)  # many ties
-    torch_parity(lambda t: F.max_pool2d(t, kernel, stride, padding),
-                 lambda t: torch.nn.functional.max_pool2d(t, kernel, stride, padding), x)
+    torch_parity(
+        lambda t: F.max_pool2d(t, kernel, stride, padding),
+        lambda t: torch.nn.functional.max_pool2d(t, kernel, stride, padding),
+        x,
+    )
 
 
 def test_pool_backward_covers_rows_and_columns_no_window_reads():

@@ -8,14 +8,22 @@ from tests.helpers import assert_float32_throughout, check, leaf, rand, torch_pa
 import bprop as bp
 from bprop.ops import elementwise
 
-BROADCAST_PAIRS = [((3,), (3,)), ((4, 1, 3), (5, 3)), ((2, 3), (1,)), ((1, 1), (3, 1, 2)), ((), (2, 3)),
-                   ((5, 1), (1, 4)), ((2, 3), ()), ((3, 1, 5), (3, 7, 1))]
+BROADCAST_PAIRS = [
+    ((3,), (3,)),
+    ((4, 1, 3), (5, 3)),
+    ((2, 3), (1,)),
+    ((1, 1), (3, 1, 2)),
+    ((), (2, 3)),
+    ((5, 1), (1, 4)),
+    ((2, 3), ()),
+    ((3, 1, 5), (3, 7, 1)),
+]
 BINARY = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
-    "pow": lambda a, b: a ** b,
+    "pow": lambda a, b: a**b,
 }
 
 
@@ -62,12 +70,12 @@ UNARY = {
     "log": (lambda x: x.log(), lambda x: x.log(), 0.5),
     "sqrt": (lambda x: x.sqrt(), lambda x: x.sqrt(), 0.5),
     "abs": (lambda x: x.abs(), lambda x: x.abs(), None),
-    "square": (lambda x: x ** 2, lambda x: x ** 2, None),
-    "cube": (lambda x: x ** 3.0, lambda x: x ** 3.0, None),
-    "pow_one": (lambda x: x ** 1, lambda x: x ** 1, None),
-    "pow_zero": (lambda x: x ** 0 * x, lambda x: x ** 0 * x, None),
-    "pow_frac": (lambda x: x ** 1.5, lambda x: x ** 1.5, 0.5),
-    "pow_neg": (lambda x: x ** -2, lambda x: x ** -2, 0.5),
+    "square": (lambda x: x**2, lambda x: x**2, None),
+    "cube": (lambda x: x**3.0, lambda x: x**3.0, None),
+    "pow_one": (lambda x: x**1, lambda x: x**1, None),
+    "pow_zero": (lambda x: x**0 * x, lambda x: x**0 * x, None),
+    "pow_frac": (lambda x: x**1.5, lambda x: x**1.5, 0.5),
+    "pow_neg": (lambda x: x**-2, lambda x: x**-2, 0.5),
     "clip": (lambda x: x.clip(-0.5, 0.7), lambda x: x.clamp(-0.5, 0.7), None),
     "clip_low": (lambda x: x.clip(min=0.1), lambda x: x.clamp(min=0.1), None),
     "clip_high": (lambda x: x.clip(max=0.1), lambda x: x.clamp(max=0.1), None),
@@ -75,7 +83,7 @@ UNARY = {
     "rsub": (lambda x: 2.0 - x, lambda x: 2.0 - x, None),
     "rmul": (lambda x: 3.0 * x, lambda x: 3.0 * x, None),
     "rdiv": (lambda x: 1.0 / x, lambda x: 1.0 / x, 0.5),
-    "rpow": (lambda x: 2.0 ** x, lambda x: 2.0 ** x, None),
+    "rpow": (lambda x: 2.0**x, lambda x: 2.0**x, None),
     "div_scalar": (lambda x: x / 4.0, lambda x: x / 4.0, None),
 }
 
@@ -110,9 +118,9 @@ def test_pow_gradient_at_zero_follows_torch():
     torch = pytest.importorskip("torch")
     for p in (0.0, 1.0, 2.0, 3.0):
         x = leaf(np.array([0.0, 1.5, -2.0]))
-        (x ** p).sum().backward()
+        (x**p).sum().backward()
         ref = torch.tensor([0.0, 1.5, -2.0], dtype=torch.float64, requires_grad=True)
-        (ref ** p).sum().backward()
+        (ref**p).sum().backward()
         np.testing.assert_allclose(x.grad, ref.grad.numpy(), err_msg=f"p = {p}")
 
 
@@ -123,8 +131,12 @@ def test_where_gradcheck_with_broadcasting_and_scalars():
     check(lambda a: bp.where(bp.tensor(cond), a, 0.0), rand(4, 3))
     check(lambda b: bp.where(cond, 1.5, b), rand(1, 3))
     torch = pytest.importorskip("torch")
-    torch_parity(lambda a, b: bp.where(cond, a, b), lambda a, b: torch.where(torch.tensor(cond), a, b),
-                 rand(4, 3), rand(3, seed=1))
+    torch_parity(
+        lambda a, b: bp.where(cond, a, b),
+        lambda a, b: torch.where(torch.tensor(cond), a, b),
+        rand(4, 3),
+        rand(3, seed=1),
+    )
 
 
 def test_where_keeps_float32():

@@ -7,9 +7,20 @@ from tests.helpers import assert_float32_throughout, check, rand, torch_parity
 import bprop as bp
 from bprop.ops.linalg import Linear
 
-MATMUL_SHAPES = [((3, 4), (4, 5)), ((1, 1), (1, 1)), ((4,), (4, 2)), ((3, 4), (4,)), ((4,), (4,)),
-                 ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((1, 4), (3, 4, 1)),
-                 ((4,), (2, 4, 3)), ((2, 3, 4), (4,)), ((7, 5), (5, 1))]
+MATMUL_SHAPES = [
+    ((3, 4), (4, 5)),
+    ((1, 1), (1, 1)),
+    ((4,), (4, 2)),
+    ((3, 4), (4,)),
+    ((4,), (4,)),
+    ((2, 3, 4), (4, 5)),
+    ((3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (5, 4, 2)),
+    ((1, 4), (3, 4, 1)),
+    ((4,), (2, 4, 3)),
+    ((2, 3, 4), (4,)),
+    ((7, 5), (5, 1)),
+]
 
 
 @pytest.mark.parametrize("sa,sb", MATMUL_SHAPES)
@@ -36,8 +47,9 @@ def test_linear_op(x_shape, bias):
     arrays = [rand(*x_shape), rand(4, 3, seed=1)] + ([rand(4, seed=2)] if bias else [])
     check(lambda x, w, *b: Linear.apply(x, w, *b), *arrays)
     torch = pytest.importorskip("torch")
-    torch_parity(lambda x, w, *b: Linear.apply(x, w, *b),
-                 lambda x, w, *b: torch.nn.functional.linear(x, w, *b), *arrays)
+    torch_parity(
+        lambda x, w, *b: Linear.apply(x, w, *b), lambda x, w, *b: torch.nn.functional.linear(x, w, *b), *arrays
+    )
 
 
 def test_linear_op_keeps_float32_and_equals_matmul():

@@ -13,24 +13,34 @@ SHAPES = [(5, 3), (4, 2, 3), (3, 2, 3, 5), (2, 1, 2, 2)]
 @pytest.mark.parametrize("shape", SHAPES)
 def test_training_batch_norm_gradcheck_and_parity(shape):
     c = shape[1]
-    check(lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True), rand(*shape), rand(c, seed=1),
-          rand(c, seed=2))
+    check(
+        lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True), rand(*shape), rand(c, seed=1), rand(c, seed=2)
+    )
     torch = pytest.importorskip("torch")
-    torch_parity(lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True),
-                 lambda x, g, b: torch.nn.functional.batch_norm(x, None, None, g, b, training=True),
-                 rand(*shape), rand(c, seed=1), rand(c, seed=2))
+    torch_parity(
+        lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True),
+        lambda x, g, b: torch.nn.functional.batch_norm(x, None, None, g, b, training=True),
+        rand(*shape),
+        rand(c, seed=1),
+        rand(c, seed=2),
+    )
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_eval_batch_norm_gradcheck_and_parity(shape):
     c = shape[1]
     mean, var = rand(c, seed=3), rand(c, seed=4, low=0.5)
-    check(lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=False), rand(*shape), rand(c, seed=1),
-          rand(c, seed=2))
+    check(
+        lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=False), rand(*shape), rand(c, seed=1), rand(c, seed=2)
+    )
     torch = pytest.importorskip("torch")
-    torch_parity(lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=False),
-                 lambda x, g, b: torch.nn.functional.batch_norm(x, torch.tensor(mean), torch.tensor(var), g, b),
-                 rand(*shape), rand(c, seed=1), rand(c, seed=2))
+    torch_parity(
+        lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=False),
+        lambda x, g, b: torch.nn.functional.batch_norm(x, torch.tensor(mean), torch.tensor(var), g, b),
+        rand(*shape),
+        rand(c, seed=1),
+        rand(c, seed=2),
+    )
 
 
 def test_without_affine_parameters():
@@ -72,13 +82,21 @@ ODD_SHAPES = [(7, 3), (1, 3, 5), (3, 3, 1), (1, 2, 3, 3), (3, 5, 1, 7)]  # batch
 def test_odd_and_size_one_dims(shape, training):
     c = shape[1]
     mean, var = (None, None) if training else (rand(c, seed=3), rand(c, seed=4, low=0.5))
-    check(lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=training), rand(*shape), rand(c, seed=1),
-          rand(c, seed=2))
+    check(
+        lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=training),
+        rand(*shape),
+        rand(c, seed=1),
+        rand(c, seed=2),
+    )
     torch = pytest.importorskip("torch")
     rm, rv = (None, None) if training else (torch.tensor(mean), torch.tensor(var))
-    torch_parity(lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=training, eps=1e-3),
-                 lambda x, g, b: torch.nn.functional.batch_norm(x, rm, rv, g, b, training=training, eps=1e-3),
-                 rand(*shape), rand(c, seed=1), rand(c, seed=2))
+    torch_parity(
+        lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=training, eps=1e-3),
+        lambda x, g, b: torch.nn.functional.batch_norm(x, rm, rv, g, b, training=training, eps=1e-3),
+        rand(*shape),
+        rand(c, seed=1),
+        rand(c, seed=2),
+    )
 
 
 def test_eval_without_affine_parameters():
@@ -117,8 +135,11 @@ def test_float32_stays_float32_and_the_input_is_not_modified(training):
 def test_eval_needs_running_statistics():
     with pytest.raises(ValueError, match="evaluation mode needs running_mean and running_var"):
         F.batch_norm(bp.randn(4, 3), None, None, training=False)
-    with pytest.raises(ValueError, match=r"batch_norm: input must be \(N, C\), \(N, C, L\) or \(N, C, H, W\), "
-                                         r"got shape \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_norm: input must be \(N, C\), \(N, C, L\) or \(N, C, H, W\), "
+        r"got shape \(4,\)",
+    ):
         F.batch_norm(bp.randn(4), None, None, training=True)
 
 
@@ -149,9 +170,13 @@ def test_five_dims_match_torch(training):
     torch = pytest.importorskip("torch")
     mean, var = (None, None) if training else (rand(3, seed=3), rand(3, seed=4, low=0.5))
     tmean, tvar = (None, None) if training else (torch.tensor(mean), torch.tensor(var))
-    torch_parity(lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=training),
-                 lambda x, g, b: torch.nn.functional.batch_norm(x, tmean, tvar, g, b, training=training),
-                 rand(2, 3, 2, 3, 2), rand(3, seed=1), rand(3, seed=2))
+    torch_parity(
+        lambda x, g, b: F.batch_norm(x, mean, var, g, b, training=training),
+        lambda x, g, b: torch.nn.functional.batch_norm(x, tmean, tvar, g, b, training=training),
+        rand(2, 3, 2, 3, 2),
+        rand(3, seed=1),
+        rand(3, seed=2),
+    )
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -187,8 +212,11 @@ def test_float32_statistics_of_a_far_from_zero_batch_stay_accurate():
 
 def test_per_channel_arrays_of_the_wrong_shape_are_errors():
     x = bp.randn(4, 3, 2)
-    with pytest.raises(ValueError, match=r"batch_norm: weight must have one entry per channel, shape \(3,\) for "
-                                         r"input of shape \(4, 3, 2\), got \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_norm: weight must have one entry per channel, shape \(3,\) for "
+        r"input of shape \(4, 3, 2\), got \(2,\)",
+    ):
         F.batch_norm(x, None, None, bp.ones(2), training=True)
     with pytest.raises(ValueError, match=r"batch_norm: running_var must have one entry per channel.*got \(3, 1\)"):
         F.batch_norm(x, np.zeros(3), np.ones((3, 1)), training=False)

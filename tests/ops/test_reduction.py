@@ -15,6 +15,7 @@ def _torch_reduce(torch, op, dim, keepdim):
     def theirs(x):
         tdim = tuple(range(x.ndim)) if dim is None or dim == () else dim
         return getattr(torch, op)(x, dim=tdim, keepdim=keepdim)
+
     return theirs
 
 
@@ -129,8 +130,13 @@ def test_ties_follow_torch():
     x.amax(dim=1).sum().backward()
     np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [0.5, 0.5, 0]])
     data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
-    for fn in (lambda t: t.max(), lambda t: t.min(dim=0).values, lambda t: t.max(dim=1).values,
-               lambda t: t.amax(dim=1), lambda t: t.amin(dim=(0, 1))):
+    for fn in (
+        lambda t: t.max(),
+        lambda t: t.min(dim=0).values,
+        lambda t: t.max(dim=1).values,
+        lambda t: t.amax(dim=1),
+        lambda t: t.amin(dim=(0, 1)),
+    ):
         torch_parity(fn, fn, data)
 
 

@@ -54,11 +54,11 @@ INDICES = [
     (Ellipsis, 0),
     (None, slice(0, 2)),
     (slice(None), None, Ellipsis),
-    (np.array([0, 2, 2, 1]),),                      # repeats accumulate
+    (np.array([0, 2, 2, 1]),),  # repeats accumulate
     (np.array([0, 1]), np.array([2, 2])),
     (slice(None), np.array([3, 0, 3, 3])),
-    (np.array([[0, 1], [1, 1]]),),                  # an index array of rank 2
-    (np.array([True, False, True]),),               # a boolean mask on dim 0
+    (np.array([[0, 1], [1, 1]]),),  # an index array of rank 2
+    (np.array([True, False, True]),),  # a boolean mask on dim 0
     (slice(None), np.array([True, False, True, True])),
     (np.array([1, -1]), slice(1, 3)),
 ]
@@ -111,16 +111,18 @@ def test_getitem_keeps_float32():
     assert_float32_throughout(lambda t: t[np.array([True, False, True])], rand(3, 4))
 
 
-@pytest.mark.parametrize("dim,index", [
-    (1, np.array([[0, 0, 3], [1, 2, 2], [3, 3, 3]])),     # repeats along dim
-    (0, np.array([[2, 0, 1, 1]])),                         # one pick per column
-    (-1, np.array([[1], [0]])),                            # smaller than the input outside dim
-])
+@pytest.mark.parametrize(
+    "dim,index",
+    [
+        (1, np.array([[0, 0, 3], [1, 2, 2], [3, 3, 3]])),  # repeats along dim
+        (0, np.array([[2, 0, 1, 1]])),  # one pick per column
+        (-1, np.array([[1], [0]])),  # smaller than the input outside dim
+    ],
+)
 def test_gather_gradcheck_and_parity(dim, index):
     check(lambda x: x.gather(dim, index), rand(3, 4))
     torch = pytest.importorskip("torch")
-    torch_parity(lambda x: x.gather(dim, bp.tensor(index)), lambda x: x.gather(dim, torch.tensor(index)),
-                 rand(3, 4))
+    torch_parity(lambda x: x.gather(dim, bp.tensor(index)), lambda x: x.gather(dim, torch.tensor(index)), rand(3, 4))
 
 
 def test_gather_rejects_bad_indices():
@@ -132,9 +134,15 @@ def test_gather_rejects_bad_indices():
         bp.ones(2, 3).gather(2, np.zeros((2, 3), np.int64))
 
 
-@pytest.mark.parametrize("shapes,dim", [
-    (((2, 3), (2, 1)), 1), (((2, 3), (4, 3), (1, 3)), 0), (((2, 3, 1), (2, 3, 2)), -1), (((5,), (1,)), 0),
-])
+@pytest.mark.parametrize(
+    "shapes,dim",
+    [
+        (((2, 3), (2, 1)), 1),
+        (((2, 3), (4, 3), (1, 3)), 0),
+        (((2, 3, 1), (2, 3, 2)), -1),
+        (((5,), (1,)), 0),
+    ],
+)
 def test_concatenate_gradcheck_and_parity(shapes, dim):
     arrays = [rand(*s, seed=k) for k, s in enumerate(shapes)]
     check(lambda *xs: bp.cat(list(xs), dim=dim), *arrays)
@@ -156,15 +164,22 @@ def test_cat_and_stack_keep_float32_and_accept_arrays():
     assert bp.cat([np.ones((1, 2)), bp.ones(1, 2)]).shape == (2, 2)
 
 
-@pytest.mark.parametrize("shape,pad,value", [
-    ((2, 3, 4), (1, 2, 0, 1), 0.0), ((2, 3, 4), (1, 1), 0.5), ((5,), (0, 3), -1.0),
-    ((2, 1, 3), (2, 0, 1, 1, 0, 2), 0.0), ((2, 3), (0, 0, 0, 0), 0.0),
-])
+@pytest.mark.parametrize(
+    "shape,pad,value",
+    [
+        ((2, 3, 4), (1, 2, 0, 1), 0.0),
+        ((2, 3, 4), (1, 1), 0.5),
+        ((5,), (0, 3), -1.0),
+        ((2, 1, 3), (2, 0, 1, 1, 0, 2), 0.0),
+        ((2, 3), (0, 0, 0, 0), 0.0),
+    ],
+)
 def test_pad_gradcheck_and_parity(shape, pad, value):
     check(lambda x: bp.pad(x, pad, value=value), rand(*shape))
     torch = pytest.importorskip("torch")
-    torch_parity(lambda x: bp.pad(x, pad, value=value),
-                 lambda x: torch.nn.functional.pad(x, pad, value=value), rand(*shape))
+    torch_parity(
+        lambda x: bp.pad(x, pad, value=value), lambda x: torch.nn.functional.pad(x, pad, value=value), rand(*shape)
+    )
 
 
 def test_pad_keeps_float32_and_rejects_bad_pads():

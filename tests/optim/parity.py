@@ -28,7 +28,7 @@ class Problem:
 
     def __init__(self, seed: int = 0, dtype: Any = np.float64):
         rng = np.random.default_rng(seed)
-        self.init = [rng.standard_normal(shape).astype(dtype) for shape in SHAPES + [(2,)]]
+        self.init = [rng.standard_normal(shape).astype(dtype) for shape in [*SHAPES, (2,)]]
         self.quad = []
         for shape in SHAPES:
             n = int(np.prod(shape))
@@ -40,7 +40,7 @@ class Problem:
         out = []
         for theta, (a, c) in zip(values, self.quad):
             flat = theta.astype(np.float64).ravel()
-            out.append((a @ flat - c + flat ** 3).reshape(theta.shape).astype(self.dtype))
+            out.append((a @ flat - c + flat**3).reshape(theta.shape).astype(self.dtype))
         return out
 
     def bprop_params(self) -> list[bp.Tensor]:
@@ -49,8 +49,7 @@ class Problem:
     def torch_params(self, torch: Any) -> list[Any]:
         return [torch.tensor(v.copy(), requires_grad=True) for v in self.init]
 
-    def set_grads(self, ours: list[bp.Tensor], theirs: list[Any] | None, torch: Any = None,
-                  sign: float = 1.0) -> None:
+    def set_grads(self, ours: list[bp.Tensor], theirs: list[Any] | None, torch: Any = None, sign: float = 1.0) -> None:
         """Gradients of sign·f (sign −1 with maximize=True, so that ascent still converges)."""
         for p, g in zip(ours, self.grads([p.data for p in ours])):
             p.grad = sign * g

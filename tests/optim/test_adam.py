@@ -8,8 +8,14 @@ import bprop as bp
 from bprop import optim
 
 # betas (0.3, 0.5): 1 − β₁ ≥ ½ takes the other branch of torch's lerp; eps 0.1 makes ε matter
-CONFIGS = grid(lr=[0.05], betas=[(0.9, 0.999), (0.3, 0.5)], eps=[1e-8, 0.1], weight_decay=[0.0, 0.1],
-               amsgrad=[False, True], maximize=[False, True])
+CONFIGS = grid(
+    lr=[0.05],
+    betas=[(0.9, 0.999), (0.3, 0.5)],
+    eps=[1e-8, 0.1],
+    weight_decay=[0.0, 0.1],
+    amsgrad=[False, True],
+    maximize=[False, True],
+)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=label)
@@ -41,13 +47,16 @@ def test_state_dict_round_trip_continues_bit_identically(tmp_path, config):
     run_round_trip(lambda params: optim.Adam(params, lr=0.05, **config), tmp_path)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(lr=-1e-3), "Invalid learning rate: -0.001"),
-    (dict(eps=-1.0), "Invalid epsilon value: -1.0"),
-    (dict(betas=(1.0, 0.9)), r"Invalid beta parameter at index 0: 1.0"),
-    (dict(betas=(0.9, -0.1)), r"Invalid beta parameter at index 1: -0.1"),
-    (dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(lr=-1e-3), "Invalid learning rate: -0.001"),
+        (dict(eps=-1.0), "Invalid epsilon value: -1.0"),
+        (dict(betas=(1.0, 0.9)), r"Invalid beta parameter at index 0: 1.0"),
+        (dict(betas=(0.9, -0.1)), r"Invalid beta parameter at index 1: -0.1"),
+        (dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+    ],
+)
 def test_invalid_hyper_parameters_raise_like_torch(kwargs, message):
     with pytest.raises(ValueError, match=message):
         optim.Adam([bp.tensor([1.0], requires_grad=True)], **kwargs)

@@ -7,8 +7,14 @@ from tests.optim.parity import grid, label, run_parity, run_round_trip
 import bprop as bp
 from bprop import optim
 
-CONFIGS = grid(lr=[0.05], betas=[(0.9, 0.999), (0.3, 0.5)], eps=[1e-8, 0.1], weight_decay=[0.0, 0.01, 0.5],
-               amsgrad=[False, True], maximize=[False, True])
+CONFIGS = grid(
+    lr=[0.05],
+    betas=[(0.9, 0.999), (0.3, 0.5)],
+    eps=[1e-8, 0.1],
+    weight_decay=[0.0, 0.01, 0.5],
+    amsgrad=[False, True],
+    maximize=[False, True],
+)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=label)
@@ -46,11 +52,14 @@ def test_state_dict_round_trip_continues_bit_identically(tmp_path):
     run_round_trip(lambda params: optim.AdamW(params, lr=0.05, amsgrad=True, weight_decay=0.1), tmp_path)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(lr=-0.5), "Invalid learning rate: -0.5"),
-    (dict(weight_decay=-1.0), "Invalid weight_decay value: -1.0"),
-    (dict(betas=(0.9, 1.5)), r"Invalid beta parameter at index 1: 1.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(lr=-0.5), "Invalid learning rate: -0.5"),
+        (dict(weight_decay=-1.0), "Invalid weight_decay value: -1.0"),
+        (dict(betas=(0.9, 1.5)), r"Invalid beta parameter at index 1: 1.5"),
+    ],
+)
 def test_invalid_hyper_parameters_raise_like_torch(kwargs, message):
     with pytest.raises(ValueError, match=message):
         optim.AdamW([bp.tensor([1.0], requires_grad=True)], **kwargs)

@@ -11,10 +11,13 @@ from bprop import optim
 from bprop.optim import lr_scheduler
 
 SCHEDULES = [
-    ("StepLR", dict(step_size=3)), ("StepLR", dict(step_size=1, gamma=0.5)),
-    ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.3)), ("MultiStepLR", dict(milestones=[9, 1])),
+    ("StepLR", dict(step_size=3)),
+    ("StepLR", dict(step_size=1, gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.3)),
+    ("MultiStepLR", dict(milestones=[9, 1])),
     ("ExponentialLR", dict(gamma=0.9)),
-    ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)), ("CosineAnnealingLR", dict(T_max=5)),
+    ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)),
+    ("CosineAnnealingLR", dict(T_max=5)),
     ("CosineAnnealingLR", dict(T_max=1, eta_min=0.05)),
 ]
 LRS = [0.2, 0.03]  # two param groups with their own learning rates
@@ -86,10 +89,15 @@ def test_rejects_a_non_optimizer():
         lr_scheduler.StepLR([bp.tensor([1.0])], step_size=2)
 
 
-@pytest.mark.parametrize("make", [lambda o: lr_scheduler.StepLR(o, step_size=2),
-                                  lambda o: lr_scheduler.MultiStepLR(o, milestones=[1, 4, 4]),
-                                  lambda o: lr_scheduler.ExponentialLR(o, gamma=0.8),
-                                  lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=3, eta_min=0.01)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda o: lr_scheduler.StepLR(o, step_size=2),
+        lambda o: lr_scheduler.MultiStepLR(o, milestones=[1, 4, 4]),
+        lambda o: lr_scheduler.ExponentialLR(o, gamma=0.8),
+        lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=3, eta_min=0.01),
+    ],
+)
 def test_state_round_trip_through_bp_save_continues_identically(tmp_path, make):
     def fresh():
         return optim.Adam(groups(lambda: bp.tensor([1.0], requires_grad=True)))

@@ -9,10 +9,12 @@ from tests.optim.parity import Problem
 import bprop as bp
 from bprop import nn, optim
 
-ALL = {"SGD": dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-       "Adam": dict(lr=0.01, amsgrad=True, weight_decay=0.01),
-       "AdamW": dict(lr=0.01, amsgrad=True),
-       "RMSprop": dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01)}
+ALL = {
+    "SGD": dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "Adam": dict(lr=0.01, amsgrad=True, weight_decay=0.01),
+    "AdamW": dict(lr=0.01, amsgrad=True),
+    "RMSprop": dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
+}
 
 
 def make(name, params, **overrides):
@@ -59,12 +61,15 @@ def test_add_param_group_takes_defaults_and_checks_values():
     assert len(opt.param_groups) == 2
 
 
-@pytest.mark.parametrize("params,error,message", [
-    ([], ValueError, "empty parameter list"),
-    (bp.tensor([1.0], requires_grad=True), TypeError, "iterable of Tensors or dicts"),
-    ([np.ones(2)], TypeError, "can only optimize Tensors, but one of the params is ndarray"),
-    ([{"params": {bp.tensor([1.0], requires_grad=True)}}], TypeError, "ordered collections"),
-])
+@pytest.mark.parametrize(
+    "params,error,message",
+    [
+        ([], ValueError, "empty parameter list"),
+        (bp.tensor([1.0], requires_grad=True), TypeError, "iterable of Tensors or dicts"),
+        ([np.ones(2)], TypeError, "can only optimize Tensors, but one of the params is ndarray"),
+        ([{"params": {bp.tensor([1.0], requires_grad=True)}}], TypeError, "ordered collections"),
+    ],
+)
 def test_bad_params_raise(params, error, message):
     with pytest.raises(error, match=message):
         optim.SGD(params, lr=0.1)
@@ -215,8 +220,10 @@ def test_closure_is_evaluated_with_grad_and_its_loss_returned():
 
 def test_repr_lists_each_group_like_torch():
     opt = optim.SGD([bp.tensor([1.0], requires_grad=True)], lr=0.1)
-    assert repr(opt) == ("SGD (\nParameter Group 0\n    dampening: 0.0\n    lr: 0.1\n    maximize: False\n"
-                         "    momentum: 0.0\n    nesterov: False\n    weight_decay: 0.0\n)")
+    assert repr(opt) == (
+        "SGD (\nParameter Group 0\n    dampening: 0.0\n    lr: 0.1\n    maximize: False\n"
+        "    momentum: 0.0\n    nesterov: False\n    weight_decay: 0.0\n)"
+    )
 
 
 def test_trains_a_model_through_autograd():
@@ -246,8 +253,9 @@ def test_resumes_from_a_torch_state_dict(name):
         problem.set_grads([bp.tensor(p.detach().numpy()) for p in theirs], theirs, torch)
         ref.step()
     sd = ref.state_dict()
-    sd["state"] = {i: {k: (v.numpy().copy() if torch.is_tensor(v) else v) for k, v in s.items()}
-                   for i, s in sd["state"].items()}
+    sd["state"] = {
+        i: {k: (v.numpy().copy() if torch.is_tensor(v) else v) for k, v in s.items()} for i, s in sd["state"].items()
+    }
     ours = [bp.tensor(p.detach().numpy().copy(), requires_grad=True) for p in theirs]
     opt = make(name, ours, lr=123.0)  # the loaded groups replace these hyper-parameters
     opt.load_state_dict(sd)

@@ -7,7 +7,7 @@ from bprop.optim.scikit_adam import ScikitLearnAdam
 from bprop.tensor import Tensor
 
 pytest.importorskip("sklearn")
-from sklearn.neural_network._stochastic_optimizers import AdamOptimizer  # noqa: E402
+from sklearn.neural_network._stochastic_optimizers import AdamOptimizer
 
 
 @pytest.mark.parametrize("decay", [0.0, 1e-3])
@@ -16,8 +16,9 @@ def test_matches_scikit_learns_adam_including_the_l2_gradient(decay):
     start = [rng.standard_normal((5, 3)), rng.standard_normal(3)]
     ours = [Tensor(a.copy(), requires_grad=True) for a in start]
     theirs = [a.copy() for a in start]
-    opt = ScikitLearnAdam([{"params": [ours[0]], "weight_decay": decay}, {"params": [ours[1]]}],
-                          lr=1e-2, betas=(0.8, 0.99), eps=1e-6)
+    opt = ScikitLearnAdam(
+        [{"params": [ours[0]], "weight_decay": decay}, {"params": [ours[1]]}], lr=1e-2, betas=(0.8, 0.99), eps=1e-6
+    )
     reference = AdamOptimizer(theirs, learning_rate_init=1e-2, beta_1=0.8, beta_2=0.99, epsilon=1e-6)
     for step in range(20):
         # tiny gradients on some entries: where ε's placement matters

@@ -52,8 +52,16 @@ def test_metrics_are_logged_per_step_per_epoch_and_on_validation():
         return float(M.precision_recall_f1(M.confusion_matrix(targets, scores, 3))["recall"].min())
 
     model, opt = make()
-    history = fit(model, blobs(), val=blobs(seed=1), optimizer=opt, epochs=2, batch_size=40, quiet=True,
-                  metrics=["accuracy", "top2_accuracy", worst_class_recall])
+    history = fit(
+        model,
+        blobs(),
+        val=blobs(seed=1),
+        optimizer=opt,
+        epochs=2,
+        batch_size=40,
+        quiet=True,
+        metrics=["accuracy", "top2_accuracy", worst_class_recall],
+    )
     assert list(history.steps[0]) == ["step", "loss", "accuracy", "top2_accuracy", "worst_class_recall", "seconds"]
     epoch = history.last
     assert {"val_loss", "val_accuracy", "val_top2_accuracy", "val_worst_class_recall"} <= set(epoch)
@@ -69,8 +77,16 @@ def test_regression_has_no_accuracy():
     y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
     bp.manual_seed(0)
     model = nn.Linear(3, 1)
-    history = fit(model, (x, y), val=(x, y), loss=nn.MSELoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
-                  epochs=20, batch_size=16, quiet=True)
+    history = fit(
+        model,
+        (x, y),
+        val=(x, y),
+        loss=nn.MSELoss(),
+        optimizer=optim.SGD(model.parameters(), lr=0.1),
+        epochs=20,
+        batch_size=16,
+        quiet=True,
+    )
     assert "accuracy" not in history.last and history.last["val_loss"] < 1e-3
     assert set(evaluate(model, (x, y), loss=nn.MSELoss())) == {"loss"}
 
@@ -78,15 +94,24 @@ def test_regression_has_no_accuracy():
 def test_early_stopping_on_validation_metric():
     model, opt = make()
     stopper = EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0)
-    history = fit(model, blobs(), val=blobs(seed=1), optimizer=opt, epochs=20, batch_size=16,
-                  callbacks=[stopper], quiet=True)
+    history = fit(
+        model, blobs(), val=blobs(seed=1), optimizer=opt, epochs=20, batch_size=16, callbacks=[stopper], quiet=True
+    )
     assert len(history.epochs) == 2 and "early stopping" in history.stop_reason
 
 
 def test_loggers_and_checkpoints_are_written(tmp_path):
     model, opt = make()
-    fit(model, blobs(), val=blobs(seed=1), optimizer=opt, epochs=3, batch_size=16, quiet=True,
-        callbacks=[ModelCheckpoint(tmp_path), CSVLogger(tmp_path / "h.csv"), JSONLogger(tmp_path / "h.json")])
+    fit(
+        model,
+        blobs(),
+        val=blobs(seed=1),
+        optimizer=opt,
+        epochs=3,
+        batch_size=16,
+        quiet=True,
+        callbacks=[ModelCheckpoint(tmp_path), CSVLogger(tmp_path / "h.csv"), JSONLogger(tmp_path / "h.json")],
+    )
     assert (tmp_path / "last.npz").exists() and (tmp_path / "best.npz").exists()
     assert (tmp_path / "h.csv").read_text().splitlines()[0].startswith("epoch,loss,accuracy")
     assert len(json.loads((tmp_path / "h.json").read_text())["epochs"]) == 3
@@ -101,8 +126,16 @@ def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
         sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
         # shuffling (the loader's generator), dropout and the augmentation (the global one)
         loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, transform=RandomHorizontalFlip(0.3))
-        fit(model, loader, optimizer=opt, scheduler=sched, epochs=epochs, resume=resume, quiet=True,
-            callbacks=[ModelCheckpoint(out)] if out else [])
+        fit(
+            model,
+            loader,
+            optimizer=opt,
+            scheduler=sched,
+            epochs=epochs,
+            resume=resume,
+            quiet=True,
+            callbacks=[ModelCheckpoint(out)] if out else [],
+        )
         return model
 
     straight = run(4)
@@ -155,8 +188,17 @@ def test_callback_state_is_resumed(tmp_path):
         model, opt = make(seed=3)
         stopper = EarlyStopping(monitor="val_accuracy", patience=3, min_delta=0.5)
         checkpoint = ModelCheckpoint(tmp_path, monitor="val_loss")
-        history = fit(model, (x, y), val=val, optimizer=opt, epochs=epochs, batch_size=16, quiet=True,
-                      resume=resume, callbacks=[stopper, checkpoint])
+        history = fit(
+            model,
+            (x, y),
+            val=val,
+            optimizer=opt,
+            epochs=epochs,
+            batch_size=16,
+            quiet=True,
+            resume=resume,
+            callbacks=[stopper, checkpoint],
+        )
         return history, stopper, checkpoint
 
     straight, *_ = run(10)

@@ -36,7 +36,8 @@ def test_against_scikit_learn():
         np.testing.assert_allclose(ours, theirs)
     for k in (1, 2, 3):
         assert M.top_k_accuracy(scores, target, k) == pytest.approx(
-            metrics.top_k_accuracy_score(target, scores, k=k, labels=range(5)))
+            metrics.top_k_accuracy_score(target, scores, k=k, labels=range(5))
+        )
 
 
 def test_get_metric():

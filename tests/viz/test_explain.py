@@ -17,9 +17,16 @@ def test_the_classic_teaching_example():
     assert e.new_loss < e.loss
 
 
-@pytest.mark.parametrize("sizes,activation,loss", [
-    ([3, 4, 2], "sigmoid", "mse"), ([2, 5, 3, 2], "tanh", "mse"), ([4, 3, 3], "relu", "cross_entropy"),
-    ([3, 2], "identity", "mse"), ([2, 3, 4], "tanh", "cross_entropy")])
+@pytest.mark.parametrize(
+    "sizes,activation,loss",
+    [
+        ([3, 4, 2], "sigmoid", "mse"),
+        ([2, 5, 3, 2], "tanh", "mse"),
+        ([4, 3, 3], "relu", "cross_entropy"),
+        ([3, 2], "identity", "mse"),
+        ([2, 3, 4], "tanh", "cross_entropy"),
+    ],
+)
 def test_formulas_match_autograd_and_finite_differences(sizes, activation, loss):
     rng = np.random.default_rng(1)
     y = np.eye(sizes[-1])[0] if loss == "cross_entropy" else rng.uniform(0, 1, sizes[-1])
@@ -51,9 +58,10 @@ def test_bad_networks_are_explained():
         explain(build_network([2, 2], "sigmoid"), [1, 2, 3], [0, 1])
 
 
-@pytest.mark.parametrize("size,kernel,stride,padding", [((5, 5), (3, 3), (2, 2), (1, 1)),
-                                                       ((6, 7), (2, 3), (1, 2), (0, 1)),
-                                                       ((7, 6), (3, 2), (3, 1), (2, 0))])
+@pytest.mark.parametrize(
+    "size,kernel,stride,padding",
+    [((5, 5), (3, 3), (2, 2), (1, 1)), ((6, 7), (2, 3), (1, 2), (0, 1)), ((7, 6), (3, 2), (3, 1), (2, 0))],
+)
 def test_conv_explanation(size, kernel, stride, padding):
     e = explain_conv(size, kernel, stride, padding, seed=3)
     scale = 1 + np.abs(e.grad_x).max() + np.abs(e.grad_kernel).max()

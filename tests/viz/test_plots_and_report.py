@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from bprop.cli import main  # noqa: E402
-from bprop.viz import plots  # noqa: E402
-from bprop.viz.report import SECTIONS  # noqa: E402
+from bprop.cli import main
+from bprop.viz import plots
+from bprop.viz.report import SECTIONS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -20,10 +20,16 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def test_every_plot_writes_a_png(tmp_path):
     rng = np.random.default_rng(0)
     written = [
-        plots.plot_history([{"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.1},
-                            {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.7}], tmp_path / "a.png"),
-        plots.plot_gradient_flow([1, 2, 3], {"0.weight": [1.0, 0.5, 0.2], "2.weight": [2.0, 1.0, 0.1]},
-                                 tmp_path / "b.png"),
+        plots.plot_history(
+            [
+                {"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.1},
+                {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.7},
+            ],
+            tmp_path / "a.png",
+        ),
+        plots.plot_gradient_flow(
+            [1, 2, 3], {"0.weight": [1.0, 0.5, 0.2], "2.weight": [2.0, 1.0, 0.1]}, tmp_path / "b.png"
+        ),
         plots.plot_histograms({"w": rng.standard_normal(100), "v": rng.random(50)}, tmp_path / "c.png", "weights"),
         plots.plot_filters(rng.standard_normal((6, 1, 5, 5)), tmp_path / "d.png"),
         plots.plot_filters(rng.standard_normal((4, 3, 3, 3)), tmp_path / "e.png"),
@@ -78,11 +84,27 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 def test_report_loads_in_headless_chromium(run_dir, tmp_path):
     shot = tmp_path / "shot.png"
-    result = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
-                             "--window-size=1200,1600", f"--screenshot={shot}", (run_dir / "report.html").as_uri()],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--window-size=1200,1600",
+            f"--screenshot={shot}",
+            (run_dir / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.exists(), result.stderr[-2000:]
     assert ":CONSOLE" not in result.stderr  # no console message, let alone an error
     import matplotlib.image

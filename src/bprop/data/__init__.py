@@ -5,5 +5,4 @@ from bprop.data import datasets, transforms
 from bprop.data.dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split
 from bprop.data.loader import DataLoader
 
-__all__ = ["ArrayDataset", "DataLoader", "Dataset", "Subset", "TensorDataset", "datasets", "random_split",
-           "transforms"]
+__all__ = ["ArrayDataset", "DataLoader", "Dataset", "Subset", "TensorDataset", "datasets", "random_split", "transforms"]

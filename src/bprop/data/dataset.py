@@ -4,6 +4,7 @@ over samples, and a Subset composes its indices with the batch's, so it never co
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any, Sequence
 
@@ -120,4 +121,4 @@ def random_split(dataset: Dataset, lengths: Sequence[float], seed: int | None = 
     rng = np.random.default_rng(seed) if seed is not None else generator()
     order = rng.permutation(n)
     bounds = np.cumsum([0, *counts])
-    return [Subset(dataset, order[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [Subset(dataset, order[lo:hi]) for lo, hi in itertools.pairwise(bounds)]

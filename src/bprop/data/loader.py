@@ -26,18 +26,26 @@ class DataLoader:
     ``state_dict()`` captures it for exact resumption.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 transform: Callable[[np.ndarray], np.ndarray] | None = None, seed: int | None = None,
-                 sampler: Any = None):
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        seed: int | None = None,
+        sampler: Any = None,
+    ):
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
         if not isinstance(dataset, Dataset):
-            raise TypeError(f"DataLoader: expected a bprop.data.Dataset (e.g. TensorDataset(x, y)), "
-                            f"got {type(dataset).__name__}")
+            raise TypeError(
+                f"DataLoader: expected a bprop.data.Dataset (e.g. TensorDataset(x, y)), got {type(dataset).__name__}"
+            )
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.drop_last, self.transform = drop_last, transform
         self.sampler = sampler  # e.g. a DistributedSampler: it then decides the order (and shuffling)
-        seed = int(generator().integers(2 ** 63)) if seed is None else seed
+        seed = int(generator().integers(2**63)) if seed is None else seed
         self.generator = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -51,7 +59,7 @@ class DataLoader:
             n = len(self.dataset)
             order = self.generator.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            yield self._batch(order[start:start + self.batch_size])
+            yield self._batch(order[start : start + self.batch_size])
 
     def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
         columns = list(self.dataset.gather(indices))

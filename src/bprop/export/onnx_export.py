@@ -75,8 +75,15 @@ def _linear(g: _Graph, m: L.Linear, x: str, rank: int) -> str:
 def _conv(g: _Graph, m: L.Conv2d, x: str, rank: int) -> str:
     inputs = [x, g.const(m.weight.data, "weight")] + ([g.const(m.bias.data, "bias")] if m.bias is not None else [])
     a, b = m.padding
-    return g.op("Conv", inputs, kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=[a, b, a, b],
-                dilations=list(m.dilation), group=m.groups)
+    return g.op(
+        "Conv",
+        inputs,
+        kernel_shape=list(m.kernel_size),
+        strides=list(m.stride),
+        pads=[a, b, a, b],
+        dilations=list(m.dilation),
+        group=m.groups,
+    )
 
 
 def _pool(op_type: str) -> Callable[[_Graph, Module, str, int], str]:
@@ -94,13 +101,20 @@ def _pool(op_type: str) -> Callable[[_Graph, Module, str, int], str]:
 
 def _batch_norm(g: _Graph, m: Module, x: str, rank: int) -> str:
     if not m.track_running_stats:
-        raise ValueError(f"to_onnx: {type(m).__name__}({m.num_features}) without running statistics normalises "
-                         "with batch statistics even in eval mode, which ONNX inference cannot reproduce")
+        raise ValueError(
+            f"to_onnx: {type(m).__name__}({m.num_features}) without running statistics normalises "
+            "with batch statistics even in eval mode, which ONNX inference cannot reproduce"
+        )
     n = m.num_features
     scale = m.weight.data if m.weight is not None else np.ones(n)
     shift = m.bias.data if m.bias is not None else np.zeros(n)
-    inputs = [x, g.const(scale, "gamma"), g.const(shift, "beta"), g.const(m.running_mean, "running_mean"),
-              g.const(m.running_var, "running_var")]
+    inputs = [
+        x,
+        g.const(scale, "gamma"),
+        g.const(shift, "beta"),
+        g.const(m.running_mean, "running_mean"),
+        g.const(m.running_var, "running_var"),
+    ]
     return g.op("BatchNormalization", inputs, epsilon=float(m.eps))
 
 
@@ -122,8 +136,10 @@ def _flatten(g: _Graph, m: L.Flatten, x: str, rank: int) -> str:
     start, end = m.start_dim % rank, m.end_dim % rank
     shape = [0] * start + [-1]  # dims before start are copied (0), the merged one inferred (-1)
     if end != rank - 1:
-        raise ValueError(f"to_onnx: Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}) keeps trailing dims; "
-                         "only end_dim=-1 is supported")
+        raise ValueError(
+            f"to_onnx: Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}) keeps trailing dims; "
+            "only end_dim=-1 is supported"
+        )
     return g.op("Reshape", [x, g.const(np.array(shape), "shape", dtype=np.int64)])
 
 
@@ -153,8 +169,9 @@ def layer_dtype(layer: Module, value: Tensor) -> Any:
     return params[0].dtype if params else value.dtype
 
 
-def to_onnx(model: Module, example_input: Any, path: str | os.PathLike, opset: int = 17,
-            dynamic_batch: bool = True) -> Path:
+def to_onnx(
+    model: Module, example_input: Any, path: str | os.PathLike, opset: int = 17, dynamic_batch: bool = True
+) -> Path:
     """Write ``model`` (in eval mode) as an ONNX file for inputs shaped like ``example_input``.
 
     With dynamic_batch the first dimension is symbolic ("batch"). Returns the path. Raises
@@ -170,8 +187,10 @@ def to_onnx(model: Module, example_input: Any, path: str | os.PathLike, opset: i
     layers = chain(model)
     for layer in layers:
         if type(layer) not in EMITTERS:
-            raise ValueError(f"to_onnx: cannot export {type(layer).__name__} (no ONNX mapping; supported: "
-                             f"{', '.join(sorted(t.__name__ for t in EMITTERS))}, Sequential and nn.models)")
+            raise ValueError(
+                f"to_onnx: cannot export {type(layer).__name__} (no ONNX mapping; supported: "
+                f"{', '.join(sorted(t.__name__ for t in EMITTERS))}, Sequential and nn.models)"
+            )
     x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input, np.float32))
     x = x.to(np.float32)
     g = _Graph(helper, numpy_helper, opset)
@@ -193,8 +212,9 @@ def to_onnx(model: Module, example_input: Any, path: str | os.PathLike, opset: i
             dims[0] = "batch"
         return helper.make_tensor_value_info(tag, onnx.TensorProto.FLOAT, dims)
 
-    graph = helper.make_graph(g.nodes, type(model).__name__, [info("input", x.shape)], [info("output", value.shape)],
-                              g.initializers)
+    graph = helper.make_graph(
+        g.nodes, type(model).__name__, [info("input", x.shape)], [info("output", value.shape)], g.initializers
+    )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="bprop")
     onnx.checker.check_model(proto, full_check=True)
     atomic_write_bytes(path, proto.SerializeToString())

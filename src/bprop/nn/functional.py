@@ -60,19 +60,33 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return dropout_op.Dropout.apply(input, p=p)
 
 
-def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Fused log-softmax + NLL over axis 1; integer labels (N, d1, …) or probabilities like input.
     Gradient p·ΣA − A, i.e. (p − onehot)/N for plain labels (see ops.loss.CrossEntropy)."""
-    return loss.CrossEntropy.apply(input, _array(target), weight=_array(weight), ignore_index=ignore_index,
-                                   reduction=reduction, label_smoothing=label_smoothing)
+    return loss.CrossEntropy.apply(
+        input,
+        _array(target),
+        weight=_array(weight),
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+    )
 
 
-def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
     """−w_t·input[t] per position for log-probabilities ``input`` (see ops.loss.NLLLoss)."""
-    return loss.NLLLoss.apply(input, _array(target), weight=_array(weight), ignore_index=ignore_index,
-                              reduction=reduction)
+    return loss.NLLLoss.apply(
+        input, _array(target), weight=_array(weight), ignore_index=ignore_index, reduction=reduction
+    )
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -81,17 +95,26 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return loss.MSE.apply(input, target, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
-                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
+) -> Tensor:
     """Stable max(x, 0) − x·t + log(1 + e^{−|x|}), weighted; ∂/∂x = σ(x) − t (see ops.loss.BCEWithLogits)."""
     target = target if isinstance(target, Tensor) else _array(target)
-    return loss.BCEWithLogits.apply(input, target, weight=_array(weight), pos_weight=_array(pos_weight),
-                                    reduction=reduction)
+    return loss.BCEWithLogits.apply(
+        input, target, weight=_array(weight), pos_weight=_array(pos_weight), reduction=reduction
+    )
 
 
-def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Any,
+    running_var: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch statistics when training (updating the running arrays in place), else running ones."""
     rm, rv = _array(running_mean), _array(running_var)
     if training:
@@ -101,8 +124,15 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Tenso
     return normalization.BatchNormEval.apply(input, weight, bias, rm, rv, eps=eps)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
-           dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation (see ops.conv.Conv2d for the gradients)."""
     return conv.Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 

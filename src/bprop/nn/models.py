@@ -7,6 +7,7 @@ affine, returning class scores; pair it with CrossEntropyLoss (softmax is fused 
 
 from __future__ import annotations
 
+import itertools
 from typing import Sequence
 
 import numpy as np
@@ -44,16 +45,24 @@ class FullyConnectedNet(Sequential):
     dims (images) are flattened to (N, features) first.
     """
 
-    def __init__(self, input_dim: int, hidden_dims: Sequence[int], num_classes: int,
-                 normalization: str | None = None, dropout: float = 0.0, weight_scale: float = 1e-2,
-                 reg: float = 0.0, dtype: object = np.float32):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dims: Sequence[int],
+        num_classes: int,
+        normalization: str | None = None,
+        dropout: float = 0.0,
+        weight_scale: float = 1e-2,
+        reg: float = 0.0,
+        dtype: object = np.float32,
+    ):
         if normalization not in (None, "batchnorm"):
             raise ValueError(f"FullyConnectedNet: normalization must be None or 'batchnorm', got {normalization!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"FullyConnectedNet: dropout must be in [0, 1), got {dropout}")
         dims = [input_dim, *hidden_dims, num_classes]
         layers: list[Module] = []
-        for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(dims)):
             affine = Linear(fan_in, fan_out, dtype=dtype)
             init.normal_(affine.weight, 0.0, weight_scale)
             init.zeros_(affine.bias)
@@ -87,9 +96,17 @@ class ThreeLayerConvNet(Module):
     L2 strength of ``regularization()`` (weights of all three layers, not biases).
     """
 
-    def __init__(self, input_dim: Sequence[int] = (3, 32, 32), num_filters: int = 32, filter_size: int = 7,
-                 hidden_dim: int = 100, num_classes: int = 10, weight_scale: float = 1e-3, reg: float = 0.0,
-                 dtype: object = np.float32):
+    def __init__(
+        self,
+        input_dim: Sequence[int] = (3, 32, 32),
+        num_filters: int = 32,
+        filter_size: int = 7,
+        hidden_dim: int = 100,
+        num_classes: int = 10,
+        weight_scale: float = 1e-3,
+        reg: float = 0.0,
+        dtype: object = np.float32,
+    ):
         super().__init__()
         channels, height, width = input_dim
         if filter_size % 2 == 0:
@@ -122,21 +139,33 @@ class LeNet5(Module):
     state dict keys (features.0.weight, …, classifier.4.bias) match the same torch module.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 28,
-                 dtype: object = np.float32):
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 28, dtype: object = np.float32):
         super().__init__()
         if input_size not in (28, 32):
             raise ValueError(f"LeNet5: input_size must be 28 (padded by 2) or 32, got {input_size}")
         self.input_size = input_size
         self.features = Sequential(
-            Conv2d(in_channels, 6, 5, padding=(32 - input_size) // 2, dtype=dtype), ReLU(), MaxPool2d(2),
-            Conv2d(6, 16, 5, dtype=dtype), ReLU(), MaxPool2d(2), Flatten())
-        self.classifier = Sequential(Linear(16 * 5 * 5, 120, dtype=dtype), ReLU(), Linear(120, 84, dtype=dtype),
-                                     ReLU(), Linear(84, num_classes, dtype=dtype))
+            Conv2d(in_channels, 6, 5, padding=(32 - input_size) // 2, dtype=dtype),
+            ReLU(),
+            MaxPool2d(2),
+            Conv2d(6, 16, 5, dtype=dtype),
+            ReLU(),
+            MaxPool2d(2),
+            Flatten(),
+        )
+        self.classifier = Sequential(
+            Linear(16 * 5 * 5, 120, dtype=dtype),
+            ReLU(),
+            Linear(120, 84, dtype=dtype),
+            ReLU(),
+            Linear(84, num_classes, dtype=dtype),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         size = (self.input_size, self.input_size)
         if x.ndim != 4 or x.shape[2:] != size:
-            raise ValueError(f"LeNet5(input_size={self.input_size}): expected input (N, C, {size[0]}, {size[1]}), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"LeNet5(input_size={self.input_size}): expected input (N, C, {size[0]}, {size[1]}), "
+                f"got {tuple(x.shape)}"
+            )
         return self.classifier(self.features(x))

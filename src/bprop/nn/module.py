@@ -207,8 +207,9 @@ class Module:
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         if strict and (missing or unexpected):
-            raise KeyError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
-                           f"unexpected keys {unexpected}")
+            raise KeyError(
+                f"{type(self).__name__}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
+            )
         bad_shapes = []
         for key, (module, kind, name) in targets.items():
             if key not in state_dict:
@@ -219,8 +220,7 @@ class Module:
             if value.shape != current_data.shape:
                 bad_shapes.append(f"{key}: checkpoint {value.shape}, model {current_data.shape}")
         if bad_shapes:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: shape mismatch for "
-                             + "; ".join(bad_shapes))
+            raise ValueError(f"{type(self).__name__}.load_state_dict: shape mismatch for " + "; ".join(bad_shapes))
         for key, (module, kind, name) in targets.items():
             if key not in state_dict:
                 continue

@@ -76,7 +76,7 @@ def relu_array(x: np.ndarray) -> np.ndarray:
     flat_x, flat_out = x.ravel(order="K"), out.ravel(order="K")
     for start in range(0, x.size, block):
         end = min(start + block, x.size)
-        np.maximum(flat_x[start:end], zeros[:end - start], out=flat_out[start:end])
+        np.maximum(flat_x[start:end], zeros[: end - start], out=flat_out[start:end])
     return out
 
 
@@ -147,7 +147,7 @@ class GELU(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x ** 3))
+            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
             return (0.5 * x * (1 + t)).astype(x.dtype, copy=False)
         cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
         return (x * cdf).astype(x.dtype, copy=False)
@@ -156,7 +156,7 @@ class GELU(Function):
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         (x,) = ctx.saved
         if ctx.approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x ** 3))
+            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
             du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
             local = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
         else:

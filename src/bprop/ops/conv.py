@@ -28,7 +28,7 @@ from bprop.autograd import Context, Function
 # X_col. Memory stays O(chunk) instead of O(N·P·Q·R·S·C) (38 MB for the CIFAR benchmark's second
 # conv), and it is faster too: each chunk is still in cache for its GEMM, and no multi-MB buffer
 # is page-faulted in at every step. 4 MiB measured best on the benchmark (2 to 16 are close).
-COLS_CHUNK_BYTES = 4 * 2 ** 20
+COLS_CHUNK_BYTES = 4 * 2**20
 
 
 def pair(value: Any, name: str) -> tuple[int, int]:
@@ -45,8 +45,14 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def check_geometry(op: str, x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
-                   padding: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+def check_geometry(
+    op: str,
+    x_shape: tuple[int, ...],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int] = (1, 1),
+) -> tuple[int, int]:
     """Validate a 4-D input against a kernel; returns the output size (P, Q)."""
     if len(x_shape) != 4:
         raise ValueError(f"{op}: expected input (N, C, H, W), got shape {tuple(x_shape)}")
@@ -54,13 +60,17 @@ def check_geometry(op: str, x_shape: tuple[int, ...], kernel: tuple[int, int], s
         raise ValueError(f"{op}: kernel {kernel}, stride {stride} and dilation {dilation} must be at least 1")
     if min(padding) < 0:
         raise ValueError(f"{op}: padding {padding} must not be negative")
-    H, W = x_shape[2], x_shape[3]  # noqa: N806 - the notes' names
+    H, W = x_shape[2], x_shape[3]
     span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
     if span[0] > H + 2 * padding[0] or span[1] > W + 2 * padding[1]:
-        raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the padded input "
-                         f"{H + 2 * padding[0]}×{W + 2 * padding[1]} of shape {tuple(x_shape)}")
-    return (output_size(H, kernel[0], stride[0], padding[0], dilation[0]),
-            output_size(W, kernel[1], stride[1], padding[1], dilation[1]))
+        raise ValueError(
+            f"{op}: kernel {kernel} (dilation {dilation}) is larger than the padded input "
+            f"{H + 2 * padding[0]}×{W + 2 * padding[1]} of shape {tuple(x_shape)}"
+        )
+    return (
+        output_size(H, kernel[0], stride[0], padding[0], dilation[0]),
+        output_size(W, kernel[1], stride[1], padding[1], dilation[1]),
+    )
 
 
 def to_nhwc_padded(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndarray:
@@ -70,12 +80,17 @@ def to_nhwc_padded(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) 
     if a == 0 and b == 0:
         return nhwc
     out = np.full((x.shape[0], x.shape[2] + 2 * a, x.shape[3] + 2 * b, x.shape[1]), value, dtype=x.dtype)
-    out[:, a:a + x.shape[2], b:b + x.shape[3], :] = nhwc
+    out[:, a : a + x.shape[2], b : b + x.shape[3], :] = nhwc
     return out
 
 
-def windows(xp: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int],
-            dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
+def windows(
+    xp: np.ndarray,
+    kernel: tuple[int, int],
+    out_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int] = (1, 1),
+) -> np.ndarray:
     """Strided view (N, P, Q, R, S, C) of a padded NHWC array: [n, p, q, r, s, c] =
     xp[n, p·u + r·d₁, q·v + s·d₂, c]. No copy."""
     sn, sh, sw, sc = xp.strides
@@ -84,18 +99,30 @@ def windows(xp: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int], st
     return as_strided(xp, shape, strides, writeable=False)
 
 
-def im2col(x_rows: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int],
-           dilation: tuple[int, int], buffer: np.ndarray) -> np.ndarray:
+def im2col(
+    x_rows: np.ndarray,
+    kernel: tuple[int, int],
+    out_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    buffer: np.ndarray,
+) -> np.ndarray:
     """X_col of a few samples, (n·P·Q, R·S·C), copied into the first rows of a reused buffer
     of shape (chunk, P, Q, R, S, C)."""
     view = windows(x_rows, kernel, out_hw, stride, dilation)
-    cols = buffer[:view.shape[0]]
+    cols = buffer[: view.shape[0]]
     np.copyto(cols, view)
     return cols.reshape(-1, kernel[0] * kernel[1] * view.shape[-1])
 
 
-def add_col2im(delta: np.ndarray, weight: np.ndarray, dxp: np.ndarray, out_hw: tuple[int, int],
-               stride: tuple[int, int], dilation: tuple[int, int]) -> None:
+def add_col2im(
+    delta: np.ndarray,
+    weight: np.ndarray,
+    dxp: np.ndarray,
+    out_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+) -> None:
     """dxp += col2im(δ_col W_col), fused: one GEMM and one strided add per kernel offset.
 
     Kernel offset (r, s) sends δ[n, :, p, q]·W[:, :, r, s] to pixel (p·u + r·d₁, q·v + s·d₂),
@@ -111,13 +138,14 @@ def add_col2im(delta: np.ndarray, weight: np.ndarray, dxp: np.ndarray, out_hw: t
         for s in range(weight.shape[3]):
             top, left = r * dilation[0], s * dilation[1]
             np.matmul(delta, taps[r, s], out=contribution)
-            dxp[:, top:top + u * (p - 1) + 1:u, left:left + v * (q - 1) + 1:v, :] += contribution.reshape(
-                -1, p, q, weight.shape[1])
+            dxp[:, top : top + u * (p - 1) + 1 : u, left : left + v * (q - 1) + 1 : v, :] += contribution.reshape(
+                -1, p, q, weight.shape[1]
+            )
 
 
 def unpad_to_nchw(xp: np.ndarray, padding: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
     a, b = padding
-    return xp[:, a:a + hw[0], b:b + hw[1], :].transpose(0, 3, 1, 2)
+    return xp[:, a : a + hw[0], b : b + hw[1], :].transpose(0, 3, 1, 2)
 
 
 def _chunks(n: int, bytes_per_sample: int) -> list[slice]:
@@ -126,8 +154,9 @@ def _chunks(n: int, bytes_per_sample: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def _cols_buffer(chunks: list[slice], out_hw: tuple[int, int], kernel: tuple[int, int], channels: int,
-                 dtype: Any) -> np.ndarray:
+def _cols_buffer(
+    chunks: list[slice], out_hw: tuple[int, int], kernel: tuple[int, int], channels: int, dtype: Any
+) -> np.ndarray:
     """The reused im2col buffer (chunk, P, Q, R, S, C) for the largest (the first) chunk."""
     return np.empty((chunks[0].stop if chunks else 0, *out_hw, *kernel, channels), dtype)
 
@@ -148,15 +177,25 @@ class Conv2d(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-                stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> np.ndarray:
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        weight: np.ndarray,
+        bias: np.ndarray | None = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> np.ndarray:
         stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
         o_ch, c_per_group, kr, ks = weight.shape
         if groups < 1 or o_ch % groups:
             raise ValueError(f"conv2d: out_channels {o_ch} must be divisible by groups {groups}")
         if x.ndim != 4 or x.shape[1] != c_per_group * groups:
-            raise ValueError(f"conv2d: expected input (N, {c_per_group * groups}, H, W) for weight "
-                             f"{weight.shape} and groups={groups}, got {tuple(x.shape)}")
+            raise ValueError(
+                f"conv2d: expected input (N, {c_per_group * groups}, H, W) for weight "
+                f"{weight.shape} and groups={groups}, got {tuple(x.shape)}"
+            )
         out_hw = check_geometry("conv2d", x.shape, (kr, ks), stride, padding, dilation)
         n, (p, q), og = x.shape[0], out_hw, o_ch // groups
         xp = to_nhwc_padded(x, padding)
@@ -165,13 +204,23 @@ class Conv2d(Function):
         buffer = _cols_buffer(chunks, out_hw, (kr, ks), c_per_group, x.dtype)
         out = np.empty((n, p, q, o_ch), np.result_type(x, weight))
         for g in range(groups):
-            w2, out_g = w_cols[g * og:(g + 1) * og].reshape(og, -1), out[..., g * og:(g + 1) * og]
+            w2, out_g = w_cols[g * og : (g + 1) * og].reshape(og, -1), out[..., g * og : (g + 1) * og]
             for rows in chunks:
                 z = out_g[rows].reshape(-1, og)  # a view: the GEMM writes straight into the output
-                np.matmul(im2col(xp[rows, ..., g * c_per_group:(g + 1) * c_per_group], (kr, ks), out_hw,
-                                 stride, dilation, buffer), w2.T, out=z)
+                np.matmul(
+                    im2col(
+                        xp[rows, ..., g * c_per_group : (g + 1) * c_per_group],
+                        (kr, ks),
+                        out_hw,
+                        stride,
+                        dilation,
+                        buffer,
+                    ),
+                    w2.T,
+                    out=z,
+                )
                 if bias is not None:
-                    z += bias[g * og:(g + 1) * og]  # while the chunk is in cache
+                    z += bias[g * og : (g + 1) * og]  # while the chunk is in cache
         ctx.save_for_backward(xp, weight)
         ctx.meta = (x.shape, stride, padding, dilation, groups, out_hw, chunks)
         return out.transpose(0, 3, 1, 2)
@@ -223,8 +272,14 @@ def _offset_slices(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tup
             yield r * kernel[1] + s, (slice(None), slice(r, r + u * (p - 1) + 1, u), slice(s, s + v * (q - 1) + 1, v))
 
 
-def _pool_grad_buffer(x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
-                      padding: tuple[int, int], out_hw: tuple[int, int], dtype: Any) -> tuple[np.ndarray, bool]:
+def _pool_grad_buffer(
+    x_shape: tuple[int, ...],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_hw: tuple[int, int],
+    dtype: Any,
+) -> tuple[np.ndarray, bool]:
     """The padded NHWC buffer of a pooling input gradient, and whether the windows are disjoint.
 
     Disjoint windows (stride ≥ kernel) let backward assign each offset's share instead of adding

@@ -17,8 +17,7 @@ def _check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
         np.broadcast_shapes(np.shape(a), np.shape(b))
     except ValueError:
         raise ValueError(
-            f"{op}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast (trailing "
-            "dimensions must be equal or 1)"
+            f"{op}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast (trailing dimensions must be equal or 1)"
         ) from None
 
 

@@ -38,7 +38,7 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        g2 = grad.reshape(batch + (a2.shape[-2], b2.shape[-1]))  # put back the dropped 1-D axes
+        g2 = grad.reshape((*batch, a2.shape[-2], b2.shape[-1]))  # put back the dropped 1-D axes
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = sum_to_shape(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)

@@ -72,14 +72,22 @@ class _Labels:
     ``kept`` (same shape, 1 or 0) is None when no label is ignored.
     """
 
-    def __init__(self, op: str, target: np.ndarray, shape: tuple[int, ...], weight: np.ndarray | None,
-                 ignore_index: int, dtype: np.dtype):
+    def __init__(
+        self,
+        op: str,
+        target: np.ndarray,
+        shape: tuple[int, ...],
+        weight: np.ndarray | None,
+        ignore_index: int,
+        dtype: np.dtype,
+    ):
         n, n_classes, inner = shape[0], shape[1], math.prod(shape[2:])
-        expected = (n,) + shape[2:]
+        expected = (n, *shape[2:])
         if target.shape != expected:
             hint = " (probability targets must be floating point)" if target.shape == shape else ""
-            raise ValueError(f"{op}: class targets should have shape {expected} for input {shape}, "
-                             f"got {target.shape}{hint}")
+            raise ValueError(
+                f"{op}: class targets should have shape {expected} for input {shape}, got {target.shape}{hint}"
+            )
         labels = target.reshape(n, inner)
         ignored = None
         if labels.size:
@@ -93,16 +101,18 @@ class _Labels:
                     ignored = None
             if low < 0 or high >= n_classes:
                 bad = labels[(labels < 0) | (labels >= n_classes)][0]
-                raise IndexError(f"{op}: target label {int(bad)} is out of range for {n_classes} classes "
-                                 f"(labels must be in [0, {n_classes - 1}]), and it is not "
-                                 f"ignore_index={ignore_index}")
+                raise IndexError(
+                    f"{op}: target label {int(bad)} is out of range for {n_classes} classes "
+                    f"(labels must be in [0, {n_classes - 1}]), and it is not "
+                    f"ignore_index={ignore_index}"
+                )
         # flat index of (sample, label, position) in the row-major (N, C, inner) layout
         rows = np.arange(0, n * n_classes * inner, n_classes * inner)
         if inner == 1:
             self.flat = rows + labels.reshape(n)
         else:
             self.flat = (rows[:, None] + labels * inner + np.arange(inner)).reshape(-1)
-        column = (n, 1) + shape[2:]
+        column = (n, 1, *shape[2:])
         self.kept = None if ignored is None else (~ignored).astype(dtype).reshape(column)
         if weight is None:
             self.coef = self.kept
@@ -113,7 +123,7 @@ class _Labels:
             self.denom = float(self.coef.sum())
 
     def column(self, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        return values.reshape((shape[0], 1) + shape[2:])
+        return values.reshape((shape[0], 1, *shape[2:]))
 
     def per_position(self, values: np.ndarray) -> np.ndarray:
         """A (N, 1, d1, …) column as one value per entry of ``flat``; a scalar stays a scalar."""
@@ -122,8 +132,7 @@ class _Labels:
 
 def _logits_rank(op: str, x: np.ndarray) -> None:
     if x.ndim < 2:
-        raise ValueError(f"{op}: input must be (N, C) or (N, C, d1, …) with the classes on axis 1, "
-                         f"got shape {x.shape}")
+        raise ValueError(f"{op}: input must be (N, C) or (N, C, d1, …) with the classes on axis 1, got shape {x.shape}")
 
 
 class CrossEntropy(Function):
@@ -135,8 +144,15 @@ class CrossEntropy(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
-                ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0) -> np.ndarray:
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        target: np.ndarray,
+        weight: np.ndarray | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> np.ndarray:
         op = "cross_entropy"
         target = np.asarray(target)
         _check_reduction(op, reduction)
@@ -167,8 +183,15 @@ class _CrossEntropyLabels:
     """Class-label targets: A never materialises; the target column is gathered and scattered."""
 
     @staticmethod
-    def forward(ctx: Context, shifted: np.ndarray, log_norm: np.ndarray, p: np.ndarray, target: np.ndarray,
-                weight: np.ndarray | None, ignore_index: int) -> np.ndarray:
+    def forward(
+        ctx: Context,
+        shifted: np.ndarray,
+        log_norm: np.ndarray,
+        p: np.ndarray,
+        target: np.ndarray,
+        weight: np.ndarray | None,
+        ignore_index: int,
+    ) -> np.ndarray:
         _, eps, _ = ctx.meta
         shape, n_classes = shifted.shape, shifted.shape[1]
         labels = _Labels("cross_entropy", target, shape, weight, ignore_index, shifted.dtype)
@@ -184,7 +207,7 @@ class _CrossEntropyLabels:
             per -= (eps / n_classes) * smooth
         ctx.save_for_backward(p)
         ctx.labels, ctx.denom = labels, labels.denom
-        return per.reshape((shape[0],) + shape[2:])
+        return per.reshape((shape[0], *shape[2:]))
 
     @staticmethod
     def backward(ctx: Context, r: np.ndarray) -> np.ndarray:
@@ -209,15 +232,24 @@ class _CrossEntropyProbabilities:
     """Probability targets of the logits' shape: A is the (smoothed, weighted) target itself."""
 
     @staticmethod
-    def forward(ctx: Context, shifted: np.ndarray, log_norm: np.ndarray, p: np.ndarray, target: np.ndarray,
-                weight: np.ndarray | None) -> np.ndarray:
+    def forward(
+        ctx: Context,
+        shifted: np.ndarray,
+        log_norm: np.ndarray,
+        p: np.ndarray,
+        target: np.ndarray,
+        weight: np.ndarray | None,
+    ) -> np.ndarray:
         op = "cross_entropy"
         if target.dtype.kind != "f":
-            raise TypeError(f"{op}: target must hold integer class labels or float probabilities, "
-                            f"got dtype {target.dtype}")
+            raise TypeError(
+                f"{op}: target must hold integer class labels or float probabilities, got dtype {target.dtype}"
+            )
         if target.shape != shifted.shape:
-            raise ValueError(f"{op}: probability targets must have the input's shape {shifted.shape}, "
-                             f"got {target.shape} (class labels must be integers)")
+            raise ValueError(
+                f"{op}: probability targets must have the input's shape {shifted.shape}, "
+                f"got {target.shape} (class labels must be integers)"
+            )
         _, eps, _ = ctx.meta
         coef = target.astype(shifted.dtype, copy=False)  # a float64 target keeps a float32 loss float32
         if eps:
@@ -256,8 +288,14 @@ class NLLLoss(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, log_probs: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
-                ignore_index: int = -100, reduction: str = "mean") -> np.ndarray:
+    def forward(
+        ctx: Context,
+        log_probs: np.ndarray,
+        target: np.ndarray,
+        weight: np.ndarray | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> np.ndarray:
         op = "nll_loss"
         target = np.asarray(target)
         _check_reduction(op, reduction)
@@ -270,7 +308,7 @@ class NLLLoss(Function):
         picked = labels.column(np.ascontiguousarray(log_probs).reshape(-1)[labels.flat], shape)
         per = -picked if labels.coef is None else picked * -labels.coef
         ctx.labels, ctx.meta = labels, (shape, log_probs.dtype, reduction)
-        return _reduce(per.reshape((shape[0],) + shape[2:]), reduction, labels.denom)
+        return _reduce(per.reshape((shape[0], *shape[2:])), reduction, labels.denom)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
@@ -285,8 +323,10 @@ class NLLLoss(Function):
 
 def _check_same_shape(op: str, a: np.ndarray, b: np.ndarray) -> None:
     if a.shape != b.shape:
-        raise ValueError(f"{op}: input shape {a.shape} and target shape {b.shape} differ; "
-                         "they must match exactly (no silent broadcasting)")
+        raise ValueError(
+            f"{op}: input shape {a.shape} and target shape {b.shape} differ; "
+            "they must match exactly (no silent broadcasting)"
+        )
 
 
 class MSE(Function):
@@ -325,8 +365,9 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _elementwise_weight(op: str, name: str, value: np.ndarray | None, shape: tuple[int, ...],
-                        dtype: np.dtype) -> np.ndarray:
+def _elementwise_weight(
+    op: str, name: str, value: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
     if value is None:
         return np.ones((), dtype)
     try:
@@ -349,8 +390,14 @@ class BCEWithLogits(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None = None,
-                pos_weight: np.ndarray | None = None, reduction: str = "mean") -> np.ndarray:
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        t: np.ndarray,
+        weight: np.ndarray | None = None,
+        pos_weight: np.ndarray | None = None,
+        reduction: str = "mean",
+    ) -> np.ndarray:
         op = "binary_cross_entropy_with_logits"
         _check_reduction(op, reduction)
         t = np.asarray(t)

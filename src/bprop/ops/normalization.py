@@ -43,8 +43,10 @@ def _per_channel(op: str, name: str, value: np.ndarray | None, x: np.ndarray) ->
     if value is None:
         return None
     if value.shape != (x.shape[1],):
-        raise ValueError(f"{op}: {name} must have one entry per channel, shape ({x.shape[1]},) for input of "
-                         f"shape {x.shape}, got {value.shape}")
+        raise ValueError(
+            f"{op}: {name} must have one entry per channel, shape ({x.shape[1]},) for input of "
+            f"shape {x.shape}, got {value.shape}"
+        )
     return value.astype(x.dtype, copy=False)
 
 
@@ -70,9 +72,16 @@ class BatchNormTrain(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
-                running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None,
-                momentum: float = 0.1, eps: float = 1e-5) -> np.ndarray:
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        weight: np.ndarray | None,
+        bias: np.ndarray | None,
+        running_mean: np.ndarray | None = None,
+        running_var: np.ndarray | None = None,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+    ) -> np.ndarray:
         op = "batch_norm"
         shape = _channel_shape(op, x)
         weight, bias = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
@@ -80,8 +89,9 @@ class BatchNormTrain(Function):
             _per_channel(op, name, value, x)
         m = x.size // x.shape[1] if x.shape[1] else 0
         if m < 2:
-            raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of "
-                             f"shape {x.shape}")
+            raise ValueError(
+                f"{op}: expected more than 1 value per channel when training, got input of shape {x.shape}"
+            )
         total, dot = _subscripts(x.ndim)
         mean = np.einsum(total, x) / m
         out = x - mean.reshape(shape)  # centred values; scaled and shifted in place into y
@@ -127,8 +137,15 @@ class BatchNormEval(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
-                running_mean: np.ndarray, running_var: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        weight: np.ndarray | None,
+        bias: np.ndarray | None,
+        running_mean: np.ndarray,
+        running_var: np.ndarray,
+        eps: float = 1e-5,
+    ) -> np.ndarray:
         op = "batch_norm"
         shape = _channel_shape(op, x)
         weight, bias = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)

@@ -19,8 +19,10 @@ def normalise_dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...
     dims = (dim,) if isinstance(dim, (int, np.integer)) else () if dim is None else tuple(dim)
     for d in dims:
         if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions "
-                             f"(expected one in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
+            raise IndexError(
+                f"dim {d} is out of range for a tensor with {ndim} dimensions "
+                f"(expected one in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])"
+            )
     if not dims or ndim == 0:
         return tuple(range(ndim))
     return tuple(sorted({int(d) % ndim for d in dims}))
@@ -109,8 +111,9 @@ class Var(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool,
-                correction: int) -> np.ndarray:
+    def forward(
+        ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool, correction: int
+    ) -> np.ndarray:
         axes = normalise_dims(dim, x.ndim)
         count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
         denom = max(count - correction, 0)  # N − c ≤ 0 (an empty or too short slice) gives nan, as torch

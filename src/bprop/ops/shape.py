@@ -53,13 +53,15 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
         return x.reshape((1,))
     for dim in (start_dim, end_dim):
         if not -len(shape) <= dim < len(shape):
-            raise IndexError(f"flatten: dim {dim} is out of range for shape {shape} "
-                             f"(expected one in [{-len(shape)}, {len(shape) - 1}])")
+            raise IndexError(
+                f"flatten: dim {dim} is out of range for shape {shape} "
+                f"(expected one in [{-len(shape)}, {len(shape) - 1}])"
+            )
     start, end = start_dim % len(shape), end_dim % len(shape)
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
-    merged = int(np.prod(shape[start:end + 1]))
-    return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
+    merged = int(np.prod(shape[start : end + 1]))
+    return x.reshape((*shape[:start], merged, *shape[end + 1 :]))
 
 
 def normalise_index(index: Any) -> Any:
@@ -101,7 +103,7 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        shape, dtype, index = ctx.meta
+        shape, _dtype, index = ctx.meta
         full = np.zeros(shape, dtype=grad.dtype)
         if _is_basic(index) or (isinstance(index, np.ndarray) and index.dtype == bool):
             full[index] = grad
@@ -121,15 +123,18 @@ class Gather(Function):
     def forward(ctx: Context, x: np.ndarray, dim: int, index: Any) -> np.ndarray:
         index = np.asarray(index)
         if x.ndim == 0 or index.ndim != x.ndim or index.dtype.kind not in "iu":
-            raise ValueError(f"gather: index must be an integer array with the {x.ndim} dims of the input "
-                             f"of shape {x.shape}, got {index.dtype} of shape {index.shape}")
+            raise ValueError(
+                f"gather: index must be an integer array with the {x.ndim} dims of the input "
+                f"of shape {x.shape}, got {index.dtype} of shape {index.shape}"
+            )
         if not -x.ndim <= dim < x.ndim:
             raise IndexError(f"gather: dim {dim} is out of range for shape {x.shape}")
         dim %= x.ndim
         others = [d for d in range(x.ndim) if d != dim]
         if any(index.shape[d] > x.shape[d] for d in others):
-            raise ValueError(f"gather: index of shape {index.shape} is larger than the input {x.shape} "
-                             f"outside dim {dim}")
+            raise ValueError(
+                f"gather: index of shape {index.shape} is larger than the input {x.shape} outside dim {dim}"
+            )
         ctx.meta = (x.shape, dim, index, all(index.shape[d] == x.shape[d] for d in others))
         block = x[tuple(slice(None) if d == dim else slice(n) for d, n in enumerate(index.shape))]
         return np.take_along_axis(block, index, axis=dim)

@@ -33,15 +33,34 @@ class Adam(Optimizer):
         >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+                decoupled_weight_decay=decoupled_weight_decay,
+            ),
+        )
 
-    def update_moments(self, state: dict[str, Any], g: np.ndarray, beta1: float, beta2: float,
-                       tmp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def update_moments(
+        self, state: dict[str, Any], g: np.ndarray, beta1: float, beta2: float, tmp: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """m ← β₁m + (1 − β₁)g and v ← β₂v + (1 − β₂)g² in place (``tmp`` is scratch); returns (m, v)."""
         m, v = state["exp_avg"], state["exp_avg_sq"]
         self.lerp_(m, g, 1 - beta1, tmp)
@@ -74,9 +93,9 @@ class Adam(Optimizer):
         exp_avg, v = self.update_moments(state, g, beta1, beta2, tmp)
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        step_size = lr / (1 - beta1 ** t)
+        step_size = lr / (1 - beta1**t)
         denom = np.sqrt(v, out=tmp)
-        denom /= (1 - beta2 ** t) ** 0.5
+        denom /= (1 - beta2**t) ** 0.5
         denom += group["eps"]
         np.divide(exp_avg, denom, out=tmp)
         tmp *= step_size

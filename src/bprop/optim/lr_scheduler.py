@@ -38,8 +38,10 @@ class LRScheduler:
             if last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
             elif "initial_lr" not in group:
-                raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a "
-                               f"scheduler with last_epoch={last_epoch}: load the optimizer's state dict first")
+                raise KeyError(
+                    f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a "
+                    f"scheduler with last_epoch={last_epoch}: load the optimizer's state dict first"
+                )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._is_initial = True
@@ -93,8 +95,7 @@ class MultiStepLR(LRScheduler):
     """Multiply the learning rate by γ at each epoch in ``milestones`` (by γᵏ at an epoch listed
     k times): η_t = η₀·γ^(number of milestones ≤ t)."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
-                 last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1):
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -141,7 +142,9 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         if (t - 1 - period) % (2 * period) == 0:
-            return [lr + (base - eta_min) * (1 - math.cos(math.pi / period)) / 2
-                    for lr, base in zip(self._current_lrs(), self.base_lrs)]
+            return [
+                lr + (base - eta_min) * (1 - math.cos(math.pi / period)) / 2
+                for lr, base in zip(self._current_lrs(), self.base_lrs)
+            ]
         ratio = (1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
         return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]

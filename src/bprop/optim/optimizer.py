@@ -31,8 +31,10 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         self.check_hyper_parameters(defaults)
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors "
-                            "or dicts, but got a Tensor (wrap it in a list)")
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors "
+                "or dicts, but got a Tensor (wrap it in a list)"
+            )
         self.defaults = defaults
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
@@ -61,8 +63,10 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but the "
-                            "ordering of tensors in sets will change between runs. Please use a list instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
         params = list(params)
         for p in params:
             if not isinstance(p, Tensor):
@@ -110,7 +114,7 @@ class Optimizer:
         flat = self._workspaces.get(key)
         if flat is None or flat.size < p.data.size:
             flat = self._workspaces[key] = np.empty(p.data.size, dtype=p.data.dtype)
-        return flat[:p.data.size].reshape(p.data.shape)
+        return flat[: p.data.size].reshape(p.data.shape)
 
     def direction(self, p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
         """g = ±∇ + λθ (the gradient as the update rules use it), in workspace 0 when it
@@ -151,8 +155,11 @@ class Optimizer:
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = [index[id(p)] for p in group["params"]]
             groups.append(packed)
-        state = {index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                 for p, s in self.state.items() if s and id(p) in index}
+        state = {
+            index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+            for p, s in self.state.items()
+            if s and id(p) in index
+        }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -164,13 +171,17 @@ class Optimizer:
         """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, "
-                             f"this {type(self).__name__} has {len(self.param_groups)}")
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, "
+                f"this {type(self).__name__} has {len(self.param_groups)}"
+            )
         by_index: dict[int, Tensor] = {}
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"loaded state dict's parameter group {i} has {len(saved['params'])} "
-                                 f"parameters, the optimizer's {len(group['params'])}")
+                raise ValueError(
+                    f"loaded state dict's parameter group {i} has {len(saved['params'])} "
+                    f"parameters, the optimizer's {len(group['params'])}"
+                )
             by_index.update(zip((int(k) for k in saved["params"]), group["params"]))
         state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, saved_state in state_dict["state"].items():
@@ -190,7 +201,7 @@ class Optimizer:
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
-        return "\n".join(lines + [")"])
+        return "\n".join([*lines, ")"])
 
 
 def _cast_state(value: Any, p: Tensor, index: int, name: str) -> Any:
@@ -199,8 +210,9 @@ def _cast_state(value: Any, p: Tensor, index: int, name: str) -> Any:
     if value.ndim == 0 and p.data.ndim != 0:  # a counter kept as a 0-d array (torch keeps 'step' so)
         return value.item()
     if value.shape != p.data.shape:
-        raise ValueError(f"loaded state '{name}' of parameter {index} has shape {value.shape}, "
-                         f"the parameter {p.data.shape}")
+        raise ValueError(
+            f"loaded state '{name}' of parameter {index} has shape {value.shape}, the parameter {p.data.shape}"
+        )
     return np.array(value, dtype=p.data.dtype, copy=True)
 
 

@@ -39,7 +39,7 @@ class ScikitLearnAdam(Adam):
             state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
         state["step"] += 1
         (beta1, beta2), decay, t = group["betas"], group["weight_decay"], state["step"]
-        step_size = group["lr"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+        step_size = group["lr"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
         g, tmp = self.direction(p, False, decay), self.workspace(p, 1)  # g + λθ
         m, v = self.update_moments(state, g, beta1, beta2, tmp)
         np.sqrt(v, out=tmp)

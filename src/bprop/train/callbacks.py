@@ -79,8 +79,14 @@ class ModelCheckpoint(Callback):
     ``best.npz`` whenever ``monitor`` improves; both atomically. ``monitor`` defaults to
     "val_loss" when there is validation data and to the training "loss" otherwise."""
 
-    def __init__(self, directory: str | os.PathLike, monitor: str | None = None, mode: str = "auto",
-                 save_best: bool = True, save_last: bool = True):
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        monitor: str | None = None,
+        mode: str = "auto",
+        save_best: bool = True,
+        save_last: bool = True,
+    ):
         self.directory = Path(directory)
         self.monitor, self.mode = monitor, mode
         self.save_best, self.save_last = save_best, save_last

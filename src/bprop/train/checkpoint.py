@@ -14,9 +14,18 @@ from bprop.random import get_rng_state, set_rng_state
 from bprop.serialization import load, save
 
 
-def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None, scheduler: Any = None,
-                    loader: Any = None, history: Any = None, epoch: int = 0, step: int = 0,
-                    config: dict[str, Any] | None = None, callbacks: dict[str, Any] | None = None) -> None:
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    loader: Any = None,
+    history: Any = None,
+    epoch: int = 0,
+    step: int = 0,
+    config: dict[str, Any] | None = None,
+    callbacks: dict[str, Any] | None = None,
+) -> None:
     """Write the training state to ``path`` atomically (see bp.save): a crash mid-write leaves
     the previous checkpoint intact."""
     state = {
@@ -28,23 +37,28 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None, 
         "config": config or {},
         "callbacks": callbacks or {},
     }
-    for name, part in (("optimizer", optimizer), ("scheduler", scheduler), ("loader", loader),
-                       ("history", history)):
+    for name, part in (("optimizer", optimizer), ("scheduler", scheduler), ("loader", loader), ("history", history)):
         if part is not None:
             state[name] = part.state_dict()
     save(state, path)
 
 
-def load_checkpoint(path: str | os.PathLike, model: Any = None, optimizer: Any = None, scheduler: Any = None,
-                    loader: Any = None, history: Any = None, restore_rng: bool = True) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike,
+    model: Any = None,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    loader: Any = None,
+    history: Any = None,
+    restore_rng: bool = True,
+) -> dict[str, Any]:
     """Load ``path`` into the given objects (each optional) and return the raw checkpoint."""
     state = load(path)
     if not isinstance(state, dict) or state.get("format") != "bprop-checkpoint-1":
         raise ValueError(f"{path} is not a bprop checkpoint")
     if model is not None:
         model.load_state_dict(state["model"])
-    for name, part in (("optimizer", optimizer), ("scheduler", scheduler), ("loader", loader),
-                       ("history", history)):
+    for name, part in (("optimizer", optimizer), ("scheduler", scheduler), ("loader", loader), ("history", history)):
         if part is not None and name in state:
             part.load_state_dict(state[name])
     if restore_rng:

@@ -43,9 +43,18 @@ def is_classification(scores: np.ndarray, targets: np.ndarray) -> bool:
 class Trainer:
     """State of one training run; ``fit`` is the usual entry point."""
 
-    def __init__(self, model: Module, loader: DataLoader, loss: Callable, optimizer: Optimizer,
-                 scheduler: Any = None, config: dict[str, Any] | None = None, distributed: bool = False,
-                 callbacks: Sequence[Callback] = (), metrics: Sequence[MetricSpec] | None = None):
+    def __init__(
+        self,
+        model: Module,
+        loader: DataLoader,
+        loss: Callable,
+        optimizer: Optimizer,
+        scheduler: Any = None,
+        config: dict[str, Any] | None = None,
+        distributed: bool = False,
+        callbacks: Sequence[Callback] = (),
+        metrics: Sequence[MetricSpec] | None = None,
+    ):
         self.model, self.loader, self.loss, self.optimizer = model, loader, loss, optimizer
         self.scheduler, self.config, self.distributed = scheduler, config or {}, distributed
         self.callbacks = list(callbacks)
@@ -59,9 +68,18 @@ class Trainer:
         self.deadline: float | None = None  # time.perf_counter() value at which to stop
 
     def save_checkpoint(self, path: str | os.PathLike) -> None:
-        save_checkpoint(path, self.model, self.optimizer, self.scheduler, self.loader, self.history,
-                        epoch=self.epoch, step=self.step, config=self.config,
-                        callbacks={key: cb.state_dict() for key, cb in self._stateful_callbacks()})
+        save_checkpoint(
+            path,
+            self.model,
+            self.optimizer,
+            self.scheduler,
+            self.loader,
+            self.history,
+            epoch=self.epoch,
+            step=self.step,
+            config=self.config,
+            callbacks={key: cb.state_dict() for key, cb in self._stateful_callbacks()},
+        )
 
     def resume(self, path: str | os.PathLike) -> None:
         state = load_checkpoint(path, self.model, self.optimizer, self.scheduler, self.loader, self.history)
@@ -73,8 +91,11 @@ class Trainer:
 
     def _stateful_callbacks(self) -> list[tuple[str, Callback]]:
         """Callbacks that can restore a state (best value so far, patience…), keyed by position."""
-        return [(f"{i}_{type(cb).__name__}", cb) for i, cb in enumerate(self.callbacks)
-                if type(cb).load_state_dict is not Callback.load_state_dict]
+        return [
+            (f"{i}_{type(cb).__name__}", cb)
+            for i, cb in enumerate(self.callbacks)
+            if type(cb).load_state_dict is not Callback.load_state_dict
+        ]
 
     def data_loss(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         scores = self.model(x)
@@ -115,8 +136,9 @@ class Trainer:
                 sums[name] = sums.get(name, 0.0) + v * n
             now = time.perf_counter()
             self.history.steps.append({"step": self.step, "loss": value, **measured, "seconds": now - step_start})
-            progress.update(loss=total_loss / seen, **{k: s / seen for k, s in sums.items()},
-                            samples_per_s=seen / (now - start))
+            progress.update(
+                loss=total_loss / seen, **{k: s / seen for k, s in sums.items()}, samples_per_s=seen / (now - start)
+            )
             # a time limit ends the epoch early; not so in data-parallel runs, where every rank
             # must take the same number of steps (they check it after the epoch, below)
             if self.deadline is not None and now >= self.deadline and not self.distributed:
@@ -125,19 +147,37 @@ class Trainer:
         if self.distributed:
             total_loss, seen, *values = dist.allreduce_sum([total_loss, seen, *sums.values()])
             sums = dict(zip(sums, values))
-        logs = {"epoch": self.epoch + 1, "loss": total_loss / max(seen, 1),
-                **{name: s / max(seen, 1) for name, s in sums.items()},
-                "lr": float(self.optimizer.param_groups[0]["lr"]), "seconds": time.perf_counter() - start}
+        logs = {
+            "epoch": self.epoch + 1,
+            "loss": total_loss / max(seen, 1),
+            **{name: s / max(seen, 1) for name, s in sums.items()},
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+            "seconds": time.perf_counter() - start,
+        }
         self._progress = progress
         return logs
 
 
-def fit(model: Module, train: Any, val: Any = None, loss: Callable | None = None, optimizer: Optimizer | None = None,
-        epochs: int = 10, batch_size: int = 32, scheduler: Any = None, callbacks: Sequence[Callback] = (),
-        metrics: Sequence[MetricSpec] | None = None, target_loss: float | None = None,
-        time_limit: float | None = None, transform: Callable | None = None, val_transform: Callable | None = None,
-        resume: str | os.PathLike | None = None, quiet: bool = False, config: dict[str, Any] | None = None,
-        distributed: bool = False) -> History:
+def fit(
+    model: Module,
+    train: Any,
+    val: Any = None,
+    loss: Callable | None = None,
+    optimizer: Optimizer | None = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    scheduler: Any = None,
+    callbacks: Sequence[Callback] = (),
+    metrics: Sequence[MetricSpec] | None = None,
+    target_loss: float | None = None,
+    time_limit: float | None = None,
+    transform: Callable | None = None,
+    val_transform: Callable | None = None,
+    resume: str | os.PathLike | None = None,
+    quiet: bool = False,
+    config: dict[str, Any] | None = None,
+    distributed: bool = False,
+) -> History:
     """Train ``model`` and return its History.
 
     ``train`` (and ``val``) is a DataLoader, a Dataset or a tuple (x, y); ``loss`` defaults to
@@ -161,8 +201,17 @@ def fit(model: Module, train: Any, val: Any = None, loss: Callable | None = None
         loader = _shard(loader)
         callbacks = callbacks if dist.is_main() else ()
         quiet = quiet or not dist.is_main()
-    trainer = Trainer(model, loader, loss or CrossEntropyLoss(), optimizer or Adam(model.parameters()),
-                      scheduler, config, distributed, callbacks, metrics)
+    trainer = Trainer(
+        model,
+        loader,
+        loss or CrossEntropyLoss(),
+        optimizer or Adam(model.parameters()),
+        scheduler,
+        config,
+        distributed,
+        callbacks,
+        metrics,
+    )
     if resume is not None:
         trainer.resume(resume)
     if distributed:
@@ -174,8 +223,12 @@ def fit(model: Module, train: Any, val: Any = None, loss: Callable | None = None
     while trainer.epoch < epochs and not trainer.stop:
         logs = trainer.train_epoch(epochs, quiet)
         if val is not None:
-            results = _evaluate(model, as_loader(val, max(batch_size, 256), False, val_transform or transform),
-                                trainer.loss, trainer.metrics)
+            results = _evaluate(
+                model,
+                as_loader(val, max(batch_size, 256), False, val_transform or transform),
+                trainer.loss,
+                trainer.metrics,
+            )
             names = ["loss", *(name for name, _ in trainer.metrics or [])]  # the training columns, mirrored
             logs.update({f"val_{name}": results[name] for name in names if name in results})
         trainer.epoch += 1
@@ -198,13 +251,15 @@ def _shard(loader: DataLoader) -> DataLoader:
     dist.init()
     if isinstance(loader.sampler, dist.DistributedSampler):
         return loader
-    seed = int(loader.generator.integers(2 ** 31))
+    seed = int(loader.generator.integers(2**31))
     if dist.world_size() > 1:
         seed = dist._world.comm.bcast(seed, root=0)
-    sampler = dist.DistributedSampler(len(loader.dataset), shuffle=loader.shuffle, seed=seed,
-                                      drop_last=loader.drop_last)
-    return DataLoader(loader.dataset, loader.batch_size, loader.shuffle, loader.drop_last, loader.transform,
-                      sampler=sampler)
+    sampler = dist.DistributedSampler(
+        len(loader.dataset), shuffle=loader.shuffle, seed=seed, drop_last=loader.drop_last
+    )
+    return DataLoader(
+        loader.dataset, loader.batch_size, loader.shuffle, loader.drop_last, loader.transform, sampler=sampler
+    )
 
 
 def _outputs_and_targets(model: Module, loader: DataLoader) -> tuple[np.ndarray, np.ndarray | None]:
@@ -234,8 +289,14 @@ def predict(model: Module, data: Any, batch_size: int = 256, transform: Callable
     return _outputs_and_targets(model, as_loader(data, batch_size, shuffle=False, transform=transform))[0]
 
 
-def evaluate(model: Module, data: Any, loss: Callable | None = None, batch_size: int = 256,
-             transform: Callable | None = None, metrics: Sequence[MetricSpec] | None = None) -> dict[str, Any]:
+def evaluate(
+    model: Module,
+    data: Any,
+    loss: Callable | None = None,
+    batch_size: int = 256,
+    transform: Callable | None = None,
+    metrics: Sequence[MetricSpec] | None = None,
+) -> dict[str, Any]:
     """Loss (``loss`` defaults to cross-entropy) and ``metrics`` over ``data`` in eval mode.
 
     For classification (scores (N, C), integer labels) ``metrics`` defaults to ["accuracy"], and
@@ -243,24 +304,30 @@ def evaluate(model: Module, data: Any, loss: Callable | None = None, batch_size:
     "precision", "recall", "f1" and "support" arrays.
     """
     resolved = None if metrics is None else [M.get_metric(m) for m in metrics]
-    return _evaluate(model, as_loader(data, batch_size, shuffle=False, transform=transform),
-                     loss or CrossEntropyLoss(), resolved)
+    return _evaluate(
+        model, as_loader(data, batch_size, shuffle=False, transform=transform), loss or CrossEntropyLoss(), resolved
+    )
 
 
-def _evaluate(model: Module, loader: DataLoader, loss: Callable,
-              metrics: list[tuple[str, M.Metric]] | None) -> dict[str, Any]:
+def _evaluate(
+    model: Module, loader: DataLoader, loss: Callable, metrics: list[tuple[str, M.Metric]] | None
+) -> dict[str, Any]:
     scores, targets = _outputs_and_targets(model, loader)
     if targets is None:
         raise ValueError("evaluate needs targets: give (x, y) or a dataset of (input, target) pairs")
     with no_grad():
-        results: dict[str, Any] = {"loss": float(loss(Tensor._from_op(scores, None),
-                                                      Tensor._from_op(targets, None)).item())}
+        results: dict[str, Any] = {
+            "loss": float(loss(Tensor._from_op(scores, None), Tensor._from_op(targets, None)).item())
+        }
     classification = is_classification(scores, targets)
     if metrics is None:
         metrics = [M.get_metric("accuracy")] if classification else []
     results.update({name: float(fn(scores, targets)) for name, fn in metrics})
     if classification:
         confusion = M.confusion_matrix(targets, scores, scores.shape[1])
-        results.update(top5_accuracy=M.top_k_accuracy(scores, targets, 5), confusion_matrix=confusion,
-                       **M.precision_recall_f1(confusion))
+        results.update(
+            top5_accuracy=M.top_k_accuracy(scores, targets, 5),
+            confusion_matrix=confusion,
+            **M.precision_recall_f1(confusion),
+        )
     return results

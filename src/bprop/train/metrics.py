@@ -58,5 +58,7 @@ def get_metric(metric: str | Metric) -> tuple[str, Metric]:
     match = re.fullmatch(r"top(\d+)_accuracy", metric)
     if match and int(match.group(1)) > 0:
         return metric, partial(top_k_accuracy, k=int(match.group(1)))
-    raise ValueError(f"unknown metric {metric!r}: use 'accuracy', 'topK_accuracy' (e.g. 'top5_accuracy') "
-                     "or a function f(scores, targets) -> float")
+    raise ValueError(
+        f"unknown metric {metric!r}: use 'accuracy', 'topK_accuracy' (e.g. 'top5_accuracy') "
+        "or a function f(scores, targets) -> float"
+    )

@@ -60,6 +60,5 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
         if not self.quiet:
-            parts = [f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()
-                     if k != "epoch"]
+            parts = [f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items() if k != "epoch"]
             print(f"{self.prefix}  " + "  ".join(parts), flush=True)

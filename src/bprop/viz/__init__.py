@@ -7,5 +7,15 @@ from bprop.viz.graph import draw_graph, render
 from bprop.viz.recorder import VizRecorder
 from bprop.viz.summary import summary
 
-__all__ = ["ConvExplanation", "Explanation", "VizRecorder", "build_network", "draw_graph", "explain", "explain_conv",
-           "render", "summary", "teaching_network"]
+__all__ = [
+    "ConvExplanation",
+    "Explanation",
+    "VizRecorder",
+    "build_network",
+    "draw_graph",
+    "explain",
+    "explain_conv",
+    "render",
+    "summary",
+    "teaching_network",
+]

@@ -16,6 +16,7 @@ teaching (inputs 0.05, 0.10; targets 0.01, 0.99; its classic weights).
 from __future__ import annotations
 
 import html
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -31,8 +32,9 @@ LOSSES = {"mse", "cross_entropy"}
 
 
 def sigma(name: str, z: np.ndarray) -> np.ndarray:
-    return {"sigmoid": sigmoid_array, "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0),
-            "identity": lambda v: v}[name](z)
+    return {"sigmoid": sigmoid_array, "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0), "identity": lambda v: v}[
+        name
+    ](z)
 
 
 def sigma_prime(name: str, z: np.ndarray) -> np.ndarray:
@@ -63,7 +65,7 @@ def build_network(sizes: Sequence[int], activation: str, seed: int = 0) -> nn.Se
         raise ValueError(f"explain: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     rng = np.random.default_rng(seed)
     layers: list[nn.Module] = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         linear = nn.Linear(fan_in, fan_out).to(np.float64)
         linear.weight.data[...] = rng.normal(0, 1 / np.sqrt(fan_in), (fan_out, fan_in))
         linear.bias.data[...] = rng.normal(0, 0.1, fan_out)
@@ -86,8 +88,10 @@ def _layers(model: nn.Module) -> list[tuple[nn.Linear, str]]:
         elif type(m) in names and pairs and pairs[-1][1] == "identity":
             pairs[-1] = (pairs[-1][0], names[type(m)])
         else:
-            raise ValueError(f"explain: expected a Sequential of Linear layers each optionally followed by "
-                             f"Sigmoid/Tanh/ReLU/Identity, found {type(m).__name__}")
+            raise ValueError(
+                f"explain: expected a Sequential of Linear layers each optionally followed by "
+                f"Sigmoid/Tanh/ReLU/Identity, found {type(m).__name__}"
+            )
     return pairs
 
 
@@ -126,13 +130,16 @@ class Explanation:
 
     def to_html(self) -> str:
         body = html.escape(self.to_text())
-        return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>bprop explain</title><style>"
-                "body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>"
-                f"<h1>Backpropagation, every number</h1>{network_svg(self)}<pre>{body}</pre></body></html>")
+        return (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>bprop explain</title><style>"
+            "body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>"
+            f"<h1>Backpropagation, every number</h1>{network_svg(self)}<pre>{body}</pre></body></html>"
+        )
 
 
-def _loss_and_output_error(name: str, a_out: np.ndarray, z_out: np.ndarray, y: np.ndarray,
-                           activation: str) -> tuple[float, np.ndarray]:
+def _loss_and_output_error(
+    name: str, a_out: np.ndarray, z_out: np.ndarray, y: np.ndarray, activation: str
+) -> tuple[float, np.ndarray]:
     if name == "mse":  # C = (1/n) Σ (a − y)², ∂C/∂a = 2(a − y)/n
         n = a_out.size
         return float(np.mean((a_out - y) ** 2)), (2.0 / n) * (a_out - y) * sigma_prime(activation, z_out)
@@ -141,8 +148,9 @@ def _loss_and_output_error(name: str, a_out: np.ndarray, z_out: np.ndarray, y: n
     return float(-np.sum(y * np.log(p))), p - y  # softmax + cross-entropy: δ^L = p − y
 
 
-def explain(model: nn.Module | None = None, x: Any = None, y: Any = None, loss: str = "mse", lr: float = 0.5,
-            eps: float = 1e-6) -> Explanation:
+def explain(
+    model: nn.Module | None = None, x: Any = None, y: Any = None, loss: str = "mse", lr: float = 0.5, eps: float = 1e-6
+) -> Explanation:
     """Backprop through ``model`` (default: the 2-2-2 teaching network) for one sample (x, y).
 
     ``loss`` is "mse" (C = mean of (a^L − y)²; for two outputs this is the classic ½Σ(a − y)²)
@@ -158,18 +166,22 @@ def explain(model: nn.Module | None = None, x: Any = None, y: Any = None, loss: 
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if x.size != pairs[0][0].in_features or y.size != pairs[-1][0].out_features:
-        raise ValueError(f"explain: the network takes {pairs[0][0].in_features} inputs and gives "
-                         f"{pairs[-1][0].out_features} outputs; got x of size {x.size} and y of size {y.size}")
+        raise ValueError(
+            f"explain: the network takes {pairs[0][0].in_features} inputs and gives "
+            f"{pairs[-1][0].out_features} outputs; got x of size {x.size} and y of size {y.size}"
+        )
     acts = [act for _, act in pairs]
     if loss == "cross_entropy":
         acts[-1] = "identity"  # softmax is part of the loss
-    e = Explanation(acts, x, y, loss, [m.weight.data.copy() for m, _ in pairs],
-                    [m.bias.data.copy() for m, _ in pairs], lr=lr)
+    e = Explanation(
+        acts, x, y, loss, [m.weight.data.copy() for m, _ in pairs], [m.bias.data.copy() for m, _ in pairs], lr=lr
+    )
     _by_formula(e)
     _by_autograd(e, model, pairs)
     _by_finite_differences(e, eps)
-    e.new_loss = _loss_at(e, [w - lr * g for w, g in zip(e.weights, e.grad_w)],
-                          [b - lr * g for b, g in zip(e.biases, e.grad_b)])
+    e.new_loss = _loss_at(
+        e, [w - lr * g for w, g in zip(e.weights, e.grad_w)], [b - lr * g for b, g in zip(e.biases, e.grad_b)]
+    )
     return e
 
 
@@ -213,6 +225,7 @@ def _by_autograd(e: Explanation, model: nn.Module, pairs: list) -> None:
 
 def _by_finite_differences(e: Explanation, eps: float) -> None:
     """(C(θ + ε) − C(θ − ε)) / 2ε for every weight and bias, one at a time."""
+
     def numeric(params: list[np.ndarray], is_weight: bool) -> list[np.ndarray]:
         grads = []
         for i, p in enumerate(params):
@@ -243,38 +256,61 @@ def _fmt(v: np.ndarray) -> str:
 
 def _render(e: Explanation, style: dict[str, str]) -> str:
     h, eq = style["h"].format, style["eq"].format
-    L = len(e.weights)  # noqa: N806 - the notes' name
-    out = [h(f"Network {[e.x.size] + [w.shape[0] for w in e.weights]}, activations {e.activations}, "
-             f"loss {e.loss_name}"), f"x = a^0 = {_fmt(e.x)}", f"y = {_fmt(e.y)}", "", h("Forward pass")]
+    L = len(e.weights)
+    out = [
+        h(f"Network {[e.x.size] + [w.shape[0] for w in e.weights]}, activations {e.activations}, loss {e.loss_name}"),
+        f"x = a^0 = {_fmt(e.x)}",
+        f"y = {_fmt(e.y)}",
+        "",
+        h("Forward pass"),
+    ]
     for l_ in range(1, L + 1):
-        out += [eq(f"z^{l_} = W^{l_} a^{l_ - 1} + b^{l_}") + f"  = {_fmt(e.z[l_ - 1])}",
-                eq(f"a^{l_} = sigma(z^{l_})") + f"  = {_fmt(e.a[l_])}"]
+        out += [
+            eq(f"z^{l_} = W^{l_} a^{l_ - 1} + b^{l_}") + f"  = {_fmt(e.z[l_ - 1])}",
+            eq(f"a^{l_} = sigma(z^{l_})") + f"  = {_fmt(e.a[l_])}",
+        ]
     out += [f"C = {e.loss:.9f}", "", h("Output error")]
-    out.append(eq(f"delta^{L} = p - y") if e.loss_name == "cross_entropy" else
-               eq(f"delta^{L} = dC/da^{L} * sigma'(z^{L})"))
+    out.append(
+        eq(f"delta^{L} = p - y") if e.loss_name == "cross_entropy" else eq(f"delta^{L} = dC/da^{L} * sigma'(z^{L})")
+    )
     out.append(f"delta^{L} = {_fmt(e.delta[-1])}")
     out += ["", h("Backward recursion")]
     for l_ in range(L - 1, 0, -1):
-        out.append(eq(f"delta^{l_} = sigma'(z^{l_}) * (W^{l_ + 1})^T delta^{l_ + 1}") +
-                   f"  = {_fmt(e.delta[l_ - 1])}")
+        out.append(eq(f"delta^{l_} = sigma'(z^{l_}) * (W^{l_ + 1})^T delta^{l_ + 1}") + f"  = {_fmt(e.delta[l_ - 1])}")
     out += ["", h("Gradients: formula | autograd | finite differences")]
     for l_ in range(1, L + 1):
         out.append(eq(f"dC/dW^{l_} = delta^{l_} (a^{l_ - 1})^T"))
         for idx in np.ndindex(e.grad_w[l_ - 1].shape):
-            out.append(f"  W^{l_}{list(idx)} = {e.weights[l_ - 1][idx]: .6f}   dC/dW = "
-                       f"{e.grad_w[l_ - 1][idx]: .9f} | {e.autograd_w[l_ - 1][idx]: .9f} | "
-                       f"{e.numeric_w[l_ - 1][idx]: .9f}")
+            out.append(
+                f"  W^{l_}{list(idx)} = {e.weights[l_ - 1][idx]: .6f}   dC/dW = "
+                f"{e.grad_w[l_ - 1][idx]: .9f} | {e.autograd_w[l_ - 1][idx]: .9f} | "
+                f"{e.numeric_w[l_ - 1][idx]: .9f}"
+            )
         out.append(eq(f"dC/db^{l_} = delta^{l_}"))
         for idx in np.ndindex(e.grad_b[l_ - 1].shape):
-            out.append(f"  b^{l_}{list(idx)} = {e.biases[l_ - 1][idx]: .6f}   dC/db = "
-                       f"{e.grad_b[l_ - 1][idx]: .9f} | {e.autograd_b[l_ - 1][idx]: .9f} | "
-                       f"{e.numeric_b[l_ - 1][idx]: .9f}")
-    out += [f"largest disagreement: {e.max_discrepancy:.2e}", "", h("One gradient-descent step"),
-            eq(f"theta := theta - {e.lr} * grad C"), f"loss {e.loss:.9f} -> {e.new_loss:.9f}"]
+            out.append(
+                f"  b^{l_}{list(idx)} = {e.biases[l_ - 1][idx]: .6f}   dC/db = "
+                f"{e.grad_b[l_ - 1][idx]: .9f} | {e.autograd_b[l_ - 1][idx]: .9f} | "
+                f"{e.numeric_b[l_ - 1][idx]: .9f}"
+            )
+    out += [
+        f"largest disagreement: {e.max_discrepancy:.2e}",
+        "",
+        h("One gradient-descent step"),
+        eq(f"theta := theta - {e.lr} * grad C"),
+        f"loss {e.loss:.9f} -> {e.new_loss:.9f}",
+    ]
     if style is _MARKDOWN:
-        out = [line.replace("sigma", r"\sigma").replace("delta", r"\delta").replace("theta", r"\theta")
-               .replace("grad C", r"\nabla C").replace(" * ", r" \odot ") if line.startswith("$$") else line
-               for line in out]
+        out = [
+            line.replace("sigma", r"\sigma")
+            .replace("delta", r"\delta")
+            .replace("theta", r"\theta")
+            .replace("grad C", r"\nabla C")
+            .replace(" * ", r" \odot ")
+            if line.startswith("$$")
+            else line
+            for line in out
+        ]
         out = [line if line.startswith(("$$", "###")) or not line else line + "  " for line in out]
     return "\n".join(out) + "\n"
 
@@ -297,13 +333,17 @@ def network_svg(e: Explanation) -> str:
     for l_, (w, g) in enumerate(zip(e.weights, e.grad_w)):
         for j, i in np.ndindex(w.shape):
             (x1, y1), (x2, y2) = pos[l_][i], pos[l_ + 1][j]
-            parts.append(f"<line x1='{x1:.0f}' y1='{y1:.0f}' x2='{x2:.0f}' y2='{y2:.0f}' "
-                         f"stroke='{_colour(g[j, i], gmax)}' stroke-width='{1 + 5 * abs(w[j, i]) / wmax:.1f}'>"
-                         f"<title>w={w[j, i]:.4f} dC/dw={g[j, i]:.6f}</title></line>")
+            parts.append(
+                f"<line x1='{x1:.0f}' y1='{y1:.0f}' x2='{x2:.0f}' y2='{y2:.0f}' "
+                f"stroke='{_colour(g[j, i], gmax)}' stroke-width='{1 + 5 * abs(w[j, i]) / wmax:.1f}'>"
+                f"<title>w={w[j, i]:.4f} dC/dw={g[j, i]:.6f}</title></line>"
+            )
     for l_, layer in enumerate(pos):
         values = e.a[l_]
         for i, (cx, cy) in enumerate(layer):
-            parts.append(f"<circle cx='{cx:.0f}' cy='{cy:.0f}' r='18' fill='{_colour(values[i], 1.0)}' stroke='black'>"
-                         f"<title>a={values[i]:.6f}</title></circle><text x='{cx:.0f}' y='{cy + 4:.0f}' "
-                         f"text-anchor='middle'>{values[i]:.3f}</text>")
+            parts.append(
+                f"<circle cx='{cx:.0f}' cy='{cy:.0f}' r='18' fill='{_colour(values[i], 1.0)}' stroke='black'>"
+                f"<title>a={values[i]:.6f}</title></circle><text x='{cx:.0f}' y='{cy + 4:.0f}' "
+                f"text-anchor='middle'>{values[i]:.3f}</text>"
+            )
     return "".join(parts) + "</svg>"

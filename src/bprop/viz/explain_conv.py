@@ -44,28 +44,40 @@ class ConvExplanation:
 
     @property
     def max_discrepancy(self) -> float:
-        return float(max(np.abs(self.grad_x - self.autograd_x).max(), np.abs(self.grad_x - self.numeric_x).max(),
-                         np.abs(self.grad_kernel - self.autograd_kernel).max(),
-                         np.abs(self.grad_kernel - self.numeric_kernel).max()))
+        return float(
+            max(
+                np.abs(self.grad_x - self.autograd_x).max(),
+                np.abs(self.grad_x - self.numeric_x).max(),
+                np.abs(self.grad_kernel - self.autograd_kernel).max(),
+                np.abs(self.grad_kernel - self.numeric_kernel).max(),
+            )
+        )
 
     def _blocks(self) -> list[tuple[str, object]]:
         (u, v), (a, b) = self.stride, self.padding
         h, w = self.x.shape
         r, s = self.kernel.shape
         return [
-            (f"input x ({h}×{w}), kernel K ({r}×{s}), stride u={u}, v={v}, padding a={a}, b={b}, bias {self.bias:.4f}",
-             None),
+            (
+                f"input x ({h}×{w}), kernel K ({r}×{s}), stride u={u}, v={v}, padding a={a}, b={b}, "
+                f"bias {self.bias:.4f}",
+                None,
+            ),
             (f"P = ⌊(H + 2a − R)/u⌋ + 1 = {self.z.shape[0]},  Q = ⌊(W + 2b − S)/v⌋ + 1 = {self.z.shape[1]}", None),
-            ("x", self.x), ("K", self.kernel),
-            ("forward  z[p,q] = b + Σ_rs K[r,s]·x̃[p·u + r, q·v + s]", self.z), ("target t", self.target),
+            ("x", self.x),
+            ("K", self.kernel),
+            ("forward  z[p,q] = b + Σ_rs K[r,s]·x̃[p·u + r, q·v + s]", self.z),
+            ("target t", self.target),
             (f"C = ½ Σ (z − t)² = {self.loss:.6f};  δ = ∂C/∂z = z − t", self.delta),
             ("δ dilated by the stride (u − 1, v − 1 zeros between entries)", self.delta_dilated),
             ("K rotated by 180°", self.kernel_rotated),
             ("full convolution δ′ ∗ K  (= δ′ padded by R−1, S−1, cross-correlated with rot K)", self.full),
             (f"∂C/∂x = the full convolution cropped by the padding ({a} rows, {b} columns)", self.grad_x),
-            ("  autograd", self.autograd_x), ("  finite differences", self.numeric_x),
+            ("  autograd", self.autograd_x),
+            ("  finite differences", self.numeric_x),
             ("∂C/∂K[r,s] = Σ_pq δ[p,q]·x̃[p·u + r, q·v + s]", self.grad_kernel),
-            ("  autograd", self.autograd_kernel), ("  finite differences", self.numeric_kernel),
+            ("  autograd", self.autograd_kernel),
+            ("  finite differences", self.numeric_kernel),
             (f"∂C/∂b = Σ δ = {self.grad_bias:.6f};  largest disagreement {self.max_discrepancy:.2e}", None),
         ]
 
@@ -88,12 +100,20 @@ class ConvExplanation:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>bprop explain --conv</title></head><body>"
-                f"<h1>Backpropagation through a convolution</h1><pre>{html.escape(self.to_text())}</pre></body></html>")
+        return (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>bprop explain --conv</title></head><body>"
+            f"<h1>Backpropagation through a convolution</h1><pre>{html.escape(self.to_text())}</pre></body></html>"
+        )
 
 
-def explain_conv(size: tuple[int, int] = (5, 5), kernel: tuple[int, int] = (3, 3), stride: tuple[int, int] = (2, 2),
-                 padding: tuple[int, int] = (1, 1), seed: int = 0, eps: float = 1e-6) -> ConvExplanation:
+def explain_conv(
+    size: tuple[int, int] = (5, 5),
+    kernel: tuple[int, int] = (3, 3),
+    stride: tuple[int, int] = (2, 2),
+    padding: tuple[int, int] = (1, 1),
+    seed: int = 0,
+    eps: float = 1e-6,
+) -> ConvExplanation:
     """One input channel of ``size`` with small integer-ish values, one kernel, a random target."""
     rng = np.random.default_rng(seed)
     x = rng.integers(-3, 4, size).astype(np.float64)
@@ -107,7 +127,7 @@ def explain_conv(size: tuple[int, int] = (5, 5), kernel: tuple[int, int] = (3, 3
     (a, b), (h, w) = padding, x.shape
     grad_x = np.zeros_like(x)
     rows, cols = min(h, full.shape[0] - a), min(w, full.shape[1] - b)
-    grad_x[:rows, :cols] = full[a:a + rows, b:b + cols]
+    grad_x[:rows, :cols] = full[a : a + rows, b : b + cols]
     _, grad_k, grad_b = ref.conv_backward(x[None], k[None, None], delta[None], *stride, *padding)
 
     xt, kt = Tensor(x[None, None], requires_grad=True), Tensor(k[None, None], requires_grad=True)
@@ -128,6 +148,24 @@ def explain_conv(size: tuple[int, int] = (5, 5), kernel: tuple[int, int] = (3, 3
             grad[idx] = ((c_of(plus, k) - c_of(minus, k)) if of_x else (c_of(x, plus) - c_of(x, minus))) / (2 * eps)
         return grad
 
-    return ConvExplanation(x, k, bias, stride, padding, target, z, 0.5 * float((delta ** 2).sum()), delta, dilated,
-                           ref.rotate180(k), full, grad_x, grad_k[0, 0], float(grad_b[0]), xt.grad[0, 0],
-                           kt.grad[0, 0], numeric(x, True), numeric(k, False))
+    return ConvExplanation(
+        x,
+        k,
+        bias,
+        stride,
+        padding,
+        target,
+        z,
+        0.5 * float((delta**2).sum()),
+        delta,
+        dilated,
+        ref.rotate180(k),
+        full,
+        grad_x,
+        grad_k[0, 0],
+        float(grad_b[0]),
+        xt.grad[0, 0],
+        kt.grad[0, 0],
+        numeric(x, True),
+        numeric(k, False),
+    )

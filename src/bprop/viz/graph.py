@@ -27,20 +27,22 @@ def describe(array: np.ndarray | None, label: str) -> str:
         return ""
     if array.size <= SMALL:
         return f"\\n{label} " + np.array2string(array.reshape(-1), precision=3, separator=",").replace("\n", "")
-    return (f"\\n{label} mean {array.mean():.3g} std {array.std():.3g}"
-            f"\\nmin {array.min():.3g} max {array.max():.3g}")
+    return f"\\n{label} mean {array.mean():.3g} std {array.std():.3g}\\nmin {array.min():.3g} max {array.max():.3g}"
 
 
-def draw_graph(output: Tensor, params: dict[str, Tensor] | None = None, show_values: bool = False,
-               show_grads: bool = False) -> str:
+def draw_graph(
+    output: Tensor, params: dict[str, Tensor] | None = None, show_values: bool = False, show_grads: bool = False
+) -> str:
     """DOT source of the graph that produced ``output`` (draw before backward, or backward with
     retain_graph=True: backward frees the graph)."""
     names = {id(t): name for name, t in (params or {}).items()}
     out_id = f"t{id(output)}"
     values = describe(output.data, "=") if show_values else ""
-    lines = ["digraph bprop {", '  rankdir=LR; node [fontname="Helvetica", fontsize=10];',
-             f'  {out_id} [label="output {tuple(output.shape)}{values}", shape=ellipse, style=filled, '
-             'fillcolor="#d8f0d8"];']
+    lines = [
+        "digraph bprop {",
+        '  rankdir=LR; node [fontname="Helvetica", fontsize=10];',
+        f'  {out_id} [label="output {tuple(output.shape)}{values}", shape=ellipse, style=filled, fillcolor="#d8f0d8"];',
+    ]
     if output.grad_fn is not None:
         lines.append(f"  n{id(output.grad_fn)} -> {out_id};")
     seen: set[int] = set()
@@ -51,8 +53,10 @@ def draw_graph(output: Tensor, params: dict[str, Tensor] | None = None, show_val
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
-        lines.append(f'  n{id(node)} [label="{node.fn.__name__}\\n{tuple(tensor.shape)}", shape=box, style=filled, '
-                     'fillcolor="#dde8f8"];')
+        lines.append(
+            f'  n{id(node)} [label="{node.fn.__name__}\\n{tuple(tensor.shape)}", shape=box, style=filled, '
+            'fillcolor="#dde8f8"];'
+        )
         for parent in node.inputs:
             if not isinstance(parent, Tensor):
                 continue
@@ -83,8 +87,10 @@ def render(dot: str, path: str | os.PathLike) -> Path:
         source = target.with_suffix(".dot")
         atomic_write_bytes(source, dot.encode())
         if fmt != "dot":
-            print(f"Graphviz's `dot` is not installed: wrote {source}; render it with "
-                  f"`dot -T{fmt} {source} -o {target}` (Debian: apt-get install graphviz)")
+            print(
+                f"Graphviz's `dot` is not installed: wrote {source}; render it with "
+                f"`dot -T{fmt} {source} -o {target}` (Debian: apt-get install graphviz)"
+            )
         return source
     try:  # the graphviz package when installed (the viz extra), else the dot program directly
         import graphviz

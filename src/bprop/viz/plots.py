@@ -77,7 +77,7 @@ def plot_histograms(arrays: dict[str, np.ndarray], path: str | os.PathLike, titl
         ax.hist(np.asarray(values).reshape(-1), bins=40, color="#4a78b5")
         ax.set_title(name, fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(arrays):]:
+    for ax in list(axes.flat)[len(arrays) :]:
         ax.axis("off")
     fig.suptitle(title, y=1.03)
     return _save(fig, path)
@@ -108,8 +108,15 @@ def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | os.Pa
     fig, ax = plt.subplots(figsize=(1 + 0.5 * len(m), 0.8 + 0.5 * len(m)))
     ax.imshow(m, cmap="Blues")
     for i, j in np.ndindex(m.shape):
-        ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=7,
-                color="white" if m[i, j] > m.max() / 2 else "black")
+        ax.text(
+            j,
+            i,
+            str(m[i, j]),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if m[i, j] > m.max() / 2 else "black",
+        )
     ax.set_xticks(range(len(m)), classes, rotation=90, fontsize=7)
     ax.set_yticks(range(len(m)), classes, fontsize=7)
     ax.set_xlabel("predicted")
@@ -118,8 +125,9 @@ def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | os.Pa
     return _save(fig, path)
 
 
-def plot_misclassified(images: np.ndarray, true: Sequence[int], pred: Sequence[int], classes: Sequence[str],
-                       path: str | os.PathLike) -> Path:
+def plot_misclassified(
+    images: np.ndarray, true: Sequence[int], pred: Sequence[int], classes: Sequence[str], path: str | os.PathLike
+) -> Path:
     """Up to 25 misclassified inputs (N, C, H, W) with their true and predicted classes."""
     plt = _pyplot()
     n = min(len(images), 25)

@@ -42,12 +42,19 @@ class VizRecorder(Callback):
         self.weights = {name: p.data.copy() for name, p in trainer.model.named_parameters() if p.ndim >= 2}
         if self.probe is not None:
             outputs = capture_outputs(trainer.model, Tensor(self.probe))
-            self.activations = {f"{name} ({type(m).__name__})": out.copy() for name, m, out in outputs
-                                if isinstance(m, ACTIVATION_LAYERS)}
+            self.activations = {
+                f"{name} ({type(m).__name__})": out.copy()
+                for name, m, out in outputs
+                if isinstance(m, ACTIVATION_LAYERS)
+            }
 
     def state_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "grad_norms": self.grad_norms, "weights": self.weights,
-                "activations": self.activations}
+        return {
+            "steps": self.steps,
+            "grad_norms": self.grad_norms,
+            "weights": self.weights,
+            "activations": self.activations,
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         save(self.state_dict(), path)

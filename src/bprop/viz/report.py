@@ -18,11 +18,22 @@ from bprop.serialization import atomic_write_bytes
 from bprop.viz import plots
 from bprop.viz.recorder import VizRecorder
 
-SECTIONS = ("Configuration", "Model summary", "Final metrics", "Training curves", "Gradient flow",
-            "Weights and activations", "First-layer filters", "Confusion matrix", "Misclassified examples")
-STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1100px}h2{border-bottom:1px solid #ccc}"
-         "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}"
-         "pre{background:#f6f6f6;padding:1em;overflow:auto}img{max-width:100%}")
+SECTIONS = (
+    "Configuration",
+    "Model summary",
+    "Final metrics",
+    "Training curves",
+    "Gradient flow",
+    "Weights and activations",
+    "First-layer filters",
+    "Confusion matrix",
+    "Misclassified examples",
+)
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:1100px}h2{border-bottom:1px solid #ccc}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}"
+    "pre{background:#f6f6f6;padding:1em;overflow:auto}img{max-width:100%}"
+)
 
 
 def _image(path: Path) -> str:
@@ -35,53 +46,81 @@ def _table(rows: dict[str, Any]) -> str:
     return f"<table>{body}</table>"
 
 
-def build_report(config: dict[str, Any], summary_text: str, metrics: dict[str, Any],
-                 epochs: Sequence[dict[str, float]], recorder: VizRecorder, classes: Sequence[str],
-                 misclassified: dict[str, np.ndarray] | None = None) -> str:
+def build_report(
+    config: dict[str, Any],
+    summary_text: str,
+    metrics: dict[str, Any],
+    epochs: Sequence[dict[str, float]],
+    recorder: VizRecorder,
+    classes: Sequence[str],
+    misclassified: dict[str, np.ndarray] | None = None,
+) -> str:
     """The HTML text of the report; every section is present (saying so when it has no data)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         parts: dict[str, str] = {
             "Configuration": _table({k: v for k, v in config.items() if k not in ("input_shape",)}),
             "Model summary": f"<pre>{html.escape(summary_text)}</pre>",
-            "Final metrics": _table({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in metrics.items()
-                                     if k != "confusion_matrix"}),
+            "Final metrics": _table(
+                {k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in metrics.items() if k != "confusion_matrix"}
+            ),
         }
-        parts["Training curves"] = (_image(plots.plot_history(epochs, folder / "curves.png")) if epochs
-                                    else "<p>No epochs recorded.</p>")
-        parts["Gradient flow"] = (_image(plots.plot_gradient_flow(recorder.steps, recorder.grad_norms,
-                                                                  folder / "gradients.png"))
-                                  if recorder.steps else "<p>Too few steps to record gradient norms.</p>")
+        parts["Training curves"] = (
+            _image(plots.plot_history(epochs, folder / "curves.png")) if epochs else "<p>No epochs recorded.</p>"
+        )
+        parts["Gradient flow"] = (
+            _image(plots.plot_gradient_flow(recorder.steps, recorder.grad_norms, folder / "gradients.png"))
+            if recorder.steps
+            else "<p>Too few steps to record gradient norms.</p>"
+        )
         hist = []
         if recorder.weights:
             hist.append(_image(plots.plot_histograms(recorder.weights, folder / "weights.png", "weights")))
         if recorder.activations:
-            hist.append(_image(plots.plot_histograms(recorder.activations, folder / "activations.png",
-                                                     "activations")))
+            hist.append(_image(plots.plot_histograms(recorder.activations, folder / "activations.png", "activations")))
         parts["Weights and activations"] = "".join(hist) or "<p>Not recorded.</p>"
         conv = [w for w in recorder.weights.values() if w.ndim == 4]
-        parts["First-layer filters"] = (_image(plots.plot_filters(conv[0], folder / "filters.png")) if conv
-                                        else "<p>The model has no convolution layer.</p>")
+        parts["First-layer filters"] = (
+            _image(plots.plot_filters(conv[0], folder / "filters.png"))
+            if conv
+            else "<p>The model has no convolution layer.</p>"
+        )
         matrix = metrics.get("confusion_matrix")
-        parts["Confusion matrix"] = (_image(plots.plot_confusion(np.asarray(matrix), classes, folder / "cm.png"))
-                                     if matrix is not None else "<p>No evaluation.</p>")
+        parts["Confusion matrix"] = (
+            _image(plots.plot_confusion(np.asarray(matrix), classes, folder / "cm.png"))
+            if matrix is not None
+            else "<p>No evaluation.</p>"
+        )
         if misclassified is not None and len(misclassified["images"]):
-            parts["Misclassified examples"] = _image(plots.plot_misclassified(
-                misclassified["images"], misclassified["true"], misclassified["pred"], classes, folder / "wrong.png"))
+            parts["Misclassified examples"] = _image(
+                plots.plot_misclassified(
+                    misclassified["images"], misclassified["true"], misclassified["pred"], classes, folder / "wrong.png"
+                )
+            )
         else:
             parts["Misclassified examples"] = "<p>None: every test example was classified correctly.</p>"
     title = f"bprop run: {config.get('model', 'model')} on {config.get('data', 'data')}"
     body = "".join(f"<section id='{s.lower().replace(' ', '-')}'><h2>{s}</h2>{parts[s]}</section>" for s in SECTIONS)
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
-def write_report(directory: str | os.PathLike, config: dict[str, Any], summary_text: str,
-                 metrics: dict[str, Any], epochs: Sequence[dict[str, float]], recorder: VizRecorder,
-                 classes: Sequence[str], misclassified: dict[str, np.ndarray] | None = None) -> Path:
+def write_report(
+    directory: str | os.PathLike,
+    config: dict[str, Any],
+    summary_text: str,
+    metrics: dict[str, Any],
+    epochs: Sequence[dict[str, float]],
+    recorder: VizRecorder,
+    classes: Sequence[str],
+    misclassified: dict[str, np.ndarray] | None = None,
+) -> Path:
     path = Path(directory) / "report.html"
-    atomic_write_bytes(path, build_report(config, summary_text, metrics, epochs, recorder, classes,
-                                          misclassified).encode("utf-8"))
+    atomic_write_bytes(
+        path, build_report(config, summary_text, metrics, epochs, recorder, classes, misclassified).encode("utf-8")
+    )
     return path
 
 

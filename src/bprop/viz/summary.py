@@ -45,23 +45,39 @@ def layer_shapes(model: Module, input_shape: Sequence[int]) -> list[tuple[str, M
     """(path, leaf layer, output shape) for a batch of two zero inputs of ``input_shape``."""
     params = list(model.parameters())
     dtype = params[0].dtype if params else np.float32
-    return [(name, m, out.shape) for name, m, out in
-            capture_outputs(model, Tensor(np.zeros((2, *input_shape), dtype=dtype)))]
+    return [
+        (name, m, out.shape)
+        for name, m, out in capture_outputs(model, Tensor(np.zeros((2, *input_shape), dtype=dtype)))
+    ]
 
 
 def summary(model: Module, input_shape: Sequence[int]) -> str:
     """The table: layer (module path and type), output shape (batch as None), parameters."""
-    rows = [(f"{path} ({type(m).__name__})", str((None, *shape[1:])), sum(p.numel() for p in m._parameters.values()
-                                                                          if p is not None))
-            for path, m, shape in layer_shapes(model, input_shape)]
+    rows = [
+        (
+            f"{path} ({type(m).__name__})",
+            str((None, *shape[1:])),
+            sum(p.numel() for p in m._parameters.values() if p is not None),
+        )
+        for path, m, shape in layer_shapes(model, input_shape)
+    ]
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     w1 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 2
     w2 = max([len("Output shape")] + [len(r[1]) for r in rows]) + 2
     rule = "=" * (w1 + w2 + 12)
-    lines = [f'Model: "{type(model).__name__}"', rule, f"{'Layer (type)':<{w1}}{'Output shape':<{w2}}{'Param #':>10}",
-             rule]
+    lines = [
+        f'Model: "{type(model).__name__}"',
+        rule,
+        f"{'Layer (type)':<{w1}}{'Output shape':<{w2}}{'Param #':>10}",
+        rule,
+    ]
     lines += [f"{name:<{w1}}{shape:<{w2}}{count:>10,}" for name, shape, count in rows]
-    lines += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-              f"Non-trainable params: {total - trainable:,}", rule]
+    lines += [
+        rule,
+        f"Total params: {total:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
+        rule,
+    ]
     return "\n".join(lines)

@@ -74,11 +74,15 @@ def test_leaky_relu_slope_and_softmax_dim_are_used():
     np.testing.assert_allclose(np.exp(nn.LogSoftmax(dim=1)(x).data).sum(1), [1.0, 1.0])
 
 
-@pytest.mark.parametrize("make,source", [
-    (lambda: nn.ReLU(inplace=True), "torch.nn.ReLU(inplace=True)"),
-    (lambda: nn.LeakyReLU(0.2, inplace=True), "torch.nn.LeakyReLU(0.2, inplace=True)"),
-    (lambda: nn.Dropout(0.25, inplace=True), "torch.nn.Dropout(0.25, inplace=True)"),
-], ids=["ReLU", "LeakyReLU", "Dropout"])
+@pytest.mark.parametrize(
+    "make,source",
+    [
+        (lambda: nn.ReLU(inplace=True), "torch.nn.ReLU(inplace=True)"),
+        (lambda: nn.LeakyReLU(0.2, inplace=True), "torch.nn.LeakyReLU(0.2, inplace=True)"),
+        (lambda: nn.Dropout(0.25, inplace=True), "torch.nn.Dropout(0.25, inplace=True)"),
+    ],
+    ids=["ReLU", "LeakyReLU", "Dropout"],
+)
 def test_inplace_is_accepted_computed_out_of_place_and_shown_as_torch_shows_it(make, source):
     layer = make().eval()
     x = bp.tensor(np.array([[-1.0, 2.0], [3.0, -4.0]]), requires_grad=True)

@@ -38,11 +38,31 @@ def test_small_cnn_end_to_end_matches_torch():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     tnn = torch.nn
-    ref = tnn.Sequential(tnn.Conv2d(2, 4, 3, padding=1), tnn.BatchNorm2d(4), tnn.ReLU(), tnn.MaxPool2d(2),
-                         tnn.Conv2d(4, 4, 3), tnn.ReLU(), tnn.AvgPool2d(2, 1), tnn.Flatten(), tnn.Linear(4, 3)).double()
-    ours = copy_from_torch(nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                                         nn.Conv2d(4, 4, 3), nn.ReLU(), nn.AvgPool2d(2, 1), nn.Flatten(),
-                                         nn.Linear(4, 3)), ref)
+    ref = tnn.Sequential(
+        tnn.Conv2d(2, 4, 3, padding=1),
+        tnn.BatchNorm2d(4),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Conv2d(4, 4, 3),
+        tnn.ReLU(),
+        tnn.AvgPool2d(2, 1),
+        tnn.Flatten(),
+        tnn.Linear(4, 3),
+    ).double()
+    ours = copy_from_torch(
+        nn.Sequential(
+            nn.Conv2d(2, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 4, 3),
+            nn.ReLU(),
+            nn.AvgPool2d(2, 1),
+            nn.Flatten(),
+            nn.Linear(4, 3),
+        ),
+        ref,
+    )
     x = np.random.default_rng(1).standard_normal((5, 2, 8, 8))
     y = np.array([0, 1, 2, 1, 0])
     loss = nn.CrossEntropyLoss()(ours(bp.tensor(x)), bp.tensor(y))

@@ -8,9 +8,18 @@ import bprop as bp
 from bprop import nn
 
 
-@pytest.mark.parametrize("shape,args", [((2, 3, 4, 5), ()), ((2, 3, 4, 5), (0,)), ((2, 3, 4, 5), (1, 2)),
-                                        ((2, 3, 4, 5), (-3, -2)), ((4, 1), ()), ((3, 1, 1), (1, 1)),
-                                        ((6,), (0,))])
+@pytest.mark.parametrize(
+    "shape,args",
+    [
+        ((2, 3, 4, 5), ()),
+        ((2, 3, 4, 5), (0,)),
+        ((2, 3, 4, 5), (1, 2)),
+        ((2, 3, 4, 5), (-3, -2)),
+        ((4, 1), ()),
+        ((3, 1, 1), (1, 1)),
+        ((6,), (0,)),
+    ],
+)
 def test_shapes_values_and_gradients_match_torch(shape, args):
     torch = pytest.importorskip("torch")
     x = rand(*shape)

@@ -15,8 +15,7 @@ def linear64(in_features, out_features, bias=True):
     return nn.Linear(in_features, out_features, bias=bias).to(np.float64)
 
 
-@pytest.mark.parametrize("x_shape,out_features", [((4, 5), 3), ((1, 1), 1), ((2, 3, 5), 3), ((7, 13), 5),
-                                                  ((5,), 2)])
+@pytest.mark.parametrize("x_shape,out_features", [((4, 5), 3), ((1, 1), 1), ((2, 3, 5), 3), ((7, 13), 5), ((5,), 2)])
 def test_gradcheck_input_weight_and_bias(x_shape, out_features):
     layer = linear64(x_shape[-1], out_features)
     x = bp.tensor(rand(*x_shape), requires_grad=True)
@@ -82,8 +81,11 @@ def test_zero_input_features_give_the_bias():
 
 
 def test_wrong_feature_count_names_the_layer_and_shapes():
-    with pytest.raises(ValueError, match=r"Linear\(784→128\): expected input with 784 features in the last dim, "
-                                         r"got shape \(64, 100\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Linear\(784→128\): expected input with 784 features in the last dim, "
+        r"got shape \(64, 100\)",
+    ):
         nn.Linear(784, 128)(bp.zeros(64, 100))
     with pytest.raises(ValueError, match=r"Linear\(3→2\).*got shape \(\)"):
         nn.Linear(3, 2)(bp.tensor(1.0))

@@ -33,9 +33,16 @@ def assert_layer_matches_torch(name, kwargs, *arrays, target=None):
         torch_parity(lambda x: ours(x, target), lambda x: ref(x, torch.tensor(target)), *arrays)
 
 
-CROSS_ENTROPY = [dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.15),
-                 dict(weight=WEIGHT), dict(ignore_index=1), dict(weight=WEIGHT, ignore_index=0, label_smoothing=0.3),
-                 dict(weight=WEIGHT, reduction="none", label_smoothing=0.2)]
+CROSS_ENTROPY = [
+    dict(),
+    dict(reduction="sum"),
+    dict(reduction="none"),
+    dict(label_smoothing=0.15),
+    dict(weight=WEIGHT),
+    dict(ignore_index=1),
+    dict(weight=WEIGHT, ignore_index=0, label_smoothing=0.3),
+    dict(weight=WEIGHT, reduction="none", label_smoothing=0.2),
+]
 
 
 @pytest.mark.parametrize("kwargs", CROSS_ENTROPY, ids=str)
@@ -46,15 +53,21 @@ def test_cross_entropy_loss_with_class_labels(kwargs):
     check(lambda x: layer(x, SPATIAL), rand(2, 3, 3, 2))
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.2),
-                                    dict(weight=WEIGHT)], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.2), dict(weight=WEIGHT)],
+    ids=str,
+)
 def test_cross_entropy_loss_with_probability_targets(kwargs):
     assert_layer_matches_torch("CrossEntropyLoss", kwargs, rand(4, 3), target=probabilities(4, 3))
     assert_layer_matches_torch("CrossEntropyLoss", kwargs, rand(2, 3, 2, 2), target=probabilities(2, 3, 2, 2))
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(reduction="sum"), dict(reduction="none"), dict(weight=WEIGHT),
-                                    dict(ignore_index=2, weight=WEIGHT)], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(), dict(reduction="sum"), dict(reduction="none"), dict(weight=WEIGHT), dict(ignore_index=2, weight=WEIGHT)],
+    ids=str,
+)
 def test_nll_loss(kwargs):
     assert_layer_matches_torch("NLLLoss", kwargs, rand(5, 3), target=LABELS)
     assert_layer_matches_torch("NLLLoss", kwargs, rand(2, 3, 3, 2), target=SPATIAL)
@@ -70,9 +83,14 @@ def test_mse_loss_with_the_target_requiring_grad(reduction):
     check(lambda y, t: layer(y, t), rand(3, 5), rand(3, 5, seed=1))
 
 
-BCE = [dict(), dict(reduction="sum"), dict(reduction="none"), dict(weight=np.array([0.5, 1.0, 2.0])),
-       dict(pos_weight=np.array([3.0, 1.0, 0.2])),
-       dict(weight=np.array([[0.5], [1.0], [2.0], [0.3]]), pos_weight=np.array([3.0, 1.0, 0.2]), reduction="sum")]
+BCE = [
+    dict(),
+    dict(reduction="sum"),
+    dict(reduction="none"),
+    dict(weight=np.array([0.5, 1.0, 2.0])),
+    dict(pos_weight=np.array([3.0, 1.0, 0.2])),
+    dict(weight=np.array([[0.5], [1.0], [2.0], [0.3]]), pos_weight=np.array([3.0, 1.0, 0.2]), reduction="sum"),
+]
 
 
 @pytest.mark.parametrize("kwargs", BCE, ids=str)
@@ -91,9 +109,16 @@ def test_weights_may_be_tensors_and_float32_stays_float32():
         assert loss(x, np.zeros((5, 3))).dtype == np.float32
 
 
-@pytest.mark.parametrize("name,kwargs", [("CrossEntropyLoss", dict(weight=WEIGHT)), ("NLLLoss", dict(weight=WEIGHT)),
-                                         ("BCEWithLogitsLoss", dict(weight=WEIGHT, pos_weight=WEIGHT)),
-                                         ("CrossEntropyLoss", {}), ("MSELoss", {})])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("CrossEntropyLoss", dict(weight=WEIGHT)),
+        ("NLLLoss", dict(weight=WEIGHT)),
+        ("BCEWithLogitsLoss", dict(weight=WEIGHT, pos_weight=WEIGHT)),
+        ("CrossEntropyLoss", {}),
+        ("MSELoss", {}),
+    ],
+)
 def test_state_dict_and_repr_match_torch(name, kwargs):
     """torch keeps the class weights as buffers: they are in the state dict and follow .to(dtype)."""
     torch = pytest.importorskip("torch")
@@ -107,20 +132,32 @@ def test_state_dict_and_repr_match_torch(name, kwargs):
 
 
 def test_cross_entropy_loss_errors():
-    with pytest.raises(IndexError, match=r"cross_entropy: target label 7 is out of range for 3 classes "
-                                         r"\(labels must be in \[0, 2\]\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"cross_entropy: target label 7 is out of range for 3 classes "
+        r"\(labels must be in \[0, 2\]\)",
+    ):
         nn.CrossEntropyLoss()(bp.randn(4, 3), np.array([0, 7, 1, 2]))
-    with pytest.raises(ValueError, match=r"cross_entropy: probability targets must have the input's shape "
-                                         r"\(4, 3\), got \(4, 3, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"cross_entropy: probability targets must have the input's shape "
+        r"\(4, 3\), got \(4, 3, 1\)",
+    ):
         nn.CrossEntropyLoss()(bp.randn(4, 3), np.zeros((4, 3, 1)))
-    with pytest.raises(ValueError, match=r"class targets should have shape \(2, 3, 2\) for input \(2, 3, 3, 2\), "
-                                         r"got \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"class targets should have shape \(2, 3, 2\) for input \(2, 3, 3, 2\), "
+        r"got \(2, 3\)",
+    ):
         nn.CrossEntropyLoss()(bp.randn(2, 3, 3, 2), np.zeros((2, 3), int))
 
 
 def test_mse_and_bce_shape_mismatch_is_an_error_not_a_broadcast():
     with pytest.raises(ValueError, match=r"mse_loss: input shape \(8, 1\) and target shape \(8,\) differ"):
         nn.MSELoss()(bp.randn(8, 1), np.zeros(8))
-    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: input shape \(8,\) and target shape "
-                                         r"\(8, 1\) differ"):
+    with pytest.raises(
+        ValueError,
+        match=r"binary_cross_entropy_with_logits: input shape \(8,\) and target shape "
+        r"\(8, 1\) differ",
+    ):
         nn.BCEWithLogitsLoss()(bp.randn(8), np.zeros((8, 1)))

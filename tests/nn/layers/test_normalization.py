@@ -8,8 +8,14 @@ from tests.helpers import check, rand
 import bprop as bp
 from bprop import nn
 
-LAYOUTS = [("BatchNorm1d", (6, 4)), ("BatchNorm1d", (5, 4, 3)), ("BatchNorm1d", (3, 4, 1)),
-           ("BatchNorm2d", (3, 4, 5, 2)), ("BatchNorm2d", (1, 4, 3, 3)), ("BatchNorm2d", (2, 4, 1, 1))]
+LAYOUTS = [
+    ("BatchNorm1d", (6, 4)),
+    ("BatchNorm1d", (5, 4, 3)),
+    ("BatchNorm1d", (3, 4, 1)),
+    ("BatchNorm2d", (3, 4, 5, 2)),
+    ("BatchNorm2d", (1, 4, 3, 3)),
+    ("BatchNorm2d", (2, 4, 1, 1)),
+]
 IDS = [f"{name}{shape}" for name, shape in LAYOUTS]
 
 
@@ -66,8 +72,11 @@ def test_training_then_eval_matches_torch(name, shape, momentum):
     assert_same_state(ours, ref)
 
 
-@pytest.mark.parametrize("kwargs", [dict(affine=False), dict(track_running_stats=False),
-                                    dict(affine=False, track_running_stats=False), dict(eps=0.1)], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(affine=False), dict(track_running_stats=False), dict(affine=False, track_running_stats=False), dict(eps=0.1)],
+    ids=str,
+)
 def test_options_match_torch(kwargs):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)
@@ -89,8 +98,9 @@ def test_gradcheck_of_input_and_parameters(name, shape, training):
     layer.train(training)
     layer.weight.data[...] = rand(4, seed=1)
     layer.bias.data[...] = rand(4, seed=2)
-    assert bp.gradcheck(lambda x, w, b: layer(x), [bp.tensor(rand(*shape), requires_grad=True), layer.weight,
-                                                   layer.bias])
+    assert bp.gradcheck(
+        lambda x, w, b: layer(x), [bp.tensor(rand(*shape), requires_grad=True), layer.weight, layer.bias]
+    )
 
 
 def test_momentum_none_is_the_cumulative_average():
@@ -122,11 +132,17 @@ def test_float32_by_default_with_torchs_keys():
 
 
 def test_layer_and_channel_errors():
-    with pytest.raises(ValueError, match=r"BatchNorm1d\(64\): expected input \(N, C\) or \(N, C, L\) with C = 64, "
-                                         r"got shape \(32, 10\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm1d\(64\): expected input \(N, C\) or \(N, C, L\) with C = 64, "
+        r"got shape \(32, 10\)",
+    ):
         nn.BatchNorm1d(64)(bp.zeros(32, 10))
-    with pytest.raises(ValueError, match=r"BatchNorm2d\(3\): expected input \(N, C, H, W\) with C = 3, "
-                                         r"got shape \(2, 4, 5, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm2d\(3\): expected input \(N, C, H, W\) with C = 3, "
+        r"got shape \(2, 4, 5, 5\)",
+    ):
         nn.BatchNorm2d(3)(bp.zeros(2, 4, 5, 5))
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3\): expected input \(N, C, H, W\).*got shape \(2, 3, 5\)"):
         nn.BatchNorm2d(3)(bp.zeros(2, 3, 5))
@@ -134,11 +150,20 @@ def test_layer_and_channel_errors():
         nn.BatchNorm1d(3)(bp.zeros(2, 3, 4, 4))
 
 
-@pytest.mark.parametrize("make,shape", [(lambda: nn.BatchNorm1d(3), (1, 3)), (lambda: nn.BatchNorm1d(3), (1, 3, 1)),
-                                        (lambda: nn.BatchNorm2d(3), (1, 3, 1, 1))])
+@pytest.mark.parametrize(
+    "make,shape",
+    [
+        (lambda: nn.BatchNorm1d(3), (1, 3)),
+        (lambda: nn.BatchNorm1d(3), (1, 3, 1)),
+        (lambda: nn.BatchNorm2d(3), (1, 3, 1, 1)),
+    ],
+)
 def test_batch_of_one_value_per_channel_is_an_error_in_training(make, shape):
-    with pytest.raises(ValueError, match=r"expected more than 1 value per channel when training, got input of "
-                                         r"shape \(1, 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected more than 1 value per channel when training, got input of "
+        r"shape \(1, 3",
+    ):
         make()(bp.zeros(*shape))
 
 

@@ -8,8 +8,12 @@ import bprop as bp
 from bprop import nn
 
 CASES = [  # input shape, kernel_size, stride, padding
-    ((2, 3, 6, 6), 2, None, 0), ((1, 2, 7, 5), 3, 2, 1), ((2, 1, 5, 7), (2, 3), (1, 2), (1, 1)),
-    ((3, 2, 5, 5), 2, 1, 0), ((1, 1, 1, 1), 1, None, 0)]
+    ((2, 3, 6, 6), 2, None, 0),
+    ((1, 2, 7, 5), 3, 2, 1),
+    ((2, 1, 5, 7), (2, 3), (1, 2), (1, 1)),
+    ((3, 2, 5, 5), 2, 1, 0),
+    ((1, 1, 1, 1), 1, None, 0),
+]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -7,5 +7,14 @@ from bprop.data.datasets.download import DatasetError, download_file
 from bprop.data.datasets.files import load_csv, load_npz
 from bprop.data.datasets.mnist import MNIST, FashionMNIST, read_idx
 
-__all__ = ["CIFAR10", "DatasetError", "FashionMNIST", "MNIST", "download_file", "load_csv", "load_digits",
-           "load_npz", "read_idx"]
+__all__ = [
+    "CIFAR10",
+    "MNIST",
+    "DatasetError",
+    "FashionMNIST",
+    "download_file",
+    "load_csv",
+    "load_digits",
+    "load_npz",
+    "read_idx",
+]

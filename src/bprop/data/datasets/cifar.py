@@ -13,7 +13,7 @@ import os
 import pickle
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -56,8 +56,10 @@ def load_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError(f"{path} is not a CIFAR-10 python batch: expected a dict with data and labels; {how}")
     data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or labels.shape != (len(data),):
-        raise DatasetError(f"{path}: expected uint8 data (N, 3072) and N labels, got data {data.dtype} "
-                           f"{data.shape} and labels {labels.shape}; {how}")
+        raise DatasetError(
+            f"{path}: expected uint8 data (N, 3072) and N labels, got data {data.dtype} "
+            f"{data.shape} and labels {labels.shape}; {how}"
+        )
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
@@ -71,8 +73,9 @@ def extract_batches(archive: Path, root: Path) -> None:
                 if member.isfile() and member.name in wanted:
                     atomic_write_bytes(root / member.name, tar.extractfile(member).read())
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise DatasetError(f"{archive} is not a readable cifar-10-python.tar.gz ({err}); delete it and "
-                           "download it again") from None
+        raise DatasetError(
+            f"{archive} is not a readable cifar-10-python.tar.gz ({err}); delete it and download it again"
+        ) from None
 
 
 class CIFAR10(ArrayDataset):
@@ -84,7 +87,18 @@ class CIFAR10(ArrayDataset):
 
     url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     sha256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
-    classes_ = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    classes_: ClassVar[list[str]] = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
 
     def __init__(self, root: str | os.PathLike, train: bool = True, download: bool = False):
         root = Path(root)
@@ -94,9 +108,15 @@ class CIFAR10(ArrayDataset):
             extract_batches(download_file(self.url, root / "cifar-10-python.tar.gz", self.sha256), root)
         missing = [n for n in names if not (folder / n).is_file()]
         if missing:
-            raise DatasetError(f"missing {folder / missing[0]}: expected the CIFAR-10 python-version batches "
-                               f"in {folder}; pass download=True (CLI: --download) or unpack {self.url} "
-                               f"in {root}")
+            raise DatasetError(
+                f"missing {folder / missing[0]}: expected the CIFAR-10 python-version batches "
+                f"in {folder}; pass download=True (CLI: --download) or unpack {self.url} "
+                f"in {root}"
+            )
         parts = [load_batch(folder / n) for n in names]
-        super().__init__(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                         classes=self.classes_, name="cifar10 " + ("train" if train else "test"))
+        super().__init__(
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            classes=self.classes_,
+            name="cifar10 " + ("train" if train else "test"),
+        )

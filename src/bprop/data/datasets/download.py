@@ -41,8 +41,10 @@ def _fetch(url: str, part: Path, show_progress: bool) -> None:
                 done += len(block)
                 if show_progress and total:
                     rate = (done - (have if resumed else 0)) / max(time.perf_counter() - start, 1e-9)
-                    sys.stderr.write(f"\r  {part.name[:-5]}: {done / total:6.1%} of {total / 1e6:.1f} MB "
-                                     f"({rate / 1e6:.1f} MB/s)\033[K")
+                    sys.stderr.write(
+                        f"\r  {part.name[:-5]}: {done / total:6.1%} of {total / 1e6:.1f} MB "
+                        f"({rate / 1e6:.1f} MB/s)\033[K"
+                    )
             if show_progress:
                 sys.stderr.write("\n")
 
@@ -88,6 +90,8 @@ def download_file(urls: str | Sequence[str], path: str | os.PathLike, sha256: st
             os.replace(part, target)
             return target
         errors.append(error)
-    raise DatasetError(f"could not download {target}: " + "; ".join(errors)
-                       + f". Fetch it by hand from {mirrors[0]} (sha256 {sha256}) and put it at {target}")
-
+    raise DatasetError(
+        f"could not download {target}: "
+        + "; ".join(errors)
+        + f". Fetch it by hand from {mirrors[0]} (sha256 {sha256}) and put it at {target}"
+    )

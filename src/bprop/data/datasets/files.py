@@ -11,8 +11,9 @@ import numpy as np
 from bprop.data.dataset import ArrayDataset
 from bprop.data.datasets.download import DatasetError
 
-NPZ_EXPECTED = ("an .npz file with arrays 'x' (samples first) and 'y' (integer labels), "
-                "e.g. np.savez(path, x=images, y=labels)")
+NPZ_EXPECTED = (
+    "an .npz file with arrays 'x' (samples first) and 'y' (integer labels), e.g. np.savez(path, x=images, y=labels)"
+)
 CSV_EXPECTED = "a CSV of numeric features with the integer label in the last column"
 
 

@@ -6,6 +6,7 @@ import gzip
 import os
 import zlib
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -33,8 +34,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = 4 + 4 * ndim + int(np.prod(dims)) * dtype.itemsize
     if len(raw) != expected:
-        raise DatasetError(f"{path} is truncated or corrupt: header says {tuple(dims.tolist())} "
-                           f"({expected} bytes), the file has {len(raw)} bytes")
+        raise DatasetError(
+            f"{path} is truncated or corrupt: header says {tuple(dims.tolist())} "
+            f"({expected} bytes), the file has {len(raw)} bytes"
+        )
     return np.frombuffer(raw, dtype, offset=4 + 4 * ndim).reshape(dims).astype(dtype.newbyteorder("="))
 
 
@@ -47,13 +50,13 @@ class MNIST(ArrayDataset):
 
     folder = "mnist"
     mirrors = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
-    files = {
+    files: ClassVar[dict[str, str]] = {
         "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
         "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
         "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
         "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
     }
-    classes_ = [str(d) for d in range(10)]
+    classes_: ClassVar[list[str]] = [str(d) for d in range(10)]
 
     def __init__(self, root: str | os.PathLike, train: bool = True, download: bool = False):
         prefix = "train" if train else "t10k"
@@ -64,14 +67,12 @@ class MNIST(ArrayDataset):
         images = self._read(folder, f"{prefix}-images-idx3-ubyte", ndim=3)
         labels = self._read(folder, f"{prefix}-labels-idx1-ubyte", ndim=1).astype(np.int64)
         if len(images) != len(labels):
-            raise DatasetError(f"{folder}: {len(images)} images but {len(labels)} labels; "
-                               f"{self._how(folder)}")
+            raise DatasetError(f"{folder}: {len(images)} images but {len(labels)} labels; {self._how(folder)}")
         super().__init__(images[:, None], labels, classes=self.classes_, name=f"{self.folder} {prefix}")
 
     @classmethod
     def _how(cls, folder: Path) -> str:
-        return (f"pass download=True (CLI: --download) or put the original files from {cls.mirrors[0]} "
-                f"in {folder}")
+        return f"pass download=True (CLI: --download) or put the original files from {cls.mirrors[0]} in {folder}"
 
     @classmethod
     def _read(cls, folder: Path, stem: str, ndim: int) -> np.ndarray:
@@ -81,8 +82,10 @@ class MNIST(ArrayDataset):
         except DatasetError as err:
             raise DatasetError(f"{err}; delete it and {cls._how(folder)}") from None
         if array.ndim != ndim:
-            raise DatasetError(f"{path}: expected a {ndim}-d IDX array, got shape {array.shape}; "
-                               f"is it the right file? {cls._how(folder)}")
+            raise DatasetError(
+                f"{path}: expected a {ndim}-d IDX array, got shape {array.shape}; "
+                f"is it the right file? {cls._how(folder)}"
+            )
         return array
 
     @classmethod
@@ -94,8 +97,10 @@ class MNIST(ArrayDataset):
         for candidate in (folder / f"{stem}.gz", folder / stem, folder / stem.replace("-idx", ".idx")):
             if candidate.exists():
                 return candidate
-        raise DatasetError(f"missing {folder / (stem + '.gz')}: expected the original {cls.__name__} IDX file "
-                           f"(gzipped or not); {cls._how(folder)}")
+        raise DatasetError(
+            f"missing {folder / (stem + '.gz')}: expected the original {cls.__name__} IDX file "
+            f"(gzipped or not); {cls._how(folder)}"
+        )
 
 
 class FashionMNIST(MNIST):
@@ -103,11 +108,21 @@ class FashionMNIST(MNIST):
 
     folder = "fashion-mnist"
     mirrors = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
-    files = {
+    files: ClassVar[dict[str, str]] = {
         "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
         "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
         "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
         "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
     }
-    classes_ = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                "Ankle boot"]
+    classes_: ClassVar[list[str]] = [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]

@@ -10,8 +10,24 @@ from bprop.nn.layers.normalization import BatchNorm1d, BatchNorm2d
 from bprop.nn.layers.pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "MaxPool2d",
-    "GELU", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CrossEntropyLoss", "Dropout", "Flatten",
-    "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "NLLLoss", "ReLU", "Sigmoid", "Softmax",
+    "GELU",
+    "AvgPool2d",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "MaxPool2d",
+    "NLLLoss",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
     "Tanh",
 ]

@@ -21,18 +21,32 @@ class Conv2d(Module):
     fan_in = in_channels/groups · kh · kw.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True, dtype: object = np.float32):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        dtype: object = np.float32,
+    ):
         super().__init__()
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be "
-                             f"divisible by groups {groups}")
+            raise ValueError(
+                f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be "
+                f"divisible by groups {groups}"
+            )
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
         self.padding, self.dilation = pair(padding, "padding"), pair(dilation, "dilation")
         if min(self.stride) < 1 or min(self.dilation) < 1 or min(self.kernel_size) < 1:
-            raise ValueError(f"Conv2d: kernel_size {self.kernel_size}, stride {self.stride} and dilation "
-                             f"{self.dilation} must be at least 1")
+            raise ValueError(
+                f"Conv2d: kernel_size {self.kernel_size}, stride {self.stride} and dilation "
+                f"{self.dilation} must be at least 1"
+            )
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dtype))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if bias:
@@ -50,8 +64,15 @@ class Conv2d(Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{self.name()}: expected input (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         try:
-            return Conv2dOp.apply(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
-                                  dilation=self.dilation, groups=self.groups)
+            return Conv2dOp.apply(
+                x,
+                self.weight,
+                self.bias,
+                stride=self.stride,
+                padding=self.padding,
+                dilation=self.dilation,
+                groups=self.groups,
+            )
         except ValueError as err:
             raise ValueError(f"{self.name()}: {err}") from None
 

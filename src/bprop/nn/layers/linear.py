@@ -32,8 +32,10 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"{self.name()}: expected input with {self.in_features} features in the "
-                             f"last dim, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{self.name()}: expected input with {self.in_features} features in the "
+                f"last dim, got shape {tuple(x.shape)}"
+            )
         return LinearOp.apply(x, self.weight, self.bias)
 
     def name(self) -> str:

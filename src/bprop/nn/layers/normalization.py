@@ -23,9 +23,17 @@ class _BatchNorm(Module):
     ranks: tuple[int, ...] = ()
     layout = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype: object = np.float32, *,
-                 bias: bool = True):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: object = np.float32,
+        *,
+        bias: bool = True,
+    ):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -43,28 +51,42 @@ class _BatchNorm(Module):
     def _check(self, x: Tensor) -> None:
         name = f"{type(self).__name__}({self.num_features})"
         if x.ndim not in self.ranks or x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: expected input {self.layout} with C = {self.num_features}, "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{name}: expected input {self.layout} with C = {self.num_features}, got shape {tuple(x.shape)}"
+            )
         if self.training and x.shape[0] * math.prod(x.shape[2:]) == 1:
-            raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape "
-                             f"{tuple(x.shape)} (batch statistics need a batch of at least 2; use eval() to "
-                             "apply the running statistics to a single sample)")
+            raise ValueError(
+                f"{name}: expected more than 1 value per channel when training, got input of shape "
+                f"{tuple(x.shape)} (batch statistics need a batch of at least 2; use eval() to "
+                "apply the running statistics to a single sample)"
+            )
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
             momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                                training=True, momentum=momentum, eps=self.eps)
+            return F.batch_norm(
+                x,
+                self.running_mean,
+                self.running_var,
+                self.weight,
+                self.bias,
+                training=True,
+                momentum=momentum,
+                eps=self.eps,
+            )
         if self.training or not self.track_running_stats:  # batch statistics, nothing to track
             return F.batch_norm(x, None, None, self.weight, self.bias, training=True, eps=self.eps)
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=False, eps=self.eps)
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, training=False, eps=self.eps
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
