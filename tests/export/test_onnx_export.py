@@ -107,3 +107,30 @@ def test_cli_export(tmp_path, capsys):
     assert main(["export", str(tmp_path / "last.npz"), "--onnx", str(tmp_path / "m.onnx")]) == 0
     session = ort.InferenceSession(str(tmp_path / "m.onnx"))
     assert session.run(None, {"input": images(3, 1, 8, 8)})[0].shape == (3, 10)
+
+
+def randomise_affine(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for p in model.parameters():
+        p.data[...] = rng.standard_normal(p.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("opset", [17, 20, 21])
+@pytest.mark.parametrize(
+    "layer,shape",
+    [
+        (lambda: nn.GroupNorm(2, 4), (3, 4, 5, 6)),
+        (lambda: nn.GroupNorm(4, 4, affine=False), (3, 4, 5, 6)),
+        (lambda: nn.GroupNorm(1, 4, eps=1e-3), (3, 4, 7)),
+        (lambda: nn.LayerNorm((5, 6)), (3, 4, 5, 6)),
+        (lambda: nn.LayerNorm(7, elementwise_affine=False), (3, 4, 7)),
+    ],
+)
+def test_layer_and_group_norm(layer, shape, opset, tmp_path):
+    model = nn.Sequential(layer())
+    randomise_affine(model)
+    x = images(*shape)
+    session, expected = run_both(model, x, tmp_path, opset=opset)
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], expected, atol=1e-5)
+    other = images(5, *shape[1:], seed=1)  # a different batch size through the dynamic batch dim
+    np.testing.assert_allclose(session.run(None, {"input": other})[0], model(bp.tensor(other)).data, atol=1e-5)

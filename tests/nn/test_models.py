@@ -33,7 +33,7 @@ def train(model, x, y, steps, lr=1e-2):
     return (model(x).argmax(1).numpy() == y.numpy()).mean()
 
 
-@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+@pytest.mark.parametrize("normalization", [None, "batchnorm", "layernorm"])
 def test_initial_loss_is_log_of_class_count(normalization):
     x, y = spiral()
     bp.manual_seed(0)
@@ -112,8 +112,8 @@ def test_layout_and_state_dict_match_torch_sequential():
 
 
 def test_bad_options_are_rejected():
-    with pytest.raises(ValueError, match="normalization must be None or 'batchnorm', got 'layernorm'"):
-        nn.models.FullyConnectedNet(2, [3], 2, normalization="layernorm")
+    with pytest.raises(ValueError, match="normalization must be None, 'batchnorm' or 'layernorm', got 'groupnorm'"):
+        nn.models.FullyConnectedNet(2, [3], 2, normalization="groupnorm")
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.0"):
         nn.models.FullyConnectedNet(2, [3], 2, dropout=1.0)
 
@@ -177,3 +177,34 @@ def test_eval_mode_is_deterministic_and_images_are_flattened():
     np.testing.assert_array_equal(model(x.reshape(5, 12)).data, first)
     with pytest.raises(ValueError, match=r"Linear\(12→8\): expected input with 12 features"):
         model(bp.randn(5, 10))
+
+
+def test_layernorm_net_matches_torch_and_overfits_fifty_samples():
+    torch = pytest.importorskip("torch")
+    bp.manual_seed(0)
+    model = nn.models.FullyConnectedNet(5, [7, 6], 3, normalization="layernorm", weight_scale=0.3, dtype=np.float64)
+    assert [type(m).__name__ for m in model] == ["Linear", "LayerNorm", "ReLU", "Linear", "LayerNorm", "ReLU", "Linear"]
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(5, 7),
+        torch.nn.LayerNorm(7),
+        torch.nn.ReLU(),
+        torch.nn.Linear(7, 6),
+        torch.nn.LayerNorm(6),
+        torch.nn.ReLU(),
+        torch.nn.Linear(6, 3),
+    ).double()
+    ref.load_state_dict(to_torch(model))
+    x = np.random.default_rng(0).standard_normal((8, 5))
+    y = np.array([0, 1, 2, 2, 1, 0, 0, 1])
+    loss = F.cross_entropy(model(bp.tensor(x)), bp.tensor(y))
+    expected = torch.nn.functional.cross_entropy(ref(torch.tensor(x)), torch.tensor(y))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    loss.backward()
+    expected.backward()
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+    spiral_x, spiral_y = spiral()
+    idx = np.random.default_rng(1).choice(300, 50, replace=False)
+    bp.manual_seed(0)
+    small = nn.models.FullyConnectedNet(2, [100, 100], 3, normalization="layernorm", weight_scale=0.5, dtype=np.float64)
+    assert train(small, spiral_x[idx], spiral_y[idx], steps=400) == 1.0

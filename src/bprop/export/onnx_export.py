@@ -7,6 +7,9 @@ models of bprop.nn.models, whose forward is such a chain. Each layer maps to ONN
     Linear → Gemm (MatMul + Add for inputs of rank > 2)   Conv2d → Conv
     MaxPool2d → MaxPool   AvgPool2d → AveragePool (count_include_pad = 1, as torch)
     BatchNorm1d/2d (eval) → BatchNormalization            Flatten → Reshape
+    LayerNorm → LayerNormalization
+    GroupNorm → GroupNormalization (opset ≥ 21, the first whose scale is per channel as torch's;
+                older opsets: Reshape to (N, G, −1), InstanceNormalization, Reshape, Mul, Add)
     ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax → the same-named operators
     GELU → Gelu (opset ≥ 20) or its Erf/Tanh formula      Dropout, Identity → Identity
 
@@ -118,6 +121,32 @@ def _batch_norm(g: _Graph, m: Module, x: str, rank: int) -> str:
     return g.op("BatchNormalization", inputs, epsilon=float(m.eps))
 
 
+def _layer_norm(g: _Graph, m: L.LayerNorm, x: str, rank: int) -> str:
+    shape = m.normalized_shape
+    scale = m.weight.data if m.weight is not None else np.ones(shape)
+    shift = m.bias.data if m.bias is not None else np.zeros(shape)
+    inputs = [x, g.const(scale, "gamma"), g.const(shift, "beta")]
+    return g.op("LayerNormalization", inputs, axis=-len(shape), epsilon=float(m.eps))
+
+
+def _group_norm(g: _Graph, m: L.GroupNorm, x: str, rank: int) -> str:
+    c, groups = m.num_channels, m.num_groups
+    scale = m.weight.data if m.weight is not None else np.ones(c)
+    shift = m.bias.data if m.bias is not None else np.zeros(c)
+    if g.opset >= 21:
+        inputs = [x, g.const(scale, "gamma"), g.const(shift, "beta")]
+        return g.op("GroupNormalization", inputs, num_groups=groups, epsilon=float(m.eps))
+    # before opset 21 GroupNormalization scaled per group, not per channel: build it from
+    # instance norm over (N, G, −1), whose "instances" are exactly the groups
+    blocks = g.op("Reshape", [x, g.const(np.array([0, groups, -1]), "groups", dtype=np.int64)])
+    unit = [g.const(np.ones(groups), "ones"), g.const(np.zeros(groups), "zeros")]
+    normalised = g.op("InstanceNormalization", [blocks, *unit], epsilon=float(m.eps))
+    y = g.op("Reshape", [normalised, g.op("Shape", [x])])
+    per_channel = (c,) + (1,) * (rank - 2)
+    y = g.op("Mul", [y, g.const(scale.reshape(per_channel), "gamma")])
+    return g.op("Add", [y, g.const(shift.reshape(per_channel), "beta")])
+
+
 def _gelu(g: _Graph, m: L.GELU, x: str, rank: int) -> str:
     if g.opset >= 20:
         return g.op("Gelu", [x], approximate=m.approximate)
@@ -150,6 +179,8 @@ EMITTERS: dict[type, Callable[[_Graph, Any, str, int], str]] = {
     L.AvgPool2d: _pool("AveragePool"),
     L.BatchNorm1d: _batch_norm,
     L.BatchNorm2d: _batch_norm,
+    L.LayerNorm: _layer_norm,
+    L.GroupNorm: _group_norm,
     L.ReLU: lambda g, m, x, r: g.op("Relu", [x]),
     L.LeakyReLU: lambda g, m, x, r: g.op("LeakyRelu", [x], alpha=float(m.negative_slope)),
     L.Sigmoid: lambda g, m, x, r: g.op("Sigmoid", [x]),

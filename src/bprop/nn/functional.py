@@ -124,6 +124,24 @@ def batch_norm(
     return normalization.BatchNormEval.apply(input, weight, bias, rm, rv, eps=eps)
 
 
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | tuple[int, ...],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Each sample normalised over its trailing ``normalized_shape`` dims (see ops.normalization.LayerNorm)."""
+    return normalization.LayerNorm.apply(input, weight, bias, normalized_shape=normalized_shape, eps=eps)
+
+
+def group_norm(
+    input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
+    """Each sample's channels normalised in ``num_groups`` groups (see ops.normalization.GroupNorm)."""
+    return normalization.GroupNorm.apply(input, weight, bias, num_groups=num_groups, eps=eps)
+
+
 def conv2d(
     input: Tensor,
     weight: Tensor,

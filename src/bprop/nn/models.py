@@ -1,6 +1,6 @@
 """Ready-made models from the study notes and cs231n.
 
-FullyConnectedNet is the notes' network {affine − [batch norm] − relu − [dropout]} × (L−1) −
+FullyConnectedNet is the notes' network {affine − [batch/layer norm] − relu − [dropout]} × (L−1) −
 affine, returning class scores; pair it with CrossEntropyLoss (softmax is fused there) and add
 ``model.regularization()`` to the loss for L2.
 """
@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from bprop.nn import init
-from bprop.nn.layers import BatchNorm1d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU
+from bprop.nn.layers import BatchNorm1d, Conv2d, Dropout, Flatten, LayerNorm, Linear, MaxPool2d, ReLU
 from bprop.nn.module import Module, Sequential
 from bprop.tensor import Tensor
 
@@ -34,8 +34,14 @@ def l2_penalty(weights: Sequence[Tensor], reg: float) -> Tensor:
     return total * (0.5 * reg)
 
 
+NORMALIZATIONS = (None, "batchnorm", "layernorm")
+
+
 class FullyConnectedNet(Sequential):
-    """{affine − [batch norm] − relu − [dropout]} × (L−1) − affine, for L = len(hidden_dims) + 1.
+    """{affine − [batch/layer norm] − relu − [dropout]} × (L−1) − affine, for L = len(hidden_dims) + 1.
+
+    ``normalization`` is None, "batchnorm" (BatchNorm1d: batch statistics, running averages for
+    eval) or "layernorm" (LayerNorm over each sample's features: the same in train and eval).
 
     Weights are drawn from N(0, weight_scale²), biases and β start at 0, γ at 1 (cs231n's
     init). ``reg`` is the L2 strength used by ``regularization()`` (weights only: not biases,
@@ -56,8 +62,10 @@ class FullyConnectedNet(Sequential):
         reg: float = 0.0,
         dtype: object = np.float32,
     ):
-        if normalization not in (None, "batchnorm"):
-            raise ValueError(f"FullyConnectedNet: normalization must be None or 'batchnorm', got {normalization!r}")
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"FullyConnectedNet: normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}"
+            )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"FullyConnectedNet: dropout must be in [0, 1), got {dropout}")
         dims = [input_dim, *hidden_dims, num_classes]
@@ -71,6 +79,8 @@ class FullyConnectedNet(Sequential):
                 break
             if normalization == "batchnorm":
                 layers.append(BatchNorm1d(fan_out, dtype=dtype))
+            elif normalization == "layernorm":
+                layers.append(LayerNorm(fan_out, dtype=dtype))
             layers.append(ReLU())
             if dropout > 0:
                 layers.append(Dropout(dropout))

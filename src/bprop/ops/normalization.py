@@ -171,3 +171,156 @@ class BatchNormEval(Function):
         g_gamma = np.einsum(dot, grad, x_hat) if needs[1] else None
         g_beta = np.einsum(total, grad) if needs[2] else None
         return gx, g_gamma, g_beta, None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer norm and group norm: the same normalisation, over the features of one sample (layer
+# norm) or over one group of channels of one sample (group norm) instead of over the batch.
+#
+# Both reduce to rows: x reshaped to (M, D), each row normalised on its own,
+#     μ = (1/D) Σ_j x_j,   σ² = (1/D) Σ_j (x_j − μ)²,   s = √(σ² + ε),   x̂ = (x − μ)/s.
+# With a = ∂C/∂x̂ (one row), the batch-norm derivation above with m = D gives
+#     ∂C/∂x = (1/(D·s))·(D·a − Σ_j a_j − x̂·Σ_j a_j x̂_j):
+# x reaches x̂ directly (1/s), through μ (−1/(D·s) each) and through σ² (−x̂_i x̂_j/(D·s)).
+# Only where the affine map sits differs: layer norm's γ, β have the normalised shape (one
+# entry per feature j of a row), group norm's have one entry per channel (several per row).
+# ---------------------------------------------------------------------------------------------
+
+
+def _row_statistics(rows: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x̂, μ and 1/s of each row of an (M, D) array (biased variance, as torch)."""
+    mean = rows.mean(axis=1, keepdims=True)
+    x_hat = rows - mean
+    var = np.einsum("md,md->m", x_hat, x_hat)[:, None] / rows.shape[1]
+    inv_std = 1.0 / np.sqrt(var + np.asarray(eps, dtype=var.dtype))
+    x_hat *= inv_std
+    return x_hat, mean, inv_std
+
+
+def _row_backward(a: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray) -> np.ndarray:
+    """∂C/∂x = (1/s)·(a − mean_j a − x̂·mean_j(a·x̂)) per row, for a = ∂C/∂x̂ of shape (M, D)."""
+    d = a.shape[1]
+    mean_a = a.sum(axis=1, keepdims=True) / d
+    mean_ax = np.einsum("md,md->m", a, x_hat)[:, None] / d
+    out = x_hat * -mean_ax
+    out += a
+    out -= mean_a
+    out *= inv_std
+    return out
+
+
+def _normalized_shape(shape: int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+
+
+class LayerNorm(Function):
+    """torch's layer_norm: each sample normalised over its last k dims, the ``normalized_shape``.
+
+        y = γ ⊙ (x − μ)/√(σ² + ε) + β,  μ, σ² (biased) over the last k dims of one sample;
+        γ, β of shape ``normalized_shape`` (or None).
+
+    Backward (block comment above, rows = the last k dims flattened, D values each):
+        ∂C/∂β = Σ_rows g,   ∂C/∂γ = Σ_rows g ⊙ x̂,   a = γ ⊙ g,
+        ∂C/∂x = (1/s)·(a − mean(a) − x̂·mean(a ⊙ x̂))   per row.
+    There are no running statistics: training and evaluation compute the same thing.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        weight: np.ndarray | None,
+        bias: np.ndarray | None,
+        normalized_shape: int | tuple[int, ...] = (),
+        eps: float = 1e-5,
+    ) -> np.ndarray:
+        shape = _normalized_shape(normalized_shape)
+        if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape) :] != shape:
+            raise ValueError(
+                f"layer_norm: normalized_shape {shape} must be the trailing dims of the input, got input of "
+                f"shape {x.shape}"
+            )
+        for name, value in (("weight", weight), ("bias", bias)):
+            if value is not None and value.shape != shape:
+                raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got {value.shape}")
+        d = int(np.prod(shape))
+        x_hat, _, inv_std = _row_statistics(x.reshape(-1, d), eps)
+        out = x_hat.reshape(x.shape)
+        if weight is not None:
+            out = out * weight.astype(x.dtype, copy=False)
+        if bias is not None:
+            out = out + bias.astype(x.dtype, copy=False)
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.input_shape, ctx.normalized_shape = x.shape, shape
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        x_hat, inv_std, weight = ctx.saved
+        needs = ctx.needs_input_grad
+        g = grad.reshape(x_hat.shape)
+        g_weight = g_bias = g_x = None
+        if needs[1]:
+            g_weight = np.einsum("md,md->d", g, x_hat).reshape(ctx.normalized_shape)
+        if needs[2]:
+            g_bias = g.sum(axis=0).reshape(ctx.normalized_shape)
+        if needs[0]:
+            a = g if weight is None else g * weight.reshape(-1).astype(g.dtype, copy=False)
+            g_x = _row_backward(a, x_hat, inv_std).reshape(ctx.input_shape)
+        return g_x, g_weight, g_bias
+
+
+class GroupNorm(Function):
+    """torch's group_norm: the C channels of (N, C, *) split into G groups of C/G channels; each
+    (sample, group) normalised over its C/G channels and all positions, D = (C/G)·Π spatial.
+
+        y[n, c] = γ_c·x̂[n, c] + β_c,  x̂ from μ, σ² (biased) of the (n, group of c) block.
+
+    Backward (block comment above, a row = one (n, group) block):
+        ∂C/∂β_c = Σ_{n, positions} g[n, c],   ∂C/∂γ_c = Σ_{n, positions} g[n, c]·x̂[n, c],
+        a = γ_c·g,   ∂C/∂x = (1/s)·(a − mean(a) − x̂·mean(a·x̂))   per row.
+    G = 1 is layer norm over (C, *) with per-channel γ; G = C is instance norm.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        weight: np.ndarray | None,
+        bias: np.ndarray | None,
+        num_groups: int = 1,
+        eps: float = 1e-5,
+    ) -> np.ndarray:
+        op = "group_norm"
+        if x.ndim < 2:
+            raise ValueError(f"{op}: input must be (N, C, *), got shape {x.shape}")
+        if num_groups < 1 or x.shape[1] % num_groups:
+            raise ValueError(f"{op}: num_groups {num_groups} must divide the {x.shape[1]} channels of input {x.shape}")
+        weight, bias = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
+        n = x.shape[0]
+        x_hat, _, inv_std = _row_statistics(x.reshape(n * num_groups, -1), eps)
+        out = x_hat.reshape(x.shape)
+        shape = _channel_shape(op, x)
+        if weight is not None:
+            out = out * weight.reshape(shape)
+        if bias is not None:
+            out = out + bias.reshape(shape)
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.input_shape = x.shape
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        x_hat, inv_std, weight = ctx.saved
+        needs = ctx.needs_input_grad
+        shape = ctx.input_shape
+        per_channel = (shape[0], shape[1], -1)  # Σ over the batch and positions, per channel
+        g_weight = g_bias = g_x = None
+        if needs[1]:
+            g_weight = np.einsum("ncp,ncp->c", grad.reshape(per_channel), x_hat.reshape(per_channel))
+        if needs[2]:
+            g_bias = np.einsum("ncp->c", grad.reshape(per_channel))
+        if needs[0]:
+            a = grad if weight is None else grad * weight.reshape(_channel_shape("group_norm", grad))
+            g_x = _row_backward(a.reshape(x_hat.shape), x_hat, inv_std).reshape(shape)
+        return g_x, g_weight, g_bias

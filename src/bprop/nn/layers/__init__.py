@@ -6,7 +6,7 @@ from bprop.nn.layers.dropout import Dropout
 from bprop.nn.layers.flatten import Flatten, Identity
 from bprop.nn.layers.linear import Linear
 from bprop.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from bprop.nn.layers.normalization import BatchNorm1d, BatchNorm2d
+from bprop.nn.layers.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from bprop.nn.layers.pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
@@ -19,7 +19,9 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "GroupNorm",
     "Identity",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",

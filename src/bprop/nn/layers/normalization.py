@@ -1,4 +1,5 @@
-"""BatchNorm1d and BatchNorm2d: γ, β and running statistics around the batch-norm op.
+"""BatchNorm1d and BatchNorm2d (γ, β and running statistics around the batch-norm op), and
+LayerNorm and GroupNorm (per-sample statistics, no running ones).
 
 The op (bprop.ops.normalization) does the math and, in training, updates the running arrays in
 place; the layer chooses the statistics and the momentum. As in torch:
@@ -11,6 +12,7 @@ place; the layer chooses the statistics and the momentum. As in torch:
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -101,3 +103,70 @@ class BatchNorm2d(_BatchNorm):
 
     ranks = (4,)
     layout = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its trailing ``normalized_shape`` dims, as torch.nn.LayerNorm.
+
+    γ (ones) and β (zeros) have shape ``normalized_shape`` when ``elementwise_affine``
+    (``bias=False`` keeps γ only). No running statistics: train and eval compute the same.
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: object = np.float32,
+    ):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if not shape or any(int(n) < 1 for n in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be positive sizes, got {normalized_shape!r}")
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        affine = Parameter(np.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
+        self.register_parameter("weight", affine)
+        use_bias = elementwise_affine and bias
+        self.register_parameter("bias", Parameter(np.zeros(self.normalized_shape, dtype=dtype)) if use_bias else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k :]) != self.normalized_shape:
+            raise ValueError(
+                f"LayerNorm({self.normalized_shape}): expected input ending in dims {self.normalized_shape}, "
+                f"got shape {tuple(x.shape)}"
+            )
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Normalise each sample's channels in ``num_groups`` groups, as torch.nn.GroupNorm.
+
+    Input (N, C, *); γ (ones) and β (zeros) have one entry per channel when ``affine``.
+    """
+
+    def __init__(
+        self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype: object = np.float32
+    ):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels {num_channels} must be divisible by num_groups {num_groups}")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.register_parameter("weight", Parameter(np.ones(num_channels, dtype=dtype)) if affine else None)
+        self.register_parameter("bias", Parameter(np.zeros(num_channels, dtype=dtype)) if affine else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(
+                f"GroupNorm({self.num_groups}, {self.num_channels}): expected input (N, {self.num_channels}, *), "
+                f"got shape {tuple(x.shape)}"
+            )
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -1,0 +1,108 @@
+"""The layer-norm and group-norm ops (bprop.ops.normalization): gradcheck in float64 with a
+random upstream gradient, torch parity, odd shapes, extremes, NaN and errors."""
+
+import numpy as np
+import pytest
+from tests.helpers import assert_float32_throughout, check, leaf, rand, torch_parity
+
+import bprop as bp
+import bprop.nn.functional as F
+
+LAYER_CASES = [
+    ((5, 4), (4,)),
+    ((3, 2, 5), (5,)),
+    ((2, 3, 4), (3, 4)),
+    ((1, 7), 7),
+    ((4, 1), (1,)),
+    ((2, 2, 1, 3), (1, 3)),
+]
+
+
+@pytest.mark.parametrize("shape,normalized", LAYER_CASES)
+def test_layer_norm_gradcheck_and_torch_parity(shape, normalized):
+    dims = (normalized,) if isinstance(normalized, int) else normalized
+    x, g, b = rand(*shape), rand(*dims, seed=1), rand(*dims, seed=2)
+    check(lambda x, g, b: F.layer_norm(x, normalized, g, b), x, g, b)
+    check(lambda x: F.layer_norm(x, normalized, eps=1e-3), x)
+    torch = pytest.importorskip("torch")
+    torch_parity(
+        lambda x, g, b: F.layer_norm(x, normalized, g, b),
+        lambda x, g, b: torch.nn.functional.layer_norm(x, dims, g, b),
+        x,
+        g,
+        b,
+    )
+
+
+GROUP_CASES = [((4, 6), 3), ((3, 6, 5), 2), ((2, 4, 3, 3), 2), ((2, 4, 3, 3), 4), ((1, 3, 2, 2), 1), ((3, 2, 1, 1), 1)]
+
+
+@pytest.mark.parametrize("shape,groups", GROUP_CASES)
+def test_group_norm_gradcheck_and_torch_parity(shape, groups):
+    c = shape[1]
+    x, g, b = rand(*shape), rand(c, seed=1), rand(c, seed=2)
+    check(lambda x, g, b: F.group_norm(x, groups, g, b), x, g, b)
+    check(lambda x: F.group_norm(x, groups, eps=1e-3), x)
+    torch = pytest.importorskip("torch")
+    torch_parity(
+        lambda x, g, b: F.group_norm(x, groups, g, b),
+        lambda x, g, b: torch.nn.functional.group_norm(x, groups, g, b),
+        x,
+        g,
+        b,
+    )
+
+
+def test_group_norm_on_a_channels_last_view_matches_contiguous():
+    nhwc = leaf(rand(2, 3, 4, 6))
+    view = nhwc.permute(0, 3, 1, 2)
+    contiguous = leaf(np.moveaxis(nhwc.data, -1, 1).copy())
+    g = rand(2, 6, 3, 4, seed=3)
+    F.group_norm(view, 3).backward(g)
+    F.group_norm(contiguous, 3).backward(g)
+    np.testing.assert_allclose(np.moveaxis(nhwc.grad, -1, 1), contiguous.grad, atol=1e-12)
+
+
+def test_rows_far_from_zero_and_constant_rows():
+    """1000 + noise in float32 keeps its variance (the mean is subtracted first); a constant row
+    gives x̂ = 0 and a finite gradient thanks to ε."""
+    x = (1000.0 + rand(3, 64)).astype(np.float32)
+    out = F.layer_norm(bp.tensor(x), 64, eps=0.0).data
+    x64 = x.astype(np.float64)
+    expected = (x64 - x64.mean(1, keepdims=True)) / x64.std(1, keepdims=True)
+    np.testing.assert_allclose(out, expected, atol=2e-3)
+    flat = leaf(np.full((2, 5), 3.0))
+    y = F.layer_norm(flat, 5)
+    y.backward(rand(2, 5))
+    assert np.all(y.data == 0) and np.all(np.isfinite(flat.grad))
+    check(lambda x: F.layer_norm(x, 5), np.full((2, 5), 3.0) + 1e-3 * rand(2, 5))
+
+
+def test_nan_stays_in_its_own_row_or_group():
+    x = rand(3, 4)
+    x[1, 2] = np.nan
+    xt = leaf(x)
+    out = F.layer_norm(xt, 4)
+    out.backward(np.ones((3, 4)))
+    assert np.isnan(out.data[1]).all() and np.isfinite(out.data[[0, 2]]).all()
+    assert np.isnan(xt.grad[1]).all() and np.isfinite(xt.grad[[0, 2]]).all()
+    images = rand(2, 4, 2, 2)
+    images[0, 3, 0, 0] = np.nan
+    out = F.group_norm(bp.tensor(images), 2).data
+    assert np.isnan(out[0, 2:]).all() and np.isfinite(out[0, :2]).all() and np.isfinite(out[1]).all()
+
+
+def test_float32_throughout():
+    assert_float32_throughout(lambda x, g, b: F.layer_norm(x, 3, g, b), rand(4, 3), rand(3), rand(3))
+    assert_float32_throughout(lambda x, g, b: F.group_norm(x, 2, g, b), rand(2, 4, 3), rand(4), rand(4))
+
+
+def test_errors_name_the_op_and_the_shapes():
+    with pytest.raises(ValueError, match=r"layer_norm: normalized_shape \(3,\) must be the trailing dims.*\(4, 5\)"):
+        F.layer_norm(bp.randn(4, 5), 3)
+    with pytest.raises(ValueError, match=r"layer_norm: weight must have shape normalized_shape \(5,\), got \(4,\)"):
+        F.layer_norm(bp.randn(4, 5), 5, bp.ones(4))
+    with pytest.raises(ValueError, match=r"group_norm: num_groups 4 must divide the 6 channels"):
+        F.group_norm(bp.randn(2, 6, 3), 4)
+    with pytest.raises(ValueError, match=r"group_norm: weight must have one entry per channel"):
+        F.group_norm(bp.randn(2, 6, 3), 3, bp.ones(3))
