@@ -104,3 +104,71 @@ def test_max_pool_ties_go_to_the_first_maximum():
     xt = bp.tensor(x[None], requires_grad=True)
     MaxPool2d.apply(xt, kernel_size=2).sum().backward()
     np.testing.assert_array_equal(xt.grad[0, 0], [[1, 0], [0, 0]])
+
+
+ACTIVATIONS = [
+    (ref.sigmoid, ref.sigmoid_prime, {}),
+    (ref.tanh, ref.tanh_prime, {}),
+    (ref.relu, ref.relu_prime, {}),
+    (ref.leaky_relu, ref.leaky_relu_prime, {"negative_slope": 0.2}),
+    (ref.gelu, ref.gelu_prime, {}),
+    (ref.gelu, ref.gelu_prime, {"approximate": "tanh"}),
+    (ref.identity, ref.identity_prime, {}),
+]
+
+
+@pytest.mark.parametrize(("sigma", "sigma_prime", "kw"), ACTIVATIONS, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_each_activation_derivative_is_its_slope(sigma, sigma_prime, kw):
+    z = np.array([-7.0, -2.5, -0.3, 0.4, 1.7, 6.0])  # away from the kinks of relu and leaky relu
+    eps = 1e-6
+    slope = (sigma(z + eps, **kw) - sigma(z - eps, **kw)) / (2 * eps)
+    np.testing.assert_allclose(sigma_prime(z, **kw), slope, rtol=1e-7, atol=1e-9)
+
+
+def test_activations_match_torch():
+    torch = pytest.importorskip("torch")
+    z = np.array([-np.inf, -1e4, -50.0, -8.6, -1.0, 0.0, 0.5, 50.0, 1e4, np.inf])
+    zt = torch.tensor(z)
+    F = torch.nn.functional
+    for mine, theirs in (
+        (ref.sigmoid(z), torch.sigmoid(zt)),
+        (ref.tanh(z), torch.tanh(zt)),
+        (ref.relu(z), torch.relu(zt)),
+        (ref.leaky_relu(z, 0.1), F.leaky_relu(zt, 0.1)),
+        (ref.gelu(z[1:]), F.gelu(zt[1:])),
+        (ref.gelu(z[1:-1], "tanh"), F.gelu(zt[1:-1], approximate="tanh")),
+    ):
+        np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-12, atol=1e-300)
+
+
+def test_softmax_jacobians_agree_with_finite_differences():
+    z, eps = np.array([0.3, -1.2, 2.0, 0.0]), 1e-6
+    for fn, jacobian in ((ref.softmax, ref.softmax_jacobian), (ref.log_softmax, ref.log_softmax_jacobian)):
+        numeric = np.stack([(fn(z + eps * e) - fn(z - eps * e)) / (2 * eps) for e in np.eye(4)], axis=1)
+        np.testing.assert_allclose(jacobian(z), numeric, atol=1e-8)
+    np.testing.assert_allclose(ref.softmax(z).sum(), 1.0)
+    np.testing.assert_allclose(ref.softmax(np.array([1000.0, 0.0])), [1.0, 0.0])  # no overflow
+
+
+def test_cross_entropy_delta_is_p_minus_y():
+    z, label = np.array([[1.0, 2.0, 0.5]]), np.array([1])
+    dx, d_target = ref.cross_entropy_backward(np.asarray(1.0), z, label)
+    np.testing.assert_allclose(dx[0], ref.softmax(z[0]) - [0.0, 1.0, 0.0])
+    assert d_target is None
+    np.testing.assert_allclose(ref.cross_entropy(z, label), -ref.log_softmax(z[0])[1])
+
+
+def test_affine_backward_is_delta_a_transpose_and_w_transpose_delta():
+    w, a, b, delta = rand(3, 4), rand(4, seed=1), rand(3, seed=2), rand(3, seed=3)
+    np.testing.assert_allclose(ref.affine(w, a, b), w @ a + b)
+    d_w, d_a, d_b = ref.affine_backward(w, a, delta)
+    np.testing.assert_allclose(d_w, np.outer(delta, a))
+    np.testing.assert_allclose(d_a, w.T @ delta)
+    np.testing.assert_allclose(d_b, delta)
+
+
+def test_mse_derivative_keeps_the_sign():
+    y, t = np.array([1.0, -1.0]), np.array([0.0, 0.0])
+    d_y, d_t = ref.mse_backward(np.asarray(1.0), y, t)
+    np.testing.assert_allclose(d_y, [1.0, -1.0])  # 2(y − t)/N, not 2|y − t|/N
+    np.testing.assert_allclose(d_t, -d_y)

@@ -1,15 +1,30 @@
-"""Textbook versions of the CNN ops, loop for loop, to read next to docs/cnn-backprop.md.
+"""The textbook twin of ``bprop.ops``: every op family written out loop for loop, in the notes'
+notation, to read next to the derivations (docs/cnn-backprop.md), to step through when teaching,
+and as the torch-free oracle of the op table (tests/ops/op_db.py). Deliberately slow; never used
+in training.
 
-They follow the notes' notation for one image and are deliberately slow: tests use them as
-oracles for the fast im2col path in bprop.ops.conv, and teachers can step through them.
-Never used in training.
+Families, each a forward and its hand-derived backward:
+  affine        z = W·a + b;  ∂C/∂W = δ·aᵀ,  ∂C/∂a = Wᵀ·δ,  ∂C/∂b = δ   (one sample)
+  activations   sigmoid/sigmoid_prime, tanh/tanh_prime, relu/relu_prime,
+                leaky_relu/leaky_relu_prime, gelu/gelu_prime, identity/identity_prime;
+                softmax and log_softmax of one vector with their Jacobians
+  losses        cross-entropy from logits (δ = p − y), NLL, MSE, BCE with logits
+  batch norm    training (batch statistics, the three-term ∂C/∂x) and evaluation
+  dropout       with a given keep mask
+  conv, pools   cross-correlation and its backward as a convolution, max and average pooling
 
-Notation: input x of C channels and H×W pixels, kernel W of R×S per channel pair, stride
+Activations work elementwise on arrays (or floats); their formulas are the notes' σ and σ′. The
+other families loop over samples, classes, channels and pixels explicitly, so each line is one
+term of the sum in the derivation.
+
+CNN notation: input x of C channels and H×W pixels, kernel W of R×S per channel pair, stride
 (u, v), zero padding (a, b), output P×Q with P = ⌊(H + 2a − R)/u⌋ + 1, Q = ⌊(W + 2b − S)/v⌋ + 1.
 Arrays are (C, H, W) for images and (O, C, R, S) for kernels.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -182,3 +197,544 @@ def avg_pool_backward(
                     for s in range(s_size):
                         dxp[c, p * u + r, q * v + s] += delta[c, p, q] / (r_size * s_size)
     return dxp[:, a : a + x.shape[1], b : b + x.shape[2]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Affine layer, one sample: z = W·a + b
+# ---------------------------------------------------------------------------------------------
+
+
+def affine(weight: np.ndarray, a: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """z_j = Σ_k W_jk·a_k + b_j for one sample a (in,) and weights W (out, in)."""
+    n_out, n_in = weight.shape
+    z = np.zeros(n_out)
+    for j in range(n_out):
+        z[j] = 0.0 if bias is None else bias[j]
+        for k in range(n_in):
+            z[j] += weight[j, k] * a[k]
+    return z
+
+
+def affine_backward(weight: np.ndarray, a: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For δ = ∂C/∂z:  ∂C/∂W = δ·aᵀ,  ∂C/∂a = Wᵀ·δ (the δ recursion),  ∂C/∂b = δ.
+
+    ∂z_j/∂W_jk = a_k, ∂z_j/∂a_k = W_jk, ∂z_j/∂b_j = 1; returns (∂C/∂W, ∂C/∂a, ∂C/∂b)."""
+    n_out, n_in = weight.shape
+    d_weight, d_a = np.zeros((n_out, n_in)), np.zeros(n_in)
+    for j in range(n_out):
+        for k in range(n_in):
+            d_weight[j, k] = delta[j] * a[k]
+            d_a[k] += weight[j, k] * delta[j]
+    return d_weight, d_a, np.array(delta, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations a = σ(z), elementwise, and their derivatives σ′(z)
+# ---------------------------------------------------------------------------------------------
+
+
+def _floats(z: np.ndarray | float) -> np.ndarray:
+    return np.asarray(z, dtype=np.float64)
+
+
+def identity(z: np.ndarray | float) -> np.ndarray:
+    """σ(z) = z (a linear output layer)."""
+    return _floats(z).copy()
+
+
+def identity_prime(z: np.ndarray | float) -> np.ndarray:
+    """σ′(z) = 1."""
+    return np.ones_like(_floats(z))
+
+
+def sigmoid(z: np.ndarray | float) -> np.ndarray:
+    """σ(z) = 1/(1 + e^{−z}).  (e^{−z} overflows to ∞ for z ≪ 0, and 1/∞ = 0 is the right limit.)"""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-_floats(z)))
+
+
+def sigmoid_prime(z: np.ndarray | float) -> np.ndarray:
+    """σ′(z) = σ(z)·(1 − σ(z))."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def tanh(z: np.ndarray | float) -> np.ndarray:
+    """tanh z = (e^z − e^{−z})/(e^z + e^{−z})."""
+    return np.tanh(_floats(z))
+
+
+def tanh_prime(z: np.ndarray | float) -> np.ndarray:
+    """tanh′(z) = 1 − tanh² z."""
+    t = np.tanh(_floats(z))
+    return 1.0 - t * t
+
+
+def relu(z: np.ndarray | float) -> np.ndarray:
+    """relu(z) = max(z, 0)  (NaN stays NaN)."""
+    z = _floats(z)
+    return np.where(z > 0, z, np.where(np.isnan(z), z, 0.0))
+
+
+def relu_prime(z: np.ndarray | float) -> np.ndarray:
+    """relu′(z) = 1 for z > 0, else 0; at the kink z = 0 we take 0, as torch does."""
+    return (_floats(z) > 0).astype(np.float64)
+
+
+def leaky_relu(z: np.ndarray | float, negative_slope: float = 0.01) -> np.ndarray:
+    """z for z > 0, else s·z."""
+    z = _floats(z)
+    return np.where(z > 0, z, negative_slope * z)
+
+
+def leaky_relu_prime(z: np.ndarray | float, negative_slope: float = 0.01) -> np.ndarray:
+    """1 for z > 0, else s (s at the kink z = 0, as torch)."""
+    return np.where(_floats(z) > 0, 1.0, negative_slope)
+
+
+_GELU_CUBIC = 0.044715
+
+
+def normal_cdf(z: np.ndarray | float) -> np.ndarray:
+    """Φ(z) = ½(1 + erf(z/√2)), element by element with math.erf (exact to rounding; NaN → NaN)."""
+    z = _floats(z)
+    out = np.empty(z.shape)
+    for index, value in np.ndenumerate(z):
+        out[index] = 0.5 * (1.0 + math.erf(value / math.sqrt(2.0)))
+    return out
+
+
+def normal_pdf(z: np.ndarray | float) -> np.ndarray:
+    """φ(z) = e^{−z²/2}/√(2π)."""
+    z = _floats(z)
+    return np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_tanh_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """t = tanh u and du/dz for u = √(2/π)(z + 0.044715 z³)."""
+    c = math.sqrt(2.0 / math.pi)
+    return np.tanh(c * (z + _GELU_CUBIC * z**3)), c * (1.0 + 3.0 * _GELU_CUBIC * z * z)
+
+
+def gelu(z: np.ndarray | float, approximate: str = "none") -> np.ndarray:
+    """gelu(z) = z·Φ(z);  approximate='tanh': ½z(1 + tanh u), u = √(2/π)(z + 0.044715 z³)."""
+    z = _floats(z)
+    if approximate == "tanh":
+        return 0.5 * z * (1.0 + _gelu_tanh_parts(z)[0])
+    return z * normal_cdf(z)
+
+
+def gelu_prime(z: np.ndarray | float, approximate: str = "none") -> np.ndarray:
+    """gelu′(z) = Φ(z) + z·φ(z)  (product rule, Φ′ = φ);
+    approximate='tanh': ½(1 + tanh u) + ½z(1 − tanh² u)·du/dz."""
+    z = _floats(z)
+    if approximate == "tanh":
+        t, du = _gelu_tanh_parts(z)
+        return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
+    return normal_cdf(z) + z * normal_pdf(z)
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax and log-softmax of one vector z (K entries), with their Jacobians
+# ---------------------------------------------------------------------------------------------
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """p_i = e^{z_i − m} / Σ_j e^{z_j − m} with m = max z: the shift cancels in the ratio and
+    keeps every e^{·} ≤ 1, so nothing overflows."""
+    z = _floats(z)
+    e = np.exp(z - np.max(z))
+    total = 0.0
+    for j in range(len(z)):
+        total += e[j]
+    return e / total
+
+
+def softmax_jacobian(z: np.ndarray) -> np.ndarray:
+    """J_ik = ∂p_i/∂z_k = p_i(δ_ik − p_k)."""
+    p = softmax(z)
+    k = len(p)
+    jac = np.zeros((k, k))
+    for i in range(k):
+        for j in range(k):
+            jac[i, j] = p[i] * ((1.0 if i == j else 0.0) - p[j])
+    return jac
+
+
+def softmax_backward(z: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """∂C/∂z_k = Σ_i g_i·J_ik with g = ∂C/∂p  (= p_k(g_k − Σ_i g_i p_i))."""
+    return _vector_jacobian(g, softmax_jacobian(z))
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """log p_i = (z_i − m) − log Σ_j e^{z_j − m}, m = max z."""
+    z = _floats(z)
+    shifted = z - np.max(z)
+    return shifted - math.log(sum(math.exp(v) for v in shifted)) if len(z) else shifted
+
+
+def log_softmax_jacobian(z: np.ndarray) -> np.ndarray:
+    """J_ik = ∂ log p_i/∂z_k = δ_ik − p_k."""
+    p = softmax(z)
+    k = len(p)
+    jac = np.zeros((k, k))
+    for i in range(k):
+        for j in range(k):
+            jac[i, j] = (1.0 if i == j else 0.0) - p[j]
+    return jac
+
+
+def log_softmax_backward(z: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """∂C/∂z_k = Σ_i g_i·(δ_ik − p_k) = g_k − p_k Σ_i g_i."""
+    return _vector_jacobian(g, log_softmax_jacobian(z))
+
+
+def _vector_jacobian(g: np.ndarray, jac: np.ndarray) -> np.ndarray:
+    """(gᵀJ)_k = Σ_i g_i J_ik."""
+    out = np.zeros(jac.shape[1])
+    for i in range(jac.shape[0]):
+        for k in range(jac.shape[1]):
+            out[k] += g[i] * jac[i, k]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses. Classes sit on axis 1: a row of (N, C) or one pixel of (N, C, d1, …) is a "position".
+# Reductions: 'none' keeps L_i per position, 'sum' adds them, 'mean' divides the sum by a count.
+# ---------------------------------------------------------------------------------------------
+
+
+def _positions(shape: tuple[int, ...]) -> list[tuple]:
+    """Every position (n, d1, …) of a (N, C, d1, …) array, as an index that takes its C classes."""
+    return [(pos[0], slice(None), *pos[1:]) for pos in np.ndindex((shape[0], *shape[2:]))]
+
+
+def _position_index(index: tuple) -> tuple:
+    """The index of a position's own entry in a (N, d1, …) array of per-position values."""
+    return (index[0], *index[2:])
+
+
+def _reduce(per_position: np.ndarray, reduction: str, count: float) -> np.ndarray:
+    if reduction == "none":
+        return per_position
+    total = 0.0
+    for value in per_position.reshape(-1):
+        total += value
+    if reduction == "sum":
+        return np.asarray(total)
+    return np.asarray(total / count if count else math.nan)
+
+
+def _upstream(grad: np.ndarray, reduction: str, count: float, where: tuple) -> float:
+    """∂C/∂L_i for position i: grad_i for 'none', grad for 'sum', grad/count for 'mean'
+    (0 when the mean was over nothing: no position influenced it)."""
+    grad = np.asarray(grad, dtype=np.float64)
+    if reduction == "none":
+        return float(grad[where])
+    if reduction == "sum":
+        return float(grad)
+    return float(grad) / count if count else 0.0
+
+
+def cross_entropy_coefficients(
+    target_i: np.ndarray | int,
+    n_classes: int,
+    weight: np.ndarray | None = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int = -100,
+) -> np.ndarray:
+    """A_c for one position: the target distribution y (one-hot for a class label, the row itself
+    for probabilities) mixed with the uniform one, (1 − ε)·y_c + ε/C, times the class weight w_c.
+    All zero for a label equal to ignore_index."""
+    if np.ndim(target_i) == 0:
+        if int(target_i) == ignore_index:
+            return np.zeros(n_classes)
+        y = np.zeros(n_classes)
+        y[int(target_i)] = 1.0
+    else:
+        y = _floats(target_i)
+    coef = np.zeros(n_classes)
+    for c in range(n_classes):
+        w = 1.0 if weight is None else float(weight[c])
+        coef[c] = w * ((1.0 - label_smoothing) * y[c] + label_smoothing / n_classes)
+    return coef
+
+
+def _cross_entropy_count(target: np.ndarray, shape: tuple, weight: np.ndarray | None, ignore_index: int) -> float:
+    """The 'mean' divisor: Σ w_{t_i} over the labels not ignored (their count without weights);
+    the number of positions for probability targets."""
+    if target.shape == shape:  # probability targets
+        return float(len(_positions(shape)))
+    count = 0.0
+    for index in _positions(shape):
+        label = int(target[_position_index(index)])
+        if label != ignore_index:
+            count += 1.0 if weight is None else float(weight[label])
+    return count
+
+
+def cross_entropy(
+    x: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> np.ndarray:
+    """L_i = −Σ_c A_ic·log p_ic with p_i = softmax of the logits x_i and A_i the position's
+    cross_entropy_coefficients; target holds class labels (N, d1, …) or probabilities (N, C, d1, …)."""
+    target = np.asarray(target)
+    per = np.zeros((x.shape[0], *x.shape[2:]))
+    for index in _positions(x.shape):
+        where = _position_index(index)
+        target_i = target[index] if target.shape == x.shape else target[where]
+        coef = cross_entropy_coefficients(target_i, x.shape[1], weight, label_smoothing, ignore_index)
+        log_p = log_softmax(x[index])
+        for c in range(x.shape[1]):
+            if coef[c]:  # 0·log p = 0 even where p underflowed to 0
+                per[where] -= coef[c] * log_p[c]
+    return _reduce(per, reduction, _cross_entropy_count(target, x.shape, weight, ignore_index))
+
+
+def cross_entropy_backward(
+    grad: np.ndarray,
+    x: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(∂C/∂x, ∂C/∂target) — the second None for class labels.
+
+    ∂L_i/∂x_ic = p_ic·Σ_k A_ik − A_ic: for a one-hot y without weights or smoothing Σ_k A_ik = 1
+    and this is the notes' output error δ = p − y. For probability targets
+    ∂L_i/∂T_ic = −w_c·(1 − ε)·log p_ic. Each is scaled by ∂C/∂L_i.
+    """
+    target = np.asarray(target)
+    probabilities = target.shape == x.shape
+    count = _cross_entropy_count(target, x.shape, weight, ignore_index)
+    dx = np.zeros(x.shape)
+    d_target = np.zeros(x.shape) if probabilities else None
+    for index in _positions(x.shape):
+        where = _position_index(index)
+        upstream = _upstream(grad, reduction, count, where)
+        coef = cross_entropy_coefficients(
+            target[index] if probabilities else target[where], x.shape[1], weight, label_smoothing, ignore_index
+        )
+        p, log_p = softmax(x[index]), log_softmax(x[index])
+        delta = p * coef.sum() - coef
+        dx[index] = upstream * delta
+        if d_target is not None:
+            w = np.ones(x.shape[1]) if weight is None else _floats(weight)
+            d_target[index] = upstream * (-w * (1.0 - label_smoothing) * log_p)
+    return dx, d_target
+
+
+def nll_loss(
+    log_probs: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> np.ndarray:
+    """L_i = −w_{t_i}·ℓ_{i,t_i} for log-probabilities ℓ; ignored labels give 0 and do not count."""
+    per = np.zeros((log_probs.shape[0], *log_probs.shape[2:]))
+    for index in _positions(log_probs.shape):
+        where = _position_index(index)
+        label = int(target[where])
+        if label != ignore_index:
+            per[where] = -(1.0 if weight is None else weight[label]) * log_probs[index][label]
+    return _reduce(per, reduction, _cross_entropy_count(np.asarray(target), log_probs.shape, weight, ignore_index))
+
+
+def nll_loss_backward(
+    grad: np.ndarray,
+    log_probs: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> np.ndarray:
+    """∂L_i/∂ℓ_ic = −w_{t_i} for c = t_i, else 0."""
+    count = _cross_entropy_count(np.asarray(target), log_probs.shape, weight, ignore_index)
+    d_log_probs = np.zeros(log_probs.shape)
+    for index in _positions(log_probs.shape):
+        where = _position_index(index)
+        label = int(target[where])
+        if label != ignore_index:
+            w = 1.0 if weight is None else float(weight[label])
+            d_log_probs[(index[0], label, *index[2:])] = -w * _upstream(grad, reduction, count, where)
+    return d_log_probs
+
+
+def mse(y: np.ndarray, t: np.ndarray, reduction: str = "mean") -> np.ndarray:
+    """C = (1/N) Σ_i (y_i − t_i)² over all N elements."""
+    per = np.zeros(y.shape)
+    for index in np.ndindex(y.shape):
+        per[index] = (y[index] - t[index]) ** 2
+    return _reduce(per, reduction, y.size)
+
+
+def mse_backward(
+    grad: np.ndarray, y: np.ndarray, t: np.ndarray, reduction: str = "mean"
+) -> tuple[np.ndarray, np.ndarray]:
+    """∂C/∂y_i = 2(y_i − t_i)/N and ∂C/∂t_i = −2(y_i − t_i)/N.
+
+    No absolute value: d(u²)/du = 2u keeps the sign of y − t, which is what pulls y towards t
+    from either side (a study note writes |y − t| here; that is a slip)."""
+    d_y = np.zeros(y.shape)
+    for index in np.ndindex(y.shape):
+        d_y[index] = 2.0 * (y[index] - t[index]) * _upstream(grad, reduction, y.size, index)
+    return d_y, -d_y
+
+
+def log_sigmoid(x: np.ndarray | float) -> np.ndarray:
+    """log σ(x) = −log(1 + e^{−x}) = −(max(−x, 0) + log(1 + e^{−|x|})), which never overflows."""
+    x = _floats(x)
+    return -(np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x))))
+
+
+def bce_with_logits(
+    x: np.ndarray,
+    t: np.ndarray,
+    weight: np.ndarray | None = None,
+    pos_weight: np.ndarray | None = None,
+    reduction: str = "mean",
+) -> np.ndarray:
+    """ℓ_i = −w_i·[p_w·t_i·log σ(x_i) + (1 − t_i)·log(1 − σ(x_i))], log(1 − σ(x)) = log σ(−x);
+    weight broadcasts against x, pos_weight p_w against its last axis (one per class)."""
+    w = np.broadcast_to(1.0 if weight is None else weight, x.shape)
+    pw = np.broadcast_to(1.0 if pos_weight is None else pos_weight, x.shape)
+    per = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        per[i] = -w[i] * (pw[i] * t[i] * log_sigmoid(x[i]) + (1.0 - t[i]) * log_sigmoid(-x[i]))
+    return _reduce(per, reduction, x.size)
+
+
+def bce_with_logits_backward(
+    grad: np.ndarray,
+    x: np.ndarray,
+    t: np.ndarray,
+    weight: np.ndarray | None = None,
+    pos_weight: np.ndarray | None = None,
+    reduction: str = "mean",
+) -> tuple[np.ndarray, np.ndarray]:
+    """With (log σ)′ = 1 − σ and (log σ(−x))′ = −σ:
+    ∂ℓ/∂x = w·[σ(x)·(p_w·t + 1 − t) − p_w·t]     (= w·(σ(x) − t) for p_w = 1)
+    ∂ℓ/∂t = −w·[p_w·log σ(x) − log σ(−x)]"""
+    w = np.broadcast_to(1.0 if weight is None else weight, x.shape)
+    pw = np.broadcast_to(1.0 if pos_weight is None else pos_weight, x.shape)
+    d_x, d_t = np.zeros(x.shape), np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        upstream = _upstream(grad, reduction, x.size, i)
+        d_x[i] = upstream * w[i] * (sigmoid(x[i]) * (pw[i] * t[i] + 1.0 - t[i]) - pw[i] * t[i])
+        d_t[i] = upstream * -w[i] * (pw[i] * log_sigmoid(x[i]) - log_sigmoid(-x[i]))
+    return d_x, d_t
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch normalisation: per channel c (axis 1), over the m values x[n, c, …] of all samples
+# ---------------------------------------------------------------------------------------------
+
+
+def _channel_values(x: np.ndarray, c: int) -> np.ndarray:
+    """The m = N·(H·W…) values of channel c, as a flat copy."""
+    return np.array(x[:, c, ...], dtype=np.float64).reshape(-1)
+
+
+def batch_norm(
+    x: np.ndarray, gamma: np.ndarray | None = None, beta: np.ndarray | None = None, eps: float = 1e-5
+) -> np.ndarray:
+    """Training mode: μ = (1/m) Σ x,  σ² = (1/m) Σ (x − μ)²,  x̂ = (x − μ)/√(σ² + ε),  y = γ·x̂ + β."""
+    y = np.zeros(x.shape)
+    for c in range(x.shape[1]):
+        values = _channel_values(x, c)
+        m = len(values)
+        mean = sum(values) / m
+        var = sum((v - mean) ** 2 for v in values) / m
+        g = 1.0 if gamma is None else gamma[c]
+        b = 0.0 if beta is None else beta[c]
+        y[:, c, ...] = g * (x[:, c, ...] - mean) / math.sqrt(var + eps) + b
+    return y
+
+
+def batch_norm_backward(
+    grad: np.ndarray, x: np.ndarray, gamma: np.ndarray | None = None, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(∂C/∂x, ∂C/∂γ, ∂C/∂β) for g = ∂C/∂y, every Σ over the m values of one channel, s = √(σ² + ε):
+
+        ∂C/∂β = Σ g,   ∂C/∂γ = Σ g·x̂,
+        ∂C/∂x = (γ/(m·s))·(m·g − Σ g − x̂·Σ g·x̂)
+
+    The three terms: the direct path through x̂, the path through μ (every x moves the mean) and
+    the path through σ² (every x moves the variance)."""
+    dx, d_gamma, d_beta = np.zeros(x.shape), np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    for c in range(x.shape[1]):
+        values, g = _channel_values(x, c), _channel_values(grad, c)
+        m = len(values)
+        mean = sum(values) / m
+        s = math.sqrt(sum((v - mean) ** 2 for v in values) / m + eps)
+        x_hat = (values - mean) / s
+        sum_g, sum_g_xhat = 0.0, 0.0
+        for i in range(m):
+            sum_g += g[i]
+            sum_g_xhat += g[i] * x_hat[i]
+        d_beta[c], d_gamma[c] = sum_g, sum_g_xhat
+        scale = (1.0 if gamma is None else gamma[c]) / (m * s)
+        dx_c = np.array([scale * (m * g[i] - sum_g - x_hat[i] * sum_g_xhat) for i in range(m)])
+        dx[:, c, ...] = dx_c.reshape(x[:, c, ...].shape)
+    return dx, d_gamma, d_beta
+
+
+def batch_norm_eval(
+    x: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    eps: float = 1e-5,
+) -> np.ndarray:
+    """Evaluation mode: y = γ·(x − μ_run)/√(var_run + ε) + β, an affine map per channel."""
+    y = np.zeros(x.shape)
+    for c in range(x.shape[1]):
+        g = 1.0 if gamma is None else gamma[c]
+        b = 0.0 if beta is None else beta[c]
+        y[:, c, ...] = g * (x[:, c, ...] - running_mean[c]) / math.sqrt(running_var[c] + eps) + b
+    return y
+
+
+def batch_norm_eval_backward(
+    grad: np.ndarray,
+    x: np.ndarray,
+    gamma: np.ndarray | None,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The statistics are constants: ∂C/∂x = γ·g/√(var_run + ε), ∂C/∂γ = Σ g·x̂, ∂C/∂β = Σ g."""
+    dx, d_gamma, d_beta = np.zeros(x.shape), np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    for c in range(x.shape[1]):
+        s = math.sqrt(running_var[c] + eps)
+        g = grad[:, c, ...]
+        dx[:, c, ...] = (1.0 if gamma is None else gamma[c]) * g / s
+        d_gamma[c] = np.sum(g * (x[:, c, ...] - running_mean[c]) / s)
+        d_beta[c] = np.sum(g)
+    return dx, d_gamma, d_beta
+
+
+# ---------------------------------------------------------------------------------------------
+# Inverted dropout with a given keep mask m (1 = kept)
+# ---------------------------------------------------------------------------------------------
+
+
+def dropout(x: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """y = x·m/(1 − p): the kept units are scaled so that E[y] = x; p = 1 keeps nothing."""
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return _floats(x) * mask * scale
+
+
+def dropout_backward(grad: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """∂y_i/∂x_i = m_i/(1 − p): only the kept units pass gradient, scaled the same way."""
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return _floats(grad) * mask * scale
