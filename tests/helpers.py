@@ -48,6 +48,13 @@ def torch_parity(
         np.testing.assert_allclose(got, expected, atol=atol, rtol=1e-7)
 
 
+def torch_kwargs(options: dict) -> dict:
+    """Options for a torch call: NumPy arrays (class weights, pos_weight) become tensors."""
+    import torch
+
+    return {k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in options.items()}
+
+
 def shapes_ok(grads: Sequence[np.ndarray | None], tensors: Sequence[bp.Tensor]) -> bool:
     return all(g is None or g.shape == t.shape for g, t in zip(grads, tensors))
 

@@ -7,7 +7,8 @@ import numpy as np
 
 import bprop as bp
 from bprop import reference as ref
-from bprop.ops.conv import Conv2d, MaxPool2d
+from bprop.ops.conv import Conv2d
+from bprop.ops.pooling import MaxPool2d
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cnn-backprop.md"
 

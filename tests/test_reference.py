@@ -5,7 +5,8 @@ import pytest
 
 import bprop as bp
 from bprop import reference as ref
-from bprop.ops.conv import AvgPool2d, Conv2d, MaxPool2d
+from bprop.ops.conv import Conv2d
+from bprop.ops.pooling import AvgPool2d, MaxPool2d
 from tests.helpers import leaf, rand
 
 CONV_CASES = [  # C, H, W, O, R, S, u, v, a, b

@@ -4,6 +4,7 @@ from bprop import nn, optim
 from bprop.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from bprop.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from bprop.gradcheck import GradcheckError, gradcheck
+from bprop.nn.summary import summary
 from bprop.random import get_rng_state, manual_seed, set_rng_state
 from bprop.serialization import load, save
 from bprop.tensor import Tensor, float32, float64, int64, tensor
@@ -27,7 +28,6 @@ from bprop.tensor_functions import (
     tanh,
     where,
 )
-from bprop.viz.summary import summary
 
 __version__ = "0.1.0"
 

@@ -418,7 +418,20 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return shape.flatten(self, start_dim, end_dim)
+        """Merge dims start_dim..end_dim into one (a reshape, so its gradient is a reshape)."""
+        if not self.shape:
+            return self.reshape((1,))
+        for dim in (start_dim, end_dim):
+            if not -self.ndim <= dim < self.ndim:
+                raise IndexError(
+                    f"flatten: dim {dim} is out of range for shape {self.shape} "
+                    f"(expected one in [{-self.ndim}, {self.ndim - 1}])"
+                )
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+        merged = int(np.prod(self.shape[start : end + 1]))
+        return self.reshape((*self.shape[:start], merged, *self.shape[end + 1 :]))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         dims = list(range(self.ndim))
@@ -444,7 +457,7 @@ class Tensor:
         return self.reshape(tuple(new))
 
     def __getitem__(self, index: Any) -> Tensor:
-        return shape.GetItem.apply(self, index=shape.normalise_index(index))
+        return shape.GetItem.apply(self, index=_index_arrays(index))
 
     def gather(self, dim: int, index: Any) -> Tensor:
         """torch.gather: out[…, j, …] = self[…, index[…, j, …], …] along ``dim``."""
@@ -453,7 +466,20 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         if autograd.is_grad_enabled() and self.requires_grad:
             raise RuntimeError("item assignment on a tensor that requires grad; use bp.no_grad()")
-        self.data[shape.normalise_index(index)] = value.data if isinstance(value, Tensor) else value
+        self.data[_index_arrays(index)] = value.data if isinstance(value, Tensor) else value
+
+
+def _index_arrays(index: Any) -> Any:
+    """An index with its Tensors and lists turned into ndarrays, so NumPy reads them as arrays."""
+
+    def one(part: Any) -> Any:
+        if isinstance(part, Tensor):
+            return part.data
+        if isinstance(part, list):
+            return np.asarray(part)
+        return part
+
+    return tuple(one(p) for p in index) if isinstance(index, tuple) else one(index)
 
 
 def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:

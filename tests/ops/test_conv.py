@@ -1,4 +1,4 @@
-"""conv2d, max_pool2d, avg_pool2d: float64 gradcheck over strides, paddings, dilations, groups,
+"""conv2d: float64 gradcheck over strides, paddings, dilations, groups,
 rectangular kernels and odd sizes; torch parity; the chunked path; clear errors."""
 
 import itertools
@@ -93,26 +93,6 @@ def test_conv2d_chunked_path_gives_the_same_result(monkeypatch, groups):
     check(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=groups), x, w, b)
 
 
-POOL_CASES = [
-    ((2, 3, 6, 6), 2, None, 0),
-    ((1, 2, 7, 5), 3, 2, 1),
-    ((2, 1, 5, 7), (2, 3), (1, 2), (1, 1)),
-    ((1, 2, 5, 5), 2, 1, 0),
-    ((1, 1, 7, 7), 2, None, 0),
-]
-
-
-@pytest.mark.parametrize("case", POOL_CASES)
-@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
-def test_pool_gradcheck_and_parity(case, name):
-    shape, kernel, stride, padding = case
-    ours = getattr(F, name)
-    check(lambda x: ours(x, kernel, stride, padding), rand(*shape))
-    torch = pytest.importorskip("torch")
-    theirs = getattr(torch.nn.functional, name)
-    torch_parity(lambda x: ours(x, kernel, stride, padding), lambda x: theirs(x, kernel, stride, padding), rand(*shape))
-
-
 def test_float32_stays_float32():
     x = bp.randn(2, 3, 8, 8)
     w = bp.randn(4, 3, 3, 3, requires_grad=True)
@@ -134,36 +114,10 @@ def test_errors_name_the_problem():
         F.conv2d(x, bp.zeros(1, 2, 3, 3), dilation=0)
     with pytest.raises(ValueError, match="divisible by groups"):
         F.conv2d(x, bp.zeros(3, 1, 3, 3), groups=2)
-    with pytest.raises(ValueError, match="at most half the kernel"):
-        F.max_pool2d(x, 2, padding=2)
-    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\)"):
-        F.avg_pool2d(bp.zeros(2, 4, 4), 2)
-
-
-@pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 1, 1), (3, 2, 1), ((2, 3), (2, 1), (1, 0))])
-def test_max_pool2d_ties_route_to_the_first_maximum_like_torch(kernel, stride, padding):
-    torch = pytest.importorskip("torch")
-    x = np.random.default_rng(0).integers(0, 3, (2, 3, 7, 6)).astype(np.float64)  # many ties
-    torch_parity(
-        lambda t: F.max_pool2d(t, kernel, stride, padding),
-        lambda t: torch.nn.functional.max_pool2d(t, kernel, stride, padding),
-        x,
-    )
-
-
-def test_pool_backward_covers_rows_and_columns_no_window_reads():
-    x = bp.tensor(rand(1, 2, 7, 5), requires_grad=True)  # 2×2 windows skip the last row and column
-    for pool in (F.max_pool2d, F.avg_pool2d):
-        x.grad = None
-        pool(x, 2).sum().backward()
-        assert np.all(x.grad[:, :, 6, :] == 0) and np.all(x.grad[:, :, :, 4] == 0)
-        assert np.isfinite(x.grad).all()
 
 
 def test_empty_kernels_are_rejected():
     x = bp.zeros(1, 2, 4, 4)
-    with pytest.raises(ValueError, match=r"max_pool2d: kernel \(0, 2\).*at least 1"):
-        F.max_pool2d(x, (0, 2))
     with pytest.raises(ValueError, match=r"conv2d: kernel \(0, 3\).*at least 1"):
         F.conv2d(x, bp.zeros(1, 2, 0, 3))
 

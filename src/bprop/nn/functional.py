@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from bprop.ops import activation, conv, linalg, loss, normalization
+from bprop.ops import activation, conv, linalg, loss, normalization, pooling
+from bprop.ops import cross_entropy as cross_entropy_op
 from bprop.ops import dropout as dropout_op
 from bprop.tensor import Tensor
 
@@ -69,8 +70,8 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """Fused log-softmax + NLL over axis 1; integer labels (N, d1, …) or probabilities like input.
-    Gradient p·ΣA − A, i.e. (p − onehot)/N for plain labels (see ops.loss.CrossEntropy)."""
-    return loss.CrossEntropy.apply(
+    Gradient p·ΣA − A, i.e. (p − onehot)/N for plain labels (see ops.cross_entropy.CrossEntropy)."""
+    return cross_entropy_op.CrossEntropy.apply(
         input,
         _array(target),
         weight=_array(weight),
@@ -83,8 +84,8 @@ def cross_entropy(
 def nll_loss(
     input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
-    """−w_t·input[t] per position for log-probabilities ``input`` (see ops.loss.NLLLoss)."""
-    return loss.NLLLoss.apply(
+    """−w_t·input[t] per position for log-probabilities ``input`` (see ops.cross_entropy.NLLLoss)."""
+    return cross_entropy_op.NLLLoss.apply(
         input, _array(target), weight=_array(weight), ignore_index=ignore_index, reduction=reduction
     )
 
@@ -156,8 +157,8 @@ def conv2d(
 
 
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    return conv.MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+    return pooling.MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    return conv.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+    return pooling.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)

@@ -236,7 +236,7 @@ class Module:
     def summary(self, input_shape: Any) -> str:
         """Keras-style table of layers, output shapes and parameter counts for inputs of
         ``input_shape`` (without the batch dim): ``print(model.summary((1, 28, 28)))``."""
-        from bprop.viz.summary import summary
+        from bprop.nn.summary import summary
 
         return summary(self, input_shape)
 

@@ -46,40 +46,6 @@ class Permute(Function):
         return (np.transpose(grad, np.argsort([d % grad.ndim for d in ctx.dims])),)
 
 
-def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
-    """Merge dims start_dim..end_dim into one (a reshape, so its gradient is a reshape)."""
-    shape = x.shape
-    if not shape:
-        return x.reshape((1,))
-    for dim in (start_dim, end_dim):
-        if not -len(shape) <= dim < len(shape):
-            raise IndexError(
-                f"flatten: dim {dim} is out of range for shape {shape} "
-                f"(expected one in [{-len(shape)}, {len(shape) - 1}])"
-            )
-    start, end = start_dim % len(shape), end_dim % len(shape)
-    if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
-    merged = int(np.prod(shape[start : end + 1]))
-    return x.reshape((*shape[:start], merged, *shape[end + 1 :]))
-
-
-def normalise_index(index: Any) -> Any:
-    """Turn Tensors and lists inside an index into ndarrays, so NumPy reads them as arrays."""
-    from bprop.tensor import Tensor
-
-    def one(part: Any) -> Any:
-        if isinstance(part, Tensor):
-            return part.data
-        if isinstance(part, list):
-            return np.asarray(part)
-        return part
-
-    if isinstance(index, tuple):
-        return tuple(one(p) for p in index)
-    return one(index)
-
-
 def _is_basic(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)

@@ -1,11 +1,10 @@
 """Seeing backprop: computation-graph drawings, `explain` (the δ recursion with real numbers),
-model summaries, training plots (matplotlib, the optional ``viz`` extra) and HTML reports."""
+training plots (matplotlib, the optional ``viz`` extra) and HTML reports."""
 
 from bprop.viz.explain import Explanation, build_network, explain, teaching_network
 from bprop.viz.explain_conv import ConvExplanation, explain_conv
 from bprop.viz.graph import draw_graph, render
 from bprop.viz.recorder import VizRecorder
-from bprop.viz.summary import summary
 
 __all__ = [
     "ConvExplanation",
@@ -16,6 +15,5 @@ __all__ = [
     "explain",
     "explain_conv",
     "render",
-    "summary",
     "teaching_network",
 ]

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from bprop.nn import layers as L
+from bprop.nn.summary import capture_outputs
 from bprop.serialization import load, save
 from bprop.tensor import Tensor
 from bprop.train.callbacks import Callback
-from bprop.viz.summary import capture_outputs
 
 ACTIVATION_LAYERS = (L.ReLU, L.LeakyReLU, L.Sigmoid, L.Tanh, L.GELU)
 

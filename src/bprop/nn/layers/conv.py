@@ -1,4 +1,4 @@
-"""Conv2d layer: weight (out, in/groups, kh, kw) and bias, torch's default init, over ops.conv."""
+"""Conv2d layer: weight (out, in/groups, kh, kw) and bias, torch's default init, through F.conv2d."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from bprop.nn import functional as F
 from bprop.nn import init
 from bprop.nn.module import Module, Parameter
-from bprop.ops.conv import Conv2d as Conv2dOp
 from bprop.ops.conv import pair
 from bprop.tensor import Tensor
 
@@ -64,7 +64,7 @@ class Conv2d(Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{self.name()}: expected input (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         try:
-            return Conv2dOp.apply(
+            return F.conv2d(
                 x,
                 self.weight,
                 self.bias,

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
+from bprop.nn import functional as F
 from bprop.nn import init
 from bprop.nn.module import Module, Parameter
-from bprop.ops.linalg import Linear as LinearOp
 from bprop.tensor import Tensor
 
 
@@ -36,7 +36,7 @@ class Linear(Module):
                 f"{self.name()}: expected input with {self.in_features} features in the "
                 f"last dim, got shape {tuple(x.shape)}"
             )
-        return LinearOp.apply(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias)
 
     def name(self) -> str:
         return f"Linear({self.in_features}→{self.out_features})"

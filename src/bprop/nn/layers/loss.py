@@ -1,4 +1,4 @@
-"""Loss layers: hold the options, call the fused loss ops (bprop.ops.loss)."""
+"""Loss layers: hold the options, call the fused loss ops (bprop.ops.loss, bprop.ops.cross_entropy)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pooling layers over ops.conv's MaxPool2d and AvgPool2d (no parameters, no gradient math here)."""
+"""Pooling layers over ops.pooling's MaxPool2d and AvgPool2d (no parameters, no gradient math here)."""
 
 from __future__ import annotations
 
@@ -41,13 +41,13 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """y = the maximum of each kernel window (padding counts as −∞); see ops.conv.MaxPool2d."""
+    """y = the maximum of each kernel window (padding counts as −∞); see ops.pooling.MaxPool2d."""
 
     pool = F.max_pool2d
 
 
 class AvgPool2d(_Pool2d):
     """y = the mean of each kernel window, padding counted in the divisor as torch's default
-    count_include_pad=True; see ops.conv.AvgPool2d."""
+    count_include_pad=True; see ops.pooling.AvgPool2d."""
 
     pool = F.avg_pool2d

@@ -1,4 +1,5 @@
-"""A Keras-style model summary: each layer with its output shape and parameter count."""
+"""A Keras-style model summary: each layer with its output shape and parameter count
+(``model.summary(input_shape)`` or ``bp.summary(model, input_shape)``)."""
 
 from __future__ import annotations
 

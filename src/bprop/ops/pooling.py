@@ -1,0 +1,134 @@
+"""Pooling: max and average over kernel windows, as R·S strided slices of the whole batch.
+
+Same geometry as convolution (ops/conv.py: P = ⌊(H + 2a − R)/u⌋ + 1, channels-last inside,
+an NCHW view outside); docs/cnn-backprop.md derives both backward passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bprop.autograd import Context, Function
+from bprop.ops.conv import check_geometry, pair, to_nhwc_padded, unpad_to_nchw
+
+
+def _pool_setup(op: str, x: np.ndarray, kernel_size: Any, stride: Any, padding: Any):
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
+        raise ValueError(f"{op}: padding {padding} should be at most half the kernel {kernel}")
+    return kernel, stride, padding, check_geometry(op, x.shape, kernel, stride, padding)
+
+
+def _offset_slices(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int]):
+    """For each kernel offset (k, r, s): the (N, P, Q, C) slice of a padded NHWC image that
+    holds pixel (p·u + r, q·v + s) of every window. Pooling loops over these R·S offsets."""
+    (p, q), (u, v) = out_hw, stride
+    for r in range(kernel[0]):
+        for s in range(kernel[1]):
+            yield r * kernel[1] + s, (slice(None), slice(r, r + u * (p - 1) + 1, u), slice(s, s + v * (q - 1) + 1, v))
+
+
+def _pool_grad_buffer(
+    x_shape: tuple[int, ...],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_hw: tuple[int, int],
+    dtype: Any,
+) -> tuple[np.ndarray, bool]:
+    """The padded NHWC buffer of a pooling input gradient, and whether the windows are disjoint.
+
+    Disjoint windows (stride ≥ kernel) let backward assign each offset's share instead of adding
+    it; when they also tile the padded input exactly (the usual 2×2, stride 2 on even sizes)
+    every element is written once, so the buffer needs no zero fill.
+    """
+    hp, wp = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
+    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    tiled = disjoint and (out_hw[0] * stride[0], out_hw[1] * stride[1]) == (hp, wp) and stride == kernel
+    return (np.empty if tiled else np.zeros)((x_shape[0], hp, wp, x_shape[1]), dtype), disjoint
+
+
+class MaxPool2d(Function):
+    """y[n, c, p, q] = max over the window (r, s) of x̃[n, c, p·u + r, q·v + s], x̃ padded with −∞.
+
+    The max is locally the identity on its argmax and constant in the others, so
+    ∂C/∂x̃[argmax of window (p, q)] += δ[p, q] and 0 elsewhere (the first maximum on ties, as
+    torch); padded positions are never the argmax and are cropped away.
+
+    Forward is a running maximum over the R·S kernel offsets, each a strided slice of the whole
+    batch; no window is copied and nothing but the input (a view of it without padding) and y
+    is kept. Backward walks the offsets in the same order and routes δ to x̃ where it equals
+    y, masking out windows an earlier offset already won: the first maximum, as above. For
+    disjoint windows (the non-overlapping fast path) each offset's δ share is assigned to its
+    slice of the gradient, not added. (The reshape trick, viewing x̃ as (N, P, R, Q, S, C) and
+    reducing over R and S, reads the same memory, since these slices are that view's
+    [:, :, r, :, s]; NumPy's two-axis max over it measured 3–5× slower than R·S np.maximum calls.)
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
+        kernel, stride, padding, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding)
+        xp = to_nhwc_padded(x, padding, value=-np.inf)
+        out = None
+        for _, where in _offset_slices(kernel, out_hw, stride):
+            out = xp[where].copy() if out is None else np.maximum(out, xp[where], out=out)
+        ctx.save_for_backward(xp, out)
+        ctx.meta = (x.shape, kernel, stride, padding, out_hw)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        xp, out = ctx.saved
+        x_shape, kernel, stride, padding, out_hw = ctx.meta
+        g = np.ascontiguousarray(grad.transpose(0, 2, 3, 1))  # read R·S times: one copy beats R·S strided reads
+        dxp, disjoint = _pool_grad_buffer(x_shape, kernel, stride, padding, out_hw, g.dtype)
+        won = None  # windows whose maximum an earlier offset already took
+        share = None if disjoint else np.empty(out.shape, g.dtype)
+        for k, where in _offset_slices(kernel, out_hw, stride):
+            hit = xp[where] == out
+            if won is not None:
+                np.greater(hit, won, out=hit)  # hit and not won (booleans)
+            if disjoint:
+                np.multiply(g, hit, out=dxp[where])
+            else:
+                dxp[where] += np.multiply(g, hit, out=share)
+            if k + 1 < kernel[0] * kernel[1]:
+                won = hit if won is None else np.logical_or(won, hit, out=won)
+        return (unpad_to_nchw(dxp, padding, x_shape[2:]),)
+
+
+class AvgPool2d(Function):
+    """y[n, c, p, q] = (1/(R·S)) Σ_{r,s} x̃[n, c, p·u + r, q·v + s], zero padding counted in the
+    divisor (torch's default count_include_pad=True).
+
+    ∂y[p, q]/∂x̃[p·u + r, q·v + s] = 1/(R·S): each window spreads its δ evenly over its pixels;
+    a pixel in several windows collects from each. Computed as a sum over the R·S offsets,
+    each a strided slice of the whole batch (assigned rather than added for disjoint windows).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
+        kernel, stride, padding, out_hw = _pool_setup("avg_pool2d", x, kernel_size, stride, padding)
+        xp = to_nhwc_padded(x, padding)
+        out = None
+        for _, where in _offset_slices(kernel, out_hw, stride):
+            out = xp[where].copy() if out is None else np.add(out, xp[where], out=out)
+        out *= np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=out.dtype)
+        ctx.meta = (x.shape, kernel, stride, padding, out_hw)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        x_shape, kernel, stride, padding, out_hw = ctx.meta
+        share = grad.transpose(0, 2, 3, 1) * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=grad.dtype)
+        dxp, disjoint = _pool_grad_buffer(x_shape, kernel, stride, padding, out_hw, grad.dtype)
+        for _, where in _offset_slices(kernel, out_hw, stride):
+            if disjoint:
+                dxp[where] = share
+            else:
+                dxp[where] += share
+        return (unpad_to_nchw(dxp, padding, x_shape[2:]),)

@@ -1,0 +1,58 @@
+"""max_pool2d, avg_pool2d: float64 gradcheck over strides, paddings and rectangular kernels;
+torch parity (ties included); windows that skip pixels; clear errors."""
+
+import numpy as np
+import pytest
+from tests.helpers import check, rand, torch_parity
+
+import bprop as bp
+import bprop.nn.functional as F
+
+POOL_CASES = [
+    ((2, 3, 6, 6), 2, None, 0),
+    ((1, 2, 7, 5), 3, 2, 1),
+    ((2, 1, 5, 7), (2, 3), (1, 2), (1, 1)),
+    ((1, 2, 5, 5), 2, 1, 0),
+    ((1, 1, 7, 7), 2, None, 0),
+]
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+def test_pool_gradcheck_and_parity(case, name):
+    shape, kernel, stride, padding = case
+    ours = getattr(F, name)
+    check(lambda x: ours(x, kernel, stride, padding), rand(*shape))
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.nn.functional, name)
+    torch_parity(lambda x: ours(x, kernel, stride, padding), lambda x: theirs(x, kernel, stride, padding), rand(*shape))
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 1, 1), (3, 2, 1), ((2, 3), (2, 1), (1, 0))])
+def test_max_pool2d_ties_route_to_the_first_maximum_like_torch(kernel, stride, padding):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).integers(0, 3, (2, 3, 7, 6)).astype(np.float64)  # many ties
+    torch_parity(
+        lambda t: F.max_pool2d(t, kernel, stride, padding),
+        lambda t: torch.nn.functional.max_pool2d(t, kernel, stride, padding),
+        x,
+    )
+
+
+def test_pool_backward_covers_rows_and_columns_no_window_reads():
+    x = bp.tensor(rand(1, 2, 7, 5), requires_grad=True)  # 2×2 windows skip the last row and column
+    for pool in (F.max_pool2d, F.avg_pool2d):
+        x.grad = None
+        pool(x, 2).sum().backward()
+        assert np.all(x.grad[:, :, 6, :] == 0) and np.all(x.grad[:, :, :, 4] == 0)
+        assert np.isfinite(x.grad).all()
+
+
+def test_errors_name_the_problem():
+    x = bp.zeros(1, 2, 4, 4)
+    with pytest.raises(ValueError, match="at most half the kernel"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\)"):
+        F.avg_pool2d(bp.zeros(2, 4, 4), 2)
+    with pytest.raises(ValueError, match=r"max_pool2d: kernel \(0, 2\).*at least 1"):
+        F.max_pool2d(x, (0, 2))
