@@ -93,3 +93,84 @@ def report(name: str, ours: dict, ref: dict) -> str:
         f"{ours['peak_mb']:7.1f} MB  torch {ref['peak_mb']:7.1f} MB  ratio "
         f"{ours['peak_mb'] / max(ref['peak_mb'], 1e-9):5.2f}"
     )
+
+
+def serve(step: Callable[[], None], min_time: float = 0.2, warmup: int = 3) -> None:
+    """The child's side of Pair: warm up, choose how many calls make a round of ``min_time``,
+    then time one round per "round" line read from stdin until "stop", which answers with the
+    peak memory (the growth from before the first step, as in measure_and_print)."""
+    baseline, _ = reset_peak_memory()
+    for _ in range(warmup):
+        step()
+    calls = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(calls):
+            step()
+        if time.perf_counter() - start >= min_time or calls >= 1 << 12:
+            break
+        calls *= 2
+    print(json.dumps({"calls": calls}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "stop":
+            print(json.dumps({"peak_mb": peak_memory_mb(baseline)}), flush=True)
+            return
+        start = time.perf_counter()
+        for _ in range(calls):
+            step()
+        print(json.dumps({"seconds": (time.perf_counter() - start) / calls}), flush=True)
+
+
+class _Child:
+    def __init__(self, script: str, args: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, script, "--child", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.answer()  # ready: warmed up and calibrated
+
+    def answer(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark child {self.proc.args[3:]} died (exit code {self.proc.wait()})")
+        return json.loads(line)
+
+    def ask(self, command: str) -> dict:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.answer()
+
+    def close(self) -> dict:
+        peak = self.ask("stop")
+        self.proc.wait()
+        return peak
+
+
+def compare(script: str, args: list[str], rounds: int = 7) -> dict:
+    """bprop against torch, paired: both children stay alive, and their timed rounds (about
+    0.2 s each) alternate, so that each bprop round has a torch round next to it under the same
+    load. The time ratio is the median of the per-pair ratios, which is what stays steady on a
+    busy machine where the per-framework medians drift. Returns the children's median seconds
+    and peak memory, and that ratio."""
+    children = {framework: _Child(script, [framework, *args]) for framework in ("bprop", "torch")}
+    seconds: dict[str, list[float]] = {"bprop": [], "torch": []}
+    try:
+        for i in range(rounds):
+            for framework in ("bprop", "torch") if i % 2 == 0 else ("torch", "bprop"):
+                seconds[framework].append(children[framework].ask("round")["seconds"])
+    finally:
+        peaks = {framework: child.close()["peak_mb"] for framework, child in children.items()}
+    ratios = [ours / ref for ours, ref in zip(seconds["bprop"], seconds["torch"])]
+    return {
+        "bprop": {"seconds": statistics.median(seconds["bprop"]), "peak_mb": peaks["bprop"]},
+        "torch": {"seconds": statistics.median(seconds["torch"]), "peak_mb": peaks["torch"]},
+        "ratio": statistics.median(ratios),
+    }
+
+
+def report_pair(name: str, result: dict) -> str:
+    ours, ref = result["bprop"], result["torch"]
+    return (
+        f"{name:<34} bprop {ours['seconds'] * 1e3:8.2f} ms  torch {ref['seconds'] * 1e3:8.2f} ms  "
+        f"ratio {result['ratio']:5.2f}   peak MB bprop {ours['peak_mb']:6.1f}  torch {ref['peak_mb']:6.1f}  "
+        f"ratio {ours['peak_mb'] / max(ref['peak_mb'], 1e-9):5.2f}"
+    )

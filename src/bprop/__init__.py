@@ -5,6 +5,7 @@ from bprop.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabl
 from bprop.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from bprop.gradcheck import GradcheckError, gradcheck
 from bprop.nn.summary import summary
+from bprop.profiler import profile
 from bprop.random import get_rng_state, manual_seed, set_rng_state
 from bprop.serialization import load, save
 from bprop.tensor import Tensor, float32, float64, int64, tensor
@@ -62,6 +63,7 @@ __all__ = [
     "ones_like",
     "optim",
     "pad",
+    "profile",
     "rand",
     "randn",
     "relu",

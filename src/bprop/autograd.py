@@ -32,6 +32,10 @@ class _GradMode(threading.local):
 
 _grad_mode = _GradMode()
 
+# The active bprop.profiler.profile, if any: apply and run_backward then time each call
+# through it; otherwise the hook costs one ``is None`` check per op.
+_profiler: Any = None
+
 
 def is_grad_enabled() -> bool:
     return _grad_mode.enabled
@@ -152,14 +156,15 @@ class Function:
 
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         ctx = Context(cls)
+        forward = cls.forward if _profiler is None else _profiler.timed(cls, "forward")
         if _grad_mode.enabled:
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
             if any(needs):
                 ctx.needs_input_grad = needs
-                out = cls.forward(ctx, *arrays, **attrs)
+                out = forward(ctx, *arrays, **attrs)
                 ctx.inputs = inputs
                 return Tensor._from_op(out, ctx)
-        return Tensor._from_op(cls.forward(ctx, *arrays, **attrs), None)
+        return Tensor._from_op(forward(ctx, *arrays, **attrs), None)
 
 
 def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -223,7 +228,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
                 f"backward() reached {node.name()} whose saved values were freed by an "
                 "earlier backward(); pass retain_graph=True to the first call"
             )
-        input_grads = node.fn.backward(node, grad_out)
+        backward = node.fn.backward if _profiler is None else _profiler.timed(node.fn, "backward")
+        input_grads = backward(node, grad_out)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for parent, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
