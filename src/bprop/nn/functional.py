@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from bprop.ops import activation, conv, linalg, loss, normalization, pooling
+from bprop.ops import activation, attention, conv, linalg, loss, normalization, pooling
 from bprop.ops import cross_entropy as cross_entropy_op
 from bprop.ops import dropout as dropout_op
+from bprop.ops import embedding as embedding_op
 from bprop.tensor import Tensor
 
 
@@ -162,3 +163,30 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
     return pooling.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` at the integer ``input`` indices (see ops.embedding.Embedding)."""
+    indices = _array(input)
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return embedding_op.Embedding.apply(indices, weight, padding_idx=padding_idx)
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """softmax(QKᵀ/√E + mask) V, torch's signature: a bool attn_mask is True where a query may
+    attend, a float one is added to the scores (see ops.attention for the gradients)."""
+    mask = attn_mask if isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f" else None
+    if mask is None:
+        mask = attention.additive_mask(_array(attn_mask), is_causal, query.shape[-2], key.shape[-2], query.dtype)
+    elif is_causal:
+        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
+    return attention.ScaledDotProductAttention.apply(query, key, value, mask, scale=scale, dropout_p=dropout_p)

@@ -1,16 +1,22 @@
 """Layers: thin stateful Modules over the ops; no gradient math lives here."""
 
 from bprop.nn.layers.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from bprop.nn.layers.attention import MultiheadAttention
 from bprop.nn.layers.conv import Conv2d
 from bprop.nn.layers.dropout import Dropout
+from bprop.nn.layers.embedding import Embedding
 from bprop.nn.layers.flatten import Flatten, Identity
 from bprop.nn.layers.linear import Linear
 from bprop.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from bprop.nn.layers.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from bprop.nn.layers.pooling import AvgPool2d, MaxPool2d
+from bprop.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AvgPool2d",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
@@ -18,16 +24,21 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GRUCell",
     "GroupNorm",
     "Identity",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
+    "MultiheadAttention",
     "NLLLoss",
+    "RNNCell",
     "ReLU",
     "Sigmoid",
     "Softmax",

@@ -1,0 +1,98 @@
+"""Scaled dot-product attention: gradcheck of q, k, v and a float mask; torch parity with bool,
+float and causal masks, broadcast batch dims, a fully masked query; extremes, NaN, dropout."""
+
+import numpy as np
+import pytest
+from tests.helpers import assert_float32_throughout, check, rand, torch_parity
+
+import bprop as bp
+import bprop.nn.functional as F
+from bprop.ops.attention import ScaledDotProductAttention
+
+L, S, E = 3, 4, 5
+BOOL_MASK = np.array([[1, 1, 0, 1], [1, 0, 0, 0], [1, 1, 1, 1]], dtype=bool)
+
+
+def _qkv(batch=(2,)):
+    return rand(*batch, L, E), rand(*batch, S, E, seed=1), rand(*batch, S, 2, seed=2)
+
+
+@pytest.mark.parametrize("batch", [(), (2,), (2, 3)])
+def test_gradcheck_q_k_v(batch):
+    check(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), *_qkv(batch))
+
+
+def test_gradcheck_through_a_float_mask_with_broadcasting():
+    q, k, v = _qkv()
+    check(lambda q, k, v, m: ScaledDotProductAttention.apply(q, k, v, m), q, k, v, rand(L, S, seed=3))
+
+
+def test_broadcast_batch_dims_sum_back():
+    q, k, v = rand(2, 3, L, E), rand(1, 3, S, E, seed=1), rand(3, S, 2, seed=2)
+    check(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), q, k, v)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"attn_mask": BOOL_MASK}, {"attn_mask": rand(L, S, seed=4)}, {"is_causal": True}, {"scale": 0.3}],
+    ids=["plain", "bool", "float", "causal", "scale"],
+)
+def test_torch_parity(kwargs):
+    torch = pytest.importorskip("torch")
+    theirs = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    torch_parity(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, **kwargs),
+        lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v, **theirs),
+        *_qkv((2, 3)),
+    )
+
+
+def test_a_query_with_every_key_masked_gives_zeros_like_torch():
+    torch = pytest.importorskip("torch")
+    mask = BOOL_MASK.copy()
+    mask[1] = False
+    torch_parity(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+        lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(mask)),
+        *_qkv(),
+    )
+
+
+def test_masked_keys_get_no_gradient():
+    q, k, v = (bp.tensor(a, requires_grad=True) for a in _qkv(()))
+    only_first = np.zeros((L, S), bool)
+    only_first[:, 0] = True
+    F.scaled_dot_product_attention(q, k, v, attn_mask=only_first).backward(rand(L, 2, seed=5))
+    np.testing.assert_array_equal(k.grad, 0)  # one allowed key: P = 1 exactly, so ∂C/∂S = 0
+    np.testing.assert_array_equal(v.grad[1:], 0)
+
+
+def test_huge_scores_do_not_overflow_and_nan_stays_in_its_row():
+    q, k, v = _qkv(())
+    out = F.scaled_dot_product_attention(bp.tensor(q * 1e4), bp.tensor(k), bp.tensor(v)).data
+    assert np.all(np.isfinite(out))
+    q[1, 0] = np.nan
+    out = F.scaled_dot_product_attention(bp.tensor(q), bp.tensor(k), bp.tensor(v)).data
+    assert np.isnan(out[1]).all() and not np.isnan(out[[0, 2]]).any()
+
+
+def test_dropout_mask_is_kept_for_backward():
+    def fn(q, k, v):
+        bp.manual_seed(0)  # the same mask at every finite-difference evaluation
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=0.4)
+
+    check(fn, *_qkv())
+
+
+def test_float32_throughout():
+    assert_float32_throughout(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), *_qkv())
+
+
+def test_errors_name_the_shapes():
+    q, k, v = (bp.tensor(a) for a in _qkv())
+    with pytest.raises(ValueError, match=r"query \(2, 3, 5\) and key \(2, 4, 4\) must have the same last dim"):
+        F.scaled_dot_product_attention(q, bp.zeros(2, S, 4), v)
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(2, 2\) does not broadcast to scores \(2, 3, 4\)"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((2, 2), bool))
+    with pytest.raises(ValueError, match="either attn_mask or is_causal"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=BOOL_MASK, is_causal=True)
