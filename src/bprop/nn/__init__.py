@@ -32,6 +32,8 @@ from bprop.nn.layers import (
     Sigmoid,
     Softmax,
     Tanh,
+    TransformerEncoder,
+    TransformerEncoderLayer,
 )
 from bprop.nn.module import Module, ModuleList, Parameter, Sequential
 
@@ -70,6 +72,8 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "functional",
     "init",
     "models",

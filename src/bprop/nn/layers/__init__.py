@@ -11,6 +11,7 @@ from bprop.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, N
 from bprop.nn.layers.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from bprop.nn.layers.pooling import AvgPool2d, MaxPool2d
 from bprop.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from bprop.nn.layers.transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "GELU",
@@ -43,4 +44,6 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]
