@@ -172,6 +172,25 @@ def max_pool_backward(
     return dxp[:, a : a + x.shape[1], b : b + x.shape[2]]
 
 
+def max_pool_argmax(
+    x: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0
+) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """For one channel x (H×W): ((p, q), (i, j)) for every window, (i, j) being the input pixel
+    that holds the window's maximum (the first one on ties) — where max pooling routes δ[p, q]."""
+    xp = pad(x[None], a, b, value=-np.inf)[0]
+    p_size, q_size = output_size(x.shape[0], x.shape[1], r_size, s_size, u, v, a, b)
+    routes = []
+    for p in range(p_size):
+        for q in range(q_size):
+            best, where = -np.inf, (0, 0)
+            for r in range(r_size):
+                for s in range(s_size):
+                    if xp[p * u + r, q * v + s] > best:
+                        best, where = xp[p * u + r, q * v + s], (p * u + r - a, q * v + s - b)
+            routes.append(((p, q), where))
+    return routes
+
+
 def avg_pool(x: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0) -> np.ndarray:
     """y[c, p, q] = (1/(R·S)) Σ_{r,s} x̃[c, p·u + r, q·v + s], zero padding counted."""
     xp = pad(x, a, b)
@@ -657,6 +676,18 @@ def batch_norm(
         b = 0.0 if beta is None else beta[c]
         y[:, c, ...] = g * (x[:, c, ...] - mean) / math.sqrt(var + eps) + b
     return y
+
+
+def batch_norm_statistics(x: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """μ and σ² per channel and x̂ = (x − μ)/√(σ² + ε): the intermediate values of batch_norm."""
+    mean, var, x_hat = np.zeros(x.shape[1]), np.zeros(x.shape[1]), np.zeros(x.shape)
+    for c in range(x.shape[1]):
+        values = _channel_values(x, c)
+        m = len(values)
+        mean[c] = sum(values) / m
+        var[c] = sum((v - mean[c]) ** 2 for v in values) / m
+        x_hat[:, c, ...] = (x[:, c, ...] - mean[c]) / math.sqrt(var[c] + eps)
+    return mean, var, x_hat
 
 
 def batch_norm_backward(

@@ -1,52 +1,41 @@
-"""``explain``: backpropagation through a small fully connected network, every number shown.
+"""``explain``: backpropagation through a network, layer by layer, every number shown.
 
-For one sample it computes, by the study notes' formulas and independently of autograd,
+For a chain of layers (an ``nn.Sequential``, nested ones, or a model such as LeNet5 whose
+forward is its children in order) and a batch (x, y), it runs the forward pass, then the
+backward pass one layer at a time. For each layer it shows its input and output, the δ = ∂C/∂y
+arriving at its output and the layer's own backward formula applied to those numbers —
+computed by the textbook functions of ``bprop.reference``, not by the ops autograd uses. Beside
+every gradient it sets the value bprop's autograd finds (layer by layer: autograd of that
+layer alone, fed autograd's δ) and finite differences (nudge one number by ±ε, run the rest
+of the net, watch the loss; a sample of entries for large tensors), then takes one gradient
+step θ := θ − η∇C and reports the new loss. Dropout masks are replayed from the random state,
+so every forward pass sees the same mask. The model itself is left untouched: explain works
+on a float64 copy.
 
-    z^l = W^l a^{l−1} + b^l,   a^l = σ(z^l)                                   (forward)
-    δ^L = ∂C/∂a^L ⊙ σ'(z^L)      (or p − y for softmax with cross-entropy)     (output error)
-    δ^l = σ'(z^l) ⊙ (W^{l+1})ᵀ δ^{l+1}                                        (the recursion)
-    ∂C/∂W^l = δ^l (a^{l−1})ᵀ,   ∂C/∂b^l = δ^l                                 (gradients)
-
-and sets beside every gradient the value bprop's autograd finds and the finite-difference value
-(nudge the weight by ±ε, watch the loss), then takes one gradient-descent step θ := θ − η∇C and
-reports the new loss. The default is the 2-2-2 sigmoid network with squared error used in
-teaching (inputs 0.05, 0.10; targets 0.01, 0.99; its classic weights).
+The default is the classic 2-2-2 sigmoid network with squared error (inputs 0.05, 0.10;
+targets 0.01, 0.99; its textbook weights).
 """
 
 from __future__ import annotations
 
-import html
+import copy
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
 import bprop.nn.functional as F
 from bprop import nn
-from bprop.ops.activation import sigmoid_array
+from bprop import reference as ref
+from bprop.autograd import no_grad
+from bprop.random import get_rng_state, set_rng_state
 from bprop.tensor import Tensor
+from bprop.viz import explain_render
+from bprop.viz.explain_layers import SUPPORTED, Check, LayerWork, derive, label
 
 ACTIVATIONS = {"sigmoid", "tanh", "relu", "identity"}
 LOSSES = {"mse", "cross_entropy"}
-
-
-def sigma(name: str, z: np.ndarray) -> np.ndarray:
-    return {"sigmoid": sigmoid_array, "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0), "identity": lambda v: v}[
-        name
-    ](z)
-
-
-def sigma_prime(name: str, z: np.ndarray) -> np.ndarray:
-    """σ'(z): σ(1 − σ) for the sigmoid, 1 − tanh² for tanh, the step for ReLU."""
-    if name == "sigmoid":
-        s = sigmoid_array(z)
-        return s * (1 - s)
-    if name == "tanh":
-        return 1 - np.tanh(z) ** 2
-    if name == "relu":
-        return (z > 0).astype(z.dtype)
-    return np.ones_like(z)
 
 
 def teaching_network() -> tuple[nn.Sequential, np.ndarray, np.ndarray]:
@@ -65,285 +54,286 @@ def build_network(sizes: Sequence[int], activation: str, seed: int = 0) -> nn.Se
         raise ValueError(f"explain: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     rng = np.random.default_rng(seed)
     layers: list[nn.Module] = []
+    kinds = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}
     for fan_in, fan_out in itertools.pairwise(sizes):
         linear = nn.Linear(fan_in, fan_out).to(np.float64)
         linear.weight.data[...] = rng.normal(0, 1 / np.sqrt(fan_in), (fan_out, fan_in))
         linear.bias.data[...] = rng.normal(0, 0.1, fan_out)
-        layers += [linear, _activation_layer(activation)]
+        layers += [linear, kinds[activation]()]
     return nn.Sequential(*layers)
 
 
-def _activation_layer(name: str) -> nn.Module:
-    return {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}[name]()
+@dataclass
+class LayerStep:
+    """One layer: its input and output, δ at its output, and the formula column (``work``)."""
 
-
-def _layers(model: nn.Module) -> list[tuple[nn.Linear, str]]:
-    """(Linear, activation name) pairs of a Sequential of Linear [+ activation] layers."""
-    names = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu", nn.Identity: "identity"}
-    mods = list(model) if isinstance(model, nn.Sequential) else [model]
-    pairs: list[tuple[nn.Linear, str]] = []
-    for m in mods:
-        if isinstance(m, nn.Linear):
-            pairs.append((m, "identity"))
-        elif type(m) in names and pairs and pairs[-1][1] == "identity":
-            pairs[-1] = (pairs[-1][0], names[type(m)])
-        else:
-            raise ValueError(
-                f"explain: expected a Sequential of Linear layers each optionally followed by "
-                f"Sigmoid/Tanh/ReLU/Identity, found {type(m).__name__}"
-            )
-    return pairs
+    index: int
+    label: str
+    input: np.ndarray
+    output: np.ndarray
+    delta: np.ndarray
+    work: LayerWork
 
 
 @dataclass
 class Explanation:
-    activations: list[str]
+    steps: list[LayerStep]
     x: np.ndarray
-    y: np.ndarray
+    targets: np.ndarray
     loss_name: str
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
-    z: list[np.ndarray] = field(default_factory=list)
-    a: list[np.ndarray] = field(default_factory=list)
-    loss: float = 0.0
-    delta: list[np.ndarray] = field(default_factory=list)
-    grad_w: list[np.ndarray] = field(default_factory=list)
-    grad_b: list[np.ndarray] = field(default_factory=list)
-    autograd_w: list[np.ndarray] = field(default_factory=list)
-    autograd_b: list[np.ndarray] = field(default_factory=list)
-    numeric_w: list[np.ndarray] = field(default_factory=list)
-    numeric_b: list[np.ndarray] = field(default_factory=list)
-    lr: float = 0.5
-    new_loss: float = 0.0
+    loss: float
+    output_error: Check
+    lr: float
+    new_loss: float
+    training: bool | None  # None: no layer behaves differently in training
+    eps: float
+
+    @property
+    def checks(self) -> list[Check]:
+        found = [self.output_error]
+        for step in self.steps:
+            found += [line.result for line in step.work.backward if line.result is not None]
+        return found
 
     @property
     def max_discrepancy(self) -> float:
-        """Largest |formula − autograd| or |formula − finite difference| over all gradients."""
-        pairs = zip(self.grad_w + self.grad_b, self.autograd_w + self.autograd_b, self.numeric_w + self.numeric_b)
-        return max(max(np.abs(f - a).max(), np.abs(f - n).max()) for f, a, n in pairs)
+        """Largest disagreement among formula, autograd and finite differences over everything shown."""
+        return max(check.discrepancy for check in self.checks)
 
-    def to_text(self) -> str:
-        return _render(self, _TEXT)
+    def gradient(self, layer: int, name: str = "weight") -> np.ndarray:
+        """The formula's ∂C/∂(parameter ``name``) of layer number ``layer`` (1-based, as shown),
+        or ∂C/∂(its input) for name "input"."""
+        step = self.steps[layer - 1]
+        return next(line.value for line in step.work.backward if line.check == name)
 
-    def to_markdown(self) -> str:
-        return _render(self, _MARKDOWN)
+    def to_text(self, lang: str = "en") -> str:
+        return explain_render.text(self, lang)
 
-    def to_html(self) -> str:
-        body = html.escape(self.to_text())
-        return (
-            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>bprop explain</title><style>"
-            "body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>"
-            f"<h1>Backpropagation, every number</h1>{network_svg(self)}<pre>{body}</pre></body></html>"
-        )
+    def to_markdown(self, lang: str = "en") -> str:
+        return explain_render.markdown(self, lang)
+
+    def to_html(self, lang: str = "en", viewer: str | None = None) -> str:
+        """The text as a page, with a drawing of the network when it is small and dense, and a
+        link to the step-through viewer page ``viewer`` when given."""
+        return explain_render.page(self, lang, viewer)
 
 
-def _loss_and_output_error(
-    name: str, a_out: np.ndarray, z_out: np.ndarray, y: np.ndarray, activation: str
-) -> tuple[float, np.ndarray]:
-    if name == "mse":  # C = (1/n) Σ (a − y)², ∂C/∂a = 2(a − y)/n
-        n = a_out.size
-        return float(np.mean((a_out - y) ** 2)), (2.0 / n) * (a_out - y) * sigma_prime(activation, z_out)
-    p = np.exp(z_out - z_out.max())
-    p /= p.sum()
-    return float(-np.sum(y * np.log(p))), p - y  # softmax + cross-entropy: δ^L = p − y
+# ----- the chain of layers ------------------------------------------------------------------
+def chain_of(model: nn.Module) -> list[nn.Module]:
+    """The leaf layers of ``model`` in the order its children are registered."""
+    if not model._modules:
+        return [model]
+    return [leaf for child in model.children() for leaf in chain_of(child)]
+
+
+def _checked_chain(model: nn.Module, x: np.ndarray) -> list[nn.Module]:
+    layers = chain_of(model)
+    unsupported = [type(m).__name__ for m in layers if type(m) not in SUPPORTED]
+    if unsupported:
+        names = ", ".join(sorted({t.__name__ for t in SUPPORTED}))
+        raise ValueError(f"explain: cannot explain layer {unsupported[0]}; supported layers: {names}")
+    if isinstance(layers[0], nn.Linear) and x.ndim > 2:
+        layers = [nn.Flatten(), *layers]  # FullyConnectedNet flattens images before its first layer
+    if not isinstance(model, nn.Sequential) or type(model).forward is not nn.Sequential.forward:
+        state = get_rng_state()  # the model's own forward must be this chain (same dropout draws)
+        with no_grad():
+            whole = copy.deepcopy(model)(Tensor(x)).data
+            set_rng_state(state)
+            h = Tensor(x)
+            for layer in copy.deepcopy(nn.Sequential(*layers)):
+                h = layer(h)
+        set_rng_state(state)
+        if whole.shape != h.shape or not np.allclose(whole, h.data, atol=1e-10):
+            raise ValueError(f"explain: {type(model).__name__} is not a chain of layers in the order it registers them")
+    return layers
+
+
+def _targets(loss: str, y: Any, out_shape: tuple[int, ...]) -> tuple[np.ndarray, Any]:
+    """(targets in the output's shape for the formula, what the autograd loss takes)."""
+    y = np.asarray(y)
+    n, k = out_shape[0], int(np.prod(out_shape[1:]))
+    if loss == "cross_entropy":
+        if len(out_shape) != 2:
+            raise ValueError(f"explain: cross_entropy needs class scores (N, K) out of the net, got {out_shape}")
+        if y.dtype.kind in "iu":
+            labels = y.reshape(-1)
+            if labels.shape != (n,) or labels.min() < 0 or labels.max() >= k:
+                raise ValueError(f"explain: expected {n} class labels in 0…{k - 1}, got {y.tolist()}")
+            return np.eye(k)[labels], labels
+        y = y.astype(np.float64).reshape(n, -1) if y.size == n * k else y
+    y = np.asarray(y, dtype=np.float64)
+    if y.size != n * k:
+        raise ValueError(f"explain: the network gives outputs of shape {out_shape}; got targets y of shape {y.shape}")
+    y = y.reshape(out_shape)
+    return y, y
+
+
+# ----- the three columns --------------------------------------------------------------------
+class _Run:
+    """The forward pass, recorded: each layer's input and output, the random state before it
+    (so that dropout can be replayed) and its mask."""
+
+    def __init__(self, layers: list[nn.Module], x: np.ndarray):
+        self.layers = layers
+        self.leaves = [Tensor(x, requires_grad=True)]
+        self.outputs: list[Tensor] = []
+        self.states: list[dict] = []
+        self.masks: list[np.ndarray | None] = []
+        for layer in layers:
+            self.states.append(get_rng_state())
+            out = layer(self.leaves[-1])
+            self.masks.append(self._mask(layer, x.dtype) if isinstance(layer, nn.Dropout) else None)
+            self.outputs.append(out)
+            self.leaves.append(Tensor(out.data.copy(), requires_grad=True))
+
+    def _mask(self, layer: nn.Dropout, dtype: Any) -> np.ndarray | None:
+        """The mask the last forward drew: the same layer on ones, from the same random state."""
+        if not layer.training or layer.p in (0.0, 1.0):
+            return None
+        after = get_rng_state()
+        set_rng_state(self.states[-1])
+        with no_grad():
+            scaled = layer(Tensor(np.ones(self.leaves[-1].shape, dtype=dtype))).data
+        set_rng_state(after)
+        return (scaled != 0).astype(np.float64)
+
+    def output_from(self, start: int, h: np.ndarray) -> np.ndarray:
+        """Layers start… on h, each with the random state it had in the recorded pass."""
+        after = get_rng_state()
+        with no_grad():
+            t = Tensor(h)
+            for i in range(start, len(self.layers)):
+                set_rng_state(self.states[i])
+                t = self.layers[i](t)
+        set_rng_state(after)
+        return t.data
+
+
+def _autograd_loss(loss: str, out: Tensor, target: Any) -> Tensor:
+    return F.cross_entropy(out, target) if loss == "cross_entropy" else F.mse_loss(out, Tensor(target))
+
+
+def _entries(shape: tuple[int, ...], limit: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """Every index of a small tensor; ``limit`` random ones of a large one."""
+    size = int(np.prod(shape))
+    flat = range(size) if size <= limit else sorted(rng.choice(size, limit, replace=False))
+    return [np.unravel_index(int(i), shape) for i in flat]
 
 
 def explain(
-    model: nn.Module | None = None, x: Any = None, y: Any = None, loss: str = "mse", lr: float = 0.5, eps: float = 1e-6
+    model: nn.Module | None = None,
+    x: Any = None,
+    y: Any = None,
+    loss: str = "mse",
+    lr: float = 0.5,
+    eps: float = 1e-6,
+    fd_entries: int = 12,
+    seed: int = 0,
 ) -> Explanation:
-    """Backprop through ``model`` (default: the 2-2-2 teaching network) for one sample (x, y).
+    """Backprop through ``model`` (default: the 2-2-2 teaching network) for the batch (x, y).
 
-    ``loss`` is "mse" (C = mean of (a^L − y)²; for two outputs this is the classic ½Σ(a − y)²)
-    or "cross_entropy" (softmax of the last pre-activations z^L, y one-hot or probabilities).
+    ``x`` is one sample or a batch (N, …); ``loss`` is "mse" (C = mean of (y_out − y)² over all
+    entries; for two outputs and one sample the classic ½Σ(a − y)²) or "cross_entropy" (softmax
+    fused, y class labels (N,) or target probabilities (N, K)). Finite differences are taken at
+    every entry of tensors up to ``fd_entries`` values and at ``fd_entries`` random ones of
+    larger tensors (``seed``). Layers run in the mode the model is in (training by default).
     """
     if loss not in LOSSES:
         raise ValueError(f"explain: loss must be one of {sorted(LOSSES)}, got {loss!r}")
     if model is None:
         model, x0, y0 = teaching_network()
         x, y = (x0 if x is None else x), (y0 if y is None else y)
-    model = model.to(np.float64)
-    pairs = _layers(model)
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
-    if x.size != pairs[0][0].in_features or y.size != pairs[-1][0].out_features:
-        raise ValueError(
-            f"explain: the network takes {pairs[0][0].in_features} inputs and gives "
-            f"{pairs[-1][0].out_features} outputs; got x of size {x.size} and y of size {y.size}"
-        )
-    acts = [act for _, act in pairs]
-    if loss == "cross_entropy":
-        acts[-1] = "identity"  # softmax is part of the loss
-    e = Explanation(
-        acts, x, y, loss, [m.weight.data.copy() for m, _ in pairs], [m.bias.data.copy() for m, _ in pairs], lr=lr
+    if x is None or y is None:
+        raise ValueError("explain: give both a batch x and its targets y")
+    model = copy.deepcopy(model).to(np.float64)  # never touch the caller's weights or statistics
+    x = np.asarray(x, dtype=np.float64)
+    first = chain_of(model)[0]
+    if (isinstance(first, nn.Linear) and x.ndim == 1) or (isinstance(first, nn.Conv2d) and x.ndim == 3):
+        x = x[None]  # one sample
+    layers = _checked_chain(model, x)
+    try:
+        run = _Run(layers, x)
+    except ValueError as err:
+        raise ValueError(f"explain: the batch x of shape {x.shape} does not fit the network: {err}") from None
+    out = run.outputs[-1].data
+    targets, autograd_target = _targets(loss, y, out.shape)
+
+    def loss_of(output: np.ndarray) -> float:
+        return float(_autograd_loss(loss, Tensor(output), autograd_target).item())
+
+    # formula: the loss's δ, then each layer's backward in turn
+    value, delta = (
+        ref.softmax_cross_entropy(out, targets) if loss == "cross_entropy" else ref.squared_error(out, targets)
     )
-    _by_formula(e)
-    _by_autograd(e, model, pairs)
-    _by_finite_differences(e, eps)
-    e.new_loss = _loss_at(
-        e, [w - lr * g for w, g in zip(e.weights, e.grad_w)], [b - lr * g for b, g in zip(e.biases, e.grad_b)]
-    )
-    return e
+    works: list[LayerWork] = [None] * len(layers)  # type: ignore[list-item]
+    deltas = [delta] * len(layers)
+    for i in reversed(range(len(layers))):
+        deltas[i] = delta
+        works[i] = derive(layers[i], run.leaves[i].data, run.outputs[i].data, delta, run.masks[i])
+        delta = works[i].grad_input
 
-
-def _forward(e: Explanation, weights: list[np.ndarray], biases: list[np.ndarray]):
-    a, zs, activations = e.x, [], [e.x]
-    for w, b, act in zip(weights, biases, e.activations):
-        z = w @ a + b
-        a = sigma(act, z)
-        zs.append(z)
-        activations.append(a)
-    return zs, activations
-
-
-def _loss_at(e: Explanation, weights: list[np.ndarray], biases: list[np.ndarray]) -> float:
-    zs, activations = _forward(e, weights, biases)
-    return _loss_and_output_error(e.loss_name, activations[-1], zs[-1], e.y, e.activations[-1])[0]
-
-
-def _by_formula(e: Explanation) -> None:
-    e.z, e.a = _forward(e, e.weights, e.biases)
-    e.loss, delta = _loss_and_output_error(e.loss_name, e.a[-1], e.z[-1], e.y, e.activations[-1])
-    deltas = [delta]
-    for layer in range(len(e.weights) - 1, 0, -1):  # δ^l = σ'(z^l) ⊙ (W^{l+1})ᵀ δ^{l+1}
-        deltas.insert(0, sigma_prime(e.activations[layer - 1], e.z[layer - 1]) * (e.weights[layer].T @ deltas[0]))
-    e.delta = deltas
-    e.grad_w = [np.outer(d, a_prev) for d, a_prev in zip(deltas, e.a[:-1])]  # δ^l (a^{l−1})ᵀ
-    e.grad_b = [d.copy() for d in deltas]
-
-
-def _by_autograd(e: Explanation, model: nn.Module, pairs: list) -> None:
-    """The same network through bprop's ops and autograd (softmax fused into the loss for CE)."""
+    # autograd, layer by layer: each layer's own graph, fed autograd's δ from above
     model.zero_grad()
-    h = Tensor(e.x[None])
-    for linear, act in zip([m for m, _ in pairs], e.activations):
-        h = _activation_layer(act)(linear(h))
-    loss = F.mse_loss(h, Tensor(e.y[None])) if e.loss_name == "mse" else F.cross_entropy(h, e.y[None])
-    loss.backward()
-    e.autograd_w = [m.weight.grad.copy() for m, _ in pairs]
-    e.autograd_b = [m.bias.grad.copy() for m, _ in pairs]
+    _autograd_loss(loss, run.leaves[-1], autograd_target).backward()
+    for i in reversed(range(len(layers))):
+        run.outputs[i].backward(run.leaves[i + 1].grad)
 
+    # finite differences, and the three columns side by side
+    rng = np.random.default_rng(seed)
 
-def _by_finite_differences(e: Explanation, eps: float) -> None:
-    """(C(θ + ε) − C(θ − ε)) / 2ε for every weight and bias, one at a time."""
+    def loss_at(array: np.ndarray, start: int, nudge_input: bool) -> float:
+        h = array if nudge_input else run.leaves[start].data
+        return loss_of(run.output_from(start, h)) if start < len(layers) else loss_of(h)
 
-    def numeric(params: list[np.ndarray], is_weight: bool) -> list[np.ndarray]:
-        grads = []
-        for i, p in enumerate(params):
-            g = np.zeros_like(p)
-            for idx in np.ndindex(p.shape):
-                values = []
-                for sign in (1, -1):
-                    nudged = [q.copy() for q in params]
-                    nudged[i][idx] += sign * eps
-                    w, b = (nudged, e.biases) if is_weight else (e.weights, nudged)
-                    values.append(_loss_at(e, w, b))
-                g[idx] = (values[0] - values[1]) / (2 * eps)
-            grads.append(g)
-        return grads
+    def numeric(array: np.ndarray, start: int, nudge_input: bool) -> tuple[np.ndarray, int]:
+        """Centred differences at some entries (NaN elsewhere) and how many entries sat on a
+        kink: where the one-sided slopes disagree (a max pool tie, ReLU at 0) the loss has no
+        derivative to compare with, so the entry is counted, not compared."""
+        result, kinks = np.full(array.shape, np.nan), 0
+        centre = loss_at(array, start, nudge_input)
+        for idx in _entries(array.shape, fd_entries, rng):
+            original = array[idx]
+            values = []
+            for sign in (1, -1):
+                array[idx] = original + sign * eps
+                values.append(loss_at(array, start, nudge_input))
+                array[idx] = original
+            right, left = (values[0] - centre) / eps, (centre - values[1]) / eps
+            if abs(right - left) > 1e-3 * (1 + abs(right) + abs(left)):
+                kinks += 1
+                continue
+            result[idx] = (values[0] - values[1]) / (2 * eps)
+        return result, kinks
 
-    e.numeric_w = numeric(e.weights, True)
-    e.numeric_b = numeric(e.biases, False)
+    output_error = Check(deltas[-1], run.leaves[-1].grad, *numeric(out.copy(), len(layers), True))
+    for i, (layer, work) in enumerate(zip(layers, works)):
+        for line in work.backward:
+            if line.check == "input":
+                line.result = Check(line.value, run.leaves[i].grad, *numeric(run.leaves[i].data.copy(), i, True))
+            elif line.check is not None:
+                param = getattr(layer, line.check)
+                line.result = Check(line.value, param.grad, *numeric(param.data, i, False))
 
-
-# ----- rendering ----------------------------------------------------------------------------
-_TEXT = {"h": "{}\n" + "-" * 60, "eq": "{}", "sup": "^{}", "code": "{}"}
-_MARKDOWN = {"h": "### {}", "eq": "$${}$$", "sup": "^{{{}}}", "code": "`{}`"}
-
-
-def _fmt(v: np.ndarray) -> str:
-    return np.array2string(np.asarray(v), precision=6, suppress_small=True, max_line_width=100)
-
-
-def _render(e: Explanation, style: dict[str, str]) -> str:
-    h, eq = style["h"].format, style["eq"].format
-    L = len(e.weights)
-    out = [
-        h(f"Network {[e.x.size] + [w.shape[0] for w in e.weights]}, activations {e.activations}, loss {e.loss_name}"),
-        f"x = a^0 = {_fmt(e.x)}",
-        f"y = {_fmt(e.y)}",
-        "",
-        h("Forward pass"),
+    steps = [
+        LayerStep(i + 1, label(layer), run.leaves[i].data, run.outputs[i].data, deltas[i], works[i])
+        for i, layer in enumerate(layers)
     ]
-    for l_ in range(1, L + 1):
-        out += [
-            eq(f"z^{l_} = W^{l_} a^{l_ - 1} + b^{l_}") + f"  = {_fmt(e.z[l_ - 1])}",
-            eq(f"a^{l_} = sigma(z^{l_})") + f"  = {_fmt(e.a[l_])}",
-        ]
-    out += [f"C = {e.loss:.9f}", "", h("Output error")]
-    out.append(
-        eq(f"delta^{L} = p - y") if e.loss_name == "cross_entropy" else eq(f"delta^{L} = dC/da^{L} * sigma'(z^{L})")
-    )
-    out.append(f"delta^{L} = {_fmt(e.delta[-1])}")
-    out += ["", h("Backward recursion")]
-    for l_ in range(L - 1, 0, -1):
-        out.append(eq(f"delta^{l_} = sigma'(z^{l_}) * (W^{l_ + 1})^T delta^{l_ + 1}") + f"  = {_fmt(e.delta[l_ - 1])}")
-    out += ["", h("Gradients: formula | autograd | finite differences")]
-    for l_ in range(1, L + 1):
-        out.append(eq(f"dC/dW^{l_} = delta^{l_} (a^{l_ - 1})^T"))
-        for idx in np.ndindex(e.grad_w[l_ - 1].shape):
-            out.append(
-                f"  W^{l_}{list(idx)} = {e.weights[l_ - 1][idx]: .6f}   dC/dW = "
-                f"{e.grad_w[l_ - 1][idx]: .9f} | {e.autograd_w[l_ - 1][idx]: .9f} | "
-                f"{e.numeric_w[l_ - 1][idx]: .9f}"
-            )
-        out.append(eq(f"dC/db^{l_} = delta^{l_}"))
-        for idx in np.ndindex(e.grad_b[l_ - 1].shape):
-            out.append(
-                f"  b^{l_}{list(idx)} = {e.biases[l_ - 1][idx]: .6f}   dC/db = "
-                f"{e.grad_b[l_ - 1][idx]: .9f} | {e.autograd_b[l_ - 1][idx]: .9f} | "
-                f"{e.numeric_b[l_ - 1][idx]: .9f}"
-            )
-    out += [
-        f"largest disagreement: {e.max_discrepancy:.2e}",
-        "",
-        h("One gradient-descent step"),
-        eq(f"theta := theta - {e.lr} * grad C"),
-        f"loss {e.loss:.9f} -> {e.new_loss:.9f}",
-    ]
-    if style is _MARKDOWN:
-        out = [
-            line.replace("sigma", r"\sigma")
-            .replace("delta", r"\delta")
-            .replace("theta", r"\theta")
-            .replace("grad C", r"\nabla C")
-            .replace(" * ", r" \odot ")
-            if line.startswith("$$")
-            else line
-            for line in out
-        ]
-        out = [line if line.startswith(("$$", "###")) or not line else line + "  " for line in out]
-    return "\n".join(out) + "\n"
+    new_loss = _loss_after_step(run, layers, works, lr, loss_of)
+    modal = [m.training for m in layers if isinstance(m, (nn.Dropout, nn.BatchNorm1d, nn.BatchNorm2d))]
+    training = None if not modal else any(modal)
+    return Explanation(steps, x, targets, loss, value, output_error, lr, new_loss, training, eps)
 
 
-def _colour(value: float, scale: float) -> str:
-    """Blue for negative, red for positive, white for zero."""
-    t = 0.0 if scale == 0 else max(-1.0, min(1.0, value / scale))
-    r, g, b = (255, int(255 * (1 - t)), int(255 * (1 - t))) if t >= 0 else (int(255 * (1 + t)), int(255 * (1 + t)), 255)
-    return f"rgb({r},{g},{b})"
-
-
-def network_svg(e: Explanation) -> str:
-    """Neurons coloured by activation, weights coloured by gradient (width ∝ |w|), inline SVG."""
-    sizes = [e.x.size] + [w.shape[0] for w in e.weights]
-    width, height = 160 * len(sizes), 70 * max(sizes) + 40
-    pos = [[(80 + 160 * l_, 40 + (height - 40) * (i + 0.5) / n) for i in range(n)] for l_, n in enumerate(sizes)]
-    gmax = max(np.abs(g).max() for g in e.grad_w) or 1.0
-    wmax = max(np.abs(w).max() for w in e.weights) or 1.0
-    parts = [f"<svg width='{width}' height='{height}' font-size='11'>"]
-    for l_, (w, g) in enumerate(zip(e.weights, e.grad_w)):
-        for j, i in np.ndindex(w.shape):
-            (x1, y1), (x2, y2) = pos[l_][i], pos[l_ + 1][j]
-            parts.append(
-                f"<line x1='{x1:.0f}' y1='{y1:.0f}' x2='{x2:.0f}' y2='{y2:.0f}' "
-                f"stroke='{_colour(g[j, i], gmax)}' stroke-width='{1 + 5 * abs(w[j, i]) / wmax:.1f}'>"
-                f"<title>w={w[j, i]:.4f} dC/dw={g[j, i]:.6f}</title></line>"
-            )
-    for l_, layer in enumerate(pos):
-        values = e.a[l_]
-        for i, (cx, cy) in enumerate(layer):
-            parts.append(
-                f"<circle cx='{cx:.0f}' cy='{cy:.0f}' r='18' fill='{_colour(values[i], 1.0)}' stroke='black'>"
-                f"<title>a={values[i]:.6f}</title></circle><text x='{cx:.0f}' y='{cy + 4:.0f}' "
-                f"text-anchor='middle'>{values[i]:.3f}</text>"
-            )
-    return "".join(parts) + "</svg>"
+def _loss_after_step(run: _Run, layers: list[nn.Module], works: list[LayerWork], lr: float, loss_of: Any) -> float:
+    """The loss after θ := θ − η·(the formula's gradient), same batch and dropout masks."""
+    saved = []
+    for layer, work in zip(layers, works):
+        for name, grad in work.grad_params.items():
+            param = getattr(layer, name)
+            saved.append((param, param.data.copy()))
+            param.data -= lr * grad
+    try:
+        return loss_of(run.output_from(0, run.leaves[0].data))
+    finally:
+        for param, data in saved:
+            param.data[...] = data

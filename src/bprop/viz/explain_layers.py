@@ -1,0 +1,322 @@
+"""The formula column of ``explain``: each layer's forward and backward written out, by the
+textbook functions of ``bprop.reference`` (never by the ops autograd runs).
+
+For a layer with input x, output y and δ = ∂C/∂y arriving from above, ``derive`` returns the
+lines a learner reads — intermediate values of the forward pass (batch norm's μ, σ², x̂,
+dropout's mask) and the backward formula applied to the numbers — with ∂C/∂x and the
+parameter gradients. Lines that carry a gradient name it in ``check`` ("input", "weight",
+"bias"); ``explain`` sets autograd's and the finite differences' values beside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from bprop import nn
+from bprop import reference as ref
+
+
+@dataclass
+class Check:
+    """One gradient found three ways; ``numeric`` is NaN where no finite difference was taken
+    (``kinks`` of those entries sit where the loss has no derivative, e.g. a max pool tie)."""
+
+    formula: np.ndarray
+    autograd: np.ndarray
+    numeric: np.ndarray
+    kinks: int = 0
+
+    @property
+    def checked(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.numeric)))
+
+    @property
+    def discrepancy(self) -> float:
+        """max |formula − autograd| and |formula − finite difference| (where taken)."""
+        worst = float(np.max(np.abs(self.formula - self.autograd), initial=0.0))
+        taken = ~np.isnan(self.numeric)
+        return max(worst, float(np.max(np.abs(self.formula - self.numeric)[taken], initial=0.0)))
+
+
+@dataclass
+class Line:
+    """``text`` (math) = ``value``; ``note`` is plain words (translated by the renderer)."""
+
+    text: str
+    value: Any = None
+    note: str = ""
+    check: str | None = None
+    result: Check | None = None
+
+
+@dataclass
+class LayerWork:
+    forward: list[Line]
+    backward: list[Line]
+    grad_input: np.ndarray
+    grad_params: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def label(layer: nn.Module) -> str:
+    """A short name: Linear(3→4), Conv2d(1→6, k=5, stride 2), Dropout(p=0.5)…"""
+    if isinstance(layer, nn.Linear):
+        return f"Linear({layer.in_features}→{layer.out_features})"
+    if isinstance(layer, nn.Conv2d):
+        extras = [
+            f"{name} {value[0] if value[0] == value[1] else value}"
+            for name, value, default in (
+                ("stride", layer.stride, 1),
+                ("padding", layer.padding, 0),
+                ("dilation", layer.dilation, 1),
+            )
+            if value != (default, default)
+        ]
+        extras += [f"groups {layer.groups}"] if layer.groups > 1 else []
+        k = layer.kernel_size
+        head = f"{layer.in_channels}→{layer.out_channels}, k={k[0] if k[0] == k[1] else k}"
+        return f"Conv2d({', '.join([head, *extras])})"
+    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+        kernel, stride, pad = (v[0] if v[0] == v[1] else v for v in pool_geometry(layer))
+        return f"{type(layer).__name__}(k={kernel}, stride {stride}, padding {pad})"
+    if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return f"{type(layer).__name__}({layer.num_features})"
+    if isinstance(layer, nn.Dropout):
+        return f"Dropout(p={layer.p})"
+    if isinstance(layer, nn.LeakyReLU):
+        return f"LeakyReLU({layer.negative_slope})"
+    return type(layer).__name__
+
+
+def pool_geometry(layer: nn.Module) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    def pair(v: Any) -> tuple[int, int]:
+        return (v, v) if isinstance(v, int) else tuple(v)  # type: ignore[return-value]
+
+    kernel = pair(layer.kernel_size)
+    return kernel, kernel if layer.stride is None else pair(layer.stride), pair(layer.padding)
+
+
+# ----- one function per layer kind ----------------------------------------------------------
+def _linear(layer: nn.Linear, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
+    w, b = layer.weight.data, None if layer.bias is None else layer.bias.data
+    dx, dw, db = np.zeros(x.shape), np.zeros(w.shape), np.zeros(w.shape[0])
+    for n in range(x.shape[0]):  # the notes' one-sample formulas, summed over the batch
+        dw_n, dx[n], db_n = ref.affine_backward(w, x[n], delta[n])
+        dw += dw_n
+        db += db_n
+    grads = {"weight": dw}
+    backward = [Line("∂C/∂W = Σ_n δ_n x_nᵀ = δᵀ x", dw, "summed over the batch", "weight")]
+    if b is not None:
+        grads["bias"] = db
+        backward.append(Line("∂C/∂b = Σ_n δ_n", db, check="bias"))
+    backward.append(Line("∂C/∂x = δ W", dx, check="input"))
+    forward = [Line("W", w), *([Line("b", b)] if b is not None else [])]
+    forward.append(Line("y = x Wᵀ + b", np.stack([ref.affine(w, x[n], b) for n in range(x.shape[0])])))
+    return LayerWork(forward, backward, dx, grads)
+
+
+_ACTIVATIONS: dict[type, tuple[str, str, Callable[[nn.Module, np.ndarray], np.ndarray]]] = {
+    nn.ReLU: ("y = max(x, 0)", "σ′(x) = 1 where x > 0, else 0", lambda m, x: ref.relu_prime(x)),
+    nn.Sigmoid: ("y = σ(x) = 1/(1 + e⁻ˣ)", "σ′(x) = σ(x)(1 − σ(x))", lambda m, x: ref.sigmoid_prime(x)),
+    nn.Tanh: ("y = tanh x", "σ′(x) = 1 − tanh² x", lambda m, x: ref.tanh_prime(x)),
+    nn.LeakyReLU: (
+        "y = x where x > 0, else s·x",
+        "σ′(x) = 1 where x > 0, else s",
+        lambda m, x: ref.leaky_relu_prime(x, m.negative_slope),
+    ),
+    nn.GELU: ("y = x·Φ(x)", "σ′(x) = Φ(x) + x·φ(x)", lambda m, x: ref.gelu_prime(x, m.approximate)),
+}
+
+
+def _activation(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
+    forward_text, prime_text, prime = _ACTIVATIONS[type(layer)]
+    slope = prime(layer, x)
+    dx = delta * slope
+    return LayerWork(
+        [Line(forward_text, y)], [Line(prime_text, slope), Line("∂C/∂x = δ ⊙ σ′(x)", dx, check="input")], dx
+    )
+
+
+def _reshape(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
+    dx = delta.reshape(x.shape)
+    if isinstance(layer, nn.Identity):
+        return LayerWork([Line("y = x", y)], [Line("∂C/∂x = δ", dx, check="input")], dx)
+    shape = "×".join(map(str, x.shape))
+    return LayerWork(
+        [Line(f"y = x reshaped to {'×'.join(map(str, y.shape))}", y)],
+        [Line(f"∂C/∂x = δ reshaped back to {shape}", dx, check="input")],
+        dx,
+    )
+
+
+def _dropout(layer: nn.Dropout, x: np.ndarray, y: np.ndarray, delta: np.ndarray, mask: Any) -> LayerWork:
+    if not layer.training or layer.p == 0:
+        return LayerWork(
+            [Line("y = x", y, "eval mode: dropout is the identity")], [Line("∂C/∂x = δ", delta, check="input")], delta
+        )
+    p = layer.p
+    if p == 1:
+        dx = np.zeros_like(delta)
+        return LayerWork([Line("y = 0", y, "p = 1 drops every unit")], [Line("∂C/∂x = 0", dx, check="input")], dx)
+    dx = ref.dropout_backward(delta, mask, p)
+    forward = [
+        Line("m", mask, "the mask: 1 = kept, 0 = dropped"),
+        Line(f"y = x ⊙ m/(1 − p),  1/(1 − p) = {1 / (1 - p):.6g}", ref.dropout(x, mask, p)),
+    ]
+    return LayerWork(forward, [Line("∂C/∂x = δ ⊙ m/(1 − p)", dx, "only kept units pass δ back", "input")], dx)
+
+
+def _batch_norm(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
+    c, eps = layer.num_features, layer.eps
+    gamma = layer.weight.data if layer.weight is not None else np.ones(c)
+    beta = layer.bias.data if layer.bias is not None else np.zeros(c)
+    m = x.size // c
+    per = {2: "N", 3: "N·L", 4: "N·H·W"}[x.ndim]
+    column = (1, c) + (1,) * (x.ndim - 2)  # a per-channel vector against (N, C, …)
+    if layer.training or not layer.track_running_stats:
+        mu, var, x_hat = ref.batch_norm_statistics(x, eps)
+        forward = [
+            Line(f"μ = (1/m) Σ x   (per channel, m = {per} = {m})", mu),
+            Line("σ² = (1/m) Σ (x − μ)²", var),
+            Line(f"x̂ = (x − μ)/√(σ² + ε),  ε = {eps:g}", x_hat),
+            Line("γ", gamma),
+            Line("β", beta),
+            Line("y = γ·x̂ + β", ref.batch_norm(x, gamma, beta, eps)),
+        ]
+        dx, dgamma, dbeta = ref.batch_norm_backward(delta, x, gamma, eps)
+        axes = tuple(i for i in range(x.ndim) if i != 1)
+        backward = [
+            Line("g = δ", note="the gradient arriving at y"),
+            Line("∂C/∂β = Σ g", dbeta, check="bias"),
+            Line("∂C/∂γ = Σ g·x̂", dgamma, check="weight"),
+            Line("∂C/∂x̂ = γ·g", gamma.reshape(column) * delta),
+            Line("term 1: m·g", m * delta),
+            Line("term 2: Σ g", delta.sum(axis=axes), "it moves every x of the channel alike"),
+            Line("term 3: x̂·Σ g·x̂", x_hat * dgamma.reshape(column), "the part along x̂"),
+            Line("∂C/∂x = (γ/(m·√(σ² + ε)))·(m·g − Σ g − x̂·Σ g·x̂)", dx, check="input"),
+        ]
+    else:
+        mu, var = layer.running_mean, layer.running_var
+        forward = [
+            Line("μ_run, σ²_run", np.stack([mu, var]), "eval mode: the running statistics"),
+            Line("y = γ·(x − μ_run)/√(σ²_run + ε) + β", ref.batch_norm_eval(x, gamma, beta, mu, var, eps)),
+        ]
+        dx, dgamma, dbeta = ref.batch_norm_eval_backward(delta, x, gamma, mu, var, eps)
+        backward = [
+            Line("∂C/∂β = Σ δ", dbeta, check="bias"),
+            Line("∂C/∂γ = Σ δ·x̂", dgamma, check="weight"),
+            Line("∂C/∂x = γ·δ/√(σ²_run + ε)", dx, check="input"),
+        ]
+    grads = {}
+    if layer.weight is not None:
+        grads["weight"] = dgamma
+    if layer.bias is not None:
+        grads["bias"] = dbeta
+    backward = [line for line in backward if line.check not in ("weight", "bias") or line.check in grads]
+    return LayerWork(forward, backward, dx, grads)
+
+
+def _dilated_kernel(k: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
+    """K with d − 1 zeros between its taps: a dilated convolution is a plain one with this kernel."""
+    if dilation == (1, 1):
+        return k
+    out = np.zeros((*k.shape[:2], (k.shape[2] - 1) * dilation[0] + 1, (k.shape[3] - 1) * dilation[1] + 1))
+    for o in range(k.shape[0]):
+        for c in range(k.shape[1]):
+            out[o, c] = ref.dilate(k[o, c], *dilation)
+    return out
+
+
+def _conv(layer: nn.Conv2d, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
+    k = layer.weight.data
+    k_dil = _dilated_kernel(k, layer.dilation)
+    (u, v), (a, b), groups = layer.stride, layer.padding, layer.groups
+    c_per, o_per = k.shape[1], k.shape[0] // groups
+    dx, dk_dil = np.zeros(x.shape), np.zeros(k_dil.shape)
+    for n in range(x.shape[0]):  # textbook loops: one image, one group at a time
+        for g in range(groups):
+            cs, os_ = slice(g * c_per, (g + 1) * c_per), slice(g * o_per, (g + 1) * o_per)
+            gx, gk, _gb = ref.conv_backward(x[n, cs], k_dil[os_], delta[n, os_], u, v, a, b)
+            dx[n, cs] += gx
+            dk_dil[os_] += gk
+    dk = dk_dil[:, :, :: layer.dilation[0], :: layer.dilation[1]]
+    db = delta.sum(axis=(0, 2, 3))
+    forward = [Line("K", k)]
+    if layer.dilation != (1, 1):
+        forward.append(Line(f"K dilated by {layer.dilation} (zeros between the taps), K[0, 0]", k_dil[0, 0]))
+    if layer.bias is not None:
+        forward.append(Line("b", layer.bias.data))
+    note = f"stride ({u}, {v}), padding ({a}, {b})" + (f", {groups} groups" if groups > 1 else "")
+    forward.append(Line("y[n, o] = b[o] + Σ_c x̃[n, c] ⋆ K[o, c]   (⋆: cross-correlation, x̃: x padded)", y, note))
+    backward = _conv_walkthrough(x, k_dil, delta, (u, v), (a, b))
+    backward += [
+        Line("∂C/∂x[n, c] = Σ_o crop(dilate(δ[n, o]) ∗ K[o, c])", dx, "summed over the output channels", "input"),
+        Line("∂C/∂K[o, c, r, s] = Σ_n Σ_pq δ[n, o, p, q]·x̃[n, c, p·u + r·d, q·v + s·d]", dk, check="weight"),
+    ]
+    grads = {"weight": dk}
+    if layer.bias is not None:
+        backward.append(Line("∂C/∂b[o] = Σ_n Σ_pq δ[n, o, p, q]", db, check="bias"))
+        grads["bias"] = db
+    return LayerWork(forward, backward, dx, grads)
+
+
+def _conv_walkthrough(
+    x: np.ndarray, k_dil: np.ndarray, delta: np.ndarray, stride: tuple[int, int], padding: tuple[int, int]
+) -> list[Line]:
+    """The four steps of docs/cnn-backprop.md for sample 0, output channel 0, input channel 0."""
+    (a, b), (h, w) = padding, x.shape[2:]
+    dilated = ref.dilate(delta[0, 0], *stride)
+    full = ref.convolve_full(dilated, k_dil[0, 0])
+    cropped = np.zeros((h, w))
+    rows, cols = max(0, min(h, full.shape[0] - a)), max(0, min(w, full.shape[1] - b))
+    cropped[:rows, :cols] = full[a : a + rows, b : b + cols]
+    return [
+        Line("δ[0, 0]", delta[0, 0], "sample 0, output channel 0"),
+        Line(f"δ′ = δ dilated by the stride ({stride[0] - 1}, {stride[1] - 1} zeros between entries)", dilated),
+        Line("rot180(K[0, 0])", ref.rotate180(k_dil[0, 0]), "the kernel rotated by 180°"),
+        Line("δ′ ∗ K = (δ′ padded by R−1, S−1) ⋆ rot180(K)", full, "the full convolution"),
+        Line(f"crop by the padding ({a}, {b})", cropped, "output channel 0's share of ∂C/∂x[0, 0]"),
+    ]
+
+
+def _pool(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
+    (r, s), (u, v), (a, b) = pool_geometry(layer)
+    is_max = isinstance(layer, nn.MaxPool2d)
+    backward_one = ref.max_pool_backward if is_max else ref.avg_pool_backward
+    dx = np.stack([backward_one(x[n], delta[n], r, s, u, v, a, b) for n in range(x.shape[0])])
+    if is_max:
+        routes = ref.max_pool_argmax(x[0, 0], r, s, u, v, a, b)
+        shown = ", ".join(f"δ[{p},{q}]→x[{i},{j}]" for (p, q), (i, j) in routes[:8])
+        more = f", … ({len(routes)} windows)" if len(routes) > 8 else ""
+        forward = [Line("y[c, p, q] = max of the window of x̃ at (p·u, q·v)", y)]
+        backward = [
+            Line(f"routes of sample 0, channel 0: {shown}{more}", note="each δ goes to its window's maximum"),
+            Line("δ placed at each maximum, sample 0, channel 0", dx[0, 0]),
+            Line("∂C/∂x = δ routed to the maximum of its window (0 elsewhere)", dx, check="input"),
+        ]
+    else:
+        forward = [Line(f"y[c, p, q] = (1/{r * s}) Σ window of x̃ at (p·u, q·v)", y)]
+        backward = [Line(f"∂C/∂x = each window spreads δ/{r * s} over its pixels (overlaps add)", dx, check="input")]
+    return LayerWork(forward, backward, dx)
+
+
+_DERIVATIONS: dict[type, Callable[..., LayerWork]] = {
+    nn.Linear: _linear,
+    nn.Conv2d: _conv,
+    nn.MaxPool2d: _pool,
+    nn.AvgPool2d: _pool,
+    nn.BatchNorm1d: _batch_norm,
+    nn.BatchNorm2d: _batch_norm,
+    nn.Dropout: _dropout,
+    nn.Flatten: _reshape,
+    nn.Identity: _reshape,
+    **dict.fromkeys(_ACTIVATIONS, _activation),
+}
+SUPPORTED = tuple(_DERIVATIONS)
+
+
+def derive(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, mask: Any = None) -> LayerWork:
+    """The formula column for one layer: x its input, y its output, δ = ∂C/∂y."""
+    return _DERIVATIONS[type(layer)](layer, x, y, delta, mask)
