@@ -262,9 +262,11 @@ def explain(
         return float(_autograd_loss(loss, Tensor(output), autograd_target).item())
 
     # formula: the loss's δ, then each layer's backward in turn
-    value, delta = (
-        ref.softmax_cross_entropy(out, targets) if loss == "cross_entropy" else ref.squared_error(out, targets)
-    )
+    one = np.array(1.0)  # ∂C/∂C
+    if loss == "cross_entropy":
+        value, (delta, _) = float(ref.cross_entropy(out, targets)), ref.cross_entropy_backward(one, out, targets)
+    else:
+        value, (delta, _) = float(ref.mse(out, targets)), ref.mse_backward(one, out, targets)
     works: list[LayerWork] = [None] * len(layers)  # type: ignore[list-item]
     deltas = [delta] * len(layers)
     for i in reversed(range(len(layers))):
