@@ -3,7 +3,7 @@ torch parity (ties included); windows that skip pixels; clear errors."""
 
 import numpy as np
 import pytest
-from tests.helpers import check, rand, torch_parity
+from tests.helpers import check, leaf, rand, torch_parity
 
 import bprop as bp
 import bprop.nn.functional as F
@@ -56,3 +56,36 @@ def test_errors_name_the_problem():
         F.avg_pool2d(bp.zeros(2, 4, 4), 2)
     with pytest.raises(ValueError, match=r"max_pool2d: kernel \(0, 2\).*at least 1"):
         F.max_pool2d(x, (0, 2))
+
+
+def test_max_pool2d_never_routes_the_gradient_to_the_padding():
+    """A window whose real inputs are all −∞ still has a real argmax (issue 11: torch [1, 4, 2, 2])."""
+    x = leaf(np.array([[[[-np.inf, 5.0], [1.0, 2.0]]]]))
+    y = F.max_pool2d(x, 2, 1, 1)
+    y.backward(np.ones(y.shape))
+    np.testing.assert_array_equal(x.grad, [[[[1.0, 4.0], [2.0, 2.0]]]])
+    x = leaf(np.full((1, 1, 2, 2), -np.inf))
+    F.max_pool2d(x, 2, 1, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[[[4.0, 2.0], [2.0, 1.0]]]])  # the first real pixel of each window
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_max_pool2d_matches_torch_on_nan_infinities_and_ties(seed):
+    """NaN wins its window (the last NaN, as torch's val > max or isnan(val)); ±∞ and ties the first."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 2, (2, 2, 5, 6)).astype(np.float64)
+    u = rng.random(x.shape)
+    x[u < 0.15], x[(u > 0.15) & (u < 0.22)], x[(u > 0.22) & (u < 0.27)] = -np.inf, np.nan, np.inf
+    kernel, stride, padding = [(2, 1, 1), (3, 1, 1), (3, 2, 1), (2, None, 0)][seed % 4]
+    torch_parity(
+        lambda t: F.max_pool2d(t, kernel, stride, padding),
+        lambda t: torch.nn.functional.max_pool2d(t, kernel, stride, padding),
+        x,
+    )
+
+
+def test_max_pool2d_gradcheck_with_padding_and_a_random_upstream_gradient():
+    x = rand(2, 3, 5, 4, seed=4)
+    check(lambda t: F.max_pool2d(t, 3, 1, 1), x)
+    check(lambda t: F.max_pool2d(t, (2, 3), (1, 2), (1, 1)), x)

@@ -118,12 +118,12 @@ def im2col(
 def add_col2im(
     delta: np.ndarray,
     weight: np.ndarray,
-    dxp: np.ndarray,
+    gxp: np.ndarray,
     out_hw: tuple[int, int],
     stride: tuple[int, int],
     dilation: tuple[int, int],
 ) -> None:
-    """dxp += col2im(δ_col W_col), fused: one GEMM and one strided add per kernel offset.
+    """gxp += col2im(δ_col W_col), fused: one GEMM and one strided add per kernel offset.
 
     Kernel offset (r, s) sends δ[n, :, p, q]·W[:, :, r, s] to pixel (p·u + r·d₁, q·v + s·d₂),
     so for every offset the whole batch's contribution is δ_col W[:, :, r, s] (a GEMM whose
@@ -138,7 +138,7 @@ def add_col2im(
         for s in range(weight.shape[3]):
             top, left = r * dilation[0], s * dilation[1]
             np.matmul(delta, taps[r, s], out=contribution)
-            dxp[:, top : top + u * (p - 1) + 1 : u, left : left + v * (q - 1) + 1 : v, :] += contribution.reshape(
+            gxp[:, top : top + u * (p - 1) + 1 : u, left : left + v * (q - 1) + 1 : v, :] += contribution.reshape(
                 -1, p, q, weight.shape[1]
             )
 
@@ -221,21 +221,21 @@ class Conv2d(Function):
                 )
                 if bias is not None:
                     z += bias[g * og : (g + 1) * og]  # while the chunk is in cache
-        ctx.save_for_backward(xp, weight)
-        ctx.meta = (x.shape, stride, padding, dilation, groups, out_hw, chunks)
+        ctx.xp, ctx.weight, ctx.x_shape, ctx.out_hw, ctx.chunks = xp, weight, x.shape, out_hw, chunks
+        ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        xp, weight = ctx.saved
-        x_shape, stride, padding, dilation, groups, out_hw, chunks = ctx.meta
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        xp, weight, out_hw, chunks = ctx.xp, ctx.weight, ctx.out_hw, ctx.chunks
+        stride, dilation, groups = ctx.stride, ctx.dilation, ctx.groups
         needs = ctx.needs_input_grad
         o_ch, c_per_group, kr, ks = weight.shape
         og = o_ch // groups
-        g_nhwc = np.ascontiguousarray(grad.transpose(0, 2, 3, 1))  # free when grad is channels-last like our output
-        gw = np.zeros((o_ch, kr, ks, c_per_group), grad.dtype) if needs[1] else None
+        g_nhwc = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1))  # free when channels-last like our output
+        gw = np.zeros((o_ch, kr, ks, c_per_group), grad_out.dtype) if needs[1] else None
         buffer = _cols_buffer(chunks, out_hw, (kr, ks), c_per_group, xp.dtype) if needs[1] else None
-        dxp = np.zeros(xp.shape, grad.dtype) if needs[0] else None
+        gxp = np.zeros(xp.shape, grad_out.dtype) if needs[0] else None
         for g in range(groups):
             outs, channels = slice(g * og, (g + 1) * og), slice(g * c_per_group, (g + 1) * c_per_group)
             for rows in chunks:
@@ -243,12 +243,11 @@ class Conv2d(Function):
                 if gw is not None:
                     cols = im2col(xp[rows, ..., channels], (kr, ks), out_hw, stride, dilation, buffer)
                     gw[outs] += (delta.T @ cols).reshape(og, kr, ks, c_per_group)
-                if dxp is not None:
-                    add_col2im(delta, weight[outs], dxp[rows, ..., channels], out_hw, stride, dilation)
-        gx = unpad_to_nchw(dxp, padding, x_shape[2:]) if dxp is not None else None
-        gw_out = gw.transpose(0, 3, 1, 2) if gw is not None else None
+                if gxp is not None:
+                    add_col2im(delta, weight[outs], gxp[rows, ..., channels], out_hw, stride, dilation)
+        gx = unpad_to_nchw(gxp, ctx.padding, ctx.x_shape[2:]) if gxp is not None else None
         gb = None
         if len(needs) > 2 and needs[2]:
             g_rows = g_nhwc.reshape(-1, o_ch)
             gb = np.ones(g_rows.shape[0], g_rows.dtype) @ g_rows  # Σ_{n,p,q} as a BLAS GEMV: 3-4× faster than .sum
-        return gx, gw_out, gb
+        return gx, (gw.transpose(0, 3, 1, 2) if gw is not None else None), gb

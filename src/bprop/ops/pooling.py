@@ -53,20 +53,19 @@ def _pool_grad_buffer(
 
 
 class MaxPool2d(Function):
-    """y[n, c, p, q] = max over the window (r, s) of x̃[n, c, p·u + r, q·v + s], x̃ padded with −∞.
+    """y[n, c, p, q] = max of x over the window (r, s) at (p·u + r, q·v + s) of the padded grid,
+    padding not a candidate (torch: a window of −∞ still has a real argmax).
 
     The max is locally the identity on its argmax and constant in the others, so
-    ∂C/∂x̃[argmax of window (p, q)] += δ[p, q] and 0 elsewhere (the first maximum on ties, as
-    torch); padded positions are never the argmax and are cropped away.
+    ∂C/∂x[argmax of window (p, q)] += δ[p, q] and 0 elsewhere. The argmax is torch's: the first
+    maximum in row-major order on ties, the last NaN when the window holds NaN (y is NaN then).
 
     Forward is a running maximum over the R·S kernel offsets, each a strided slice of the whole
-    batch; no window is copied and nothing but the input (a view of it without padding) and y
-    is kept. Backward walks the offsets in the same order and routes δ to x̃ where it equals
-    y, masking out windows an earlier offset already won: the first maximum, as above. For
-    disjoint windows (the non-overlapping fast path) each offset's δ share is assigned to its
-    slice of the gradient, not added. (The reshape trick, viewing x̃ as (N, P, R, Q, S, C) and
-    reducing over R and S, reads the same memory, since these slices are that view's
-    [:, :, r, :, s]; NumPy's two-axis max over it measured 3–5× slower than R·S np.maximum calls.)
+    batch (padding filled with −∞); no window is copied. Backward walks the offsets in the same
+    order and routes δ where x equals y, masking windows an earlier offset already won, and
+    padding when a window's maximum is −∞. For disjoint windows each offset's share is assigned,
+    not added. (Viewing x̃ as (N, P, R, Q, S, C) and reducing over R and S reads the same memory;
+    NumPy's two-axis max over it measured 3–5× slower than R·S np.maximum calls.)
     """
 
     @staticmethod
@@ -76,29 +75,53 @@ class MaxPool2d(Function):
         out = None
         for _, where in _offset_slices(kernel, out_hw, stride):
             out = xp[where].copy() if out is None else np.maximum(out, xp[where], out=out)
-        ctx.save_for_backward(xp, out)
-        ctx.meta = (x.shape, kernel, stride, padding, out_hw)
+        ctx.xp, ctx.out, ctx.x_shape = xp, out, x.shape
+        ctx.kernel, ctx.stride, ctx.padding, ctx.out_hw = kernel, stride, padding, out_hw
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        xp, out = ctx.saved
-        x_shape, kernel, stride, padding, out_hw = ctx.meta
-        g = np.ascontiguousarray(grad.transpose(0, 2, 3, 1))  # read R·S times: one copy beats R·S strided reads
-        dxp, disjoint = _pool_grad_buffer(x_shape, kernel, stride, padding, out_hw, g.dtype)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        xp, out, padding = ctx.xp, ctx.out, ctx.padding
+        g = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1))  # read R·S times: one copy beats R·S strided reads
+        gxp, disjoint = _pool_grad_buffer(ctx.x_shape, ctx.kernel, ctx.stride, padding, ctx.out_hw, g.dtype)
+        offsets = [where for _, where in _offset_slices(ctx.kernel, ctx.out_hw, ctx.stride)]
+        # only a window whose maximum is −∞ can tie with the −∞ padding
+        real = _real_pixels(xp.shape, padding) if max(padding) > 0 and np.isneginf(out).any() else None
         won = None  # windows whose maximum an earlier offset already took
         share = None if disjoint else np.empty(out.shape, g.dtype)
-        for k, where in _offset_slices(kernel, out_hw, stride):
+        for k, where in enumerate(offsets):
             hit = xp[where] == out
+            if real is not None:
+                hit &= real[where[1], where[2], None]
             if won is not None:
                 np.greater(hit, won, out=hit)  # hit and not won (booleans)
             if disjoint:
-                np.multiply(g, hit, out=dxp[where])
+                np.multiply(g, hit, out=gxp[where])
             else:
-                dxp[where] += np.multiply(g, hit, out=share)
-            if k + 1 < kernel[0] * kernel[1]:
+                gxp[where] += np.multiply(g, hit, out=share)
+            if k + 1 < len(offsets):
                 won = hit if won is None else np.logical_or(won, hit, out=won)
-        return (unpad_to_nchw(dxp, padding, x_shape[2:]),)
+        if np.isnan(out).any():  # NaN ≠ NaN, so no window with NaN took a share above
+            _route_to_last_nan(xp, g, gxp, offsets)
+        return (unpad_to_nchw(gxp, padding, ctx.x_shape[2:]),)
+
+
+def _real_pixels(padded_shape: tuple[int, ...], padding: tuple[int, int]) -> np.ndarray:
+    """(H + 2a, W + 2b) mask: True on the input's pixels, False on the padding."""
+    real = np.zeros(padded_shape[1:3], bool)
+    real[padding[0] : padded_shape[1] - padding[0], padding[1] : padded_shape[2] - padding[1]] = True
+    return real
+
+
+def _route_to_last_nan(xp: np.ndarray, g: np.ndarray, gxp: np.ndarray, offsets: list) -> None:
+    """gxp += δ at the last NaN of every window that holds one (torch's argmax: val > max or NaN)."""
+    won = None
+    for where in reversed(offsets):
+        hit = np.isnan(xp[where])
+        if won is not None:
+            np.greater(hit, won, out=hit)
+        gxp[where] += g * hit
+        won = hit if won is None else np.logical_or(won, hit, out=won)
 
 
 class AvgPool2d(Function):
@@ -118,17 +141,17 @@ class AvgPool2d(Function):
         for _, where in _offset_slices(kernel, out_hw, stride):
             out = xp[where].copy() if out is None else np.add(out, xp[where], out=out)
         out *= np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=out.dtype)
-        ctx.meta = (x.shape, kernel, stride, padding, out_hw)
+        ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding, ctx.out_hw = x.shape, kernel, stride, padding, out_hw
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x_shape, kernel, stride, padding, out_hw = ctx.meta
-        share = grad.transpose(0, 2, 3, 1) * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=grad.dtype)
-        dxp, disjoint = _pool_grad_buffer(x_shape, kernel, stride, padding, out_hw, grad.dtype)
-        for _, where in _offset_slices(kernel, out_hw, stride):
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        kernel, x_shape, padding = ctx.kernel, ctx.x_shape, ctx.padding
+        share = grad_out.transpose(0, 2, 3, 1) * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=grad_out.dtype)
+        gxp, disjoint = _pool_grad_buffer(x_shape, kernel, ctx.stride, padding, ctx.out_hw, grad_out.dtype)
+        for _, where in _offset_slices(kernel, ctx.out_hw, ctx.stride):
             if disjoint:
-                dxp[where] = share
+                gxp[where] = share
             else:
-                dxp[where] += share
-        return (unpad_to_nchw(dxp, padding, x_shape[2:]),)
+                gxp[where] += share
+        return (unpad_to_nchw(gxp, padding, x_shape[2:]),)

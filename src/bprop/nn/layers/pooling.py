@@ -41,7 +41,7 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """y = the maximum of each kernel window (padding counts as −∞); see ops.pooling.MaxPool2d."""
+    """y = the maximum of each kernel window (padding is never a candidate); see ops.pooling.MaxPool2d."""
 
     pool = F.max_pool2d
 
