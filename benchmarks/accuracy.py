@@ -25,6 +25,9 @@ from pathlib import Path
 from bprop import cli, nn
 from bprop.data import DataLoader
 from bprop.data.datasets import DatasetError
+from bprop.data.registry import dataset_spec, load_dataset
+from bprop.train import RunConfig
+from bprop.train.run import make_model
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = {  # name: (CLI flags, target test accuracy)
@@ -62,23 +65,23 @@ def torch_twin(model: nn.Module):
     )
 
 
-def config_for(flags: list[str], data_dir: str) -> dict:
-    return cli.train_config(cli.make_parser().parse_args(["train", *flags, "--data-dir", data_dir]))
+def config_for(flags: list[str], data_dir: str) -> RunConfig:
+    return cli.train_config(cli.make_parser().parse_args(["train", *flags, "--data-dir", data_dir]))[0]
 
 
-def torch_epoch_seconds(config: dict, epochs: int) -> float:
+def torch_epoch_seconds(config: RunConfig, epochs: int) -> float:
     """Median seconds per epoch of the torch twin, trained as `bprop train` trains."""
     import torch
 
-    train_set, _ = cli.load_data(config["data"], config["data_dir"], False)
-    config["input_shape"], config["num_classes"] = cli.sample_shape(train_set)
-    twin = torch_twin(cli.build_model(config))
-    transform, _ = cli.batch_transforms(cli.data_kind(config["data"]), False)
-    loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True, transform=transform)
-    opt = torch.optim.Adam(twin.parameters(), lr=config["lr"])
+    train_set, _ = load_dataset(config.data, config.data_dir, False)
+    spec = dataset_spec(config.data)
+    twin = torch_twin(make_model(config, spec.input_shape, spec.num_classes))
+    transform, _ = spec.transforms(augment=False)
+    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, transform=transform)
+    opt = torch.optim.Adam(twin.parameters(), lr=config.lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     threads = torch.get_num_threads()
-    torch.set_num_threads(config.get("threads") or threads)
+    torch.set_num_threads(config.threads or spec.threads or threads)
     times = []
     try:
         for _ in range(epochs):
@@ -97,7 +100,7 @@ def run(name: str, data_dir: str, torch_epochs: int) -> None:
     flags, target = RUNS[name]
     config = config_for(flags, data_dir)
     try:
-        cli.load_data(config["data"], data_dir, False)
+        load_dataset(config.data, data_dir, False)
     except DatasetError as err:
         print(f"{name:<16} skipped: {err}", flush=True)
         return

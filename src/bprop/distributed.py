@@ -11,6 +11,11 @@ are those of rank 0 when it saves.
 Launch with a standard launcher, ``mpirun -n 4 bprop train …`` (or ``bprop train --workers 4``),
 on several machines with ``mpirun --hostfile hosts -n 8 …``. Without mpirun, or without
 mpi4py installed, everything runs as a single process.
+
+Errors: a rank that fails while the others wait in a collective would hang the job. So start-up
+(reading data, checking options) ends with ``agree_on_errors``, where every rank learns whether
+any rank failed and all stop together; an error after that point ends the whole job with
+``abort`` (and an uncaught exception does so through the hook that ``init`` installs).
 """
 
 from __future__ import annotations
@@ -24,7 +29,15 @@ import numpy as np
 
 from bprop.nn.module import Module
 
-BUCKET_BYTES = 8 * 2**20  # gradients are allreduced in float32 buckets of about this size
+BUCKET_BYTES = 8 * 2**20  # gradients are allreduced in buckets of about this size, one dtype per bucket
+
+
+class RankError(RuntimeError):
+    """Start-up failed on some rank; raised on every rank by ``agree_on_errors``."""
+
+    def __init__(self, rank: int, message: str):
+        super().__init__(message if rank == 0 else f"rank {rank}: {message}")
+        self.rank = rank
 
 
 class World:
@@ -77,6 +90,38 @@ def is_main() -> bool:
     return _world.rank == 0
 
 
+def is_distributed() -> bool:
+    """True when this process is one of several ranks of an MPI job."""
+    return _world.size > 1
+
+
+def broadcast_object(obj: Any, root: int = 0) -> Any:
+    """Rank ``root``'s ``obj`` (a small picklable value such as a seed) on every rank."""
+    return obj if _world.size == 1 else _world.comm.bcast(obj, root=root)
+
+
+def agree_on_errors(error: BaseException | None) -> None:
+    """Every rank passes its start-up error (or None); if any rank failed, every rank raises
+    RankError with the message of the first rank that failed, so that all stop together
+    instead of the healthy ones waiting forever in their first collective."""
+    if _world.size == 1:
+        if error is not None:
+            raise error
+        return
+    messages = _world.comm.allgather(None if error is None else str(error))
+    for rank, message in enumerate(messages):
+        if message is not None:
+            raise RankError(rank, message) from error
+
+
+def abort(code: int = 1) -> None:
+    """End every rank of the job now (MPI_Abort); a no-op for a single process."""
+    if _world.size > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _world.comm.Abort(code)
+
+
 def broadcast_parameters(model: Module, root: int = 0) -> None:
     """Copy rank ``root``'s parameters and buffers to every rank, so all start identical."""
     if _world.size == 1:
@@ -92,17 +137,21 @@ def broadcast_parameters(model: Module, root: int = 0) -> None:
 def allreduce_gradients(model: Module, bucket_bytes: int = BUCKET_BYTES) -> None:
     """Replace every gradient by its mean over the ranks.
 
-    Gradients are packed into a few large float32 buffers (one MPI call per bucket rather than
-    per parameter: latency, not bandwidth, dominates small messages), summed in place with
-    Allreduce, divided by the world size and unpacked.
+    Gradients are packed into a few large buffers (one MPI call per bucket rather than per
+    parameter: latency, not bandwidth, dominates small messages), summed in place with
+    Allreduce, divided by the world size and unpacked. A bucket holds gradients of one dtype
+    and is reduced in it, so a float64 model keeps float64 precision.
     """
     if _world.size == 1:
         return
     from mpi4py import MPI
 
     params = [p for p in model.parameters() if p.grad is not None]
-    for bucket in _buckets(params, bucket_bytes):
-        flat = np.concatenate([p.grad.reshape(-1).astype(np.float32, copy=False) for p in bucket])
+    by_dtype: dict[np.dtype, list] = {}
+    for p in params:
+        by_dtype.setdefault(p.grad.dtype, []).append(p)
+    for bucket in (b for group in by_dtype.values() for b in _buckets(group, bucket_bytes)):
+        flat = np.concatenate([p.grad.reshape(-1) for p in bucket])
         _world.comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
         flat /= _world.size
         offset = 0
@@ -115,7 +164,7 @@ def _buckets(params: list, bucket_bytes: int) -> Iterator[list]:
     bucket, size = [], 0
     for p in params:
         bucket.append(p)
-        size += p.grad.size * 4
+        size += p.grad.nbytes
         if size >= bucket_bytes:
             yield bucket
             bucket, size = [], 0

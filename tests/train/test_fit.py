@@ -43,8 +43,9 @@ def test_target_loss_and_time_limit_stop_early():
     assert len(history.epochs) < 50 and "reached the target" in history.stop_reason
     model, opt = make()
     history = fit(model, blobs(), optimizer=opt, epochs=50, batch_size=16, time_limit=0.0, quiet=True)
-    assert len(history.epochs) == 1 and len(history.steps) == 1  # the limit is checked after every step
-    assert history.stop_reason == "time limit reached after 1 of 8 steps of epoch 1"
+    # the limit is checked after every step; an epoch stopped part-way is not logged as one
+    assert len(history.epochs) == 0 and len(history.steps) == 1
+    assert history.stop_reason == "time limit reached after step 1 of 8 of epoch 1"
 
 
 def test_metrics_are_logged_per_step_per_epoch_and_on_validation():
@@ -62,7 +63,15 @@ def test_metrics_are_logged_per_step_per_epoch_and_on_validation():
         quiet=True,
         metrics=["accuracy", "top2_accuracy", worst_class_recall],
     )
-    assert list(history.steps[0]) == ["step", "loss", "accuracy", "top2_accuracy", "worst_class_recall", "seconds"]
+    assert list(history.steps[0]) == [
+        "step",
+        "loss",
+        "accuracy",
+        "top2_accuracy",
+        "worst_class_recall",
+        "grad_norm",
+        "seconds",
+    ]
     epoch = history.last
     assert {"val_loss", "val_accuracy", "val_top2_accuracy", "val_worst_class_recall"} <= set(epoch)
     assert epoch["accuracy"] == pytest.approx(np.mean([s["accuracy"] for s in history.steps[3:]]))
@@ -217,3 +226,66 @@ def test_bad_training_data_is_explained():
     model, opt = make()
     with pytest.raises(TypeError, match="DataLoader, a Dataset or"):
         fit(model, "not data", optimizer=opt, epochs=1, quiet=True)
+
+
+class CtrlCAtStep(Callback):
+    """Does what the Ctrl-C handler does, at a chosen step."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_batch_end(self, trainer):
+        if trainer.step == self.step:
+            trainer.interrupted = True
+
+
+def test_a_run_interrupted_mid_epoch_resumes_bit_identically(tmp_path):
+    x, y = blobs()
+
+    def run(epochs, resume=None, out=None, stop_at=None):
+        model, opt = make(seed=3)
+        sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, transform=RandomHorizontalFlip(0.3))
+        callbacks = [ModelCheckpoint(out)] if out else []
+        callbacks += [CtrlCAtStep(stop_at)] if stop_at else []
+        history = fit(
+            model, loader, optimizer=opt, scheduler=sched, epochs=epochs, resume=resume, quiet=True, callbacks=callbacks
+        )
+        return model, history
+
+    straight, straight_history = run(3)
+    with pytest.raises(KeyboardInterrupt, match="after step 3 of 8 of epoch 2"):
+        run(3, out=tmp_path, stop_at=11)  # 8 steps per epoch: step 11 is the third of epoch 2
+    saved = bp.load(tmp_path / "last.npz")
+    assert saved["epoch"] == 1 and saved["step"] == 11 and saved["loader"]["position"] == 3
+    assert all(np.isfinite(v).all() for v in saved["model"].values())
+    bp.manual_seed(123)  # the resumed process starts from unrelated random state
+    resumed, history = run(3, resume=tmp_path / "last.npz")
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert history["loss"] == straight_history["loss"]  # the resumed epoch adds to its saved sums
+
+
+def test_grad_tol_stops_when_the_gradient_norm_is_small():
+    model, opt = make(dropout=0.0)
+    history = fit(model, blobs(), optimizer=opt, epochs=50, batch_size=120, grad_tol=0.05, quiet=True)
+    norms = [s["grad_norm"] for s in history.steps]
+    assert norms[-1] < 0.05 and min(norms[:-1]) >= 0.05 and len(history.epochs) < 50
+    assert history.stop_reason.startswith(f"gradient norm {norms[-1]:.3g} fell below grad_tol 0.05")
+    manual = np.sqrt(sum(float((p.grad.astype(np.float64) ** 2).sum()) for p in model.parameters()))
+    assert norms[-1] == pytest.approx(manual, rel=1e-5)  # the global norm √(Σ‖g‖²)
+
+
+def test_a_diverging_run_stops_before_writing_non_finite_weights(tmp_path):
+    from bprop.train.fit import DivergenceError
+
+    bp.manual_seed(0)
+    model = nn.models.FullyConnectedNet(4, [16], 3, weight_scale=0.3)
+    opt = optim.SGD(model.parameters(), lr=1e4)
+    x, y = blobs()
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError, match=r"at epoch \d+, step \d+: .*learning rate"):
+        fit(model, (x, y), optimizer=opt, epochs=50, batch_size=16, quiet=True, callbacks=[ModelCheckpoint(tmp_path)])
+    assert all(np.isfinite(p.data).all() for p in model.parameters())
+    for name in ("last.npz", "best.npz"):
+        if (tmp_path / name).exists():
+            assert all(np.isfinite(v).all() for v in bp.load(tmp_path / name)["model"].values())

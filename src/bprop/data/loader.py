@@ -3,10 +3,15 @@
 One permutation per epoch is drawn and each batch is ``dataset.gather`` of its slice of it: a
 single fancy index per array for array-backed datasets, so no Python loop over samples and no
 copy of the whole data set per epoch. Other datasets are batched by stacking their items.
+
+The loader knows how far into an epoch it is: ``state_dict()`` taken mid-epoch holds the
+generator as it was before the epoch's permutation and the number of batches handed out, so a
+loader restored from it draws the same permutation and carries on with the next batch.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Callable, Iterator
 
@@ -47,19 +52,28 @@ class DataLoader:
         self.sampler = sampler  # e.g. a DistributedSampler: it then decides the order (and shuffling)
         seed = int(generator().integers(2**63)) if seed is None else seed
         self.generator = np.random.default_rng(seed)
+        self._epoch_state: dict[str, Any] | None = None  # the generator before this epoch's permutation
+        self._position: int | None = None  # batches handed out in the current epoch; None between epochs
+        self._resume_at = 0  # the batch to start the next iteration at (set by load_state_dict)
 
     def __len__(self) -> int:
         n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        first, self._resume_at = self._resume_at, 0
+        self._epoch_state = copy.deepcopy(self.generator.bit_generator.state)
         if self.sampler is not None:
             order = self.sampler.indices()
         else:
             n = len(self.dataset)
             order = self.generator.permutation(n) if self.shuffle else np.arange(n)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            yield self._batch(order[start : start + self.batch_size])
+        self._position = first
+        for start in range(first * self.batch_size, len(self) * self.batch_size, self.batch_size):
+            batch = self._batch(order[start : start + self.batch_size])
+            self._position += 1
+            yield batch
+        self._position = None
 
     def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
         columns = list(self.dataset.gather(indices))
@@ -68,13 +82,22 @@ class DataLoader:
         # the gathered arrays are fresh: wrap them without the copy Tensor() would make
         return tuple(Tensor._from_op(np.asarray(c), None) for c in columns)
 
+    @property
+    def mid_epoch(self) -> bool:
+        """True between the first and the last batch of an epoch."""
+        return self._position is not None and 0 < self._position < len(self)
+
     def state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"generator": self.generator.bit_generator.state}
+        if self.mid_epoch:
+            state: dict[str, Any] = {"generator": self._epoch_state, "position": self._position}
+        else:
+            state = {"generator": self.generator.bit_generator.state, "position": 0}
         if self.sampler is not None and hasattr(self.sampler, "state_dict"):
             state["sampler"] = self.sampler.state_dict()
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.bit_generator.state = state["generator"]
+        self._resume_at = int(state.get("position", 0))
         if "sampler" in state and self.sampler is not None:
             self.sampler.load_state_dict(state["sampler"])

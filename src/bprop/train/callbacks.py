@@ -1,5 +1,5 @@
-"""Callbacks of the fit loop (Keras-style): called before training, after each step and after
-each epoch.
+"""Callbacks of the fit loop (Keras-style): called before training, after each step, after
+each epoch and when training ends.
 
 A callback sees the Trainer (model, optimizer, history…) and may set ``trainer.stop`` to a
 reason to end training after this epoch. A callback that keeps state across epochs (a best
@@ -28,6 +28,10 @@ class Callback:
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
         """Called after each epoch with that epoch's metrics."""
+
+    def on_train_end(self, trainer: Any) -> None:
+        """Called once when training stops for any reason but an error, also part-way through an
+        epoch (time limit, gradient tolerance, Ctrl-C); ``trainer.mid_epoch`` tells."""
 
     def state_dict(self) -> dict[str, Any]:
         """What the callback has learnt so far (a best value, a patience count…)."""
@@ -103,6 +107,11 @@ class ModelCheckpoint(Callback):
                 self.best = logs[self.monitor]
                 trainer.save_checkpoint(self.directory / "best.npz")
         if self.save_last:  # after best.npz, so that the state saved holds the new best value
+            trainer.save_checkpoint(self.directory / "last.npz")
+
+    def on_train_end(self, trainer: Any) -> None:
+        """A run stopped part-way through an epoch saves that exact state, to resume mid-epoch."""
+        if self.save_last and trainer.mid_epoch:
             trainer.save_checkpoint(self.directory / "last.npz")
 
     def state_dict(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Checkpoints: everything a run needs to continue exactly, in one bp.save file (no pickle).
 
 Model and optimizer state, the scheduler, the global RNG and the data loader's shuffling
-generator, the epoch and step counters, the history and the callbacks' state. Restoring all of them is what makes
+generator (and its position in an epoch stopped part-way, with that epoch's running sums), the
+epoch and step counters, the history and the callbacks' state. Restoring all of them is what makes
 a resumed run bit-identical to an uninterrupted one.
 """
 
@@ -25,6 +26,7 @@ def save_checkpoint(
     step: int = 0,
     config: dict[str, Any] | None = None,
     callbacks: dict[str, Any] | None = None,
+    partial_epoch: dict[str, Any] | None = None,
 ) -> None:
     """Write the training state to ``path`` atomically (see bp.save): a crash mid-write leaves
     the previous checkpoint intact."""
@@ -36,6 +38,7 @@ def save_checkpoint(
         "rng": get_rng_state(),
         "config": config or {},
         "callbacks": callbacks or {},
+        "partial_epoch": partial_epoch or {},
     }
     for name, part in (("optimizer", optimizer), ("scheduler", scheduler), ("loader", loader), ("history", history)):
         if part is not None:

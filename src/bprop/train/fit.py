@@ -1,9 +1,21 @@
 """The fit loop: epochs of (forward, loss, backward, step) with the notes' stopping rules —
-maximum epochs and "loss small enough" — plus early stopping (a callback) and a time limit."""
+maximum epochs and "loss small enough" — plus early stopping (a callback), a time limit, a
+gradient-norm tolerance, and the faults a long run meets:
+
+- a loss or gradient that is not finite stops training before the step that would write it
+  into the weights (``DivergenceError``), so the model and every checkpoint stay finite;
+- Ctrl-C is taken at the next step boundary: the callbacks' ``on_train_end`` runs (the
+  checkpoint callback saves the exact mid-epoch state there) and KeyboardInterrupt is re-raised;
+- a run stopped mid-epoch (time limit, gradient tolerance, Ctrl-C) resumes mid-epoch exactly.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import signal
+import threading
 import time
 from typing import Any, Callable, Sequence
 
@@ -33,6 +45,10 @@ def as_loader(data: Any, batch_size: int, shuffle: bool, transform: Callable | N
     if not isinstance(data, Dataset):
         raise TypeError(f"expected a DataLoader, a Dataset or (x, y) arrays, got {type(data).__name__}")
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, transform=transform)
+
+
+class DivergenceError(ArithmeticError):
+    """The loss or the gradient became NaN or infinite; no step was taken with it."""
 
 
 def is_classification(scores: np.ndarray, targets: np.ndarray) -> bool:
@@ -66,6 +82,15 @@ class Trainer:
         self.epoch = self.step = 0
         self.stop = ""
         self.deadline: float | None = None  # time.perf_counter() value at which to stop
+        self.grad_tol: float | None = None
+        self.interrupted = False  # set by the Ctrl-C handler; acted on at the next step boundary
+        # the running sums of an epoch stopped part-way, carried in checkpoints for exact resumption
+        self.partial: dict[str, Any] = {}
+
+    @property
+    def mid_epoch(self) -> bool:
+        """True when training stopped part-way through an epoch (``self.epoch`` is not finished)."""
+        return self.loader.mid_epoch
 
     def save_checkpoint(self, path: str | os.PathLike) -> None:
         save_checkpoint(
@@ -79,11 +104,13 @@ class Trainer:
             step=self.step,
             config=self.config,
             callbacks={key: cb.state_dict() for key, cb in self._stateful_callbacks()},
+            partial_epoch=self.partial if self.mid_epoch else {},
         )
 
     def resume(self, path: str | os.PathLike) -> None:
         state = load_checkpoint(path, self.model, self.optimizer, self.scheduler, self.loader, self.history)
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.partial = dict(state.get("partial_epoch", {}))
         saved = state.get("callbacks", {})
         for key, cb in self._stateful_callbacks():
             if key in saved:
@@ -108,42 +135,67 @@ class Trainer:
             self.metrics = [M.get_metric("accuracy")] if is_classification(scores, targets) else []
         return {name: float(fn(scores, targets)) for name, fn in self.metrics}
 
+    def grad_norm(self) -> float:
+        """The global gradient norm √(Σ‖g‖²) over all parameters, as torch's clip_grad_norm_ measures it."""
+        total = 0.0
+        for p in self.model.parameters():
+            if p.grad is not None:
+                flat = p.grad.reshape(-1)
+                total += float(np.dot(flat, flat))
+        return math.sqrt(total)
+
+    def train_step(self, x: Tensor, y: Tensor) -> tuple[float, float, dict[str, float]]:
+        """One optimizer step; returns (loss, gradient norm, batch metrics). Raises
+        DivergenceError, before stepping, when the loss or the gradient is not finite."""
+        self.optimizer.zero_grad()
+        scores, loss = self.data_loss(x, y)
+        loss.backward()
+        if self.distributed:  # averaged first, so that every rank sees the same norm and agrees
+            dist.allreduce_gradients(self.model)
+        value, norm = loss.item(), self.grad_norm()
+        if not (math.isfinite(value) and math.isfinite(norm)):
+            what = f"loss is {value}" if not math.isfinite(value) else f"gradient norm is {norm}"
+            raise DivergenceError(
+                f"training diverged at epoch {self.epoch + 1}, step {self.step + 1}: {what}; "
+                "no step was taken with it. Lower the learning rate (or check the data for extreme values)"
+            )
+        self.optimizer.step()
+        self.step += 1
+        return value, norm, self.batch_metrics(scores.data, y.data)
+
     def train_epoch(self, epochs: int, quiet: bool) -> dict[str, float]:
-        """One pass over the loader; the logs hold sample-weighted means of the batches' loss and metrics."""
+        """One pass over the loader (or the rest of one stopped part-way); the logs hold
+        sample-weighted means of the batches' loss and metrics."""
         self.model.train()
         if getattr(self.loader.sampler, "set_epoch", None):
             self.loader.sampler.set_epoch(self.epoch)
         progress = Progress(len(self.loader), self.epoch + 1, epochs, quiet)
-        total_loss = seen = 0.0
-        sums: dict[str, float] = {}
-        start = time.perf_counter()
-        for done, (x, y) in enumerate(self.loader, start=1):
+        partial, self.partial = self.partial, {}
+        total_loss, seen = partial.get("loss", 0.0), partial.get("seen", 0.0)
+        sums: dict[str, float] = dict(partial.get("sums", {}))
+        start = time.perf_counter() - partial.get("seconds", 0.0)
+        for x, y in self.loader:
             step_start = time.perf_counter()
-            self.optimizer.zero_grad()
-            scores, loss = self.data_loss(x, y)
-            loss.backward()
-            if self.distributed:
-                dist.allreduce_gradients(self.model)
-            self.optimizer.step()
-            self.step += 1
+            value, norm, measured = self.train_step(x, y)
             for cb in self.batch_callbacks:
                 cb.on_batch_end(self)
-            value, n = loss.item(), len(x)
-            measured = self.batch_metrics(scores.data, y.data)
+            n = len(x)
             total_loss += value * n
             seen += n
             for name, v in measured.items():
                 sums[name] = sums.get(name, 0.0) + v * n
             now = time.perf_counter()
-            self.history.steps.append({"step": self.step, "loss": value, **measured, "seconds": now - step_start})
+            self.history.steps.append(
+                {"step": self.step, "loss": value, **measured, "grad_norm": norm, "seconds": now - step_start}
+            )
             progress.update(
                 loss=total_loss / seen, **{k: s / seen for k, s in sums.items()}, samples_per_s=seen / (now - start)
             )
-            # a time limit ends the epoch early; not so in data-parallel runs, where every rank
-            # must take the same number of steps (they check it after the epoch, below)
-            if self.deadline is not None and now >= self.deadline and not self.distributed:
-                self.stop = f"time limit reached after {done} of {len(self.loader)} steps of epoch {self.epoch + 1}"
+            self.stop = self.stop or self._stop_within_epoch(norm, now)
+            if self.stop:
                 break
+        if self.loader.mid_epoch:  # stopped part-way: keep the sums so that a resumed epoch adds to them
+            self.partial = {"loss": total_loss, "seen": seen, "sums": sums, "seconds": time.perf_counter() - start}
         if self.distributed:
             total_loss, seen, *values = dist.allreduce_sum([total_loss, seen, *sums.values()])
             sums = dict(zip(sums, values))
@@ -156,6 +208,41 @@ class Trainer:
         }
         self._progress = progress
         return logs
+
+    def _stop_within_epoch(self, norm: float, now: float) -> str:
+        """Why to stop after this step, or "" to go on."""
+        where = f"step {self.loader._position} of {len(self.loader)} of epoch {self.epoch + 1}"
+        if self.grad_tol is not None and norm < self.grad_tol:  # the same norm on every rank
+            return f"gradient norm {norm:.3g} fell below grad_tol {self.grad_tol:g} at {where}"
+        # a time limit or Ctrl-C ends the epoch early; not so in data-parallel runs, where every
+        # rank must take the same number of steps (they check the time after the epoch)
+        if self.distributed:
+            return ""
+        if self.interrupted:
+            return f"interrupted (Ctrl-C) after {where}"
+        if self.deadline is not None and now >= self.deadline:
+            return f"time limit reached after {where}"
+        return ""
+
+
+@contextlib.contextmanager
+def _ctrl_c_at_step_boundary(trainer: Trainer) -> Any:
+    """While inside, the first Ctrl-C asks the trainer to stop after the current step (so that
+    no step is half-applied); a second one interrupts at once. Only in the main thread of a
+    single process: signal handlers cannot be set elsewhere, and MPI ranks must stop together."""
+    if trainer.distributed or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_ctrl_c(signum: int, frame: Any) -> None:
+        trainer.interrupted = True
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def fit(
@@ -177,6 +264,7 @@ def fit(
     quiet: bool = False,
     config: dict[str, Any] | None = None,
     distributed: bool = False,
+    grad_tol: float | None = None,
 ) -> History:
     """Train ``model`` and return its History.
 
@@ -188,9 +276,15 @@ def fit(
 
     Stops after ``epochs`` epochs, when the epoch's training loss falls to ``target_loss``
     (the notes' "loss small enough"), once ``time_limit`` seconds have passed (within the
-    epoch, after the step that crossed it), or when a callback (e.g. EarlyStopping) says so;
+    epoch, after the step that crossed it), when the global gradient norm √(Σ‖g‖²) of a step
+    falls below ``grad_tol``, or when a callback (e.g. EarlyStopping) says so;
     ``history.stop_reason`` says which. ``scheduler`` is stepped once per epoch. ``resume``
-    continues exactly from a checkpoint written by ModelCheckpoint (its ``last.npz``).
+    continues exactly from a checkpoint written by ModelCheckpoint (its ``last.npz``), also
+    from one written part-way through an epoch.
+
+    A NaN or infinite loss or gradient raises DivergenceError before the step. Ctrl-C stops
+    after the current step, runs the callbacks' ``on_train_end`` (ModelCheckpoint saves
+    ``last.npz`` there) and raises KeyboardInterrupt.
 
     ``distributed=True`` trains data-parallel over MPI (see bprop.distributed): each rank takes
     its shard of every epoch, gradients are averaged after backward, metrics are summed over
@@ -220,8 +314,36 @@ def fit(
         cb.on_train_begin(trainer)
     started = time.perf_counter()
     trainer.deadline = None if time_limit is None else started + time_limit
+    trainer.grad_tol = grad_tol
+    with _ctrl_c_at_step_boundary(trainer):
+        _epochs(trainer, val, epochs, batch_size, target_loss, time_limit, started, transform, val_transform, quiet)
+    trainer.history.stop_reason = trainer.stop or f"finished {epochs} epochs"
+    for cb in callbacks:
+        cb.on_train_end(trainer)
+    if trainer.interrupted:
+        raise KeyboardInterrupt(trainer.stop)
+    return trainer.history
+
+
+def _epochs(
+    trainer: Trainer,
+    val: Any,
+    epochs: int,
+    batch_size: int,
+    target_loss: float | None,
+    time_limit: float | None,
+    started: float,
+    transform: Callable | None,
+    val_transform: Callable | None,
+    quiet: bool,
+) -> None:
+    """The epoch loop of ``fit``: train, validate, log, ask the callbacks."""
+    model, scheduler, callbacks = trainer.model, trainer.scheduler, trainer.callbacks
     while trainer.epoch < epochs and not trainer.stop:
         logs = trainer.train_epoch(epochs, quiet)
+        if trainer.mid_epoch:  # stopped part-way: the epoch is not over, so nothing is logged for it
+            trainer._progress.close(None)
+            break
         if val is not None:
             results = _evaluate(
                 model,
@@ -239,11 +361,11 @@ def fit(
             trainer.stop = f"training loss {logs['loss']:.4g} reached the target {target_loss}"
         if time_limit is not None and time.perf_counter() - started >= time_limit:
             trainer.stop = trainer.stop or f"time limit of {time_limit} s reached"
+        if trainer.interrupted and not trainer.stop:  # Ctrl-C during validation or the callbacks
+            trainer.stop = f"interrupted (Ctrl-C) after epoch {trainer.epoch}"
         for cb in callbacks:
             cb.on_epoch_end(trainer, logs)
         trainer._progress.close(logs)
-    trainer.history.stop_reason = trainer.stop or f"finished {epochs} epochs"
-    return trainer.history
 
 
 def _shard(loader: DataLoader) -> DataLoader:
@@ -251,9 +373,7 @@ def _shard(loader: DataLoader) -> DataLoader:
     dist.init()
     if isinstance(loader.sampler, dist.DistributedSampler):
         return loader
-    seed = int(loader.generator.integers(2**31))
-    if dist.world_size() > 1:
-        seed = dist._world.comm.bcast(seed, root=0)
+    seed = dist.broadcast_object(int(loader.generator.integers(2**31)))
     sampler = dist.DistributedSampler(
         len(loader.dataset), shuffle=loader.shuffle, seed=seed, drop_last=loader.drop_last
     )

@@ -56,9 +56,10 @@ class Progress:
             self.bar.set_postfix({k: f"{v:.4g}" for k, v in live.items()}, refresh=False)
             self.bar.update(1)
 
-    def close(self, summary: dict[str, float]) -> None:
+    def close(self, summary: dict[str, float] | None) -> None:
+        """End the bar; print the epoch's summary line (None: the epoch stopped part-way)."""
         if self.bar is not None:
             self.bar.close()
-        if not self.quiet:
+        if not self.quiet and summary is not None:
             parts = [f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items() if k != "epoch"]
             print(f"{self.prefix}  " + "  ".join(parts), flush=True)

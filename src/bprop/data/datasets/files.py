@@ -30,10 +30,15 @@ def load_npz(path: str | os.PathLike) -> ArrayDataset:
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, AttributeError) as err:
         # np.load reports any non-zip file as "pickled data": say what we wanted instead
         raise DatasetError(f"{path} is not readable as {NPZ_EXPECTED} ({type(err).__name__}: {err})") from None
+    if x.ndim == 0 or y.ndim != 1:
+        raise DatasetError(f"{path}: expected x with samples first and a 1-d y, got x {x.shape} and y {y.shape}")
     if len(x) != len(y):
         raise DatasetError(f"{path}: x has {len(x)} samples but y has {len(y)}")
-    if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or np.array_equal(y, np.round(y))):
-        raise DatasetError(f"{path}: y must be a 1-d array of integer class labels, got {y.dtype} {y.shape}")
+    integral = y.dtype.kind in "iu" or (y.dtype.kind == "f" and np.isfinite(y).all() and np.array_equal(y, np.round(y)))
+    if not integral:
+        raise DatasetError(f"{path}: y must hold integer class labels, got {y.dtype} values")
+    if len(y) == 0:
+        raise DatasetError(f"{path}: x and y hold no samples")
     return ArrayDataset(x, y.astype(np.int64), name=path.name)
 
 

@@ -1,0 +1,124 @@
+"""Build a model by name from plain options: the one place that turns ``--model convnet`` (or
+``RunConfig(model="convnet")``) into a module of ``nn.models``.
+
+A builder is a function ``(input_shape, num_classes, options) -> Module``; ``options`` is a
+``ModelOptions``. It raises ValueError, naming the model and what it needs, when the data does
+not suit it (a conv net on vectors, LeNet-5 on 8×8 images). Every model it returns has
+``regularization()``, the L2 term ½·reg·ΣW² over its weights (not biases, γ or β), which the fit
+loop adds to the loss.
+
+To add a model: write its builder below and register it with ``register_model(name, builder,
+description)``; ``bprop train --model NAME`` and ``RunConfig(model=NAME)`` then accept it. A new
+option the builder needs goes into ``ModelOptions`` and into ``bprop.train.RunConfig`` (see there).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from bprop.nn.layers import BatchNorm1d, Dropout, Flatten, Linear, ReLU
+from bprop.nn.models import FullyConnectedNet, LeNet5, ThreeLayerConvNet, l2_penalty
+from bprop.nn.module import Module, Sequential
+from bprop.tensor import Tensor
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The architecture options a builder may use (each builder says which)."""
+
+    hidden: tuple[int, ...] = (256, 256)
+    batchnorm: bool = True
+    dropout: float = 0.0
+    weight_scale: float = 0.05
+    reg: float = 0.0
+    dtype: object = np.float32
+
+
+Builder = Callable[[tuple[int, ...], int, ModelOptions], Module]
+MODELS: dict[str, tuple[Builder, str]] = {}
+
+
+def register_model(name: str, builder: Builder, description: str) -> None:
+    """Make ``name`` a value of ``--model`` and ``RunConfig.model``."""
+    MODELS[name] = (builder, description)
+
+
+def build_model(name: str, input_shape: Sequence[int], num_classes: int, options: ModelOptions) -> Module:
+    """The model ``name`` for inputs of ``input_shape`` (one sample) and ``num_classes`` classes."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[name][0](tuple(int(d) for d in input_shape), int(num_classes), options)
+
+
+class MLP(Sequential):
+    """Flatten − {affine − [batch norm] − relu − [dropout]} × L − affine, with torch's default
+    init (where FullyConnectedNet uses cs231n's N(0, weight_scale²))."""
+
+    def __init__(self, features: int, hidden: Sequence[int], num_classes: int, options: ModelOptions):
+        layers: list[Module] = [Flatten()]
+        for fan_in, fan_out in itertools.pairwise([features, *hidden]):
+            layers.append(Linear(fan_in, fan_out, dtype=options.dtype))
+            layers += [BatchNorm1d(fan_out, dtype=options.dtype)] if options.batchnorm else []
+            layers += [ReLU()] + ([Dropout(options.dropout)] if options.dropout else [])
+        super().__init__(*layers, Linear([features, *hidden][-1], num_classes, dtype=options.dtype))
+        self.reg = options.reg
+
+    def regularization(self) -> Tensor:
+        return l2_penalty([m.weight for m in self if isinstance(m, Linear)], self.reg)
+
+
+class RegularizedLeNet5(LeNet5):
+    """LeNet5 with the L2 term over its five weight tensors (the keys are LeNet5's)."""
+
+    def __init__(self, in_channels: int, num_classes: int, input_size: int, reg: float, dtype: object):
+        super().__init__(in_channels, num_classes, input_size, dtype=dtype)
+        self.reg = reg
+
+    def regularization(self) -> Tensor:
+        layers = [*self.features, *self.classifier]
+        return l2_penalty([m.weight for m in layers if hasattr(m, "weight") and m.weight is not None], self.reg)
+
+
+def _features(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape))
+
+
+def _images(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise ValueError(f"model {name!r} needs images (channels, height, width), but the inputs have shape {shape}")
+    return shape  # type: ignore[return-value]
+
+
+def _fcnet(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
+    normalization = "batchnorm" if o.batchnorm else None
+    return FullyConnectedNet(
+        _features(shape), o.hidden, classes, normalization, o.dropout, o.weight_scale, o.reg, o.dtype
+    )
+
+
+def _mlp(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
+    return MLP(_features(shape), o.hidden, classes, o)
+
+
+def _convnet(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
+    _, height, width = _images("convnet", shape)
+    if min(height, width) < 2:
+        raise ValueError(f"model 'convnet' pools 2×2: it needs images of at least 2×2, not {height}×{width}")
+    return ThreeLayerConvNet(shape, 32, 5, o.hidden[0], classes, o.weight_scale, o.reg, o.dtype)
+
+
+def _lenet5(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
+    channels, height, width = _images("lenet5", shape)
+    if (height, width) not in ((28, 28), (32, 32)):
+        raise ValueError(f"model 'lenet5' takes 28×28 or 32×32 images, not {height}×{width}")
+    return RegularizedLeNet5(channels, classes, height, o.reg, o.dtype)
+
+
+register_model("fcnet", _fcnet, "the notes' fully connected net (cs231n init); uses hidden, batchnorm, dropout")
+register_model("mlp", _mlp, "a fully connected net with torch's init; uses hidden, batchnorm, dropout")
+register_model("convnet", _convnet, "cs231n's conv − relu − pool − affine − relu − affine; uses hidden[0]")
+register_model("lenet5", _lenet5, "LeNet-5 for 28×28 or 32×32 images")

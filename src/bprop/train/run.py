@@ -1,0 +1,409 @@
+"""``run(config)``: one training run as a RunConfig describes it — data, model, optimizer,
+schedule, checkpoints, evaluation — for ``bprop train`` and for Python alike.
+
+    from bprop.train import RunConfig, run
+    result = run(RunConfig(data="digits", epochs=5, out="runs/d"))
+    result = run(RunConfig.from_checkpoint("runs/d/last.npz", epochs=10), resume=True)
+
+Everything that can fail on the user's input (options, data, the output folder, the checkpoint
+to resume) is checked before the first step and before anything is written: such errors are
+``RunError``, ``ConfigError`` or ``DatasetError``, each one line. Under MPI every rank does
+these checks and the ranks agree on the outcome before the first collective, so a bad data
+folder on one machine stops the whole job at once. During training, a NaN or infinite loss
+raises ``DivergenceError`` with nothing written, and Ctrl-C saves the exact state (mid-epoch)
+to ``last.npz`` and raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from bprop import distributed as dist
+from bprop import nn, optim
+from bprop.data import DataLoader, Dataset, random_split
+from bprop.data.datasets import DatasetError
+from bprop.data.registry import dataset_spec, load_dataset
+from bprop.nn.builder import ModelOptions, build_model
+from bprop.random import manual_seed
+from bprop.serialization import atomic_write_bytes
+from bprop.train.callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint
+from bprop.train.checkpoint import load_checkpoint
+from bprop.train.fit import evaluate, fit
+from bprop.train.history import History
+from bprop.train.run_config import ConfigError, RunConfig, flag
+
+RUN_FILES = ("last.npz", "best.npz", "history.csv", "metrics.json", "report.html", "viz.npz", "examples.npz")
+STALE_TEMP = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")  # what serialization.atomic_write leaves when killed
+
+
+class RunError(Exception):
+    """A problem with a run's inputs (output folder, checkpoint, data against model), one line."""
+
+
+USER_ERRORS = (RunError, ConfigError, DatasetError)
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    model: nn.Module
+    history: History
+    test: dict[str, Any] | None  # evaluate() on the test data; None on ranks other than 0
+    out: Path | None
+    input_shape: tuple[int, ...]
+    num_classes: int
+    test_set: Dataset
+    eval_transform: Any
+
+
+@dataclass
+class _Setup:
+    """What ``_prepare`` checked and built, ready to train."""
+
+    config: RunConfig
+    out: Path | None
+    resume: Path | None
+    train_set: Dataset
+    val_set: Dataset | None
+    test_set: Dataset
+    input_shape: tuple[int, ...]
+    num_classes: int
+    model: nn.Module
+    optimizer: optim.Optimizer
+    scheduler: Any
+    loader: DataLoader
+    eval_transform: Any
+    notes: list[str]
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], RunConfig]:
+    """A checkpoint written by ``run`` and its RunConfig, checked: RunError naming the file if
+    it is missing, not a bprop checkpoint, or lacks a valid run configuration."""
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "no file"
+        raise RunError(f"{path} is {what}: expected a checkpoint (.npz) written by `bprop train --out`")
+    try:
+        state = load_checkpoint(path, restore_rng=False)
+    except (ValueError, OSError, KeyError) as err:
+        raise RunError(str(err)) from None
+    stored = state.get("config")
+    if not isinstance(stored, dict) or "model" not in stored or "input_shape" not in stored:
+        raise RunError(f"{path} holds no run configuration (was it written by `bprop train --out`?)")
+    try:
+        config = RunConfig.from_dict(stored, where=str(path))
+    except ConfigError as err:
+        raise RunError(str(err)) from None
+    shape, classes = stored.get("input_shape"), stored.get("num_classes")
+    if not (isinstance(shape, list) and all(isinstance(d, int) and d > 0 for d in shape)):
+        raise RunError(f"{path}: the stored input shape {shape!r} is not a list of positive sizes")
+    if not (isinstance(classes, int) and classes > 0):
+        raise RunError(f"{path}: the stored class count {classes!r} is not a positive integer")
+    return state, config
+
+
+def model_from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, RunConfig, dict[str, Any]]:
+    """The trained model of a checkpoint, its RunConfig and the raw checkpoint."""
+    state, config = read_checkpoint(path)
+    model = make_model(config, tuple(state["config"]["input_shape"]), state["config"]["num_classes"])
+    _load_weights(model, state, path)
+    return model, config, state
+
+
+def _load_weights(model: nn.Module, state: dict[str, Any], path: str | os.PathLike) -> None:
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, ValueError, TypeError, AttributeError) as err:
+        message = str(err.args[0]) if err.args else type(err).__name__
+        raise RunError(f"{path}: the saved weights do not fit the saved model: {message}") from None
+
+
+def make_model(config: RunConfig, input_shape: Sequence[int], num_classes: int) -> nn.Module:
+    """The model a RunConfig describes, for inputs of ``input_shape`` and ``num_classes`` classes."""
+    options = ModelOptions(
+        hidden=config.hidden, batchnorm=config.batchnorm, dropout=config.dropout,
+        weight_scale=config.weight_scale, reg=config.reg,
+    )  # fmt: skip
+    try:
+        return build_model(config.model, input_shape, num_classes, options)
+    except ValueError as err:
+        raise RunError(f"--model {config.model}: {err}") from None
+
+
+def make_optimizer(config: RunConfig, params: Any) -> optim.Optimizer:
+    """The optimizer with the library's own defaults for everything the config leaves unsaid."""
+    lr, wd = config.lr, config.weight_decay
+    if config.optimizer == "sgd":
+        return optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd, nesterov=config.nesterov)
+    if config.optimizer == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=wd)
+    return optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=config.momentum)
+
+
+class StretchSchedule(Callback):
+    """A run resumed with a different number of epochs than it was started with gets the cosine
+    schedule of the new length: T_max becomes the new count and the lr jumps to that schedule's
+    value at the current epoch, η_t = ½η₀(1 + cos(πt/T_max)). With the same count nothing
+    changes, so an interrupted run resumes exactly."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+
+    def on_train_begin(self, trainer: Any) -> None:
+        schedule = trainer.scheduler
+        if schedule.T_max == self.epochs:
+            return
+        schedule.T_max = self.epochs
+        cosine = (1 + math.cos(math.pi * schedule.last_epoch / self.epochs)) / 2
+        for group, base in zip(trainer.optimizer.param_groups, schedule.base_lrs):
+            group["lr"] = schedule.eta_min + (base - schedule.eta_min) * cosine
+
+
+@contextlib.contextmanager
+def blas_threads(threads: int | None, required: bool) -> Iterator[None]:
+    """Limit the BLAS thread pool to ``threads`` while inside (with threadpoolctl); without
+    threadpoolctl, an error when ``required`` (the user asked), else nothing."""
+    if threads is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        if required:
+            raise RunError(
+                "--threads needs the threadpoolctl package (pip install 'bprop[threads]'); or set "
+                "OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS, MKL_NUM_THREADS) before starting"
+            ) from None
+        yield
+        return
+    with threadpool_limits(threads, user_api="blas"):
+        yield
+
+
+def run(
+    config: RunConfig,
+    resume: bool | str | os.PathLike = False,
+    overwrite: bool = False,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult:
+    """Train as ``config`` says; print progress (unless quiet) and, with ``config.out``, write
+    last.npz, best.npz, history.csv and metrics.json there.
+
+    ``resume``: True continues ``OUT/last.npz``, a path continues that checkpoint; ``config``
+    must then equal the checkpoint's RunConfig except for resumable options (take it from
+    ``RunConfig.from_checkpoint``). An ``out`` folder that already holds a run is refused
+    unless resuming or ``overwrite`` (which first removes that run's files). ``callbacks`` are
+    added to the fit loop's (e.g. a ``bprop.viz.VizRecorder``).
+    """
+    dist.init()
+    spec = dataset_spec(config.data)
+    with np.errstate(all="ignore"), blas_threads(config.threads or spec.threads, required=config.threads is not None):
+        error = None
+        try:
+            setup = _prepare(config, resume, overwrite)
+        except USER_ERRORS as err:
+            error = err
+        dist.agree_on_errors(error)  # every rank stops here if any failed
+        return _train(setup, callbacks)
+
+
+def _prepare(config: RunConfig, resume: bool | str | os.PathLike, overwrite: bool) -> _Setup:
+    """Check every input and build everything, writing nothing."""
+    out_dir = config.out or config.report
+    out = Path(out_dir) if out_dir else None
+    resume_path, state = _checkpoint_to_resume(config, resume, out)
+    if out is not None and dist.is_main():
+        _check_out(out, resuming=resume_path is not None, overwrite=overwrite)
+    manual_seed(config.seed)
+    train_set, test_set = load_dataset(config.data, config.data_dir, config.download)
+    spec = dataset_spec(config.data)
+    input_shape = tuple(int(d) for d in np.shape(train_set.gather(np.arange(1))[0])[1:])
+    num_classes = spec.num_classes or _num_classes(train_set, test_set)
+    if state is not None:
+        saved_shape = tuple(state["config"]["input_shape"])
+        if saved_shape != input_shape or state["config"]["num_classes"] != num_classes:
+            raise RunError(
+                f"{resume_path} was trained on inputs {saved_shape} in {state['config']['num_classes']} classes, "
+                f"but {config.data} has {input_shape} in {num_classes}"
+            )
+    val_set = None
+    if config.val_split:
+        train_set, val_set = random_split(train_set, [1 - config.val_split, config.val_split], seed=config.seed)
+        if len(train_set) == 0 or len(val_set) == 0:
+            raise RunError(
+                f"--val-split {config.val_split} leaves no {'training' if not train_set else 'validation'} data"
+            )
+    model = make_model(config, input_shape, num_classes)
+    if state is not None:
+        _load_weights(model, state, resume_path)
+    opt = make_optimizer(config, model.parameters())
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+    train_tf, eval_tf = spec.transforms(config.augment)
+    notes: list[str] = []
+    drop_last = _drop_last(config, model, len(train_set), notes)
+    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=drop_last, transform=train_tf)
+    return _Setup(
+        config, out, resume_path, train_set, val_set, test_set, input_shape, num_classes, model, opt, scheduler,
+        loader, eval_tf, notes,
+    )  # fmt: skip
+
+
+def _checkpoint_to_resume(
+    config: RunConfig, resume: bool | str | os.PathLike, out: Path | None
+) -> tuple[Path | None, dict[str, Any] | None]:
+    if resume is False or resume is None:
+        return None, None
+    if resume is True or resume == "":
+        if out is None:
+            raise RunError("--resume needs --out DIR (the folder of the run to continue) or a checkpoint path")
+        path = out / "last.npz"
+    else:
+        path = Path(resume)
+    if not path.exists():
+        raise RunError(f"--resume: no checkpoint at {path}")
+    state, saved = read_checkpoint(path)
+    differing = {k: v for k, v in config.to_dict().items() if v != saved.to_dict()[k]}
+    try:
+        saved.resumed_with(differing)
+    except ConfigError as err:
+        raise RunError(str(err)) from None
+    done, mid_epoch = int(state["epoch"]), bool(state.get("partial_epoch"))
+    if done >= config.epochs and not mid_epoch:
+        raise RunError(
+            f"--epochs {config.epochs}: the run in {path} has already trained {done} epochs; "
+            f"give {flag('epochs')} above {done} to train on"
+        )
+    return path, state
+
+
+def _check_out(out: Path, resuming: bool, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out} is a file, not a folder")
+    existing = [name for name in RUN_FILES if (out / name).exists()] if out.is_dir() else []
+    if existing and not resuming and not overwrite:
+        raise RunError(
+            f"--out {out} already holds a run ({existing[0]}): give --resume to continue it "
+            "or --overwrite to replace it"
+        )
+    parent = out if out.is_dir() else next((p for p in out.parents if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise RunError(f"--out {out}: {parent} is not writable")
+
+
+def _num_classes(train: Dataset, test: Dataset) -> int:
+    return int(max(np.max(d.arrays()[1]) for d in (train, test))) + 1
+
+
+def _drop_last(config: RunConfig, model: nn.Module, n_train: int, notes: list[str]) -> bool:
+    """Drop an epoch's last batch when it would hold one sample and the model has batch norm,
+    which cannot normalise a single sample in training."""
+    if not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in model.modules()):
+        return False
+    per_rank = math.ceil(n_train / dist.world_size())
+    if per_rank < 2:
+        raise RunError(f"{per_rank} training sample per process is too few for batch norm: use --no-batchnorm")
+    if per_rank % config.batch_size != 1:
+        return False
+    notes.append(
+        f"note: the last batch of each epoch would hold 1 sample ({per_rank} = "
+        f"{per_rank // config.batch_size} × {config.batch_size} + 1), too few for batch norm: it is left out"
+    )
+    return True
+
+
+def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
+    config, out, main = setup.config, setup.out, dist.is_main()
+    quiet = config.quiet or not main
+    if out is not None and main:
+        _clean_out(out, remove_run=setup.resume is None)
+    callbacks: list[Callback] = [StretchSchedule(config.epochs)]
+    callbacks += [ModelCheckpoint(out), CSVLogger(out / "history.csv")] if out else []
+    if config.patience is not None:
+        callbacks.append(EarlyStopping("val_loss", patience=config.patience))
+    callbacks += list(extra_callbacks)
+    if not quiet:
+        for note in setup.notes:
+            print(note)
+        if dist.is_distributed():
+            print(
+                f"data-parallel over {dist.world_size()} processes: {config.batch_size} samples per process "
+                f"and step, {config.batch_size * dist.world_size()} in all"
+            )
+        n_params = sum(p.numel() for p in setup.model.parameters())
+        print(
+            f"training {config.model} ({n_params:,} parameters) on {config.data}: {len(setup.train_set)} train / "
+            f"{len(setup.val_set or [])} validation / {len(setup.test_set)} test samples"
+        )
+    saved = {**config.to_dict(), "input_shape": list(setup.input_shape), "num_classes": setup.num_classes}
+    history = fit(
+        setup.model,
+        setup.loader,
+        val=setup.val_set,
+        loss=nn.CrossEntropyLoss(),
+        optimizer=setup.optimizer,
+        epochs=config.epochs,
+        scheduler=setup.scheduler,
+        callbacks=callbacks,
+        target_loss=config.target_loss,
+        time_limit=config.time_limit,
+        grad_tol=config.grad_tol,
+        val_transform=setup.eval_transform,
+        resume=setup.resume,
+        quiet=config.quiet,
+        config=saved,
+        distributed=dist.is_distributed(),
+    )
+    result = RunResult(
+        config, setup.model, history, None, out, setup.input_shape, setup.num_classes, setup.test_set,
+        setup.eval_transform,
+    )  # fmt: skip
+    if main:
+        result.test = evaluate(setup.model, setup.test_set, transform=setup.eval_transform)
+        if out is not None:
+            _write_metrics(out / "metrics.json", result)
+    return result
+
+
+def _clean_out(out: Path, remove_run: bool) -> None:
+    """Create ``out``; remove temporary files a killed run left, and (when not resuming: the
+    user gave --overwrite, or the folder held no run) the files of a previous run."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in out.iterdir():
+        if STALE_TEMP.match(path.name) or (remove_run and path.name in RUN_FILES):
+            path.unlink(missing_ok=True)
+
+
+def class_names(dataset: Dataset) -> list[str] | None:
+    """The class names of ``dataset`` or of the data set it is a subset of."""
+    while not hasattr(dataset, "classes") and hasattr(dataset, "dataset"):
+        dataset = dataset.dataset
+    return getattr(dataset, "classes", None)
+
+
+def _write_metrics(path: Path, result: RunResult) -> None:
+    test, history = result.test, result.history
+    summary = {
+        "test_accuracy": test["accuracy"],
+        "test_loss": test["loss"],
+        "top5_accuracy": test["top5_accuracy"],
+        "epochs": len(history.epochs),
+        "stop_reason": history.stop_reason,
+        "classes": class_names(result.test_set),
+        "confusion_matrix": test["confusion_matrix"].tolist(),
+        **{k: test[k].tolist() for k in ("precision", "recall", "f1")},
+    }
+    atomic_write_bytes(path, json.dumps(summary, indent=1).encode())
+
+
+__all__ = ["RunError", "RunResult", "blas_threads", "model_from_checkpoint", "read_checkpoint", "run"]
