@@ -21,7 +21,7 @@ import numpy as np
 
 from bprop import reference
 from bprop.autograd import Context, Function
-from bprop.ops import activation, conv, elementwise, linalg, loss, normalization
+from bprop.ops import activation, conv, cross_entropy, elementwise, linalg, normalization, pooling
 
 
 @dataclass
@@ -75,8 +75,8 @@ def relu_backward(dout: np.ndarray, cache: OpCache) -> np.ndarray:
 
 def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of the softmax of scores x (N, C) for labels y; dx = (p − onehot)/N
-    (ops.loss.CrossEntropy)."""
-    value, cache = run_forward(loss.CrossEntropy, x, np.asarray(y).astype(np.int64, copy=False))
+    (ops.cross_entropy.CrossEntropy)."""
+    value, cache = run_forward(cross_entropy.CrossEntropy, x, np.asarray(y).astype(np.int64, copy=False))
     (dx, _, _) = cache.backward(np.ones((), dtype=x.dtype))
     return float(value), dx
 
@@ -285,7 +285,7 @@ def conv_backward_fast(dout: np.ndarray, cache: OpCache) -> tuple[np.ndarray, np
 def max_pool_forward_fast(x: np.ndarray, pool_param: dict) -> tuple[np.ndarray, OpCache]:
     """The same max pool through bprop's strided op."""
     kernel = (pool_param["pool_height"], pool_param["pool_width"])
-    return run_forward(conv.MaxPool2d, x, kernel_size=kernel, stride=pool_param["stride"])
+    return run_forward(pooling.MaxPool2d, x, kernel_size=kernel, stride=pool_param["stride"])
 
 
 def max_pool_backward_fast(dout: np.ndarray, cache: OpCache) -> np.ndarray:
