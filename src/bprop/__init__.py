@@ -4,6 +4,7 @@ from bprop import nn, optim
 from bprop.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from bprop.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from bprop.gradcheck import GradcheckError, gradcheck
+from bprop.gradcheck_graph import gradcheck_graph
 from bprop.nn.summary import summary
 from bprop.profiler import profile
 from bprop.random import get_rng_state, manual_seed, set_rng_state
@@ -50,6 +51,7 @@ __all__ = [
     "full",
     "get_rng_state",
     "gradcheck",
+    "gradcheck_graph",
     "int64",
     "is_grad_enabled",
     "load",

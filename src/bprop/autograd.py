@@ -163,6 +163,7 @@ class Function:
                 ctx.needs_input_grad = needs
                 out = forward(ctx, *arrays, **attrs)
                 ctx.inputs = inputs
+                ctx.attrs = attrs  # so that gradcheck_graph can run this op again alone
                 return Tensor._from_op(out, ctx)
         return Tensor._from_op(forward(ctx, *arrays, **attrs), None)
 
