@@ -106,3 +106,14 @@ def test_errors_name_the_op_and_the_shapes():
         F.group_norm(bp.randn(2, 6, 3), 4)
     with pytest.raises(ValueError, match=r"group_norm: weight must have one entry per channel"):
         F.group_norm(bp.randn(2, 6, 3), 3, bp.ones(3))
+
+
+def test_group_norm_of_an_empty_batch():
+    """Regression: (N·G, −1) cannot be reshaped when N = 0 ("cannot reshape array of size 0")."""
+    x = bp.tensor(np.zeros((0, 4, 3)), requires_grad=True)
+    w = bp.tensor(np.ones(4), requires_grad=True)
+    y = F.group_norm(x, 2, w)
+    assert y.shape == (0, 4, 3)
+    y.sum().backward()
+    assert x.grad.shape == (0, 4, 3)
+    np.testing.assert_array_equal(w.grad, np.zeros(4))

@@ -26,6 +26,8 @@ x̂; backward recomputes x̂ into the buffer that becomes ∂C/∂x.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from bprop.autograd import Context, Function
@@ -298,7 +300,8 @@ class GroupNorm(Function):
             raise ValueError(f"{op}: num_groups {num_groups} must divide the {x.shape[1]} channels of input {x.shape}")
         weight, bias = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
         n = x.shape[0]
-        x_hat, _, inv_std = _row_statistics(x.reshape(n * num_groups, -1), eps)
+        rows = (n * num_groups, x.shape[1] // num_groups * math.prod(x.shape[2:]))  # (N·G, D), also for N = 0
+        x_hat, _, inv_std = _row_statistics(x.reshape(rows), eps)
         out = x_hat.reshape(x.shape)
         shape = _channel_shape(op, x)
         if weight is not None:
@@ -314,7 +317,7 @@ class GroupNorm(Function):
         x_hat, inv_std, weight = ctx.saved
         needs = ctx.needs_input_grad
         shape = ctx.input_shape
-        per_channel = (shape[0], shape[1], -1)  # Σ over the batch and positions, per channel
+        per_channel = (shape[0], shape[1], math.prod(shape[2:]))  # Σ over the batch and positions, per channel
         g_weight = g_bias = g_x = None
         if needs[1]:
             g_weight = np.einsum("ncp,ncp->c", grad.reshape(per_channel), x_hat.reshape(per_channel))
