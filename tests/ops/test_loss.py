@@ -185,3 +185,12 @@ def test_mse_and_bce_of_an_empty_batch_follow_torch(reduction):
         np.testing.assert_array_equal(out.data, expected.numpy())
         out.backward(np.ones(out.shape))
         assert x.grad.shape == (0, 3)
+
+
+def test_bce_target_gradient_at_minus_infinity_is_infinite_not_nan():
+    """Regression: ∂ℓ/∂t = softplus(−x) − softplus(x) was computed as softplus(−x) − (x + softplus(−x)),
+    which is ∞ − (−∞ + ∞) = NaN at x = −∞; torch and the limit give +∞."""
+    x, t = bp.tensor([-np.inf, 2.0]), bp.tensor([1.0, 0.5], requires_grad=True)
+    F.binary_cross_entropy_with_logits(x, t, reduction="sum").backward()
+    assert t.grad[0] == np.inf
+    assert t.grad[1] == pytest.approx(-2.0)

@@ -144,6 +144,6 @@ class BCEWithLogits(Function):
             gx = sigmoid_array(x) * (pw_t + 1 - t) - pw_t
         gx *= scale
         gt = None
-        if ctx.needs_input_grad[1]:  # softplus(x) = x + softplus(−x)
-            gt = ((sp_neg * pw if pw is not None else sp_neg) - (x + sp_neg)) * scale
+        if ctx.needs_input_grad[1]:  # softplus(x) itself: x + softplus(−x) is −∞ + ∞ = NaN at x = −∞
+            gt = ((sp_neg * pw if pw is not None else sp_neg) - _softplus(x)) * scale
         return gx, gt, None, None
