@@ -80,3 +80,17 @@ def test_errors_name_the_shapes():
         LSTM.apply(x, np.zeros((1, H)), h, w_ih, w_hh)
     with pytest.raises(ValueError, match="sequence is empty"):
         LSTM.apply(np.zeros((0, N, D)), h, h, w_ih, w_hh)
+
+
+@pytest.mark.parametrize("op", [RNN, LSTM, GRU])
+def test_an_empty_batch_gives_empty_states_and_gradients(op):
+    """Regression: the input projection was reshaped to (T, N, -1), which fails for N = 0."""
+    g = GATES[op]
+    states = [np.zeros((0, H))] * (2 if op is LSTM else 1)
+    arrays = [np.zeros((T, 0, D)), *states, rand(g * H, D, seed=4), rand(g * H, H, seed=5)]
+    tensors = [bp.tensor(a, requires_grad=True) for a in arrays]
+    out = op.apply(*tensors)
+    assert out.shape == ((T + 1 if op is LSTM else T), 0, H)
+    out.sum().backward()
+    assert tensors[0].grad.shape == (T, 0, D)
+    np.testing.assert_array_equal(tensors[-1].grad, np.zeros((g * H, H)))

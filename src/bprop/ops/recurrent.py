@@ -78,7 +78,7 @@ def _check(
 
 def _project(x: np.ndarray, w_ih: np.ndarray, *biases: np.ndarray | None) -> np.ndarray:
     """X W_ihᵀ + Σ biases for all steps at once: (T, N, G), a fresh array the loop fills in place."""
-    out = (x.reshape(-1, x.shape[2]) @ w_ih.T).reshape(x.shape[0], x.shape[1], -1)
+    out = (x.reshape(-1, x.shape[2]) @ w_ih.T).reshape(x.shape[0], x.shape[1], w_ih.shape[0])
     for b in biases:
         if b is not None:
             out += b
