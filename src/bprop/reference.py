@@ -142,15 +142,34 @@ def conv_backward(
     return dx, dk, db
 
 
+def _window_argmax(
+    x: np.ndarray, c: int, p: int, q: int, r_size: int, s_size: int, u: int, v: int, a: int, b: int
+) -> tuple[int, int]:
+    """(i, j) in x of the maximum of window (p, q) of channel c, torch's rule: scanning the
+    window row by row, a larger value or a NaN takes over, so the first maximum wins ties and the
+    last NaN wins when there is one (y is NaN then). Padding is −∞ and no candidate: only the
+    window's real pixels are scanned, so a window of −∞ pixels still has its argmax."""
+    best: tuple[int, int] | None = None
+    for r in range(r_size):
+        for s in range(s_size):
+            i, j = p * u + r - a, q * v + s - b
+            if not (0 <= i < x.shape[1] and 0 <= j < x.shape[2]):
+                continue  # a padding position
+            if best is None or x[c, i, j] > x[c, best[0], best[1]] or math.isnan(x[c, i, j]):
+                best = (i, j)
+    assert best is not None, "padding is at most half the kernel, so every window holds a pixel"
+    return best
+
+
 def max_pool(x: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0) -> np.ndarray:
-    """y[c, p, q] = max_{r,s} x̃[c, p·u + r, q·v + s], padding with −∞."""
-    xp = pad(x, a, b, value=-np.inf)
+    """y[c, p, q] = max_{r,s} x̃[c, p·u + r, q·v + s], x̃ padded with −∞ (NaN if the window has one)."""
     p_size, q_size = output_size(x.shape[1], x.shape[2], r_size, s_size, u, v, a, b)
     y = np.zeros((x.shape[0], p_size, q_size))
     for c in range(x.shape[0]):
         for p in range(p_size):
             for q in range(q_size):
-                y[c, p, q] = max(xp[c, p * u + r, q * v + s] for r in range(r_size) for s in range(s_size))
+                i, j = _window_argmax(x, c, p, q, r_size, s_size, u, v, a, b)
+                y[c, p, q] = x[c, i, j]
     return y
 
 
@@ -158,18 +177,13 @@ def max_pool_backward(
     x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0
 ) -> np.ndarray:
     """The gradient of each window goes to its argmax (the first one on ties), nowhere else."""
-    xp = pad(x, a, b, value=-np.inf)
-    dxp = np.zeros(xp.shape)
+    dx = np.zeros(x.shape)
     for c in range(x.shape[0]):
         for p in range(delta.shape[1]):
             for q in range(delta.shape[2]):
-                best, where = -np.inf, (0, 0)
-                for r in range(r_size):
-                    for s in range(s_size):
-                        if xp[c, p * u + r, q * v + s] > best:
-                            best, where = xp[c, p * u + r, q * v + s], (p * u + r, q * v + s)
-                dxp[c, where[0], where[1]] += delta[c, p, q]
-    return dxp[:, a : a + x.shape[1], b : b + x.shape[2]]
+                i, j = _window_argmax(x, c, p, q, r_size, s_size, u, v, a, b)
+                dx[c, i, j] += delta[c, p, q]
+    return dx
 
 
 def max_pool_argmax(
