@@ -783,3 +783,193 @@ def dropout_backward(grad: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray
     """∂y_i/∂x_i = m_i/(1 − p): only the kept units pass gradient, scaled the same way."""
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return _floats(grad) * mask * scale
+
+
+# ---------------------------------------------------------------------------------------------
+# Recurrent nets on one sequence of one sample, step by step (docs/rnn-backprop.md): xs (T, in),
+# states (H,), weights with torch's gate rows. δ_t is ∂C/∂(pre-activation of step t) and gs[t] the
+# gradient ∂C/∂h_t arriving from above at step t (from a loss on that step's output).
+# ---------------------------------------------------------------------------------------------
+
+
+def rnn(xs: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray) -> list:
+    """h_t = tanh(z_t),  z_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh;  returns [h_1 … h_T]."""
+    hs, h = [], _floats(h0)
+    for x in xs:
+        h = tanh(affine(w_ih, x, b_ih) + affine(w_hh, h, b_hh))
+        hs.append(h)
+    return hs
+
+
+def rnn_backward(xs: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, hs: list, gs: np.ndarray) -> dict:
+    """Backpropagation through time, the notes' δ recursion run over steps instead of layers:
+        ∂C/∂h_t = g_t + W_hhᵀ δ_{t+1}   (nothing comes from step T + 1)
+        δ_t     = (1 − h_t²) ⊙ ∂C/∂h_t
+    and each weight sums its per-step gradient: ∂C/∂W_hh = Σ_t δ_t h_{t−1}ᵀ, ∂C/∂W_ih = Σ_t δ_t x_tᵀ,
+    ∂C/∂b = Σ_t δ_t. Returns every δ_t, ∂C/∂x_t, ∂C/∂h_0 and the weight gradients."""
+    length = len(xs)
+    deltas = [np.zeros(len(h0))] * length
+    dxs = np.zeros((length, len(xs[0])))
+    dw_ih, dw_hh, db = np.zeros(w_ih.shape), np.zeros(w_hh.shape), np.zeros(len(h0))
+    from_later = np.zeros(len(h0))  # W_hhᵀ δ_{t+1}
+    for t in reversed(range(length)):
+        h_prev = hs[t - 1] if t > 0 else _floats(h0)
+        deltas[t] = tanh_prime_from_output(hs[t]) * (gs[t] + from_later)
+        d_w, from_later, d_b = affine_backward(w_hh, h_prev, deltas[t])
+        dw_hh += d_w
+        db += d_b
+        d_w, dxs[t], _ = affine_backward(w_ih, xs[t], deltas[t])
+        dw_ih += d_w
+    return {"deltas": deltas, "dx": dxs, "dh0": from_later, "dw_ih": dw_ih, "dw_hh": dw_hh, "db": db}
+
+
+def tanh_prime_from_output(h: np.ndarray) -> np.ndarray:
+    """tanh′(z) written with h = tanh z: 1 − h²."""
+    return 1.0 - _floats(h) ** 2
+
+
+def lstm(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray) -> dict:
+    """(i, f, g, o) = (σ, σ, tanh, σ)(W_ih x_t + W_hh h_{t−1} + b), c_t = f⊙c_{t−1} + i⊙g,
+    h_t = o⊙tanh(c_t), b = b_ih + b_hh; returns the lists hs, cs and gates (i, f, g, o) per step."""
+    size = len(h0)
+    h, c = _floats(h0), _floats(c0)
+    out: dict = {"hs": [], "cs": [], "gates": []}
+    for x in xs:
+        z = affine(w_ih, x, b) + affine(w_hh, h)
+        i, f, g, o = (
+            sigmoid(z[:size]),
+            sigmoid(z[size : 2 * size]),
+            tanh(z[2 * size : 3 * size]),
+            sigmoid(z[3 * size :]),
+        )
+        c = f * c + i * g
+        h = o * tanh(c)
+        out["hs"].append(h)
+        out["cs"].append(c)
+        out["gates"].append((i, f, g, o))
+    return out
+
+
+def lstm_backward(
+    xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, forward: dict, gs: np.ndarray
+) -> dict:
+    """BPTT through the LSTM cell, for each step from the last:
+        ∂h = g_t + W_hhᵀ δ_{t+1};   ∂c = f_{t+1}⊙∂c_{t+1} + ∂h⊙o⊙(1 − tanh² c_t)
+        δo = ∂h⊙tanh c_t⊙o(1−o),  δi = ∂c⊙g⊙i(1−i),  δf = ∂c⊙c_{t−1}⊙f(1−f),  δg = ∂c⊙i⊙(1−g²)
+    The cell state passes its gradient back through f alone (∂c_t/∂c_{t−1} = diag f): no weight
+    matrix and no squashing derivative, which is why it survives many steps. Returns δ_t (4H,)
+    per step, ∂C/∂c_t per step, ∂C/∂x_t, ∂C/∂h_0, ∂C/∂c_0 and the weight gradients."""
+    length = len(xs)
+    hs, cs, gates = forward["hs"], forward["cs"], forward["gates"]
+    deltas, dcs = [None] * length, [None] * length
+    dxs = np.zeros((length, len(xs[0])))
+    dw_ih, dw_hh, db = np.zeros(w_ih.shape), np.zeros(w_hh.shape), np.zeros(w_hh.shape[0])
+    from_later, dc_later = np.zeros(len(h0)), np.zeros(len(h0))
+    for t in reversed(range(length)):
+        i, f, g, o = gates[t]
+        h_prev = hs[t - 1] if t > 0 else _floats(h0)
+        c_prev = cs[t - 1] if t > 0 else _floats(c0)
+        dh = gs[t] + from_later
+        dc = dc_later + dh * o * tanh_prime_from_output(tanh(cs[t]))
+        dcs[t] = dc
+        deltas[t] = np.concatenate(
+            [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g), dh * tanh(cs[t]) * o * (1 - o)]
+        )
+        dc_later = dc * f
+        d_w, from_later, d_b = affine_backward(w_hh, h_prev, deltas[t])
+        dw_hh += d_w
+        db += d_b
+        d_w, dxs[t], _ = affine_backward(w_ih, xs[t], deltas[t])
+        dw_ih += d_w
+    return {
+        "deltas": deltas, "dc": dcs, "dx": dxs, "dh0": from_later, "dc0": dc_later,
+        "dw_ih": dw_ih, "dw_hh": dw_hh, "db": db,
+    }  # fmt: skip
+
+
+def gru(xs: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray) -> dict:
+    """r, z = σ(W_i· x + b_i· + W_h· h + b_h·), n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)),
+    h_t = (1 − z)⊙n + z⊙h_{t−1}; returns hs and per step (r, z, n, m = W_hn h + b_hn)."""
+    size = len(h0)
+    h = _floats(h0)
+    out: dict = {"hs": [], "gates": []}
+    for x in xs:
+        a, m = affine(w_ih, x, b_ih), affine(w_hh, h, b_hh)
+        r, z = sigmoid(a[:size] + m[:size]), sigmoid(a[size : 2 * size] + m[size : 2 * size])
+        n = tanh(a[2 * size :] + r * m[2 * size :])
+        h = (1 - z) * n + z * h
+        out["hs"].append(h)
+        out["gates"].append((r, z, n, m[2 * size :]))
+    return out
+
+
+def gru_backward(
+    xs: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, forward: dict, gs: np.ndarray
+) -> dict:
+    """BPTT through the GRU: with ∂h = g_t + ∂C/∂h_t from step t + 1,
+        δn = ∂h⊙(1 − z)⊙(1 − n²),  δz = ∂h⊙(h_{t−1} − n)⊙z(1 − z),  δr = δn⊙m⊙r(1 − r)
+    the input side gets (δr, δz, δn), the recurrent side (δr, δz, r⊙δn), and
+    ∂C/∂h_{t−1} = ∂h⊙z + W_hhᵀ(δr, δz, r⊙δn)."""
+    length = len(xs)
+    hs, gates = forward["hs"], forward["gates"]
+    dxs = np.zeros((length, len(xs[0])))
+    dw_ih, dw_hh = np.zeros(w_ih.shape), np.zeros(w_hh.shape)
+    db_ih, db_hh = np.zeros(w_ih.shape[0]), np.zeros(w_hh.shape[0])
+    from_later = np.zeros(len(h0))
+    for t in reversed(range(length)):
+        r, z, n, m = gates[t]
+        h_prev = hs[t - 1] if t > 0 else _floats(h0)
+        dh = gs[t] + from_later
+        dn = dh * (1 - z) * (1 - n * n)
+        dz = dh * (h_prev - n) * z * (1 - z)
+        dr = dn * m * r * (1 - r)
+        d_input, d_hidden = np.concatenate([dr, dz, dn]), np.concatenate([dr, dz, r * dn])
+        d_w, dxs[t], d_b = affine_backward(w_ih, xs[t], d_input)
+        dw_ih += d_w
+        db_ih += d_b
+        d_w, through_w, d_b = affine_backward(w_hh, h_prev, d_hidden)
+        dw_hh += d_w
+        db_hh += d_b
+        from_later = dh * z + through_w
+    return {"dx": dxs, "dh0": from_later, "dw_ih": dw_ih, "dw_hh": dw_hh, "db_ih": db_ih, "db_hh": db_hh}
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaled dot-product attention of one head on one sample (docs/attention-backprop.md):
+# q (L, E), k (S, E), v (S, Ev), an additive mask (L, S) of 0 and −∞ (or any floats)
+# ---------------------------------------------------------------------------------------------
+
+
+def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """For each query i: s_ij = q_i·k_j/√E + m_ij, p_i = softmax(s_i), o_i = Σ_j p_ij v_j."""
+    out = np.zeros((len(q), v.shape[1]))
+    for i in range(len(q)):
+        p = softmax(attention_scores(q, k, mask, i))
+        for j in range(len(k)):
+            out[i] += p[j] * v[j]
+    return out
+
+
+def attention_scores(q: np.ndarray, k: np.ndarray, mask: np.ndarray | None, i: int) -> np.ndarray:
+    """s_ij = q_i·k_j/√E + m_ij for every key j of query i."""
+    scores = np.array([float(np.dot(q[i], k[j])) for j in range(len(k))]) / math.sqrt(q.shape[1])
+    return scores if mask is None else scores + mask[i]
+
+
+def attention_backward(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, g: np.ndarray, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """With g_i = ∂C/∂o_i, row by row: ∂C/∂v_j += p_ij g_i, ∂C/∂p_ij = g_i·v_j, ∂C/∂s_i through
+    the softmax Jacobian, then ∂C/∂q_i = Σ_j ∂C/∂s_ij k_j/√E and ∂C/∂k_j += ∂C/∂s_ij q_i/√E."""
+    dq, dk, dv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    root = math.sqrt(q.shape[1])
+    for i in range(len(q)):
+        s = attention_scores(q, k, mask, i)
+        p = softmax(s)
+        dp = np.array([float(np.dot(g[i], v[j])) for j in range(len(k))])
+        ds = softmax_backward(s, dp)
+        for j in range(len(k)):
+            dv[j] += p[j] * g[i]
+            dq[i] += ds[j] * k[j] / root
+            dk[j] += ds[j] * q[i] / root
+    return dq, dk, dv
