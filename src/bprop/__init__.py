@@ -1,6 +1,6 @@
 """bprop: deep learning on NumPy where every backward pass is derived by hand and checked."""
 
-from bprop import nn, optim
+from bprop import allocator, nn, optim
 from bprop.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from bprop.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from bprop.gradcheck import GradcheckError, gradcheck
@@ -32,6 +32,8 @@ from bprop.tensor_functions import (
 )
 
 __version__ = "0.1.0"
+
+allocator.keep_freed_memory()  # freed arrays stay in the heap for the next step: see allocator.py
 
 __all__ = [
     "GradcheckError",
