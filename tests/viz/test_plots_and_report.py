@@ -111,3 +111,33 @@ def test_report_loads_in_headless_chromium(run_dir, tmp_path):
 
     pixels = matplotlib.image.imread(str(shot))
     assert pixels.std() > 0.05  # not a blank page
+
+
+def test_report_numbers_are_readable_and_only_options_that_shaped_the_run(run_dir):
+    page = (run_dir / "report.html").read_text()
+    config = page.split("id='configuration'")[1].split("</section>")[0]
+    for inert in ("download", "data_dir", "quiet", "threads", "momentum", "augment"):
+        assert f"<th>{inert}</th>" not in config
+    assert "<th>lr</th>" in config and "<th>hidden</th>" in config
+    per_class = page.split("class='per-class'")[1].split("</table>")[0]
+    assert per_class.count("<tr>") == 11  # a header and the ten digits
+    cells = re.findall(r"<td>([0-9.]+)</td>", per_class)
+    assert cells and all(re.fullmatch(r"\d+\.\d{3}|\d+", c) for c in cells)
+    assert not re.search(r"\d\.\d{8,}", page.split("id='final-metrics'")[1].split("</section>")[0])
+
+
+def test_shaping_options_drops_what_the_model_ignores():
+    from bprop.viz.report import shaping_options
+
+    shown = shaping_options(
+        {"data": "mnist", "model": "lenet5", "hidden": [100], "batchnorm": True, "dropout": 0.5, "optimizer": "sgd",
+         "momentum": 0.9, "nesterov": False, "time_limit": None, "seed": 0, "data_dir": "d"}
+    )  # fmt: skip
+    assert shown == {
+        "data": "mnist",
+        "model": "lenet5",
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "seed": 0,
+        "data_dir": "d",
+    }

@@ -46,6 +46,75 @@ def _table(rows: dict[str, Any]) -> str:
     return f"<table>{body}</table>"
 
 
+# Options that never change what a run computes, and those each model ignores: the report's
+# configuration table leaves them out, so that every row it shows shaped the run.
+_INERT = {"download", "quiet", "out", "report", "threads", "input_shape"}
+_MODEL_ONLY = {"hidden", "batchnorm", "dropout", "weight_scale"}
+_MODEL_USES = {
+    "fcnet": {"hidden", "batchnorm", "dropout", "weight_scale"},
+    "mlp": {"hidden", "batchnorm", "dropout"},
+    "convnet": {"hidden", "weight_scale"},
+    "lenet5": set(),
+}
+
+
+def shaping_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``config`` that played a part in the run: no output or display switches,
+    no option left off (None), no model option the chosen model ignores, no momentum for an
+    optimizer without it, no augmentation for a data set without any, no data folder for the
+    digits bundled with bprop."""
+    model, data = config.get("model"), config.get("data")
+    uses = _MODEL_USES.get(model, _MODEL_ONLY)
+    try:
+        from bprop.data.registry import dataset_spec
+
+        augmentable = dataset_spec(data).augmentable
+    except Exception:  # an unknown data set (an old run): keep the option
+        augmentable = True
+    shown = {}
+    for key, value in config.items():
+        if key in _INERT or value is None or (key in _MODEL_ONLY and key not in uses):
+            continue
+        if (key == "momentum" and config.get("optimizer") not in ("sgd", "rmsprop")) or (
+            key == "nesterov" and not value
+        ):
+            continue
+        if (key == "augment" and not augmentable) or (key == "data_dir" and data == "digits"):
+            continue
+        shown[key] = value[:1] if key == "hidden" and model == "convnet" else value
+    return shown
+
+
+def per_class_table(metrics: dict[str, Any], classes: Sequence[str]) -> str:
+    """Precision, recall and F1 of each class with three decimals, and its support (test samples)."""
+    if "precision" not in metrics:
+        return ""
+    support = np.asarray(metrics["confusion_matrix"]).sum(axis=1) if "confusion_matrix" in metrics else None
+    head = (
+        "<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>"
+        + ("<th>support</th>" if support is not None else "")
+        + "</tr>"
+    )
+    rows = []
+    for i, (p, r, f) in enumerate(zip(metrics["precision"], metrics["recall"], metrics["f1"])):
+        name = classes[i] if i < len(classes) else str(i)
+        count = f"<td>{int(support[i])}</td>" if support is not None else ""
+        rows.append(
+            f"<tr><th>{html.escape(str(name))}</th><td>{p:.3f}</td><td>{r:.3f}</td><td>{f:.3f}</td>{count}</tr>"
+        )
+    return f"<h3>Per class</h3><table class='per-class'>{head}{''.join(rows)}</table>"
+
+
+def _final_metrics(metrics: dict[str, Any], classes: Sequence[str]) -> str:
+    per_class = {"precision", "recall", "f1", "confusion_matrix", "classes"}
+    scalars = {
+        k: (f"{v:.4f}" if isinstance(v, float) else v)
+        for k, v in metrics.items()
+        if k not in per_class and not isinstance(v, (list, dict))
+    }
+    return _table(scalars) + per_class_table(metrics, classes)
+
+
 def build_report(
     config: dict[str, Any],
     summary_text: str,
@@ -59,11 +128,9 @@ def build_report(
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         parts: dict[str, str] = {
-            "Configuration": _table({k: v for k, v in config.items() if k not in ("input_shape",)}),
+            "Configuration": _table(shaping_options(config)),
             "Model summary": f"<pre>{html.escape(summary_text)}</pre>",
-            "Final metrics": _table(
-                {k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in metrics.items() if k != "confusion_matrix"}
-            ),
+            "Final metrics": _final_metrics(metrics, classes),
         }
         parts["Training curves"] = (
             _image(plots.plot_history(epochs, folder / "curves.png")) if epochs else "<p>No epochs recorded.</p>"
