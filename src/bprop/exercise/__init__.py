@@ -1,0 +1,40 @@
+"""Exercise mode: practise writing backward passes, graded against bprop's own.
+
+``write_exercise(op, path)`` writes a file with the op's forward pass filled in and its
+backward left for the learner, the derivation's steps as comments; ``check_file(path)`` runs
+the learner's backward on random inputs against bprop's hand-derived backward of the same op
+and finite differences, and names per gradient what is off (a missing term, a transposition,
+a wrong scale, a missing sum over the batch, …). The ``bprop exercise`` and ``bprop check``
+commands call these two.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bprop.exercise.catalog import registry
+from bprop.exercise.check import ExerciseError, Report, check_file
+from bprop.serialization import atomic_write_bytes
+
+__all__ = ["ExerciseError", "Report", "check_file", "names", "write_exercise"]
+
+
+def names() -> list[str]:
+    """The ops there are exercises for."""
+    return list(registry())
+
+
+def write_exercise(op: str, path: str | os.PathLike) -> Path:
+    """Write the exercise for ``op`` to ``path`` (never over an existing file)."""
+    exercises = registry()
+    if op not in exercises:
+        raise ExerciseError(f"unknown op {op!r}: there are exercises for {', '.join(exercises)}")
+    file = Path(path)
+    if file.exists():
+        raise ExerciseError(f"{path} exists already: not overwriting it (delete it or choose another --out)")
+    if not file.parent.is_dir():
+        raise ExerciseError(f"{path}: the folder {file.parent} does not exist")
+    text = exercises[op].template.replace("THIS_FILE.py", file.name)
+    atomic_write_bytes(file, text.encode("utf-8"))
+    return file
