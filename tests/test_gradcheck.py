@@ -16,12 +16,12 @@ class WrongSquare(Function):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        ctx.x = x
         return x * x
 
     @staticmethod
-    def backward(ctx, grad):
-        return (grad * ctx.saved[0],)
+    def backward(ctx, grad_out):
+        return (grad_out * ctx.x,)
 
 
 class WrongInSecondInput(Function):
@@ -29,15 +29,14 @@ class WrongInSecondInput(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.a, ctx.b = a, b
         return a * b
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved
-        gb = grad * a
+    def backward(ctx, grad_out):
+        gb = grad_out * ctx.a
         gb.flat[4] += 1.0
-        return grad * b, gb
+        return grad_out * ctx.b, gb
 
 
 def test_passes_on_correct_functions():

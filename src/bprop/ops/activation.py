@@ -19,13 +19,12 @@ class Tanh(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         out = np.tanh(x)
-        ctx.save_for_backward(out)
+        ctx.out = out
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (out,) = ctx.saved
-        return (grad * (1 - out * out),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out * (1 - ctx.out * ctx.out),)
 
 
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
@@ -41,13 +40,12 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         out = sigmoid_array(x)
-        ctx.save_for_backward(out)
+        ctx.out = out
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (out,) = ctx.saved
-        return (grad * (out * (1 - out)),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out * (ctx.out * (1 - ctx.out)),)
 
 
 # relu_array compares against at most this many shared zeros (4 MiB in float32) at a time
@@ -86,13 +84,12 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         out = relu_array(x)
-        ctx.save_for_backward(out)
+        ctx.out = out
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (out,) = ctx.saved
-        return (grad * (out > 0),)  # a multiply by the mask is ~10× faster than np.where here
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out * (ctx.out > 0),)  # a multiply by the mask is ~10× faster than np.where here
 
 
 class LeakyReLU(Function):
@@ -101,14 +98,13 @@ class LeakyReLU(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
         positive = x > 0
-        ctx.save_for_backward(positive)
+        ctx.positive = positive
         ctx.slope = negative_slope
         return np.where(positive, x, x * np.asarray(negative_slope, x.dtype))
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (positive,) = ctx.saved
-        return (np.where(positive, grad, grad * np.asarray(ctx.slope, grad.dtype)),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (np.where(ctx.positive, grad_out, grad_out * np.asarray(ctx.slope, grad_out.dtype)),)
 
 
 def erf(x: np.ndarray) -> np.ndarray:
@@ -144,7 +140,7 @@ class GELU(Function):
     def forward(ctx: Context, x: np.ndarray, approximate: str = "none") -> np.ndarray:
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        ctx.save_for_backward(x)
+        ctx.x = x
         ctx.approximate = approximate
         if approximate == "tanh":
             t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
@@ -153,8 +149,8 @@ class GELU(Function):
         return (x * cdf).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (x,) = ctx.saved
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x = ctx.x
         if ctx.approximate == "tanh":
             t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
             du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
@@ -163,7 +159,7 @@ class GELU(Function):
             cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
             pdf = np.exp(-0.5 * x.astype(np.float64) ** 2) / math.sqrt(2 * math.pi)
             local = cdf + x * pdf
-        return ((grad * local).astype(grad.dtype, copy=False),)
+        return ((grad_out * local).astype(grad_out.dtype, copy=False),)
 
 
 def softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
@@ -189,15 +185,14 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dim: int = -1) -> np.ndarray:
-        out = softmax_array(x, dim)
-        ctx.save_for_backward(out)
-        ctx.dim = dim
-        return out
+        p = softmax_array(x, dim)
+        ctx.p, ctx.dim = p, dim
+        return p
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (p,) = ctx.saved
-        return (p * (grad - (grad * p).sum(axis=ctx.dim, keepdims=True)),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        p = ctx.p
+        return (p * (grad_out - (grad_out * p).sum(axis=ctx.dim, keepdims=True)),)
 
 
 class LogSoftmax(Function):
@@ -209,11 +204,10 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dim: int = -1) -> np.ndarray:
         out = log_softmax_array(x, dim)
-        ctx.save_for_backward(out)
+        ctx.out = out
         ctx.dim = dim
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (out,) = ctx.saved
-        return (grad - np.exp(out) * grad.sum(axis=ctx.dim, keepdims=True),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out - np.exp(ctx.out) * grad_out.sum(axis=ctx.dim, keepdims=True),)

@@ -138,7 +138,7 @@ class CrossEntropy(Function):
         norm = p.sum(axis=1, keepdims=True)
         p /= norm
         log_norm = np.log(norm)
-        ctx.meta = (reduction, label_smoothing, weight)
+        ctx.reduction, ctx.eps, ctx.weight = reduction, label_smoothing, weight
         if target.dtype.kind in "iu":
             per = _CrossEntropyLabels.forward(ctx, shifted, log_norm, p, target, weight, ignore_index)
         else:
@@ -146,8 +146,8 @@ class CrossEntropy(Function):
         return reduce_loss(per, reduction, ctx.denom)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        r = grad_per_position(grad, ctx.meta[0], ctx.denom)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        r = grad_per_position(grad_out, ctx.reduction, ctx.denom)
         kind = _CrossEntropyLabels if ctx.labels is not None else _CrossEntropyProbabilities
         return kind.backward(ctx, r), None, None
 
@@ -165,7 +165,7 @@ class _CrossEntropyLabels:
         weight: np.ndarray | None,
         ignore_index: int,
     ) -> np.ndarray:
-        _, eps, _ = ctx.meta
+        eps = ctx.eps
         shape, n_classes = shifted.shape, shifted.shape[1]
         labels = _Labels("cross_entropy", target, shape, weight, ignore_index, shifted.dtype)
         log_p_target = labels.column(shifted.reshape(-1)[labels.flat], shape) - log_norm
@@ -178,27 +178,23 @@ class _CrossEntropyLabels:
             if labels.kept is not None:
                 smooth *= labels.kept
             per -= (eps / n_classes) * smooth
-        ctx.save_for_backward(p)
-        ctx.labels, ctx.denom = labels, labels.denom
+        ctx.p, ctx.labels, ctx.denom = p, labels, labels.denom
         return per.reshape((shape[0], *shape[2:]))
 
     @staticmethod
     def backward(ctx: Context, r: np.ndarray) -> np.ndarray:
-        (p,) = ctx.saved
-        _, eps, weight = ctx.meta
-        labels = ctx.labels
+        p, eps, weight, labels = ctx.p, ctx.eps, ctx.weight, ctx.labels
         target_coef = r * (1.0 - eps) if labels.coef is None else labels.coef * (r * (1.0 - eps))
         if not eps:  # S_i = A_{i,t_i}
-            g = p * target_coef
+            gx = p * target_coef
         else:  # S_i = (1 − ε)·w_{t_i} + (ε/C)·Σ_c w_c on kept positions
             n_classes = p.shape[1]
             smooth_coef = r * (eps / n_classes) if labels.kept is None else labels.kept * (r * (eps / n_classes))
             w_total = n_classes if weight is None else weight.sum()
-            g = p * (target_coef + smooth_coef * w_total)
-            g -= smooth_coef if weight is None else smooth_coef * _class_column(weight, p.ndim)
-        flat_g = g.reshape(-1)
-        flat_g[labels.flat] -= labels.per_position(target_coef)
-        return g
+            gx = p * (target_coef + smooth_coef * w_total)
+            gx -= smooth_coef if weight is None else smooth_coef * _class_column(weight, p.ndim)
+        gx.reshape(-1)[labels.flat] -= labels.per_position(target_coef)
+        return gx
 
 
 class _CrossEntropyProbabilities:
@@ -223,7 +219,7 @@ class _CrossEntropyProbabilities:
                 f"{op}: probability targets must have the input's shape {shifted.shape}, "
                 f"got {target.shape} (class labels must be integers)"
             )
-        _, eps, _ = ctx.meta
+        eps = ctx.eps
         coef = target.astype(shifted.dtype, copy=False)  # a float64 target keeps a float32 loss float32
         if eps:
             coef = coef * (1.0 - eps) + eps / shifted.shape[1]
@@ -232,16 +228,16 @@ class _CrossEntropyProbabilities:
         log_p = shifted
         log_p -= log_norm  # shifted is no longer needed: log p in place
         per = -np.einsum("ab...,ab...->a...", coef, log_p)
-        ctx.save_for_backward(p, coef)
+        ctx.p, ctx.coef = p, coef
         ctx.labels, ctx.denom = None, float(shifted.size // shifted.shape[1])
         return per
 
     @staticmethod
     def backward(ctx: Context, r: np.ndarray) -> np.ndarray:
-        p, coef = ctx.saved
-        g = p * (coef.sum(axis=1, keepdims=True) * r)
-        g -= coef * r
-        return g
+        p, coef = ctx.p, ctx.coef
+        gx = p * (coef.sum(axis=1, keepdims=True) * r)
+        gx -= coef * r
+        return gx
 
 
 def _class_column(weight: np.ndarray, ndim: int) -> np.ndarray:
@@ -280,15 +276,14 @@ class NLLLoss(Function):
         labels = _Labels(op, target, shape, weight, ignore_index, log_probs.dtype)
         picked = labels.column(np.ascontiguousarray(log_probs).reshape(-1)[labels.flat], shape)
         per = -picked if labels.coef is None else picked * -labels.coef
-        ctx.labels, ctx.meta = labels, (shape, log_probs.dtype, reduction)
+        ctx.labels, ctx.x_shape, ctx.dtype, ctx.reduction = labels, shape, log_probs.dtype, reduction
         return reduce_loss(per.reshape((shape[0], *shape[2:])), reduction, labels.denom)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        shape, dtype, reduction = ctx.meta
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         labels = ctx.labels
-        r = grad_per_position(grad, reduction, labels.denom)
+        r = grad_per_position(grad_out, ctx.reduction, labels.denom)
         target_grad = -r if labels.coef is None else labels.coef * -r
-        g = np.zeros(shape, dtype=dtype)
-        g.reshape(-1)[labels.flat] = labels.per_position(target_grad)
-        return g, None, None
+        gx = np.zeros(ctx.x_shape, dtype=ctx.dtype)
+        gx.reshape(-1)[labels.flat] = labels.per_position(target_grad)
+        return gx, None, None

@@ -26,9 +26,9 @@ class Dropout(Function):
             keep = generator().random(x.shape, dtype=np.float32) >= p
             scale = keep.astype(x.dtype)
             scale *= np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
-        ctx.save_for_backward(scale)
+        ctx.scale = scale
         return x * scale
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (grad * ctx.saved[0],)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out * ctx.scale,)

@@ -31,9 +31,9 @@ class Add(Function):
         return np.add(a, b)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         sa, sb = ctx.shapes
-        return sum_to_shape(grad, sa), sum_to_shape(grad, sb)
+        return sum_to_shape(grad_out, sa), sum_to_shape(grad_out, sb)
 
 
 class Sub(Function):
@@ -46,10 +46,10 @@ class Sub(Function):
         return np.subtract(a, b)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         sa, sb = ctx.shapes
-        gb = -sum_to_shape(grad, sb) if ctx.needs_input_grad[1] else None
-        return sum_to_shape(grad, sa), gb
+        gb = -sum_to_shape(grad_out, sb) if ctx.needs_input_grad[1] else None
+        return sum_to_shape(grad_out, sa), gb
 
 
 class Mul(Function):
@@ -58,14 +58,14 @@ class Mul(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("mul", a, b)
-        ctx.save_for_backward(a, b)
+        ctx.a, ctx.b = a, b
         return np.multiply(a, b)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        a, b = ctx.saved
-        ga = sum_to_shape(grad * b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = sum_to_shape(grad * a, np.shape(b)) if ctx.needs_input_grad[1] else None
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        a, b = ctx.a, ctx.b
+        ga = sum_to_shape(grad_out * b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(grad_out * a, np.shape(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -76,15 +76,14 @@ class Div(Function):
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("div", a, b)
         out = np.true_divide(a, b)
-        ctx.save_for_backward(a, b, out)
+        ctx.a_shape, ctx.b, ctx.out = np.shape(a), b, out
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        a, b, out = ctx.saved
-        g_over_b = grad / b
-        ga = sum_to_shape(g_over_b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = sum_to_shape(-g_over_b * out, np.shape(b)) if ctx.needs_input_grad[1] else None
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        g_over_b = grad_out / ctx.b
+        ga = sum_to_shape(g_over_b, ctx.a_shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(-g_over_b * ctx.out, np.shape(ctx.b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -93,21 +92,19 @@ class PowScalar(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, exponent: float) -> np.ndarray:
-        ctx.save_for_backward(x)
-        ctx.exponent = exponent
+        ctx.x, ctx.exponent = x, exponent
         if exponent == 2.0:
             return np.square(x)
         return np.power(x, np.asarray(exponent, dtype=x.dtype))
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (x,) = ctx.saved
-        p = ctx.exponent
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x, p = ctx.x, ctx.exponent
         if p == 2.0:
-            return (grad * (2 * x),)
+            return (grad_out * (2 * x),)
         if p == 0.0:  # x⁰ = 1 is constant; p·x⁻¹ would give 0·∞ = nan at x = 0
-            return (np.zeros_like(grad),)
-        return (grad * (p * np.power(x, np.asarray(p - 1, dtype=x.dtype))),)
+            return (np.zeros_like(grad_out),)
+        return (grad_out * (p * np.power(x, np.asarray(p - 1, dtype=x.dtype))),)
 
 
 class Pow(Function):
@@ -117,19 +114,19 @@ class Pow(Function):
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("pow", a, b)
         out = np.power(a, b)
-        ctx.save_for_backward(a, b, out)
+        ctx.a, ctx.b, ctx.out = a, b, out
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        a, b, out = ctx.saved
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        a, b, out = ctx.a, ctx.b, ctx.out
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = sum_to_shape(grad * b * np.power(a, b - 1), np.shape(a))
+            ga = sum_to_shape(grad_out * b * np.power(a, b - 1), np.shape(a))
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
-            gb = sum_to_shape(grad * out * log_a, np.shape(b))
+            gb = sum_to_shape(grad_out * out * log_a, np.shape(b))
         return ga, gb
 
 
@@ -141,8 +138,8 @@ class Neg(Function):
         return np.negative(x)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (-grad,)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (-grad_out,)
 
 
 class Exp(Function):
@@ -151,12 +148,12 @@ class Exp(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         out = np.exp(x)
-        ctx.save_for_backward(out)
+        ctx.out = out
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (grad * ctx.saved[0],)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out * ctx.out,)
 
 
 class Log(Function):
@@ -164,12 +161,12 @@ class Log(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
+        ctx.x = x
         return np.log(x)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (grad / ctx.saved[0],)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out / ctx.x,)
 
 
 class Sqrt(Function):
@@ -178,12 +175,12 @@ class Sqrt(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         out = np.sqrt(x)
-        ctx.save_for_backward(out)
+        ctx.out = out
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (grad / (2 * ctx.saved[0]),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out / (2 * ctx.out),)
 
 
 class Abs(Function):
@@ -191,12 +188,12 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
+        ctx.x = x
         return np.abs(x)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (grad * np.sign(ctx.saved[0]),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out * np.sign(ctx.x),)
 
 
 class Clip(Function):
@@ -211,12 +208,12 @@ class Clip(Function):
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        ctx.save_for_backward(inside)
+        ctx.inside = inside
         return np.clip(x, low, high).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (grad * ctx.saved[0],)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out * ctx.inside,)
 
 
 class Where(Function):
@@ -225,17 +222,16 @@ class Where(Function):
     @staticmethod
     def forward(ctx: Context, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         cond = np.asarray(cond, dtype=bool)
-        ctx.save_for_backward(cond)
+        ctx.cond = cond
         ctx.shapes = (np.shape(a), np.shape(b))
         return np.where(cond, a, b)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (cond,) = ctx.saved
-        sa, sb = ctx.shapes
-        zero = np.zeros((), dtype=grad.dtype)
-        ga = sum_to_shape(np.where(cond, grad, zero), sa) if ctx.needs_input_grad[1] else None
-        gb = sum_to_shape(np.where(cond, zero, grad), sb) if ctx.needs_input_grad[2] else None
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        cond, (sa, sb) = ctx.cond, ctx.shapes
+        zero = np.zeros((), dtype=grad_out.dtype)
+        ga = sum_to_shape(np.where(cond, grad_out, zero), sa) if ctx.needs_input_grad[1] else None
+        gb = sum_to_shape(np.where(cond, zero, grad_out), sb) if ctx.needs_input_grad[2] else None
         return None, ga, gb
 
 
@@ -248,7 +244,7 @@ class Cast(Function):
         return x.astype(dtype)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         if not np.issubdtype(ctx.source, np.floating):
             return (None,)
-        return (grad.astype(ctx.source),)
+        return (grad_out.astype(ctx.source),)

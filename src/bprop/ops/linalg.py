@@ -29,16 +29,16 @@ class MatMul(Function):
             out = np.matmul(a, b)
         except ValueError:  # the core dims agree, so the batch dims do not broadcast
             raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} do not broadcast") from None
-        ctx.save_for_backward(a, b)
+        ctx.a, ctx.b = a, b
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        a, b = ctx.saved
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        a, b = ctx.a, ctx.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        g2 = grad.reshape((*batch, a2.shape[-2], b2.shape[-1]))  # put back the dropped 1-D axes
+        g2 = grad_out.reshape((*batch, a2.shape[-2], b2.shape[-1]))  # put back the dropped 1-D axes
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = sum_to_shape(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
@@ -65,18 +65,18 @@ class Linear(Function):
             )
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias shape {bias.shape} should be ({weight.shape[0]},)")
-        ctx.save_for_backward(x, weight)
+        ctx.x, ctx.weight = x, weight
         out = x @ weight.T
         if bias is not None:
             out += bias
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x, weight = ctx.saved
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x, weight = ctx.x, ctx.weight
         needs = ctx.needs_input_grad
-        g2 = grad.reshape(-1, grad.shape[-1])
-        gx = (grad @ weight) if needs[0] else None
+        g2 = grad_out.reshape(-1, grad_out.shape[-1])
+        gx = (grad_out @ weight) if needs[0] else None
         gw = (g2.T @ x.reshape(-1, x.shape[-1])) if needs[1] else None
         # the bias sum as a GEMV (1ᵀδ): 2–3× faster than a reduction over the batch axis, and it
         # sums in BLAS like ∂C/∂W's own sum over the batch

@@ -62,7 +62,7 @@ class MSE(Function):
         t = np.asarray(t)
         _check_same_shape("mse_loss", y, t)
         diff = y - t.astype(y.dtype, copy=False)  # a float64 NumPy target must not upcast a float32 loss
-        ctx.save_for_backward(diff)
+        ctx.diff = diff
         ctx.reduction = reduction
         if reduction == "none":
             return diff * diff
@@ -71,9 +71,9 @@ class MSE(Function):
         return reduce_loss(np.asarray(total), reduction, diff.size)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (diff,) = ctx.saved
-        gy = diff * (2.0 * grad_per_position(grad, ctx.reduction, diff.size, class_axis=False))
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        diff = ctx.diff
+        gy = diff * (2.0 * grad_per_position(grad_out, ctx.reduction, diff.size, class_axis=False))
         return gy, (-gy if ctx.needs_input_grad[1] else None)
 
 
@@ -129,14 +129,14 @@ class BCEWithLogits(Function):
         loss += x - x * t
         if weight is not None:
             loss *= w
-        ctx.save_for_backward(x, t, w, pw, sp_neg)
+        ctx.x, ctx.t, ctx.w, ctx.pw, ctx.sp_neg = x, t, w, pw, sp_neg
         ctx.reduction = reduction
         return reduce_loss(loss, reduction, x.size)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x, t, w, pw, sp_neg = ctx.saved
-        scale = w * grad_per_position(grad, ctx.reduction, x.size, class_axis=False)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x, t, w, pw, sp_neg = ctx.x, ctx.t, ctx.w, ctx.pw, ctx.sp_neg
+        scale = w * grad_per_position(grad_out, ctx.reduction, x.size, class_axis=False)
         if pw is None:
             gx = sigmoid_array(x) - t
         else:

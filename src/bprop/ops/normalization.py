@@ -108,24 +108,24 @@ class BatchNormTrain(Function):
         if running_var is not None:
             running_var *= 1 - momentum
             running_var += (momentum * m / (m - 1)) * var
-        ctx.save_for_backward(x, mean, inv_std, weight)
+        ctx.x, ctx.mean, ctx.inv_std, ctx.weight = x, mean, inv_std, weight
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x, mean, inv_std, weight = ctx.saved
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x, mean, inv_std, weight = ctx.x, ctx.mean, ctx.inv_std, ctx.weight
         needs = ctx.needs_input_grad
         shape = _channel_shape("batch_norm", x)
-        total, dot = _subscripts(grad.ndim)
-        sum_g = np.einsum(total, grad) if needs[0] or needs[2] else None
+        total, dot = _subscripts(grad_out.ndim)
+        sum_g = np.einsum(total, grad_out) if needs[0] or needs[2] else None
         sum_g_xhat, gx = None, None
         if needs[0] or needs[1]:
             buffer = x - mean.reshape(shape)  # x − μ; becomes ∂C/∂x in place
-            sum_g_xhat = np.einsum(dot, grad, buffer) * inv_std  # Σ g·x̂ = Σ g·(x − μ)/s
+            sum_g_xhat = np.einsum(dot, grad_out, buffer) * inv_std  # Σ g·x̂ = Σ g·(x − μ)/s
         if needs[0]:  # (γ/s)·(g − Σg/m − x̂·Σ(g·x̂)/m), one pass per term
             m = x.size // x.shape[1]
             buffer *= (inv_std * sum_g_xhat / -m).reshape(shape)
-            buffer += grad
+            buffer += grad_out
             buffer -= (sum_g / m).reshape(shape)
             buffer *= (inv_std if weight is None else weight * inv_std).reshape(shape)
             gx = buffer
@@ -159,20 +159,20 @@ class BatchNormEval(Function):
         shift = -mean * scale if bias is None else bias - mean * scale
         out = x * scale.reshape(shape)
         out += shift.reshape(shape)
-        ctx.save_for_backward(x, mean, inv_std, scale)
+        ctx.x, ctx.mean, ctx.inv_std, ctx.scale = x, mean, inv_std, scale
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x, mean, inv_std, scale = ctx.saved
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x, mean, inv_std, scale = ctx.x, ctx.mean, ctx.inv_std, ctx.scale
         needs = ctx.needs_input_grad
         shape = _channel_shape("batch_norm", x)
-        gx = grad * scale.reshape(shape) if needs[0] else None
+        gx = grad_out * scale.reshape(shape) if needs[0] else None
         x_hat = _normalised(x, mean, inv_std, shape) if needs[1] else None
-        total, dot = _subscripts(grad.ndim)
-        g_gamma = np.einsum(dot, grad, x_hat) if needs[1] else None
-        g_beta = np.einsum(total, grad) if needs[2] else None
-        return gx, g_gamma, g_beta, None, None
+        total, dot = _subscripts(grad_out.ndim)
+        gw = np.einsum(dot, grad_out, x_hat) if needs[1] else None
+        gb = np.einsum(total, grad_out) if needs[2] else None
+        return gx, gw, gb, None, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,24 +252,24 @@ class LayerNorm(Function):
             out = out * weight.astype(x.dtype, copy=False)
         if bias is not None:
             out = out + bias.astype(x.dtype, copy=False)
-        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.x_hat, ctx.inv_std, ctx.weight = x_hat, inv_std, weight
         ctx.input_shape, ctx.normalized_shape = x.shape, shape
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x_hat, inv_std, weight = ctx.saved
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x_hat, inv_std, weight = ctx.x_hat, ctx.inv_std, ctx.weight
         needs = ctx.needs_input_grad
-        g = grad.reshape(x_hat.shape)
-        g_weight = g_bias = g_x = None
+        g = grad_out.reshape(x_hat.shape)
+        gw = gb = gx = None
         if needs[1]:
-            g_weight = np.einsum("md,md->d", g, x_hat).reshape(ctx.normalized_shape)
+            gw = np.einsum("md,md->d", g, x_hat).reshape(ctx.normalized_shape)
         if needs[2]:
-            g_bias = g.sum(axis=0).reshape(ctx.normalized_shape)
+            gb = g.sum(axis=0).reshape(ctx.normalized_shape)
         if needs[0]:
             a = g if weight is None else g * weight.reshape(-1).astype(g.dtype, copy=False)
-            g_x = _row_backward(a, x_hat, inv_std).reshape(ctx.input_shape)
-        return g_x, g_weight, g_bias
+            gx = _row_backward(a, x_hat, inv_std).reshape(ctx.input_shape)
+        return gx, gw, gb
 
 
 class GroupNorm(Function):
@@ -308,22 +308,22 @@ class GroupNorm(Function):
             out = out * weight.reshape(shape)
         if bias is not None:
             out = out + bias.reshape(shape)
-        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.x_hat, ctx.inv_std, ctx.weight = x_hat, inv_std, weight
         ctx.input_shape = x.shape
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x_hat, inv_std, weight = ctx.saved
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x_hat, inv_std, weight = ctx.x_hat, ctx.inv_std, ctx.weight
         needs = ctx.needs_input_grad
         shape = ctx.input_shape
         per_channel = (shape[0], shape[1], math.prod(shape[2:]))  # Σ over the batch and positions, per channel
-        g_weight = g_bias = g_x = None
+        gw = gb = gx = None
         if needs[1]:
-            g_weight = np.einsum("ncp,ncp->c", grad.reshape(per_channel), x_hat.reshape(per_channel))
+            gw = np.einsum("ncp,ncp->c", grad_out.reshape(per_channel), x_hat.reshape(per_channel))
         if needs[2]:
-            g_bias = np.einsum("ncp->c", grad.reshape(per_channel))
+            gb = np.einsum("ncp->c", grad_out.reshape(per_channel))
         if needs[0]:
-            a = grad if weight is None else grad * weight.reshape(_channel_shape("group_norm", grad))
-            g_x = _row_backward(a.reshape(x_hat.shape), x_hat, inv_std).reshape(shape)
-        return g_x, g_weight, g_bias
+            a = grad_out if weight is None else grad_out * weight.reshape(_channel_shape("group_norm", grad_out))
+            gx = _row_backward(a.reshape(x_hat.shape), x_hat, inv_std).reshape(shape)
+        return gx, gw, gb

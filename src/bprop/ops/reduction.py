@@ -41,13 +41,13 @@ class Sum(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
         axes = normalise_dims(dim, x.ndim)
-        ctx.meta = (x.shape, axes, keepdim)
+        ctx.x_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         return np.sum(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        shape, axes, keepdim = ctx.meta
-        return (np.broadcast_to(_expand_back(grad, axes, keepdim, len(shape)), shape),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        shape = ctx.x_shape
+        return (np.broadcast_to(_expand_back(grad_out, ctx.axes, ctx.keepdim, len(shape)), shape),)
 
 
 class Mean(Function):
@@ -56,17 +56,16 @@ class Mean(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
         axes = normalise_dims(dim, x.ndim)
-        ctx.meta = (x.shape, axes, keepdim)
         count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
-        ctx.count = count
+        ctx.x_shape, ctx.axes, ctx.keepdim, ctx.count = x.shape, axes, keepdim, count
         with np.errstate(invalid="ignore", divide="ignore"):  # mean of nothing is nan, as torch
             return np.sum(x, axis=axes, keepdims=keepdim) / np.asarray(count, dtype=x.dtype)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        shape, axes, keepdim = ctx.meta
-        scaled = _expand_back(grad, axes, keepdim, len(shape)) / max(ctx.count, 1)
-        return (np.broadcast_to(scaled.astype(grad.dtype, copy=False), shape),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        shape = ctx.x_shape
+        scaled = _expand_back(grad_out, ctx.axes, ctx.keepdim, len(shape)) / max(ctx.count, 1)
+        return (np.broadcast_to(scaled.astype(grad_out.dtype, copy=False), shape),)
 
 
 class _Extreme(Function):
@@ -81,17 +80,15 @@ class _Extreme(Function):
         if any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{cls.__name__.lower()}(): cannot reduce an empty dim (shape {x.shape}, dims {axes})")
         out = cls.reducer(x, axis=axes, keepdims=True)
-        ctx.save_for_backward(x, out)
-        ctx.meta = (axes, keepdim)
+        ctx.x, ctx.out, ctx.axes, ctx.keepdim = x, out, axes, keepdim
         return out if keepdim else np.squeeze(out, axis=axes)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        x, out = ctx.saved
-        axes, keepdim = ctx.meta
-        mask = x == out
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x, axes = ctx.x, ctx.axes
+        mask = x == ctx.out
         share = mask / mask.sum(axis=axes, keepdims=True, dtype=x.dtype)  # x's dtype: no float64 detour
-        return ((_expand_back(grad, axes, keepdim, x.ndim) * share).astype(x.dtype, copy=False),)
+        return ((_expand_back(grad_out, axes, ctx.keepdim, x.ndim) * share).astype(x.dtype, copy=False),)
 
 
 class Max(_Extreme):
@@ -119,13 +116,12 @@ class Var(Function):
         denom = max(count - correction, 0)  # N − c ≤ 0 (an empty or too short slice) gives nan, as torch
         with np.errstate(invalid="ignore", divide="ignore"):
             centred = x - np.sum(x, axis=axes, keepdims=True) / count
-            ctx.save_for_backward(centred)
-            ctx.meta = (axes, keepdim, denom)
+            ctx.centred, ctx.axes, ctx.keepdim, ctx.denom = centred, axes, keepdim, denom
             return np.sum(centred * centred, axis=axes, keepdims=keepdim) / denom
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (centred,) = ctx.saved
-        axes, keepdim, denom = ctx.meta
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        centred, denom = ctx.centred, ctx.denom
         local = centred * (2.0 / denom) if denom > 0 else np.full_like(centred, np.nan)
-        return ((_expand_back(grad, axes, keepdim, centred.ndim) * local).astype(centred.dtype, copy=False),)
+        gx = _expand_back(grad_out, ctx.axes, ctx.keepdim, centred.ndim) * local
+        return (gx.astype(centred.dtype, copy=False),)

@@ -27,8 +27,8 @@ class Reshape(Function):
             raise ValueError(f"reshape: cannot view shape {x.shape} ({x.size} elements) as {shape}") from None
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (grad.reshape(ctx.in_shape),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out.reshape(ctx.in_shape),)
 
 
 class Permute(Function):
@@ -42,8 +42,8 @@ class Permute(Function):
         return np.transpose(x, dims)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (np.transpose(grad, np.argsort([d % grad.ndim for d in ctx.dims])),)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (np.transpose(grad_out, np.argsort([d % grad_out.ndim for d in ctx.dims])),)
 
 
 def _is_basic(index: Any) -> bool:
@@ -60,7 +60,7 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
-        ctx.meta = (x.shape, x.dtype, index)
+        ctx.x_shape, ctx.index = x.shape, index
         try:
             out = x[index]
         except IndexError as err:
@@ -68,13 +68,13 @@ class GetItem(Function):
         return np.array(out) if _is_basic(index) and isinstance(out, np.ndarray) else np.asarray(out)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        shape, _dtype, index = ctx.meta
-        full = np.zeros(shape, dtype=grad.dtype)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        index = ctx.index
+        full = np.zeros(ctx.x_shape, dtype=grad_out.dtype)
         if _is_basic(index) or (isinstance(index, np.ndarray) and index.dtype == bool):
-            full[index] = grad
+            full[index] = grad_out
         else:
-            np.add.at(full, index, grad)
+            np.add.at(full, index, grad_out)
         return (full,)
 
 
@@ -101,20 +101,21 @@ class Gather(Function):
             raise ValueError(
                 f"gather: index of shape {index.shape} is larger than the input {x.shape} outside dim {dim}"
             )
-        ctx.meta = (x.shape, dim, index, all(index.shape[d] == x.shape[d] for d in others))
+        ctx.x_shape, ctx.dim, ctx.index = x.shape, dim, index
+        ctx.whole = all(index.shape[d] == x.shape[d] for d in others)  # index spans x outside dim
         block = x[tuple(slice(None) if d == dim else slice(n) for d, n in enumerate(index.shape))]
         return np.take_along_axis(block, index, axis=dim)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        shape, dim, index, whole = ctx.meta
-        full = np.zeros(shape, dtype=grad.dtype)
-        if whole and index.shape[dim] == 1:  # one pick per line (max along dim): nothing to add up
-            np.put_along_axis(full, index, grad, axis=dim)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        dim, index = ctx.dim, ctx.index
+        full = np.zeros(ctx.x_shape, dtype=grad_out.dtype)
+        if ctx.whole and index.shape[dim] == 1:  # one pick per line (max along dim): nothing to add up
+            np.put_along_axis(full, index, grad_out, axis=dim)
         else:
             grid = list(np.ogrid[tuple(slice(n) for n in index.shape)])
             grid[dim] = index
-            np.add.at(full, tuple(grid), grad)
+            np.add.at(full, tuple(grid), grad_out)
         return (full,)
 
 
@@ -127,13 +128,12 @@ class Concatenate(Function):
             out = np.concatenate(xs, axis=dim)
         except (ValueError, np.exceptions.AxisError) as err:
             raise ValueError(f"concatenate along dim {dim}: shapes {[x.shape for x in xs]}: {err}") from None
-        ctx.meta = (dim, np.cumsum([x.shape[dim] for x in xs])[:-1])
+        ctx.dim, ctx.cuts = dim, np.cumsum([x.shape[dim] for x in xs])[:-1]
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        dim, cuts = ctx.meta
-        return tuple(np.split(grad, cuts, axis=dim))
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return tuple(np.split(grad_out, ctx.cuts, axis=ctx.dim))
 
 
 class Stack(Function):
@@ -149,8 +149,8 @@ class Stack(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        moved = np.moveaxis(grad, ctx.dim, 0)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        moved = np.moveaxis(grad_out, ctx.dim, 0)
         return tuple(moved[k, ...] for k in range(len(moved)))  # [k, ...]: arrays even from 1-D (not scalars)
 
 
@@ -171,5 +171,5 @@ class Pad(Function):
         return np.pad(x, widths, mode="constant", constant_values=value)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return (grad[ctx.interior],)
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (grad_out[ctx.interior],)
