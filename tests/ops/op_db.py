@@ -1169,10 +1169,6 @@ def _losses() -> list[OpInfo]:
 
 
 def _convolutions() -> list[OpInfo]:
-    POOL_FIX = (  # noqa: N806
-        "issue 11 #5: a window of −∞ (or with NaN) sends its gradient to the padding or nowhere "
-        "(engineer ops is fixing it)"
-    )
 
     def conv_samples(rng: np.random.Generator) -> list[Sample]:
         def case(name: str, x_shape: tuple, w_shape: tuple, bias: bool = True, **kw: Any) -> Sample:
@@ -1261,18 +1257,13 @@ def _convolutions() -> list[OpInfo]:
 
     def max_pool_samples(rng: np.random.Generator) -> list[Sample]:
         window = np.array([[[[-np.inf, 5.0], [1.0, 2.0]]]])
-        samples = pool_samples(rng)
-        for s in samples:
-            if s.name == "nonfinite":  # windows holding NaN
-                s.xfail = {key: POOL_FIX for key in ("torch", "reference")}
         return [
-            *samples,
+            *pool_samples(rng),
             Sample(
                 "all-inf-window-padded",
                 (window,),
                 {"kernel_size": 2, "stride": 1, "padding": 1},
                 fd=False,
-                xfail={key: POOL_FIX for key in ("torch", "reference")},
             ),
         ]
 
