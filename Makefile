@@ -1,5 +1,6 @@
 # Two commands get a newcomer going on a fresh clone: `make train` and `make test`.
-# Each creates the virtual environment in .venv and installs bprop into it first.
+# `make train` creates the virtual environment in .venv with what training needs (bprop, numpy,
+# and tqdm for progress bars); `make test` adds the test and dev extras (see pyproject.toml).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,27 +9,32 @@ EXTRA_PIP ?=
 
 .PHONY: train test test-slow test-all lint bench
 
-$(VENV)/.installed: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test,dev]" $(EXTRA_PIP)
+
+$(VENV)/.installed-train: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[progress]"
 	touch $@
 
-train: $(VENV)/.installed
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[progress,test,dev]" $(EXTRA_PIP)
+	touch $@
+
+train: $(VENV)/.installed-train
 	$(BIN)/bprop train
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
-test-slow: $(VENV)/.installed
+test-slow: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m slow
 
-test-all: $(VENV)/.installed
+test-all: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m ""
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/mlp.py

@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 
 import bprop as bp
 from bprop.cli import SUBCOMMANDS, main
-from bprop.train import CSVLogger
+from bprop.train import CSVLogger, RunConfig, Trainer
 from tests.data.formats import make_mnist, write_cifar
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -235,3 +237,115 @@ def test_conv_models_on_image_data_sets(tmp_path, capsys, data, model, writer):
     )
     assert main(["eval", str(tmp_path / "run" / "last.npz")]) == 0
     assert f"{data} test accuracy" in capsys.readouterr().out
+
+
+def test_resume_needs_only_the_out_folder_after_non_default_flags(tmp_path, capsys):
+    flags = ["--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--lr", "0.05", "--batch-size", "32"]
+    flags += ["--val-split", "0.2", "--seed", "5", "--hidden", "16", "--no-batchnorm", "--dropout", "0"]
+    flags += ["--reg", "1e-3", "--quiet"]
+    assert main(["train", *flags, "--epochs", "3", "--out", str(tmp_path / "straight")]) == 0
+
+    real_step = Trainer.train_step
+
+    def ctrl_c_at_step_40(self, x, y):  # 36 steps an epoch: step 40 is in epoch 2
+        result = real_step(self, x, y)
+        if self.step == 40:
+            os.kill(os.getpid(), signal.SIGINT)  # the real signal, through the real handler
+        return result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Trainer, "train_step", ctrl_c_at_step_40)
+        code = main(["train", *flags, "--epochs", "3", "--patience", "5", "--out", str(tmp_path / "resumed")])
+    assert code == 130
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"resume with `bprop train --out {tmp_path / 'resumed'} --resume`") and "\n" not in err
+    saved = bp.load(tmp_path / "resumed" / "last.npz")
+    assert saved["step"] == 40 and saved["epoch"] == 1 and saved["loader"]["position"] == 4
+    bp.manual_seed(99)
+    assert main(["train", "--out", str(tmp_path / "resumed"), "--resume"]) == 0
+    straight, resumed = (bp.load(tmp_path / run / "last.npz") for run in ("straight", "resumed"))
+    assert resumed["config"]["optimizer"] == "sgd" and resumed["config"]["hidden"] == [16]
+    for name, value in straight["model"].items():
+        np.testing.assert_array_equal(resumed["model"][name], value, err_msg=name)
+    assert [e["loss"] for e in resumed["history"]["epochs"]] == [e["loss"] for e in straight["history"]["epochs"]]
+
+
+def test_time_limit_mid_epoch_then_resume_ends_like_an_uninterrupted_run(tmp_path, capsys):
+    flags = ["--hidden", "32", "--epochs", "2", "--batch-size", "16"]
+    assert main(["train", *flags, "--quiet", "--out", str(tmp_path / "straight")]) == 0
+    assert main(["train", *flags, "--time-limit", "0.05", "--out", str(tmp_path / "resumed")]) == 0
+    out = capsys.readouterr().out
+    assert "time limit reached after step" in out and "--resume" in out.splitlines()[-1]
+    while bp.load(tmp_path / "resumed" / "last.npz")["epoch"] < 2:
+        assert main(["train", "--out", str(tmp_path / "resumed"), "--resume", "--time-limit", "0.05"]) == 0
+    straight, resumed = (bp.load(tmp_path / run / "last.npz") for run in ("straight", "resumed"))
+    for name, value in straight["model"].items():
+        np.testing.assert_array_equal(resumed["model"][name], value, err_msg=name)
+
+
+def test_divergence_stops_with_exit_3_and_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    real_loss = Trainer.data_loss
+
+    def nan_in_epoch_2(self, x, y):
+        scores, loss = real_loss(self, x, y)
+        return scores, loss * float("nan") if self.epoch == 1 else loss
+
+    monkeypatch.setattr(Trainer, "data_loss", nan_in_epoch_2)
+    assert main(["train", "--epochs", "3", "--hidden", "16", "--out", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "diverged at epoch 2, step 24: the loss is nan" in err[0]
+    assert "lower the learning rate" in err[0] and "keeps the last complete epoch" in err[0]
+    for name in ("last.npz", "best.npz"):
+        state = bp.load(out / name)
+        assert state["epoch"] == 1 and all(np.isfinite(v).all() for v in state["model"].values())
+    assert not (out / "metrics.json").exists()
+
+
+def test_a_real_divergence_says_one_line_and_no_numpy_warning(tmp_path):
+    result = run("train", "--optimizer", "sgd", "--lr", "1e4", "--no-batchnorm", "--quiet", check=False)
+    assert result.returncode == 3 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "diverged" in result.stderr and "Warning" not in result.stderr
+
+
+def test_a_last_batch_of_one_is_dropped_and_said_once(capsys):
+    assert main(["train", "--batch-size", "1437", "--epochs", "2", "--hidden", "16"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("1 sample (1438 = 1 × 1437 + 1), too few for batch norm") == 1
+    assert "finished 2 epochs" in out
+
+
+def test_overwrite_and_stale_temporary_files(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--out", str(out), "--quiet"]) == 0
+    (out / ".last.npz.0123456789ab.tmp").write_bytes(b"left by a killed run")
+    assert main(["train", "--epochs", "2", "--hidden", "8", "--out", str(out), "--quiet"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--epochs", "2", "--hidden", "8", "--out", str(out), "--overwrite", "--quiet"]) == 0
+    assert not (out / ".last.npz.0123456789ab.tmp").exists()
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_grad_tol_from_the_command_line(tmp_path, capsys):
+    assert main(["train", "--grad-tol", "1e6", "--out", str(tmp_path), "--quiet"]) == 0
+    assert "gradient norm" in capsys.readouterr().out
+    assert (
+        "fell below grad_tol 1e+06 at step 1 of" in json.loads((tmp_path / "metrics.json").read_text())["stop_reason"]
+    )
+
+
+def test_a_closed_stdout_pipe_ends_quietly():
+    script = f"{sys.executable} -m bprop.cli explain --sizes 3,4,2 | head -1"
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() and result.stderr == ""
+
+
+def test_sgd_and_rmsprop_get_the_optimizers_own_defaults():
+    from bprop.train.run import make_model, make_optimizer
+
+    for name in ("sgd", "rmsprop"):
+        config = RunConfig(optimizer=name, lr=0.1)
+        opt = make_optimizer(config, make_model(config, (1, 8, 8), 10).parameters())
+        assert opt.param_groups[0]["momentum"] == 0 and not opt.param_groups[0].get("nesterov", False)
+    text = run("train", "--help").stdout
+    assert "default: 0.0" in text.split("\n  --momentum")[1].split("\n  --nesterov")[0]

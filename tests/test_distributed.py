@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -145,3 +146,49 @@ def test_workers_without_mpi_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setattr(dist, "find_mpirun", lambda: None)
     assert cli.main(["train", "--workers", "2"]) == 2
     assert "--workers needs MPI" in capsys.readouterr().err
+
+
+@needs_mpi
+def test_a_bad_data_dir_on_rank_1_only_ends_the_job_within_seconds(tmp_path):
+    """Each rank reads its own --data-dir, as on several machines; rank 1's is empty. Every rank
+    checks its start-up and they agree before the first collective, so rank 0 does not wait
+    for rank 1 forever: the job ends with rank 1's message, once, and a non-zero status."""
+    from tests.data.formats import make_mnist
+
+    make_mnist(tmp_path / "good" / "mnist", n=20)
+    (tmp_path / "bad").mkdir()
+    script = f"""
+    import os, sys
+    from bprop.cli import main
+    data_dir = {str(tmp_path / "good")!r} if os.environ["OMPI_COMM_WORLD_RANK"] == "0" else {str(tmp_path / "bad")!r}
+    sys.exit(main(["train", "--data", "mnist", "--data-dir", data_dir, "--epochs", "1", "--quiet"]))
+    """
+    started = time.perf_counter()
+    result = run_mpi(script, tmp_path, timeout=30)
+    assert time.perf_counter() - started < 30
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert any(line.startswith("bprop train: error: rank 1: missing ") for line in lines), result.stderr
+    assert sum("rank 1: missing" in line for line in lines) == 1 and "Traceback" not in result.stderr
+
+
+@needs_mpi
+def test_an_error_after_start_up_aborts_every_rank(tmp_path):
+    script = """
+    import sys
+    from bprop import distributed as dist
+    from bprop.cli import main
+    from bprop.train import Trainer
+    real = Trainer.train_step
+    def fail_on_rank_1(self, x, y):
+        if dist.rank() == 1 and self.step == 3:
+            raise OSError(28, "No space left on device")
+        return real(self, x, y)
+    Trainer.train_step = fail_on_rank_1
+    sys.exit(main(["train", "--epochs", "2", "--hidden", "8", "--quiet"]))
+    """
+    started = time.perf_counter()
+    result = run_mpi(script, tmp_path, timeout=30)
+    assert time.perf_counter() - started < 30
+    assert result.returncode != 0 and "No space left on device" in result.stderr
+    assert "Traceback" not in result.stderr

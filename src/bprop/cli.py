@@ -511,6 +511,13 @@ def _resume_hint(args: argparse.Namespace) -> str:
     return "; nothing was saved (give --out DIR to keep checkpoints)"
 
 
+def _kept(args: argparse.Namespace) -> str:
+    out = getattr(args, "out", None) or getattr(args, "report", None)
+    if out and (Path(out) / "last.npz").exists():
+        return f"; {Path(out) / 'last.npz'} keeps the last complete epoch"
+    return ""
+
+
 def _fail(args: argparse.Namespace, message: str, code: int, agreed: bool = False) -> int:
     """Print one line and return ``code``. Under MPI, after start-up (``agreed`` False) one
     rank's error ends the whole job at once; agreed errors are printed by rank 0 only."""
@@ -537,8 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         return _fail(args, f"error: {err}", EXIT_USER_ERROR)
     except DivergenceError as err:
-        hint = " (--lr)" if args.command == "train" else ""
-        return _fail(args, f"stopped: {err}{hint}; the last checkpoint, if any, is kept", EXIT_DIVERGED)
+        return _fail(args, f"stopped: {err} (--lr){_kept(args)}", EXIT_DIVERGED)
     except KeyboardInterrupt:
         return _fail(args, f"interrupted{_resume_hint(args)}", EXIT_INTERRUPTED)
     except BrokenPipeError:  # e.g. `bprop eval … | head -1`: the reader has all it wanted

@@ -108,7 +108,7 @@ def check_dataset(
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
         raise DatasetError(
-            f"{where}: inputs hold NaN or infinite values (in {len(bad)} samples, first: sample {bad[0]})"
+            f"{where}: inputs hold NaN or infinite values in {len(bad)} of {len(x)} samples (first: {bad[0]})"
         )
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise DatasetError(f"{where}: labels must be a 1-d array of integers, got {y.dtype} {y.shape}")

@@ -156,8 +156,8 @@ class Trainer:
         if not (math.isfinite(value) and math.isfinite(norm)):
             what = f"loss is {value}" if not math.isfinite(value) else f"gradient norm is {norm}"
             raise DivergenceError(
-                f"training diverged at epoch {self.epoch + 1}, step {self.step + 1}: {what}; "
-                "no step was taken with it. Lower the learning rate (or check the data for extreme values)"
+                f"training diverged at epoch {self.epoch + 1}, step {self.step + 1}: the {what}, so no step "
+                "was taken with it; lower the learning rate or check the data for extreme values"
             )
         self.optimizer.step()
         self.step += 1

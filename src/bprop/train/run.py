@@ -281,7 +281,7 @@ def _checkpoint_to_resume(
     done, mid_epoch = int(state["epoch"]), bool(state.get("partial_epoch"))
     if done >= config.epochs and not mid_epoch:
         raise RunError(
-            f"--epochs {config.epochs}: the run in {path} has already trained {done} epochs; "
+            f"--epochs {config.epochs}: the run in {path} has already trained {done} epoch{'s' * (done != 1)}; "
             f"give {flag('epochs')} above {done} to train on"
         )
     return path, state

@@ -199,7 +199,7 @@ class RunConfig:
     def resumed_with(self, changes: dict[str, Any]) -> RunConfig:
         """This (saved) configuration with ``changes`` applied for a resumed run: options marked
         resumable may change; any other option given with a different value is an error naming
-        the option and both values."""
+        the option and both values. The time limit is not carried over."""
         current = self.to_dict()
         for name, value in changes.items():
             meta = FIELDS[name].metadata
@@ -211,7 +211,8 @@ class RunConfig:
                     f"{flag(name)} {_show(new)} differs from the run being resumed ({was}); a resumed run "
                     f"keeps its options except {', '.join(flag(n) for n in resumable_options())}"
                 )
-        return dataclasses.replace(self, **changes)
+        # a time limit is a budget for one invocation: a resumed run has one only if given anew
+        return dataclasses.replace(self, **{"time_limit": None, **changes})
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}

@@ -1,0 +1,214 @@
+"""A user's mistakes, table-driven: every bad input below ends with a non-zero exit status, one
+or two lines on stderr, no traceback, and no file changed (the folder of an existing run, the
+data files and the checkpoints are all under the watched folder)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bprop.cli import main
+
+# each case: (id, argv with {W} for the watched folder, expected text in the message)
+CASES = [
+    # numbers out of range or not numbers
+    ("lr negative", ["train", "--lr", "-1"], "--lr must be a number > 0, got -1"),
+    ("lr nan", ["train", "--lr", "nan"], "--lr must be a number > 0"),
+    ("lr inf", ["train", "--lr", "inf"], "--lr must be a number > 0"),
+    ("lr zero", ["train", "--lr", "0"], "--lr must be a number > 0"),
+    ("lr not a number", ["train", "--lr", "fast"], "invalid float value: 'fast'"),
+    ("batch size zero", ["train", "--batch-size", "0"], "--batch-size must be an integer ≥ 1, got 0"),
+    ("batch size negative", ["train", "--batch-size", "-5"], "--batch-size must be an integer ≥ 1"),
+    ("batch size fraction", ["train", "--batch-size", "1.5"], "invalid int value: '1.5'"),
+    ("dropout above 1", ["train", "--dropout", "1.5"], "--dropout must be a number in [0, 1), got 1.5"),
+    ("dropout 1", ["train", "--dropout", "1"], "--dropout must be a number in [0, 1)"),
+    ("dropout negative", ["train", "--dropout", "-0.1"], "--dropout must be a number in [0, 1)"),
+    ("seed negative", ["train", "--seed", "-1"], "--seed must be an integer in [0, 4294967295], got -1"),
+    ("seed too large", ["train", "--seed", str(2**32)], "--seed must be an integer in [0, 4294967295]"),
+    ("epochs negative", ["train", "--epochs", "-1"], "--epochs must be an integer ≥ 1, got -1"),
+    ("epochs zero", ["train", "--epochs", "0"], "--epochs must be an integer ≥ 1"),
+    ("epochs missing value", ["train", "--epochs"], "expected one argument"),
+    ("workers negative", ["train", "--workers", "-2"], "--workers must be an integer ≥ 1, got -2"),
+    ("workers zero", ["train", "--workers", "0"], "--workers must be an integer ≥ 1"),
+    ("threads negative", ["train", "--threads", "-3"], "--threads must be an integer in [1, 1024], got -3"),
+    ("threads zero", ["train", "--threads", "0"], "--threads must be an integer in [1, 1024]"),
+    ("patience negative", ["train", "--val-split", "0.1", "--patience", "-1"], "--patience must be an integer ≥ 1"),
+    ("patience zero", ["train", "--val-split", "0.1", "--patience", "0"], "--patience must be an integer ≥ 1"),
+    ("time limit negative", ["train", "--time-limit", "-5"], "--time-limit must be a number > 0, got -5"),
+    ("time limit zero", ["train", "--time-limit", "0"], "--time-limit must be a number > 0"),
+    ("time limit nan", ["train", "--time-limit", "nan"], "--time-limit must be a number > 0"),
+    ("val split 1", ["train", "--val-split", "1"], "--val-split must be a number in [0, 1), got 1"),
+    ("val split negative", ["train", "--val-split", "-0.1"], "--val-split must be a number in [0, 1)"),
+    ("momentum 1.5", ["train", "--optimizer", "sgd", "--momentum", "1.5"], "--momentum must be a number in [0, 1)"),
+    ("momentum negative", ["train", "--optimizer", "sgd", "--momentum", "-0.1"], "--momentum must be a number"),
+    ("momentum with adam", ["train", "--momentum", "0.9"], "--momentum applies to sgd and rmsprop, not adam"),
+    ("weight decay negative", ["train", "--weight-decay", "-1"], "--weight-decay must be a number ≥ 0"),
+    ("reg negative", ["train", "--reg", "-1"], "--reg must be a number ≥ 0, got -1"),
+    ("weight scale zero", ["train", "--weight-scale", "0"], "--weight-scale must be a number > 0"),
+    ("target loss negative", ["train", "--target-loss", "-1"], "--target-loss must be a number ≥ 0"),
+    ("grad tol zero", ["train", "--grad-tol", "0"], "--grad-tol must be a number > 0"),
+    ("grad tol negative", ["train", "--grad-tol=-1e-3"], "--grad-tol must be a number > 0"),
+    # choices and combinations
+    ("hidden not numbers", ["train", "--hidden", "64,x"], "--hidden must be positive integers separated by commas"),
+    ("hidden zero", ["train", "--hidden", "0"], "--hidden must be positive integers"),
+    ("hidden empty", ["train", "--hidden", ""], "--hidden must be positive integers"),
+    ("hidden negative", ["train", "--hidden", "64,-3"], "--hidden must be positive integers"),
+    ("unknown optimizer", ["train", "--optimizer", "magic"], "--optimizer must be one of sgd, adam, adamw, rmsprop"),
+    ("unknown model", ["train", "--model", "resnet"], "--model must be one of fcnet, mlp, convnet, lenet5"),
+    ("lenet5 on digits", ["train", "--model", "lenet5"], "needs larger images than digits's 8×8"),
+    ("convnet on digits", ["train", "--model", "convnet"], "needs larger images than digits's 8×8"),
+    ("nesterov with adam", ["train", "--nesterov"], "--nesterov needs --optimizer sgd and --momentum > 0"),
+    ("nesterov without momentum", ["train", "--optimizer", "sgd", "--nesterov"], "--nesterov needs"),
+    ("patience without validation", ["train", "--patience", "2"], "give --val-split too"),
+    ("unknown flag", ["train", "--lrr", "0.1"], "unrecognized arguments: --lrr"),
+    ("unknown command", ["fly"], "invalid choice: 'fly'"),
+    # data
+    ("unknown data set", ["train", "--data", "nowhere"], "unknown data set 'nowhere'"),
+    ("mnist missing", ["train", "--data", "mnist", "--data-dir", "{W}/empty"], "missing"),
+    ("mnist truncated", ["train", "--data", "mnist", "--data-dir", "{W}/truncated"], "truncated"),
+    ("npz missing", ["train", "--data", "{W}/absent.npz"], "missing"),
+    ("npz label -1", ["train", "--data", "{W}/label_negative.npz"], "labels must be class numbers 0, 1, 2…; found -1"),
+    ("npz strings", ["train", "--data", "{W}/strings.npz"], "inputs must be numbers"),
+    ("npz string labels", ["train", "--data", "{W}/string_labels.npz"], "y must hold integer class labels"),
+    ("npz no samples", ["train", "--data", "{W}/empty.npz"], "hold no samples"),
+    ("npz 1-d x", ["train", "--data", "{W}/flat.npz"], "at least one feature axis"),
+    ("npz nan", ["train", "--data", "{W}/nan.npz"], "NaN or infinite"),
+    ("npz inf", ["train", "--data", "{W}/inf.npz"], "NaN or infinite"),
+    ("npz label 1000", ["train", "--data", "{W}/label_1000.npz"], "labels must be the class numbers 0…C−1"),
+    ("npz fractional labels", ["train", "--data", "{W}/half_labels.npz"], "y must hold integer class labels"),
+    ("npz without y", ["train", "--data", "{W}/no_y.npz"], "expected arrays 'x' and 'y'"),
+    ("npz not a zip", ["train", "--data", "{W}/junk.npz"], "is not readable as an .npz"),
+    ("npz lengths differ", ["train", "--data", "{W}/lengths.npz"], "x has 10 samples but y has 9"),
+    ("npz one sample", ["train", "--data", "{W}/one.npz"], "too few to split"),
+    ("npz 2-d labels", ["train", "--data", "{W}/labels_2d.npz"], "1-d y"),
+    ("npz 0-d x", ["train", "--data", "{W}/scalar.npz"], "samples first"),
+    # the output folder
+    ("out holds a run", ["train", "--out", "{W}/run"], "already holds a run (last.npz)"),
+    ("out is a file", ["train", "--out", "{W}/file.txt"], "is a file, not a folder"),
+    # resume
+    ("resume without out", ["train", "--resume"], "--resume needs --out DIR"),
+    ("resume empty folder", ["train", "--out", "{W}/empty", "--resume"], "no checkpoint at"),
+    ("resume truncated", ["train", "--resume", "{W}/truncated.npz"], "is not a readable bprop file"),
+    ("resume random bytes", ["train", "--resume", "{W}/junk.npz"], "is not a readable bprop file"),
+    ("resume foreign npz", ["train", "--resume", "{W}/foreign.npz"], "not one bp.save wrote"),
+    ("resume a folder", ["train", "--resume", "{W}/run"], "is a folder"),
+    ("resume other lr", ["train", "--out", "{W}/run", "--resume", "--lr", "0.5"], "--lr 0.5 differs from the run"),
+    ("resume other hidden", ["train", "--out", "{W}/run", "--resume", "--hidden", "9"], "(--hidden 8)"),
+    ("resume other optimizer", ["train", "--out", "{W}/run", "--resume", "--optimizer", "sgd"], "(--optimizer adam)"),
+    ("resume other seed", ["train", "--out", "{W}/run", "--resume", "--seed", "3"], "--seed 3 differs"),
+    ("resume fewer epochs", ["train", "--out", "{W}/run", "--resume", "--epochs", "1"], "already trained 2 epochs"),
+    ("resume other data", ["train", "--out", "{W}/run", "--resume", "--data", "{W}/ok.npz"], "--data"),
+    # config files
+    ("config missing", ["train", "--config", "{W}/absent.toml"], "no such file"),
+    ("config folder", ["train", "--config", "{W}/empty"], "is a folder"),
+    ("config resume", ["train", "--config", "{W}/resume.toml"], "'resume' cannot be set in a config file"),
+    ("config workers", ["train", "--config", "{W}/workers.toml"], "'workers' cannot be set in a config file"),
+    ("config unknown key", ["train", "--config", "{W}/unknown.toml"], "unknown option 'epoch'"),
+    ("config not TOML", ["train", "--config", "{W}/broken.toml"], "not valid TOML"),
+    ("config epochs negative", ["train", "--config", "{W}/epochs.toml"], "--epochs must be an integer ≥ 1, got -3"),
+    ("config lr text", ["train", "--config", "{W}/lr.toml"], "--lr must be a number > 0, got 'fast'"),
+    ("config hidden zero", ["train", "--config", "{W}/hidden.toml"], "--hidden must be positive integers"),
+    # eval, export, report
+    ("eval missing", ["eval", "{W}/absent.npz"], "is no file"),
+    ("eval random bytes", ["eval", "{W}/junk.npz"], "is not a readable bprop file"),
+    ("eval folder", ["eval", "{W}/run"], "is a folder"),
+    ("eval truncated", ["eval", "{W}/truncated.npz"], "is not a readable bprop file"),
+    ("eval foreign npz", ["eval", "{W}/foreign.npz"], "not one bp.save wrote"),
+    ("eval other shape", ["eval", "{W}/run/last.npz", "--data", "{W}/ok.npz"], "takes inputs of shape (1, 8, 8)"),
+    ("eval unknown data", ["eval", "{W}/run/last.npz", "--data", "nowhere"], "unknown data set 'nowhere'"),
+    ("export opset 5", ["export", "{W}/run/last.npz", "--onnx", "{W}/m.onnx", "--opset", "5"], "--opset must be"),
+    ("export opset 99", ["export", "{W}/run/last.npz", "--onnx", "{W}/m.onnx", "--opset", "99"], "[17, 21]"),
+    ("export into no folder", ["export", "{W}/run/last.npz", "--onnx", "{W}/no/such/m.onnx"], "does not exist"),
+    ("export onto a folder", ["export", "{W}/run/last.npz", "--onnx", "{W}/empty"], "is a folder"),
+    ("export junk", ["export", "{W}/junk.npz", "--onnx", "{W}/m.onnx"], "is not a readable bprop file"),
+    ("report missing", ["report", "{W}/absent"], "is not a folder"),
+    ("report a file", ["report", "{W}/file.txt"], "is not a folder"),
+    ("report no run", ["report", "{W}/empty"], "has no last.npz"),
+    # explain
+    ("explain sizes not numbers", ["explain", "--sizes", "a,b"], "--sizes needs at least two positive layer sizes"),
+    ("explain one size", ["explain", "--sizes", "5"], "--sizes needs at least two"),
+    ("explain too large", ["explain", "--sizes", "300,300,10"], "93,000 weights is too many"),
+    ("explain stride 0", ["explain", "--conv", "--stride", "0"], "--stride must be an integer in [1, 32], got 0"),
+    ("explain kernel 0", ["explain", "--conv", "--kernel", "0"], "--kernel must be an integer in [1, 32], got 0"),
+    ("explain padding -1", ["explain", "--conv", "--padding", "-1"], "--padding must be an integer in [0, 32]"),
+    ("explain kernel too big", ["explain", "--conv", "--size", "3", "--kernel", "9", "--padding", "0"], "does not fit"),
+    ("explain lr negative", ["explain", "--sizes", "2,2", "--lr", "-1"], "--lr must be a number > 0"),
+    ("explain out folder", ["explain", "--out", "{W}/empty"], "is a folder"),
+]
+
+
+def _npz(path: Path, **arrays) -> None:
+    with open(path, "wb") as handle:  # np.savez would add .npz to names without it
+        np.savez(handle, **arrays)
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory) -> Path:
+    """A folder with a finished run, data files good and bad, and config files."""
+    w = tmp_path_factory.mktemp("watched")
+    assert main(["train", "--epochs", "2", "--hidden", "8", "--out", str(w / "run"), "--quiet"]) == 0
+    (w / "empty").mkdir()
+    (w / "truncated").mkdir()
+    (w / "truncated" / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 9]))
+    (w / "file.txt").write_text("not a folder")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((10, 3)).astype(np.float32), np.arange(10) % 2
+    _npz(w / "ok.npz", x=x, y=y)
+    _npz(w / "label_negative.npz", x=x, y=y - 1)
+    _npz(w / "strings.npz", x=np.array([["a"]] * 10), y=y)
+    _npz(w / "string_labels.npz", x=x, y=np.array(["cat"] * 10))
+    _npz(w / "empty.npz", x=np.zeros((0, 3), np.float32), y=np.zeros(0, np.int64))
+    _npz(w / "flat.npz", x=x[:, 0], y=y)
+    _npz(w / "nan.npz", x=np.where(np.arange(30).reshape(10, 3) == 7, np.nan, x), y=y)
+    _npz(w / "inf.npz", x=np.where(np.arange(30).reshape(10, 3) == 7, np.inf, x), y=y)
+    _npz(w / "label_1000.npz", x=x, y=np.where(np.arange(10) == 3, 1000, np.arange(10) % 4))
+    _npz(w / "half_labels.npz", x=x, y=y + 0.5)
+    _npz(w / "no_y.npz", x=x)
+    _npz(w / "lengths.npz", x=x, y=y[:9])
+    _npz(w / "one.npz", x=x[:1], y=y[:1])
+    _npz(w / "labels_2d.npz", x=x, y=y[:, None])
+    _npz(w / "scalar.npz", x=np.float32(1), y=y)
+    _npz(w / "foreign.npz", weights=x)
+    (w / "junk.npz").write_bytes(os.urandom(300))
+    checkpoint = (w / "run" / "last.npz").read_bytes()
+    (w / "truncated.npz").write_bytes(checkpoint[: len(checkpoint) // 2])
+    for name, text in {
+        "resume": "resume = true\n",
+        "workers": "workers = 2\n",
+        "unknown": "epoch = 3\n",
+        "broken": "epochs = \n",
+        "epochs": "epochs = -3\n",
+        "lr": 'lr = "fast"\n',
+        "hidden": "hidden = [0]\n",
+    }.items():
+        (w / f"{name}.toml").write_text(text)
+    return w
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def test_there_are_at_least_sixty_cases():
+    assert len(CASES) >= 60 and len({name for name, *_ in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("argv, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_bad_input_is_one_line_and_changes_nothing(watched, capsys, argv, message):
+    before = snapshot(watched)
+    try:
+        code = main([a.replace("{W}", str(watched)) for a in argv])
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    err = capsys.readouterr().err.strip()
+    assert code not in (0, None), err
+    assert 1 <= len(err.splitlines()) <= 2 and "Traceback" not in err, err
+    assert message.replace("{W}", str(watched)) in err, err
+    assert snapshot(watched) == before

@@ -1,0 +1,33 @@
+"""run(config) from Python: the same run as `bprop train`, its errors, and resuming."""
+
+import numpy as np
+import pytest
+
+from bprop.train import RunConfig, RunError, run
+from bprop.train.run import model_from_checkpoint
+
+
+def test_run_from_python_and_resume_from_the_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    result = run(RunConfig(epochs=2, hidden=(16,), out=str(out), quiet=True))
+    assert len(result.history.epochs) == 2 and result.test["accuracy"] > 0.5
+    assert (out / "metrics.json").exists() and result.input_shape == (1, 8, 8) and result.num_classes == 10
+    more = run(RunConfig.from_checkpoint(out / "last.npz", epochs=3), resume=True)
+    assert len(more.history.epochs) == 3
+    model, config, _ = model_from_checkpoint(out / "last.npz")
+    assert config.epochs == 3 and config.hidden == (16,)
+    for (name, a), b in zip(model.state_dict().items(), more.model.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_run_refuses_before_writing_anything(tmp_path):
+    out = tmp_path / "run"
+    run(RunConfig(epochs=1, hidden=(8,), out=str(out), quiet=True))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(RunError, match="already holds a run"):
+        run(RunConfig(epochs=1, hidden=(8,), out=str(out), quiet=True))
+    with pytest.raises(RunError, match=r"--hidden 8,8 differs from the run being resumed \(--hidden 8\)"):
+        run(RunConfig(epochs=2, hidden=(8, 8), out=str(out), quiet=True), resume=True)
+    with pytest.raises(RunError, match="has already trained 1 epoch;"):
+        run(RunConfig(epochs=1, hidden=(8,), out=str(out), quiet=True), resume=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
