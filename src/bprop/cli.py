@@ -4,6 +4,8 @@
     bprop train --data mnist --data-dir ../shared/data --model lenet5 --epochs 5 --out runs/lenet
     bprop train --out runs/lenet --resume
     bprop eval runs/lenet/best.npz
+    bprop exercise batchnorm --out bn.py   # write batch norm's backward yourself …
+    bprop check bn.py                      # … and have it graded against bprop's
 
 Each subcommand is one function (``cmd_train``, ``cmd_eval``…) registered in ``SUBCOMMANDS``
 with the function that adds its arguments. ``bprop train`` is arguments → ``RunConfig`` →
@@ -34,13 +36,14 @@ from bprop import nn
 from bprop.data import Dataset
 from bprop.data.datasets import DatasetError
 from bprop.data.registry import DATASETS, dataset_spec, load_dataset
+from bprop.exercise import ExerciseError, check_file, names, write_exercise
 from bprop.serialization import atomic_write_bytes
 from bprop.train import evaluate
 from bprop.train.fit import DivergenceError
 from bprop.train.run import RunError, class_names, model_from_checkpoint, read_checkpoint, run
 from bprop.train.run_config import ConfigError, RunConfig, check_option, describe_range, flag, options
 
-USER_ERRORS = (RunError, ConfigError, DatasetError)
+USER_ERRORS = (RunError, ConfigError, DatasetError, ExerciseError)
 EXIT_USER_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 NOT_IN_CONFIG_FILES = ("resume", "overwrite", "workers", "config")  # actions of one command, not settings
 ONNX_OPSETS = (17, 21)  # to_onnx writes opset ≥ 17; onnxruntime ≥ 1.18 runs up to 21
@@ -446,12 +449,39 @@ def add_export_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+# ----- exercise mode -------------------------------------------------------------------------
+def cmd_exercise(args: argparse.Namespace) -> int:
+    path = write_exercise(args.op, args.out)
+    print(f"wrote {path}: {args.op}'s forward pass is done, its backward is yours; then run: bprop check {path}")
+    return 0
+
+
+def add_exercise_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("op", metavar="OP", help=f"the op to practise: {', '.join(names())}")
+    p.add_argument("--out", required=True, metavar="FILE.py", help="where to write the exercise (a new file)")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise ExerciseError(f"--seed must be a non-negative integer, got {args.seed}")
+    report = check_file(args.file, seed=args.seed)
+    print(report.format())
+    return 0 if report.ok else 1
+
+
+def add_check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE.py", help="an exercise written by `bprop exercise`, backward filled in")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
     "train": (add_train_args, cmd_train, "train a model (default: the notes' fully connected net on digits)"),
     "eval": (add_eval_args, cmd_eval, "evaluate a checkpoint: accuracy, confusion matrix, per-class scores"),
     "export": (add_export_args, cmd_export, "export a checkpoint's model to ONNX"),
     "explain": (add_explain_args, cmd_explain, "backprop through a small network with every number shown"),
     "report": (add_report_args, cmd_report, "rebuild report.html of a finished run"),
+    "exercise": (add_exercise_args, cmd_exercise, "write an op's forward with its backward left for you to derive"),
+    "check": (add_check_args, cmd_check, "grade your backward against bprop's and finite differences"),
 }
 
 

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from bprop.nn.layers import BatchNorm1d, Dropout, Flatten, Linear, ReLU
+from bprop.nn.layers import BatchNorm1d, Dropout, Flatten, LayerNorm, Linear, ReLU
 from bprop.nn.models import FullyConnectedNet, LeNet5, ThreeLayerConvNet, l2_penalty
 from bprop.nn.module import Module, Sequential
 from bprop.tensor import Tensor
@@ -31,7 +31,7 @@ class ModelOptions:
     """The architecture options a builder may use (each builder says which)."""
 
     hidden: tuple[int, ...] = (256, 256)
-    batchnorm: bool = True
+    normalization: str | None = "batchnorm"  # "batchnorm", "layernorm" or None
     dropout: float = 0.0
     weight_scale: float = 0.05
     reg: float = 0.0
@@ -55,14 +55,17 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, options
 
 
 class MLP(Sequential):
-    """Flatten − {affine − [batch norm] − relu − [dropout]} × L − affine, with torch's default
-    init (where FullyConnectedNet uses cs231n's N(0, weight_scale²))."""
+    """Flatten − {affine − [batch/layer norm] − relu − [dropout]} × L − affine, with torch's
+    default init (where FullyConnectedNet uses cs231n's N(0, weight_scale²))."""
 
     def __init__(self, features: int, hidden: Sequence[int], num_classes: int, options: ModelOptions):
         layers: list[Module] = [Flatten()]
         for fan_in, fan_out in itertools.pairwise([features, *hidden]):
             layers.append(Linear(fan_in, fan_out, dtype=options.dtype))
-            layers += [BatchNorm1d(fan_out, dtype=options.dtype)] if options.batchnorm else []
+            if options.normalization == "batchnorm":
+                layers.append(BatchNorm1d(fan_out, dtype=options.dtype))
+            elif options.normalization == "layernorm":
+                layers.append(LayerNorm(fan_out, dtype=options.dtype))
             layers += [ReLU()] + ([Dropout(options.dropout)] if options.dropout else [])
         super().__init__(*layers, Linear([features, *hidden][-1], num_classes, dtype=options.dtype))
         self.reg = options.reg
@@ -94,9 +97,8 @@ def _images(name: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 def _fcnet(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
-    normalization = "batchnorm" if o.batchnorm else None
     return FullyConnectedNet(
-        _features(shape), o.hidden, classes, normalization, o.dropout, o.weight_scale, o.reg, o.dtype
+        _features(shape), o.hidden, classes, o.normalization, o.dropout, o.weight_scale, o.reg, o.dtype
     )
 
 
@@ -118,7 +120,7 @@ def _lenet5(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
     return RegularizedLeNet5(channels, classes, height, o.reg, o.dtype)
 
 
-register_model("fcnet", _fcnet, "the notes' fully connected net (cs231n init); uses hidden, batchnorm, dropout")
-register_model("mlp", _mlp, "a fully connected net with torch's init; uses hidden, batchnorm, dropout")
+register_model("fcnet", _fcnet, "the notes' fully connected net (cs231n init); uses hidden, normalization, dropout")
+register_model("mlp", _mlp, "a fully connected net with torch's init; uses hidden, normalization, dropout")
 register_model("convnet", _convnet, "cs231n's conv − relu − pool − affine − relu − affine; uses hidden[0]")
 register_model("lenet5", _lenet5, "LeNet-5 for 28×28 or 32×32 images")

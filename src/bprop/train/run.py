@@ -130,7 +130,7 @@ def _load_weights(model: nn.Module, state: dict[str, Any], path: str | os.PathLi
 def make_model(config: RunConfig, input_shape: Sequence[int], num_classes: int) -> nn.Module:
     """The model a RunConfig describes, for inputs of ``input_shape`` and ``num_classes`` classes."""
     options = ModelOptions(
-        hidden=config.hidden, batchnorm=config.batchnorm, dropout=config.dropout,
+        hidden=config.hidden, normalization=config.model_normalization, dropout=config.dropout,
         weight_scale=config.weight_scale, reg=config.reg,
     )  # fmt: skip
     try:

@@ -78,6 +78,7 @@ def _models() -> list[str]:
 
 
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop"]
+NORMALIZATIONS = ["batchnorm", "layernorm", "none"]
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,13 @@ class RunConfig:
     hidden: tuple[int, ...] = option(
         PER_DATA_SET, "hidden layer sizes, comma separated (e.g. 256,128)", kind="sizes", metavar="SIZES"
     )
-    batchnorm: bool = option(True, "batch norm after each hidden affine layer", kind="bool")
+    normalization: str = option(
+        "batchnorm",
+        "normalisation after each hidden affine layer (fcnet, mlp)",
+        kind="str",
+        choices=lambda: NORMALIZATIONS,
+    )
+    batchnorm: bool = option(True, "--no-batchnorm: no normalisation (same as --normalization none)", kind="bool")
     dropout: float = option(
         PER_DATA_SET, "dropout probability after each hidden layer", kind="float", low=0, high=1, high_open=True
     )
@@ -159,7 +166,15 @@ class RunConfig:
                 object.__setattr__(self, f.name, check_option(f.name, spec.defaults[f.name]))
         self._check_combinations(spec)
 
+    @property
+    def model_normalization(self) -> str | None:
+        """The model's normalisation layer: "batchnorm", "layernorm" or None (--no-batchnorm
+        predates --normalization and still turns it off)."""
+        return None if not self.batchnorm or self.normalization == "none" else self.normalization
+
     def _check_combinations(self, spec: Any) -> None:
+        if not self.batchnorm and self.normalization == "layernorm":
+            raise ConfigError("--no-batchnorm turns normalisation off, --normalization layernorm on: give one")
         if self.patience is not None and not self.val_split:
             raise ConfigError("--patience stops on the validation loss: give --val-split too")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):

@@ -49,10 +49,10 @@ def _table(rows: dict[str, Any]) -> str:
 # Options that never change what a run computes, and those each model ignores: the report's
 # configuration table leaves them out, so that every row it shows shaped the run.
 _INERT = {"download", "quiet", "out", "report", "threads", "input_shape"}
-_MODEL_ONLY = {"hidden", "batchnorm", "dropout", "weight_scale"}
+_MODEL_ONLY = {"hidden", "normalization", "batchnorm", "dropout", "weight_scale"}
 _MODEL_USES = {
-    "fcnet": {"hidden", "batchnorm", "dropout", "weight_scale"},
-    "mlp": {"hidden", "batchnorm", "dropout"},
+    "fcnet": {"hidden", "normalization", "batchnorm", "dropout", "weight_scale"},
+    "mlp": {"hidden", "normalization", "batchnorm", "dropout"},
     "convnet": {"hidden", "weight_scale"},
     "lenet5": set(),
 }
