@@ -352,17 +352,11 @@ def _var_grad(g: np.ndarray, x: np.ndarray, dim: Any = None, keepdim: bool = Fal
 
 
 def _activations() -> list[OpInfo]:
-    gelu_hang = "issue 11 #1: the erf series never converges on NaN (engineer ops is replacing it)"
-
     def gelu_samples(rng: np.random.Generator) -> list[Sample]:
         out = []
         for approximate in ("none", "tanh"):
             for s in unary(approximate=approximate)(rng):
                 s.name = f"{approximate}-{s.name}"
-                if s.name == "none-nonfinite":
-                    s.xfail = {"all": f"{gelu_hang}; and GELU(−∞) = +∞"}
-                if s.name == "none-3x5":  # the sample test_nan_in_nan_out fills with NaN
-                    s.xfail = {"nan": gelu_hang}
                 out.append(s)
         return out
 

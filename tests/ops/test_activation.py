@@ -1,13 +1,12 @@
 """Activations and the softmax family: gradcheck, torch parity, float32, stability."""
 
-import math
-
 import numpy as np
 import pytest
 from tests.helpers import assert_float32_throughout, check, leaf, rand, torch_parity
 
 import bprop as bp
-from bprop.ops.activation import GELU, LeakyReLU, erf
+import bprop.nn.functional as F
+from bprop.ops.activation import GELU, LeakyReLU
 
 
 def _torch_f(name, **kw):
@@ -73,12 +72,6 @@ def test_softmax_is_stable_for_huge_logits():
     check(lambda t: t.sigmoid(), np.array([-40.0, 40.0]))
 
 
-def test_erf_matches_math_erf():
-    xs = np.concatenate([np.linspace(-7, 7, 141), [0.0, 1e-10, -3.3, 30.0, -np.inf, np.inf]])
-    np.testing.assert_allclose(erf(xs), [math.erf(v) for v in xs], atol=1e-15)
-    assert erf(np.zeros((0, 3))).shape == (0, 3)
-
-
 def test_gelu_rejects_an_unknown_approximation():
     with pytest.raises(ValueError, match="'none' or 'tanh'"):
         GELU.apply(bp.ones(2), approximate="erf")
@@ -135,3 +128,30 @@ def test_relu_array_goes_through_large_inputs_in_blocks(monkeypatch):
         out = activation.relu_array(x)
         np.testing.assert_array_equal(out, np.maximum(x, 0))
         assert np.argsort(out.strides).tolist() == np.argsort(x.strides).tolist()
+
+
+NONFINITE_AND_TAILS = np.array([-np.inf, -1e3, -40.0, -10.0, -8.6, -6.0, -0.0, 0.0, 0.5, 6.0, 1e3, np.inf, np.nan, 3.0])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_matches_torch_on_nan_infinities_and_tails(approximate):
+    """Issue 11 #1: NaN gave a hang and GELU(x ≤ −8.5) > 0, GELU(−∞) = +∞; torch: NaN, −0, NaN."""
+    torch = pytest.importorskip("torch")
+    torch_parity(
+        lambda t: F.gelu(t, approximate=approximate),
+        lambda t: torch.nn.functional.gelu(t, approximate=approximate),
+        NONFINITE_AND_TAILS,
+        atol=1e-15,
+    )
+
+
+def test_gelu_is_nan_safe_and_never_positive_on_the_left():
+    y = F.gelu(bp.tensor([np.nan, 1.0, -np.inf, -9.0, -40.0], dtype=np.float64)).data
+    assert np.isnan(y[0]) and np.isnan(y[2]) and y[1] == pytest.approx(0.8413447460685429, abs=1e-16)
+    assert y[3] <= 0 and y[3] > -1e-17 and y[4] == 0 and np.signbit(y[4])  # −0, as torch
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_gradcheck_over_the_whole_line_with_a_random_upstream_gradient(approximate):
+    x = np.concatenate([np.linspace(-9, 9, 37), [-30.0, -1e-12, 1e-12, 30.0]]).reshape(41, 1) + np.zeros((1, 2))
+    check(lambda t: F.gelu(t, approximate=approximate), x)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from bprop.autograd import Context, Function
+from bprop.ops.special import normal_cdf
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
@@ -107,29 +108,8 @@ class LeakyReLU(Function):
         return (np.where(ctx.positive, grad_out, grad_out * np.asarray(ctx.slope, grad_out.dtype)),)
 
 
-def erf(x: np.ndarray) -> np.ndarray:
-    """The error function, vectorised, to float64 precision (NumPy has none).
-
-    erf(x) = (2/√π) e^{−x²} Σₙ 2ⁿ x^{2n+1} / (1·3·…·(2n+1)): every term has the sign of x, so
-    the sum has no cancellation; each term is the previous one times 2x²/(2n+3). Beyond |x| = 6,
-    erf(x) = ±1 to double precision, so x is clipped there.
-    """
-    z = np.clip(np.asarray(x, dtype=np.float64), -6.0, 6.0)
-    two_z2 = 2.0 * z * z
-    term = z.copy()
-    total = z.copy()
-    n = 0
-    while True:
-        term *= two_z2 / (2 * n + 3)
-        total += term
-        n += 1
-        if np.all(np.abs(term) <= 1e-17 * np.abs(total)):
-            break
-    return (2.0 / math.sqrt(math.pi)) * np.exp(-z * z) * total
-
-
 class GELU(Function):
-    """a = z·Φ(z), Φ the standard normal CDF, Φ(z) = ½(1 + erf(z/√2)).
+    """a = z·Φ(z), Φ the standard normal CDF, Φ(z) = ½(1 + erf(z/√2)) (ops.special, exact to rounding).
 
     Exact:  σ'(z) = Φ(z) + z·φ(z), φ(z) = e^{−z²/2}/√(2π).
     approximate='tanh':  a = ½z(1 + tanh u), u = √(2/π)(z + 0.044715 z³),
@@ -140,25 +120,24 @@ class GELU(Function):
     def forward(ctx: Context, x: np.ndarray, approximate: str = "none") -> np.ndarray:
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        ctx.x = x
-        ctx.approximate = approximate
-        if approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
-            return (0.5 * x * (1 + t)).astype(x.dtype, copy=False)
-        cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
-        return (x * cdf).astype(x.dtype, copy=False)
+        ctx.x, ctx.approximate = x, approximate
+        with np.errstate(over="ignore", invalid="ignore"):  # ±∞ inputs: NaN where torch gives NaN
+            if approximate == "tanh":
+                t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
+                return (0.5 * x * (1 + t)).astype(x.dtype, copy=False)
+            return (x * normal_cdf(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         x = ctx.x
-        if ctx.approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
-            du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
-            local = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
-        else:
-            cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
-            pdf = np.exp(-0.5 * x.astype(np.float64) ** 2) / math.sqrt(2 * math.pi)
-            local = cdf + x * pdf
+        with np.errstate(over="ignore", invalid="ignore"):
+            if ctx.approximate == "tanh":
+                t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
+                du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+                local = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+            else:
+                x64 = x.astype(np.float64, copy=False)
+                local = normal_cdf(x64) + x64 * (np.exp(-0.5 * x64 * x64) / math.sqrt(2 * math.pi))
         return ((grad_out * local).astype(grad_out.dtype, copy=False),)
 
 
