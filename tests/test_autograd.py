@@ -309,9 +309,24 @@ def test_graph_is_freed_after_backward_and_a_second_backward_says_so():
     x = bp.tensor([1.0], requires_grad=True)
     y = (x * x).sum()
     y.backward()
-    assert y.grad_fn.freed and y.grad_fn.saved == () and y.grad_fn.inputs == ()
+    assert y.grad_fn.freed and y.grad_fn.saved == () and not y.grad_fn.__dict__
     with pytest.raises(RuntimeError, match=r"already freed.*retain_graph=True"):
         y.backward()
+
+
+def test_backward_keeps_the_structure_but_not_the_intermediate_values():
+    x = bp.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    y = h.exp().sum()
+    del h
+    y.backward()
+    (exp_out,) = y.grad_fn.inputs
+    assert y.grad_fn.name() == "SumBackward" and exp_out.grad_fn.name() == "ExpBackward"
+    (square,) = exp_out.grad_fn.inputs
+    assert square.grad_fn.name() == "MulBackward" and square.grad_fn.inputs == (x, x)  # leaves as they are
+    # intermediates are placeholders: right shape and dtype, no memory, values gone (torch frees them too)
+    assert exp_out.shape == (2,) and exp_out.dtype == np.float32 and exp_out.data.strides == (0,)
+    assert np.isnan(exp_out.data).all()
 
 
 def test_reaching_a_freed_subgraph_from_a_new_root_raises():
@@ -392,3 +407,259 @@ def test_deep_chain_with_branches():
         y = y * 0.5 + x * 0.5  # every step also reaches back to the leaf
     y.sum().backward()
     np.testing.assert_allclose(x.grad, [1.0], rtol=1e-12)
+
+
+# ----- the op contract ---------------------------------------------------------------------
+
+
+class ForgetsToUndoBroadcasting(Function):
+    """a * b whose backward returns the broadcast gradient instead of summing it back."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.b, grad * ctx.a
+
+
+def test_an_op_returning_a_wrongly_shaped_gradient_is_named():
+    a = f64(np.ones((3, 4)))
+    b = f64(np.ones(4))  # broadcast over the rows: its gradient must be summed back to (4,)
+    with pytest.raises(
+        RuntimeError,
+        match=r"ForgetsToUndoBroadcastingBackward .* input 1: expected .* shape \(4,\).*got shape \(3, 4\)",
+    ):
+        ForgetsToUndoBroadcasting.apply(a, b).sum().backward()
+    assert b.grad is None  # nothing was repaired behind the op's back
+
+
+def test_the_contract_is_checked_between_ops_too():
+    a = f64(np.ones((3, 4)))
+    b = f64(np.ones(4))
+    with pytest.raises(RuntimeError, match=r"input 1: expected .* shape \(4,\)"):
+        (ForgetsToUndoBroadcasting.apply(a, b * 2) * 3).sum().backward()
+
+
+@pytest.mark.parametrize(
+    "returned,match",
+    [
+        (
+            lambda g: (g.astype(np.int64),),
+            r"ShapeShiftBackward .* input 0: .*floating dtype, got shape \(2,\) and dtype int64",
+        ),
+        (lambda g: (g.tolist(),), r"input 0: .*got a list"),
+        (lambda g: (), r"ShapeShiftBackward returned 0 gradients for 1 inputs"),
+        (lambda g: (g, g), r"returned 2 gradients for 1 inputs"),
+    ],
+)
+def test_wrong_gradients_of_every_kind_are_refused(returned, match):
+    class ShapeShift(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return returned(grad)
+
+    with pytest.raises(RuntimeError, match=match):
+        ShapeShift.apply(f64([1.0, 2.0])).sum().backward()
+
+
+def test_trailing_none_gradients_beyond_the_inputs_are_allowed():
+    class ExtraNone(Function):
+        @staticmethod
+        def forward(ctx, x, scale=2.0):
+            ctx.scale = scale
+            return x * scale
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * ctx.scale, None  # torch too drops trailing Nones
+
+    x = f64([1.0, 2.0])
+    ExtraNone.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+# ----- version counters ----------------------------------------------------------------------
+
+
+def test_an_input_changed_in_place_after_forward_is_refused_like_torch():
+    x = bp.tensor([1.0, 2.0, 3.0])
+    w = bp.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    y = (x * w).sum()
+    x += 10  # without the check, w.grad would silently be x + 10
+    with pytest.raises(
+        RuntimeError,
+        match=r"modified by an inplace operation: input 0 of MulBackward, a tensor of shape \(3,\), is at version 1",
+    ):
+        y.backward()
+
+
+def test_torch_refuses_the_same_case():
+    torch = pytest.importorskip("torch")
+    x = torch.ones(3)
+    w = torch.ones(3, requires_grad=True)
+    y = (x * w).sum()
+    x += 10
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "saved output",
+        "view of a saved input",
+        "no_grad change",
+        "setitem",
+        "optimizer step",
+        "detached alias",
+        "method",
+    ],
+)
+def test_stale_saved_values_are_refused_in_every_case_torch_refuses(case):
+    torch = pytest.importorskip("torch")
+
+    def run(lib, no_grad, sgd):
+        w = lib.ones(3, requires_grad=True)
+        # x requires grad too, so that torch's Mul keeps w (it keeps only what a needed gradient uses)
+        x = lib.ones(3, requires_grad=True) * 1.0
+        if case == "saved output":  # Exp keeps its output: y += 1 makes it stale
+            y = (w * 1.0).exp()
+            y += 1
+            return y.sum()
+        if case == "view of a saved input":  # a reshape is a view: it shares x's memory and version
+            view = x.reshape(1, 3)
+            y = (view * w).sum()
+            x += 1
+            return y
+        y = (x * w).sum()
+        if case == "no_grad change":
+            with no_grad():
+                x.mul_(2)
+        elif case == "setitem":
+            x[1] = 5.0
+        elif case == "optimizer step":  # w is saved by Mul; the step changes it in place
+            w.grad = lib.ones(3) if lib is torch else np.ones(3, np.float32)
+            sgd([w], lr=0.1).step()
+        elif case == "detached alias":
+            x.detach().add_(1.0)
+        elif case == "method":
+            x.zero_()
+        return y
+
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        run(torch, torch.no_grad, torch.optim.SGD).backward()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        run(bp, bp.no_grad, bp.optim.SGD).backward()
+
+
+@pytest.mark.parametrize("case", ["op keeps nothing", "out-of-place after", "in-place on an unsaved output"])
+def test_in_place_changes_that_do_not_matter_are_allowed_like_torch(case):
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x = lib.ones(3) * 1.0
+        if case == "op keeps nothing":  # Add keeps no value of its inputs
+            y = x + w
+            x += 1
+        elif case == "out-of-place after":
+            y = x * w
+            x = x + 1
+        else:  # Mul keeps its inputs, not its output: y += 1 is fine and tracked
+            y = w * 2
+            y += w
+        (y * y).sum().backward()
+        return w.grad
+
+    np.testing.assert_allclose(run(bp), run(torch).numpy())
+
+
+def test_version_numbers_follow_torch():
+    torch = pytest.importorskip("torch")
+
+    def versions(lib):
+        x = lib.ones(3)
+        seen = [x._version]
+        x += 1
+        x[0] = 2.0
+        x.mul_(2)
+        x.zero_()
+        seen.append(x._version)
+        d = x.detach()
+        d += 1
+        seen += [x._version, d._version]
+        v = x.reshape(3, 1)
+        v -= 1
+        seen += [x._version, v._version, x.reshape(1, 3)._version]
+        x.fill_(3.0)
+        x.copy_(lib.ones(3))
+        x.add_(1.0)
+        x.sub_(1.0)
+        x.div_(2.0)
+        x /= 2.0
+        seen.append(x._version)
+        return seen
+
+    assert versions(bp) == versions(torch)
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_outside_no_grad():
+    w = bp.tensor([1.0, 2.0], requires_grad=True)
+    for change in (lambda: w.__iadd__(1.0), lambda: w.__setitem__(0, 1.0), lambda: w.mul_(2.0), lambda: w.zero_()):
+        with pytest.raises(RuntimeError, match=r"in-place change of a leaf tensor that requires grad \(shape \(2,\)\)"):
+            change()
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+    with bp.no_grad():
+        w += 1.0
+    assert w._version == 1
+
+
+def test_in_place_changes_of_non_leaves_are_recorded_like_torch():
+    torch = pytest.importorskip("torch")
+
+    def run(lib, change):
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        v = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        y = w * 2
+        change(y, w, v, lib)
+        (y * y).sum().backward()
+        return y.detach(), w.grad, v.grad
+
+    changes = [
+        lambda y, w, v, lib: y.__imul__(w),
+        lambda y, w, v, lib: y.__isub__(v),
+        lambda y, w, v, lib: y.__itruediv__(v),
+        lambda y, w, v, lib: y.add_(v, alpha=3.0),
+        lambda y, w, v, lib: y.__setitem__(slice(0, 2), v[1:] * 3),
+        lambda y, w, v, lib: y.__setitem__(1, v[0]),
+        lambda y, w, v, lib: y.__setitem__(lib.tensor([2, 0]), v[:2]),
+        lambda y, w, v, lib: y.copy_(v * v),
+        lambda y, w, v, lib: y.fill_(4.0),
+    ]
+    for change in changes:
+        ours, theirs = run(bp, change), run(torch, change)
+        for a, b in zip(ours, theirs):
+            expected = None if b is None else b.numpy()
+            if expected is None:
+                assert a is None or not a.any()
+            else:
+                np.testing.assert_allclose(a.data if isinstance(a, bp.Tensor) else a, expected, rtol=1e-6)
+
+
+def test_a_constant_becomes_part_of_the_graph_when_a_tensor_that_requires_grad_is_written_into_it():
+    w = bp.tensor([1.0, 2.0], requires_grad=True)
+    buffer = bp.zeros(4)
+    buffer[1:3] = w * 3
+    buffer += w.sum()
+    assert buffer.grad_fn is not None
+    (buffer * buffer).sum().backward()
+    # buffer = [s, 3w0 + s, 3w1 + s, s] with s = w0 + w1
+    b = np.array([3.0, 6.0, 9.0, 3.0])
+    np.testing.assert_allclose(w.grad, [2 * b.sum() + 6 * b[1], 2 * b.sum() + 6 * b[2]])

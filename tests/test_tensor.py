@@ -246,15 +246,16 @@ def test_in_place_ops_raise_under_grad_mode_and_work_under_no_grad(op, expected)
     np.testing.assert_array_equal(w.data, expected)
 
 
-def test_in_place_with_a_tensor_that_requires_grad_raises():
+def test_in_place_with_a_tensor_that_requires_grad_is_recorded_as_torch_does():
     plain = bp.tensor([1.0])
-    w = bp.tensor([2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="in-place"):
-        plain += w
+    data = plain.data
     plain += bp.tensor([2.0])
-    assert plain.item() == 3.0
-    plain *= 3
-    assert plain.item() == 9.0
+    assert plain.item() == 3.0 and plain.grad_fn is None
+    w = bp.tensor([2.0], requires_grad=True)
+    plain *= w  # plain now depends on w: it joins the graph (torch: MulBackward0)
+    assert plain.item() == 6.0 and plain.data is data and plain.grad_fn is not None
+    plain.sum().backward()
+    np.testing.assert_array_equal(w.grad, [3.0])
 
 
 def test_in_place_keeps_the_dtype():

@@ -8,8 +8,9 @@ labels and indices and never require grad. Every differentiable method calls an 
 
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("__weakref__", "data", "grad", "grad_fn", "requires_grad")
+    __slots__ = ("__weakref__", "_hooks", "_version_counter", "data", "grad", "grad_fn", "requires_grad")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # __eq__ is elementwise, identity stays hashable (like torch)
 
@@ -56,6 +57,8 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.grad_fn: autograd.Context | None = None
         self.requires_grad = False
+        self._version_counter = [0, 0]  # [version, epoch of the last in-place change]: see autograd
+        self._hooks: autograd.TensorHooks | None = None  # a leaf's hooks (a non-leaf's are on grad_fn)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -66,6 +69,8 @@ class Tensor:
         out.grad = None
         out.grad_fn = ctx
         out.requires_grad = ctx is not None
+        out._version_counter = [0, 0]
+        out._hooks = None
         return out
 
     # ----- properties -------------------------------------------------------------------
@@ -118,8 +123,10 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (shares memory, like torch)."""
-        return Tensor._from_op(self.data, None)
+        """The same data, cut from the graph (shares memory and the version counter, like torch)."""
+        out = Tensor._from_op(self.data, None)
+        out._version_counter = self._version_counter
+        return out
 
     def to(self, dtype: DTypeLike) -> Tensor:
         dtype = np.dtype(dtype)
@@ -146,9 +153,75 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
+    # ----- in-place changes: each bumps the version counter (see autograd) --------------------
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor (or a view sharing its memory) has had."""
+        return self._version_counter[0]
+
     def zero_(self) -> Tensor:
-        self.data[...] = 0
+        return self.fill_(0)
+
+    def fill_(self, value: float) -> Tensor:
+        self[...] = value
         return self
+
+    def copy_(self, src: Any) -> Tensor:
+        """Write src (broadcast to this shape) into this tensor; the gradient flows to src."""
+        self[...] = src
+        return self
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self._in_place(np.add, elementwise.Add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self._in_place(np.subtract, elementwise.Sub, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._in_place(np.multiply, elementwise.Mul, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._in_place(np.true_divide, elementwise.Div, other)
+
+    def _tracks_in_place(self, other: Any) -> bool:
+        """Whether an in-place change must be recorded in the graph (torch's rule), raising for
+        a leaf that requires grad: changing it would lose the gradient of its old values."""
+        if not autograd.is_grad_enabled() or not (self.requires_grad or getattr(other, "requires_grad", False)):
+            return False
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"in-place change of a leaf tensor that requires grad (shape {self.shape}): its "
+                "gradient would be lost. Do it under `with bp.no_grad():` (as optimizers do) or "
+                "use the out-of-place operator (w = w + 1)"
+            )
+        return True
+
+    def _in_place(self, ufunc: np.ufunc, op: type[autograd.Function], other: Any) -> Tensor:
+        if self._tracks_in_place(other):
+            self._become(op.apply(self._before_change(), self._operand(other)))
+            return self
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        autograd.bump_version(self._version_counter)
+        return self
+
+    def _before_change(self) -> Tensor:
+        """A copy of this tensor as it is now, on the same graph node: the op recording an
+        in-place change saves it, so later changes to self cannot reach its backward."""
+        before = Tensor._from_op(self.data.copy(), self.grad_fn)
+        before.requires_grad = self.requires_grad
+        return before
+
+    def _become(self, result: Tensor) -> None:
+        """Write an in-place change computed out of place into self and move self onto its node."""
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"in-place result of shape {result.shape} does not fit the tensor's shape {self.shape} "
+                "(the other operand may broadcast into this tensor, not this tensor into it)"
+            )
+        np.copyto(self.data, result.data, casting="same_kind")
+        self.grad_fn = result.grad_fn
+        self.requires_grad = True
+        autograd.bump_version(self._version_counter)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
@@ -261,26 +334,17 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return elementwise.Abs.apply(self)
 
-    def _in_place(self, ufunc: np.ufunc, other: Any) -> Tensor:
-        if autograd.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
-            raise RuntimeError(
-                "in-place arithmetic on a tensor that takes part in autograd: wrap it in "
-                "`with bp.no_grad():` (as optimizers do) or use the out-of-place operator"
-            )
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
-        return self
-
     def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place(np.add, other)
+        return self._in_place(np.add, elementwise.Add, other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._in_place(np.subtract, other)
+        return self._in_place(np.subtract, elementwise.Sub, other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._in_place(np.multiply, other)
+        return self._in_place(np.multiply, elementwise.Mul, other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place(np.true_divide, other)
+        return self._in_place(np.true_divide, elementwise.Div, other)
 
     # comparisons give bool tensors outside the graph
     def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
@@ -464,9 +528,60 @@ class Tensor:
         return shape.Gather.apply(self, dim=dim, index=index.data if isinstance(index, Tensor) else index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if autograd.is_grad_enabled() and self.requires_grad:
-            raise RuntimeError("item assignment on a tensor that requires grad; use bp.no_grad()")
-        self.data[_index_arrays(index)] = value.data if isinstance(value, Tensor) else value
+        index = _index_arrays(index)
+        if self._tracks_in_place(value):
+            self._become(self._with_item_set(index, value))
+            return
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+        autograd.bump_version(self._version_counter)
+
+    def _with_item_set(self, index: Any, value: Any) -> Tensor:
+        """self with self[index] = value, out of place and differentiable in both: a gather
+        places value's elements (broadcast to the indexed region) and a where keeps the rest."""
+        slots = np.full(self.shape, -1, dtype=np.intp)
+        region = slots[index].shape
+        slots[index] = np.arange(int(np.prod(region))).reshape(region)  # repeated indices: last wins, as NumPy
+        chosen = slots >= 0
+        value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=self.dtype))
+        spread = (value + np.zeros(region, dtype=self.dtype)).reshape(-1)
+        placed = spread[np.where(chosen, slots, 0)] if spread.shape[0] else self._before_change()
+        return elementwise.Where.apply(chosen, placed, self._before_change())
+
+    # ----- hooks (torch's semantics; see autograd.run_tensor_hooks) ------------------------------
+    def register_hook(self, fn: Callable[[np.ndarray], Any]) -> autograd.RemovableHandle:
+        """Call ``fn(grad)`` with ∂C/∂self during every backward through this tensor; fn returns
+        None or a replacement gradient (ndarray or Tensor of self's shape), which flows on.
+
+        On a leaf, hooks run on its total gradient before it is added to ``.grad``. Returns a
+        handle whose ``remove()`` unregisters fn."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        return self._hook_store().add(fn)
+
+    def _hook_store(self) -> autograd.TensorHooks:
+        owner = self if self.grad_fn is None else self.grad_fn
+        hooks = self._hooks if owner is self else owner.hooks
+        if hooks is None:
+            hooks = autograd.TensorHooks()
+            if owner is self:
+                self._hooks = hooks
+            else:
+                owner.hooks = hooks
+        return hooks
+
+    def retain_grad(self) -> None:
+        """Keep ∂C/∂self in ``.grad`` for this non-leaf tensor too (leaves always keep theirs);
+        later backward passes add to it, as for leaves."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self.grad_fn is not None:
+            self._hook_store().retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor after retain_grad() (False for leaves, as in torch)."""
+        hooks = self.grad_fn.hooks if self.grad_fn is not None else None
+        return hooks is not None and hooks.retained is not None and hooks.retained() is self
 
 
 def _index_arrays(index: Any) -> Any:

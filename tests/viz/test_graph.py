@@ -36,6 +36,17 @@ def test_gradients_are_shown_after_backward_with_retained_graph():
     assert dot.count("grad [") == 4  # all four parameters are small enough to list their gradients
 
 
+def test_the_whole_graph_is_drawn_after_a_plain_backward():
+    model, loss = small_net()
+    params = dict(model.named_parameters())
+    before = draw_graph(loss, params)
+    loss.backward()  # no retain_graph: saved arrays are freed, the structure stays
+    assert draw_graph(loss, params) == before
+    assert draw_graph(loss, params, show_grads=True).count("grad [") == 4
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+
+
 def test_render_without_graphviz_writes_the_dot_file(tmp_path, monkeypatch, capsys):
     _, loss = small_net()
     monkeypatch.setattr(shutil, "which", lambda name: None)

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from bprop.autograd import bump_version
 from bprop.random import generator
 from bprop.tensor import Tensor
 
@@ -64,6 +65,7 @@ def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
 
 def _fill(t: Tensor, values: np.ndarray) -> Tensor:
     t.data[...] = values.astype(t.dtype, copy=False)
+    bump_version(t._version_counter)
     return t
 
 
@@ -80,6 +82,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``."""
     tensor.data[...] = val
+    bump_version(tensor._version_counter)
     return tensor
 
 

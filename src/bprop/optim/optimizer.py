@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from bprop.autograd import enable_grad
+from bprop.autograd import bump_version, enable_grad
 from bprop.tensor import Tensor
 
 
@@ -105,6 +105,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self.update(p, group, self.state[p])
+                    bump_version(p._version_counter)  # as torch: a graph saved before the step is stale
         return loss
 
     # ----- helpers for the in-place updates ----------------------------------------------

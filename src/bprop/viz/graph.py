@@ -33,8 +33,8 @@ def describe(array: np.ndarray | None, label: str) -> str:
 def draw_graph(
     output: Tensor, params: dict[str, Tensor] | None = None, show_values: bool = False, show_grads: bool = False
 ) -> str:
-    """DOT source of the graph that produced ``output`` (draw before backward, or backward with
-    retain_graph=True: backward frees the graph)."""
+    """DOT source of the graph that produced ``output``, before or after backward (backward
+    keeps the graph's structure; only leaves keep their values)."""
     names = {id(t): name for name, t in (params or {}).items()}
     out_id = f"t{id(output)}"
     values = describe(output.data, "=") if show_values else ""
