@@ -7,6 +7,7 @@ regression happens.
                                            # shape), inference and training
     python benchmarks/speed.py --rounds 11 # more paired rounds per line (steadier ratios)
     python benchmarks/speed.py --only lenet5,cnn-mnist
+    python benchmarks/speed.py --threads 1 # both frameworks on one thread (steadier on a busy machine)
 
 Networks (float32, cross-entropy, SGD with momentum 0.9, the same data and initialisation
 scheme in both frameworks, each framework with its default threads):
@@ -98,6 +99,9 @@ def make_step(framework: str, network: str, shape: tuple[int, ...], batch: int, 
     else:
         import torch as lib
         from torch import nn, optim
+
+        if "OMP_NUM_THREADS" in os.environ:  # --threads: the same thread count as bprop's BLAS
+            lib.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     lib.manual_seed(0)
     x, y = data(shape, batch)
     x, y = (lib.tensor(x), lib.tensor(y)) if framework == "bprop" else (lib.from_numpy(x), lib.from_numpy(y))
@@ -132,11 +136,17 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(TABLE), help="comma-separated subset of " + ", ".join(TABLE))
     parser.add_argument("--sweep", action="store_true", help="also batch sizes 1-256, inference and training")
     parser.add_argument("--rounds", type=int, default=7, help="paired timed rounds per line (default 7)")
+    parser.add_argument("--threads", type=int, help="BLAS/OpenMP threads of both frameworks (default: theirs)")
     args = parser.parse_args()
+    if args.threads:  # inherited by the children; read when NumPy's BLAS and torch start
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
     unknown = set(args.only.split(",")) - set(TABLE) - {""}
     if unknown:
         parser.error(f"unknown entries {', '.join(sorted(unknown))}; choose from {', '.join(TABLE)}")
-    print(f"bprop / torch, float32, SGD momentum 0.9; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    threads = f"{args.threads} thread(s)" if args.threads else "default threads"
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"bprop / torch, float32, SGD momentum 0.9, {threads}; load average {load}")
     for key in filter(None, args.only.split(",")):
         network, shape, batch = TABLE[key]
         run(f"{key} train, batch {batch}", network, shape, batch, "train", args.rounds)

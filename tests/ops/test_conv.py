@@ -129,3 +129,80 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
     assert y.shape == (0, 3, 2, 2)
     y.sum().backward()
     assert x.grad.shape == (0, 2, 5, 5) and not w.grad.any() and not b.grad.any()
+
+
+class ChannelsLast(bp.autograd.Function):
+    """Identity whose output is stored channels-last (an NCHW view of an NHWC array), as conv
+    and pool outputs are: it steers conv2d from im2row to im2col."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (grad_out.copy(),)
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_channels_last_input_gradcheck(case):
+    shape, out_ch, kernel, stride, padding, dilation, groups = case
+    kr, ks = conv.pair(kernel, "k")
+    check(
+        lambda x, w, b: F.conv2d(ChannelsLast.apply(x), w, b, stride, padding, dilation, groups),
+        rand(*shape),
+        rand(out_ch, shape[1] // groups, kr, ks, seed=1),
+        rand(out_ch, seed=2),
+    )
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_im2row_and_im2col_agree(case, bias):
+    """NCHW input takes im2row (columns (c, r, s), rows of the image innermost), channels-last
+    input im2col; both fold the bias into the GEMM through a column of ones. Same results."""
+    shape, out_ch, kernel, stride, padding, dilation, groups = case
+    kr, ks = conv.pair(kernel, "k")
+    x, w, b = rand(*shape), rand(out_ch, shape[1] // groups, kr, ks, seed=1), rand(out_ch, seed=2)
+    g = rand(*F.conv2d(bp.tensor(x), bp.tensor(w), None, stride, padding, dilation, groups).shape, seed=3)
+    results = []
+    for layout in (lambda t: t, ChannelsLast.apply):
+        leaves = [bp.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = F.conv2d(layout(leaves[0]), leaves[1], leaves[2] if bias else None, stride, padding, dilation, groups)
+        out.backward(bp.tensor(g))
+        results.append([out.data] + [t.grad for t in leaves[: 2 + bias]])
+    assert conv._rows_innermost(x)
+    assert shape[1] == 1 or not conv._rows_innermost(ChannelsLast.forward(None, x))
+    for a, b_ in zip(*results):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_workspace_is_reused_and_grown_across_shapes():
+    small, large = rand(2, 3, 6, 6), rand(4, 3, 12, 12, seed=1)
+    w = bp.tensor(rand(5, 3, 3, 3, seed=2))
+    expected = F.conv2d(bp.tensor(small), w, padding=1).data
+    F.conv2d(bp.tensor(large), w, padding=1)  # grows the workspace
+    np.testing.assert_array_equal(F.conv2d(bp.tensor(small), w, padding=1).data, expected)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_conv2d_float32_matches_torch_on_benchmark_shapes(channels_last):
+    torch = pytest.importorskip("torch")
+    for shape, out_ch, kernel, padding in (
+        ((8, 1, 28, 28), 6, 5, 2),
+        ((8, 6, 14, 14), 16, 5, 0),
+        ((4, 3, 32, 32), 32, 3, 1),
+    ):
+        x, w, b = (rand(*shape), rand(out_ch, shape[1], kernel, kernel, seed=1), rand(out_ch, seed=2))
+        x, w, b = (a.astype(np.float32) for a in (x, w, b))
+        g = rand(shape[0], out_ch, shape[2] + 2 * padding - kernel + 1, shape[3] + 2 * padding - kernel + 1, seed=3)
+        ours = [bp.tensor(a, requires_grad=True) for a in (x, w, b)]
+        xin = ChannelsLast.apply(ours[0]) if channels_last else ours[0]
+        out = F.conv2d(xin, ours[1], ours[2], padding=padding)
+        out.backward(bp.tensor(g.astype(np.float32)))
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        ref = torch.nn.functional.conv2d(*theirs, padding=padding)
+        ref.backward(torch.tensor(g.astype(np.float32)))
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-4, atol=1e-4)
+        for t, r in zip(ours, theirs):
+            np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=1e-4, atol=2e-3)
