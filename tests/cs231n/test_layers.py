@@ -177,6 +177,15 @@ def test_spatial_batchnorm_and_groupnorm_backward():
     assert [g.shape for g in L.spatial_groupnorm_backward(dout, cache)] == [x.shape, (1, 6, 1, 1), (1, 6, 1, 1)]
 
 
+def test_affine_shapes_are_checked_in_the_course_layout():
+    with pytest.raises(
+        ValueError,
+        match=r"x of shape \(2, 3, 4\) is \(N, D\) = \(2, 12\) flattened, so w must be "
+        r"\(D, M\) = \(12, M\) and b \(M,\); got w \(5, 12\) and b \(5,\)",
+    ):
+        L.affine_forward(randn(2, 3, 4), randn(5, 12), randn(5))
+
+
 def test_bad_modes_are_named():
     with pytest.raises(ValueError, match='bn_param\\["mode"\\] must be "train" or "test", got \'eval\''):
         L.batchnorm_forward(randn(4, 3), np.ones(3), np.zeros(3), {"mode": "eval"})

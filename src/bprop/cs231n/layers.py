@@ -50,7 +50,13 @@ def run_forward(op: type[Function], *inputs: Any, **attrs: Any) -> tuple[np.ndar
 
 def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, OpCache]:
     """out = x.reshape(N, D) · w + b with w of shape (D, M): bprop's Linear op with weight wᵀ."""
-    out, cache = run_forward(linalg.Linear, x.reshape(x.shape[0], -1), w.T, b)
+    rows = x.reshape(x.shape[0], -1)
+    if w.ndim != 2 or w.shape[0] != rows.shape[1] or b.shape != (w.shape[1],):
+        raise ValueError(
+            f"affine_forward: x of shape {x.shape} is (N, D) = {rows.shape} flattened, so w must be (D, M) = "
+            f"({rows.shape[1]}, M) and b (M,); got w {w.shape} and b {b.shape}"
+        )
+    out, cache = run_forward(linalg.Linear, rows, w.T, b)
     cache.extra["x_shape"] = x.shape
     return out, cache
 
