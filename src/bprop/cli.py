@@ -35,12 +35,14 @@ from bprop import distributed as dist
 from bprop import nn
 from bprop.data import Dataset
 from bprop.data.datasets import DatasetError
+from bprop.data.datasets.text import encode
 from bprop.data.registry import DATASETS, dataset_spec, load_dataset
 from bprop.exercise import ExerciseError, check_file, names, write_exercise
+from bprop.nn.sequence_models import sample_tokens
 from bprop.serialization import atomic_write_bytes
 from bprop.train import evaluate
 from bprop.train.fit import DivergenceError
-from bprop.train.run import RunError, class_names, model_from_checkpoint, read_checkpoint, run
+from bprop.train.run import RunError, bits_per_token, class_names, model_from_checkpoint, read_checkpoint, run
 from bprop.train.run_config import ConfigError, RunConfig, check_option, describe_range, flag, options
 
 USER_ERRORS = (RunError, ConfigError, DatasetError, ExerciseError)
@@ -181,8 +183,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not dist.is_main():
         return 0
     test, history = result.test, result.history
+    score = (
+        f"test accuracy {test['accuracy']:.2%}"
+        if "accuracy" in test
+        else f"held-out {bits_per_token(test['loss']):.3f} bits per character"
+    )
     print(
-        f"test accuracy {test['accuracy']:.2%}  test loss {test['loss']:.4f}  "
+        f"{score}  test loss {test['loss']:.4f}  "
         f"({history.stop_reason}, {sum(e['seconds'] for e in history.epochs):.1f} s training)"
     )
     if result.history.stop_reason.startswith("time limit") and result.out is not None:
@@ -474,6 +481,36 @@ def add_check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
 
 
+# ----- sample ------------------------------------------------------------------------------
+def cmd_sample(args: argparse.Namespace) -> int:
+    model, _, state = model_from_checkpoint(args.checkpoint)
+    vocabulary = state["config"].get("vocabulary")
+    if not vocabulary:
+        raise RunError(f"{args.checkpoint} is not a language model (train one with --data text:PATH)")
+    if args.length < 0:
+        raise RunError(f"--length must be an integer ≥ 0, got {args.length}")
+    if not args.temperature > 0:
+        raise RunError(f"--temperature must be a number > 0, got {args.temperature}")
+    prompt = encode(args.prompt, vocabulary)
+    if not prompt:
+        raise RunError("--prompt must hold at least one character")
+    context = state["config"]["input_shape"][0]
+    rng = np.random.default_rng(args.seed)
+    tokens = sample_tokens(model, prompt, args.length, context, args.temperature, rng)
+    print("".join(vocabulary[t] for t in tokens))
+    return 0
+
+
+def add_sample_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="a .npz checkpoint of a language model (`bprop train --data text:PATH --out`)")
+    p.add_argument("--prompt", required=True, help="the text to continue (characters the model has seen)")
+    p.add_argument("--length", type=int, default=100, help="characters to add (default 100)")
+    p.add_argument(
+        "--temperature", type=float, default=0.8, help="softmax temperature: lower is safer, higher wilder (0.8)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the sampling (default 0)")
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
     "train": (add_train_args, cmd_train, "train a model (default: the notes' fully connected net on digits)"),
     "eval": (add_eval_args, cmd_eval, "evaluate a checkpoint: accuracy, confusion matrix, per-class scores"),
@@ -482,6 +519,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable
     "report": (add_report_args, cmd_report, "rebuild report.html of a finished run"),
     "exercise": (add_exercise_args, cmd_exercise, "write an op's forward with its backward left for you to derive"),
     "check": (add_check_args, cmd_check, "grade your backward against bprop's and finite differences"),
+    "sample": (add_sample_args, cmd_sample, "continue a text with a trained character-level language model"),
 }
 
 

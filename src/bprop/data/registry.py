@@ -20,6 +20,7 @@ import numpy as np
 from bprop.data import transforms
 from bprop.data.dataset import Dataset, random_split
 from bprop.data.datasets import CIFAR10, MNIST, DatasetError, FashionMNIST, load_digits, load_npz
+from bprop.data.datasets.text import load_text
 
 Loader = Callable[[str, str, bool], tuple[Dataset, Dataset]]  # (name, data_dir, download) -> (train, test)
 
@@ -29,7 +30,8 @@ class DataSpec:
     """One data set: ``load(name, data_dir, download) -> (train, test)``, the shape of one input
     (None: read from the file), the number of classes (None: from the labels), per-channel
     normalisation (mean, std) applied to every batch, whether random crops and flips suit it,
-    and the training defaults that suit it."""
+    and the training defaults that suit it. ``task`` is "classification" (one integer label per
+    sample) or "language-model" (a label per position of a sequence: the next token)."""
 
     name: str
     description: str
@@ -41,6 +43,7 @@ class DataSpec:
     augmentable: bool = False
     needs_data_dir: bool = True
     threads: int | None = None  # BLAS threads that suit it, applied when threadpoolctl is installed
+    task: str = "classification"
 
     def transforms(self, augment: bool) -> tuple[Callable | None, Callable | None]:
         """(train transform, eval transform) applied to each batch of inputs."""
@@ -68,9 +71,11 @@ def dataset_spec(name: str) -> DataSpec:
     """The spec of a registered name, or of the generic "npz" entry for a PATH.npz."""
     if name.endswith(".npz"):
         return DATASETS["npz"]
+    if name.startswith("text:"):
+        return DATASETS["text"]
     if name not in DATASETS:
         known = ", ".join(n for n in DATASETS if n != "npz")
-        raise DatasetError(f"--data: unknown data set {name!r}; choose {known} or a PATH.npz")
+        raise DatasetError(f"--data: unknown data set {name!r}; choose {known}, a PATH.npz or text:PATH")
     return DATASETS[name]
 
 
@@ -78,18 +83,25 @@ def load_dataset(name: str, data_dir: str = "data", download: bool = False) -> t
     """(train, test) of a registered data set or a PATH.npz, checked (see ``check_dataset``)."""
     spec = dataset_spec(name)
     train, test = spec.load(name, data_dir, download)
-    classes = spec.num_classes or _labels_in_use(name, train, test)
+    if spec.task == "language-model":  # every character of the vocabulary is a class, used as a label or not
+        classes = len(train.classes)
+    else:
+        classes = spec.num_classes or _labels_in_use(name, train, test)
     for part, dataset in (("training", train), ("test", test)):
-        check_dataset(dataset, f"{name} ({part} data)", classes, spec.input_shape)
+        check_dataset(dataset, f"{name} ({part} data)", classes, spec.input_shape, spec.task == "language-model")
     return train, test
 
 
 def check_dataset(
-    dataset: Dataset, where: str, num_classes: int | None = None, input_shape: tuple[int, ...] | None = None
+    dataset: Dataset,
+    where: str,
+    num_classes: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    sequence_labels: bool = False,
 ) -> None:
     """Raise DatasetError naming ``where`` unless the inputs are numeric, finite, at least one
     sample of at least one feature (of ``input_shape`` when given), and the labels are integers
-    in [0, num_classes)."""
+    in [0, num_classes): one per sample, or with ``sequence_labels`` one per input position."""
     arrays = dataset.arrays()
     if arrays is None or len(arrays) < 2:
         raise DatasetError(f"{where}: expected inputs and labels as arrays")
@@ -110,7 +122,9 @@ def check_dataset(
         raise DatasetError(
             f"{where}: inputs hold NaN or infinite values in {len(bad)} of {len(x)} samples (first: {bad[0]})"
         )
-    if y.ndim != 1 or y.dtype.kind not in "iu":
+    if sequence_labels and (y.shape != x.shape or y.dtype.kind not in "iu"):
+        raise DatasetError(f"{where}: expected integer labels of the inputs' shape {x.shape}, got {y.dtype} {y.shape}")
+    if not sequence_labels and (y.ndim != 1 or y.dtype.kind not in "iu"):
         raise DatasetError(f"{where}: labels must be a 1-d array of integers, got {y.dtype} {y.shape}")
     if num_classes is not None and len(y) and (y.min() < 0 or y.max() >= num_classes):
         wrong = y[(y < 0) | (y >= num_classes)][0]
@@ -219,6 +233,26 @@ register_dataset(
         None,
         dict(model="mlp", epochs=20, batch_size=64, lr=1e-3, hidden=(256, 256), dropout=0.1),
         needs_data_dir=False,
+    )
+)
+
+
+def _load_text(name: str, data_dir: str, download: bool) -> tuple[Dataset, Dataset]:
+    return load_text(name.removeprefix("text:"))
+
+
+register_dataset(
+    DataSpec(
+        "text",
+        "text:PATH, a UTF-8 text for a character-level language model: windows of 64 characters, the "
+        "last 10% held out, scored in bits per character",
+        _load_text,
+        None,
+        None,
+        dict(model="char-lstm", epochs=20, batch_size=32, lr=3e-3, hidden=(256,), dropout=0.0),
+        needs_data_dir=False,
+        threads=1,  # small GEMMs in a loop over time steps: idle BLAS threads only spin
+        task="language-model",
     )
 )
 

@@ -23,6 +23,7 @@ import numpy as np
 from bprop.nn.layers import BatchNorm1d, Dropout, Flatten, LayerNorm, Linear, ReLU
 from bprop.nn.models import FullyConnectedNet, LeNet5, ThreeLayerConvNet, l2_penalty
 from bprop.nn.module import Module, Sequential
+from bprop.nn.sequence_models import CharLSTM, CharTransformer, SequenceClassifier
 from bprop.tensor import Tensor
 
 
@@ -40,11 +41,14 @@ class ModelOptions:
 
 Builder = Callable[[tuple[int, ...], int, ModelOptions], Module]
 MODELS: dict[str, tuple[Builder, str]] = {}
+MODEL_DEFAULTS: dict[str, dict] = {}  # per-model option defaults, before the data set's
 
 
-def register_model(name: str, builder: Builder, description: str) -> None:
-    """Make ``name`` a value of ``--model`` and ``RunConfig.model``."""
+def register_model(name: str, builder: Builder, description: str, defaults: dict | None = None) -> None:
+    """Make ``name`` a value of ``--model`` and ``RunConfig.model``. ``defaults`` (e.g. a
+    recurrent net's hidden size) take precedence over the data set's for options not given."""
     MODELS[name] = (builder, description)
+    MODEL_DEFAULTS[name] = dict(defaults or {})
 
 
 def build_model(name: str, input_shape: Sequence[int], num_classes: int, options: ModelOptions) -> Module:
@@ -124,3 +128,57 @@ register_model("fcnet", _fcnet, "the notes' fully connected net (cs231n init); u
 register_model("mlp", _mlp, "a fully connected net with torch's init; uses hidden, normalization, dropout")
 register_model("convnet", _convnet, "cs231n's conv − relu − pool − affine − relu − affine; uses hidden[0]")
 register_model("lenet5", _lenet5, "LeNet-5 for 28×28 or 32×32 images")
+
+
+def _sequence_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    if len(shape) < 2:
+        raise ValueError(f"model {name!r} reads each sample as steps of features; the inputs have shape {shape}")
+    return shape
+
+
+def _recurrent(mode: str) -> Builder:
+    def build(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
+        features = _sequence_shape(mode, shape)[-1]
+        return SequenceClassifier(mode, features, o.hidden, classes, o.dropout, o.reg, o.dtype)
+
+    return build
+
+
+def _token_ids(name: str, shape: tuple[int, ...]) -> int:
+    if len(shape) != 1:
+        raise ValueError(
+            f"model {name!r} reads windows of token ids (use --data text:PATH), not inputs of shape {shape}"
+        )
+    return shape[0]
+
+
+def _char_lstm(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
+    _token_ids("char-lstm", shape)
+    return CharLSTM(classes, o.hidden, o.dropout, o.reg, o.dtype)
+
+
+def _char_transformer(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
+    return CharTransformer(classes, _token_ids("char-transformer", shape), o.hidden, o.dropout, o.reg, o.dtype)
+
+
+_RECURRENT_DEFAULTS = {"hidden": (128,), "dropout": 0.0}
+for _mode in ("rnn", "lstm", "gru"):
+    register_model(
+        _mode,
+        _recurrent(_mode),
+        f"a {_mode.upper()} reading each sample as steps of its last axis (an image row by row), then affine "
+        "on the last step; len(hidden) layers of hidden[0] units",
+        _RECURRENT_DEFAULTS,
+    )
+register_model(
+    "char-lstm",
+    _char_lstm,
+    "character-level LSTM language model (text:PATH); len(hidden) layers of hidden[0] units",
+    {"hidden": (256,), "dropout": 0.0},
+)
+register_model(
+    "char-transformer",
+    _char_transformer,
+    "character-level causal transformer (text:PATH); len(hidden) pre-norm layers of width hidden[0]",
+    {"hidden": (128, 128), "dropout": 0.1, "lr": 1e-3},
+)

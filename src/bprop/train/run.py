@@ -229,7 +229,10 @@ def _prepare(config: RunConfig, resume: bool | str | os.PathLike, overwrite: boo
     train_set, test_set = load_dataset(config.data, config.data_dir, config.download)
     spec = dataset_spec(config.data)
     input_shape = tuple(int(d) for d in np.shape(train_set.gather(np.arange(1))[0])[1:])
-    num_classes = spec.num_classes or _num_classes(train_set, test_set)
+    if spec.task == "language-model":
+        num_classes = len(class_names(train_set))  # the vocabulary, whether each character is a target or not
+    else:
+        num_classes = spec.num_classes or _num_classes(train_set, test_set)
     if state is not None:
         saved_shape = tuple(state["config"]["input_shape"])
         if saved_shape != input_shape or state["config"]["num_classes"] != num_classes:
@@ -346,6 +349,8 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
             f"{len(setup.val_set or [])} validation / {len(setup.test_set)} test samples"
         )
     saved = {**config.to_dict(), "input_shape": list(setup.input_shape), "num_classes": setup.num_classes}
+    if dataset_spec(config.data).task == "language-model":  # `bprop sample` needs the characters of the ids
+        saved["vocabulary"] = class_names(setup.train_set)
     history = fit(
         setup.model,
         setup.loader,
@@ -391,8 +396,22 @@ def class_names(dataset: Dataset) -> list[str] | None:
     return getattr(dataset, "classes", None)
 
 
+def bits_per_token(loss: float) -> float:
+    """A mean cross-entropy in nats as bits per token (character): loss / ln 2."""
+    return loss / math.log(2)
+
+
 def _write_metrics(path: Path, result: RunResult) -> None:
     test, history = result.test, result.history
+    if "accuracy" not in test:  # a language model: the held-out loss, also in bits per character
+        summary = {
+            "test_loss": test["loss"],
+            "test_bits_per_char": bits_per_token(test["loss"]),
+            "epochs": len(history.epochs),
+            "stop_reason": history.stop_reason,
+        }
+        atomic_write_bytes(path, json.dumps(summary, indent=1).encode())
+        return
     summary = {
         "test_accuracy": test["accuracy"],
         "test_loss": test["loss"],
@@ -406,4 +425,4 @@ def _write_metrics(path: Path, result: RunResult) -> None:
     atomic_write_bytes(path, json.dumps(summary, indent=1).encode())
 
 
-__all__ = ["RunError", "RunResult", "blas_threads", "model_from_checkpoint", "read_checkpoint", "run"]
+__all__ = ["RunError", "RunResult", "bits_per_token", "blas_threads", "model_from_checkpoint", "read_checkpoint", "run"]

@@ -161,9 +161,13 @@ class RunConfig:
             spec = dataset_spec(self.data)
         except Exception as err:  # DatasetError: an unknown name
             raise ConfigError(str(err)) from None
+        from bprop.nn.builder import MODEL_DEFAULTS
+
+        model = self.model if self.model is not None else spec.defaults.get("model")
+        defaults = {**spec.defaults, **MODEL_DEFAULTS.get(model, {})}  # the model's own defaults win
         for f in dataclasses.fields(self):
-            if getattr(self, f.name) is None and f.name in spec.defaults:
-                object.__setattr__(self, f.name, check_option(f.name, spec.defaults[f.name]))
+            if getattr(self, f.name) is None and f.name in defaults:
+                object.__setattr__(self, f.name, check_option(f.name, defaults[f.name]))
         self._check_combinations(spec)
 
     @property
