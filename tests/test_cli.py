@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -349,3 +350,27 @@ def test_sgd_and_rmsprop_get_the_optimizers_own_defaults():
         assert opt.param_groups[0]["momentum"] == 0 and not opt.param_groups[0].get("nesterov", False)
     text = run("train", "--help").stdout
     assert "default: 0.0" in text.split("\n  --momentum")[1].split("\n  --nesterov")[0]
+
+
+def test_ctrl_c_on_a_real_process_exits_130_with_one_line_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "bprop.cli", "train", "--epochs", "500", "--hidden", "8", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "last.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == 130 and err.strip().count("\n") == 0 and "Traceback" not in err, err
+    assert f"resume with `bprop train --out {out} --resume`" in err
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    done = bp.load(out / "last.npz")["epoch"]
+    assert main(["train", "--out", str(out), "--resume", "--epochs", str(done + 1), "--quiet"]) == 0
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write anywhere")
+def test_an_unwritable_out_folder_is_refused_before_training(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["train", "--out", str(locked / "run")]) == 2
+    assert "is not writable" in capsys.readouterr().err

@@ -192,3 +192,15 @@ def test_an_error_after_start_up_aborts_every_rank(tmp_path):
     assert time.perf_counter() - started < 30
     assert result.returncode != 0 and "No space left on device" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@needs_mpi
+def test_a_diverging_data_parallel_run_stops_on_every_rank_at_the_same_step(tmp_path):
+    script = """
+    import sys
+    from bprop.cli import main
+    sys.exit(main(["train", "--optimizer", "sgd", "--lr", "1e4", "--no-batchnorm", "--quiet"]))
+    """
+    result = run_mpi(script, tmp_path, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.count("diverged at epoch") == 1 and "Traceback" not in result.stderr

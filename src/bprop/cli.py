@@ -612,7 +612,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         return _fail(args, f"error: {err}", EXIT_USER_ERROR)
     except DivergenceError as err:
-        return _fail(args, f"stopped: {err} (--lr){_kept(args)}", EXIT_DIVERGED)
+        # every rank finds the divergence at the same step (fit sees to it): no abort needed
+        return _fail(args, f"stopped: {err} (--lr){_kept(args)}", EXIT_DIVERGED, agreed=True)
     except KeyboardInterrupt:
         return _fail(args, f"interrupted{_resume_hint(args)}", EXIT_INTERRUPTED)
     except BrokenPipeError:  # e.g. `bprop eval … | head -1`: the reader has all it wanted

@@ -153,7 +153,9 @@ class Trainer:
         if self.distributed:  # averaged first, so that every rank sees the same norm and agrees
             dist.allreduce_gradients(self.model)
         value, norm = loss.item(), self.grad_norm()
-        if not (math.isfinite(value) and math.isfinite(norm)):
+        # every rank must reach the same verdict, so under MPI the losses are summed first
+        healthy = value if not self.distributed else dist.allreduce_sum([value])[0]
+        if not (math.isfinite(healthy) and math.isfinite(norm)):
             what = f"loss is {value}" if not math.isfinite(value) else f"gradient norm is {norm}"
             raise DivergenceError(
                 f"training diverged at epoch {self.epoch + 1}, step {self.step + 1}: the {what}, so no step "

@@ -254,6 +254,10 @@ def _prepare(config: RunConfig, resume: bool | str | os.PathLike, overwrite: boo
     scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
     train_tf, eval_tf = spec.transforms(config.augment)
     notes: list[str] = []
+    if state is not None:
+        position = int(state.get("loader", {}).get("position", 0))
+        where = f", after step {position} of it" if position else ""
+        notes.append(f"resuming {resume_path} at epoch {int(state['epoch']) + 1}{where}")
     drop_last = _drop_last(config, model, len(train_set), notes)
     loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=drop_last, transform=train_tf)
     return _Setup(

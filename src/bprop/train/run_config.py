@@ -218,7 +218,8 @@ class RunConfig:
     def resumed_with(self, changes: dict[str, Any]) -> RunConfig:
         """This (saved) configuration with ``changes`` applied for a resumed run: options marked
         resumable may change; any other option given with a different value is an error naming
-        the option and both values. The time limit is not carried over."""
+        the option and both values. The time limit and --quiet belong to one invocation and are
+        not carried over."""
         current = self.to_dict()
         for name, value in changes.items():
             meta = FIELDS[name].metadata
@@ -230,11 +231,14 @@ class RunConfig:
                     f"{flag(name)} {_show(new)} differs from the run being resumed ({was}); a resumed run "
                     f"keeps its options except {', '.join(flag(n) for n in resumable_options())}"
                 )
-        # a time limit is a budget for one invocation: a resumed run has one only if given anew
-        return dataclasses.replace(self, **{"time_limit": None, **changes})
+        fresh = {name: FIELDS[name].default for name in PER_INVOCATION}
+        return dataclasses.replace(self, **{**fresh, **changes})
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+# options that belong to one invocation: a resumed run has them only if given anew (a time limit
+# is a budget for one sitting; --quiet cannot be switched off on the command line)
+PER_INVOCATION = ("time_limit", "quiet")
 
 
 def flag(name: str) -> str:
