@@ -265,6 +265,20 @@ def test_contract(info: OpInfo, sample: Sample, dtype: Any) -> None:
                 assert_close(grads[i], grads64[i], tol, f"{what}: gradient {i} vs float64")
 
 
+@pytest.mark.parametrize(("info", "sample"), [c for c in cases("contract") if len(c.values[1].differentiable()) > 1])
+def test_each_input_alone(info: OpInfo, sample: Sample) -> None:
+    """With only input i needing a gradient (ctx.needs_input_grad), backward gives input i the
+    same gradient as when every input needs one: the shortcuts for unneeded inputs skip work only."""
+    diff = sample.differentiable()
+    args, kwargs = inputs(sample)
+    _, full, v = run(info, args, kwargs, diff, lambda out: upstream(np.shape(out)))
+    for i in diff:
+        args, kwargs = inputs(sample)
+        _, alone, _ = run(info, args, kwargs, (i,), v)
+        assert alone[i] is not None, f"{info.name}[{sample.name}]: no gradient for input {i} needed alone"
+        assert_close(alone[i], full[i], (0.0, 1e-12), f"{info.name}[{sample.name}] input {i} alone")
+
+
 def nan_case(info: OpInfo) -> Sample:
     """The op's first non-empty sample with its first differentiable input all NaN."""
     sample = next(s for s in samples_of(info) if s.raises is None and not s.is_empty())
