@@ -1,23 +1,13 @@
-"""Elementwise ops: float64 gradcheck over broadcasting, size-1 and odd shapes; torch parity;
-float32 stays float32 through forward and backward."""
+"""Elementwise arithmetic through the Tensor API: scalar and reflected operands, where with
+Python numbers, casts and errors. Each op's gradcheck, torch parity, kinks, extremes, NaN and
+dtypes over broadcasting are in the op table (op_db.py)."""
 
 import numpy as np
 import pytest
-from tests.helpers import assert_float32_throughout, check, leaf, rand, torch_parity
+from tests.helpers import assert_float32_throughout, check, rand, torch_parity
 
 import bprop as bp
-from bprop.ops import elementwise
 
-BROADCAST_PAIRS = [
-    ((3,), (3,)),
-    ((4, 1, 3), (5, 3)),
-    ((2, 3), (1,)),
-    ((1, 1), (3, 1, 2)),
-    ((), (2, 3)),
-    ((5, 1), (1, 4)),
-    ((2, 3), ()),
-    ((3, 1, 5), (3, 7, 1)),
-]
 BINARY = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
@@ -27,69 +17,23 @@ BINARY = {
 }
 
 
-def _operands(name, sa, sb):
-    a, b = rand(*sa), rand(*sb, seed=2)
-    if name == "div":
-        b = np.abs(b) + 0.5  # keep away from the pole
-    if name == "pow":
-        a = np.abs(a) + 0.5  # ∂/∂b of aᵇ needs a > 0
-    return a, b
-
-
-@pytest.mark.parametrize("name", sorted(BINARY))
-@pytest.mark.parametrize("sa,sb", BROADCAST_PAIRS)
-def test_binary_gradcheck_broadcasting(name, sa, sb):
-    a, b = _operands(name, sa, sb)
-    check(BINARY[name], a, b)
-
-
-@pytest.mark.parametrize("name", sorted(BINARY))
-@pytest.mark.parametrize("sa,sb", [((4, 1, 3), (5, 3)), ((5, 3), (4, 1, 3)), ((1, 1), (3, 1, 2)), ((), (7,))])
-def test_binary_torch_parity(name, sa, sb):
-    torch_parity(BINARY[name], BINARY[name], *_operands(name, sa, sb))
-
-
-@pytest.mark.parametrize("name", sorted(BINARY))
-def test_binary_grad_shapes_equal_input_shapes(name):
-    a, b = leaf(_operands(name, (4, 1, 3), (5, 3))[0]), leaf(_operands(name, (4, 1, 3), (5, 3))[1])
-    out = BINARY[name](a, b)
-    assert out.shape == (4, 5, 3)
-    out.sum().backward()
-    assert a.grad.shape == (4, 1, 3) and b.grad.shape == (5, 3)
-
-
-@pytest.mark.parametrize("name", sorted(BINARY))
-def test_binary_float32_throughout(name):
-    a, b = _operands(name, (4, 1, 3), (5, 3))
-    assert_float32_throughout(BINARY[name], a, b)
-
-
+# What the Tensor operators add on top of the ops (the ops themselves are in the table, op_db.py):
+# scalar and reflected operands, and Python numbers as exponents
 UNARY = {
-    "neg": (lambda x: -x, lambda x: -x, None),
-    "exp": (lambda x: x.exp(), lambda x: x.exp(), None),
-    "log": (lambda x: x.log(), lambda x: x.log(), 0.5),
-    "sqrt": (lambda x: x.sqrt(), lambda x: x.sqrt(), 0.5),
-    "abs": (lambda x: x.abs(), lambda x: x.abs(), None),
-    "square": (lambda x: x**2, lambda x: x**2, None),
-    "cube": (lambda x: x**3.0, lambda x: x**3.0, None),
-    "pow_one": (lambda x: x**1, lambda x: x**1, None),
     "pow_zero": (lambda x: x**0 * x, lambda x: x**0 * x, None),
-    "pow_frac": (lambda x: x**1.5, lambda x: x**1.5, 0.5),
-    "pow_neg": (lambda x: x**-2, lambda x: x**-2, 0.5),
-    "clip": (lambda x: x.clip(-0.5, 0.7), lambda x: x.clamp(-0.5, 0.7), None),
-    "clip_low": (lambda x: x.clip(min=0.1), lambda x: x.clamp(min=0.1), None),
-    "clip_high": (lambda x: x.clip(max=0.1), lambda x: x.clamp(max=0.1), None),
+    "pow_int": (lambda x: x**3, lambda x: x**3, None),
     "radd": (lambda x: 2.0 + x, lambda x: 2.0 + x, None),
     "rsub": (lambda x: 2.0 - x, lambda x: 2.0 - x, None),
     "rmul": (lambda x: 3.0 * x, lambda x: 3.0 * x, None),
     "rdiv": (lambda x: 1.0 / x, lambda x: 1.0 / x, 0.5),
     "rpow": (lambda x: 2.0**x, lambda x: 2.0**x, None),
     "div_scalar": (lambda x: x / 4.0, lambda x: x / 4.0, None),
+    "clip_low": (lambda x: x.clip(min=0.1), lambda x: x.clamp(min=0.1), None),
 }
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 1, 3), ()])
+@pytest.mark.parametrize("shape", [(3, 5), ()])
 def test_unary_gradcheck(name, shape):
     ours, _, low = UNARY[name]
     check(ours, rand(*shape, low=low))
@@ -114,16 +58,6 @@ def test_module_level_functions_match_the_methods():
     np.testing.assert_array_equal(bp.clamp(bp.tensor(x), 0.7, 0.9).data, np.clip(x, 0.7, 0.9))
 
 
-def test_pow_gradient_at_zero_follows_torch():
-    torch = pytest.importorskip("torch")
-    for p in (0.0, 1.0, 2.0, 3.0):
-        x = leaf(np.array([0.0, 1.5, -2.0]))
-        (x**p).sum().backward()
-        ref = torch.tensor([0.0, 1.5, -2.0], dtype=torch.float64, requires_grad=True)
-        (ref**p).sum().backward()
-        np.testing.assert_allclose(x.grad, ref.grad.numpy(), err_msg=f"p = {p}")
-
-
 def test_where_gradcheck_with_broadcasting_and_scalars():
     cond = rand(4, 3) > 0
     check(lambda a, b: bp.where(cond, a, b), rand(4, 3), rand(3, seed=1))
@@ -145,18 +79,9 @@ def test_where_keeps_float32():
     assert bp.where(cond, bp.ones(4, 3), 0.5).dtype == np.float32
 
 
-def test_clip_gradient_at_the_bounds_follows_torch():
-    x = leaf(np.array([-1.0, -0.5, 0.0, 0.7, 2.0]))
-    x.clip(-0.5, 0.7).sum().backward()
-    np.testing.assert_array_equal(x.grad, [0, 1, 1, 1, 0])  # torch.clamp passes the gradient at the bounds
+def test_clip_needs_a_bound():
     with pytest.raises(ValueError, match="at least one of min and max"):
-        x.clip()
-
-
-def test_abs_gradient_at_zero_is_zero():
-    x = bp.tensor([0.0, -2.0, 3.0], requires_grad=True)
-    x.abs().sum().backward()
-    np.testing.assert_array_equal(x.grad, [0.0, -1.0, 1.0])
+        bp.ones(2).clip()
 
 
 def test_cast_gradient_returns_to_source_dtype():
@@ -169,11 +94,6 @@ def test_cast_gradient_returns_to_source_dtype():
     z = bp.tensor(np.ones(2, np.float32), requires_grad=True)
     (z.double() * bp.tensor(rand(2))).sum().backward()
     assert z.grad.dtype == np.float32
-
-
-def test_cast_gradcheck_within_float64():
-    # Tensor.to skips a cast to the same dtype; the op itself still has to pass
-    check(lambda x: elementwise.Cast.apply(x, dtype=np.dtype(np.float64)) * 3, rand(2, 3))
 
 
 def test_broadcast_mismatch_names_both_shapes():
