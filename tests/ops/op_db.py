@@ -453,10 +453,6 @@ def _elementwise() -> list[OpInfo]:
                 "at0",
                 (np.array([0.0, 0.0, 0.0, 2.0]), np.array([0.0, 2.0, 1.0, 0.0])),
                 fd=False,
-                xfail={
-                    key: "issue 11 #3: ∂(aᵇ)/∂a is NaN at a = b = 0 (engineer ops is fixing it)"
-                    for key in ("torch", "reference")
-                },
             )
         )
         return out

@@ -100,3 +100,28 @@ def test_broadcast_mismatch_names_both_shapes():
     for fn in BINARY.values():
         with pytest.raises(ValueError, match=r"shapes \(2, 3\) and \(4,\) do not broadcast"):
             fn(bp.ones(2, 3), bp.ones(4))
+
+
+POW_BASES = np.array([0.0, -0.0, 2.0, -2.0, 0.5, -0.5, 1.0, np.inf, np.nan])[:, None]
+POW_EXPONENTS = np.array([0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 2.5, np.inf, -np.inf, np.nan])[None, :]
+
+
+def test_pow_with_a_tensor_exponent_is_zero_where_torch_says_so():
+    """Issue 11 #3: ∂(aᵇ)/∂a was NaN at a = b = 0 (torch: 0); ∂/∂b is 0 at a = 0, b ≥ 0 too."""
+    a, b = leaf(np.zeros(3)), leaf(np.array([0.0, 1.0, 2.0]))
+    (a**b).backward(np.array([0.7, -1.3, 2.0]))
+    np.testing.assert_array_equal(a.grad, [0.0, -1.3, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 0.0, 0.0])
+
+
+def test_pow_with_a_tensor_exponent_matches_torch_at_zeros_negatives_infinities_and_nan():
+    """Every base against every exponent, broadcast (9, 1) against (1, 11), with a random upstream
+    gradient: ∂/∂b is NaN for a negative base (ln a), ±∞ for 0 to a negative power, as torch."""
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda a, b: a**b, lambda a, b: a**b, POW_BASES, POW_EXPONENTS)
+
+
+def test_pow_with_a_tensor_exponent_gradcheck_over_broadcasting():
+    check(lambda a, b: a**b, rand(4, 1, 3, low=0.5), rand(5, 3))
+    exponents = bp.tensor(np.array([[0.0, 1.0, 2.0]]))  # ∂/∂a at a = 0 (∂/∂b there is one-sided: 0⁻ᵋ = ∞)
+    check(lambda a: a**exponents, np.array([[0.0], [1.5]]))

@@ -108,25 +108,32 @@ class PowScalar(Function):
 
 
 class Pow(Function):
-    """y = aᵇ with both differentiable.   ∂y/∂a = b·aᵇ⁻¹,  ∂y/∂b = aᵇ·ln a (defined for a > 0)."""
+    """y = aᵇ with both differentiable.   ∂y/∂a = b·aᵇ⁻¹,  ∂y/∂b = aᵇ·ln a.
+
+    At the edges, torch's choices (its pow_backward_self/_exponent): ∂y/∂a = 0 where b = 0 (aᵇ = 1
+    is constant in a, though b·aᵇ⁻¹ would be 0·∞ at a = 0); ∂y/∂b = 0 where a = 0 and b ≥ 0
+    (0ᵇ is flat in b there, though aᵇ·ln a would be 0·(−∞)); elsewhere the formulas as they fall,
+    so ln of a negative base makes ∂y/∂b NaN and 0^b with b < 0 gives ±∞.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("pow", a, b)
-        out = np.power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0⁻¹ = ∞, (−2)^0.5 = NaN, as torch
+            out = np.power(a, b)
         ctx.a, ctx.b, ctx.out = a, b, out
         return out
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         a, b, out = ctx.a, ctx.b, ctx.out
+        zero = np.zeros((), grad_out.dtype)
         ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = sum_to_shape(grad_out * b * np.power(a, b - 1), np.shape(a))
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
-            gb = sum_to_shape(grad_out * out * log_a, np.shape(b))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if ctx.needs_input_grad[0]:
+                ga = sum_to_shape(np.where(b == 0, zero, grad_out * (b * np.power(a, b - 1))), np.shape(a))
+            if ctx.needs_input_grad[1]:
+                gb = sum_to_shape(grad_out * np.where((a == 0) & (b >= 0), zero, out * np.log(a)), np.shape(b))
         return ga, gb
 
 
