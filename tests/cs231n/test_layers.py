@@ -189,3 +189,12 @@ def test_affine_shapes_are_checked_in_the_course_layout():
 def test_bad_modes_are_named():
     with pytest.raises(ValueError, match='bn_param\\["mode"\\] must be "train" or "test", got \'eval\''):
         L.batchnorm_forward(randn(4, 3), np.ones(3), np.zeros(3), {"mode": "eval"})
+
+
+def test_star_imports_give_the_course_names_only():
+    """Notebooks do `from cs231n.layers import *`: no helper or module of bprop comes along."""
+    namespace: dict = {}
+    exec("from bprop.cs231n.layers import *\nfrom bprop.cs231n.layer_utils import *", namespace)
+    names = {n for n in namespace if not n.startswith("__")}
+    assert {"affine_forward", "batchnorm_backward_alt", "svm_loss", "conv_relu_pool_forward"} <= names
+    assert not names & {"np", "conv", "reference", "run_forward", "OpCache", "Grads"}

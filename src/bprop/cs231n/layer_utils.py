@@ -27,6 +27,23 @@ from bprop.cs231n.layers import (
     spatial_batchnorm_forward,
 )
 
+__all__ = [
+    "affine_bn_relu_backward",
+    "affine_bn_relu_forward",
+    "affine_ln_relu_backward",
+    "affine_ln_relu_forward",
+    "affine_norm_relu_backward",
+    "affine_norm_relu_forward",
+    "affine_relu_backward",
+    "affine_relu_forward",
+    "conv_bn_relu_backward",
+    "conv_bn_relu_forward",
+    "conv_relu_backward",
+    "conv_relu_forward",
+    "conv_relu_pool_backward",
+    "conv_relu_pool_forward",
+]
+
 Grads = tuple[np.ndarray, ...]
 
 

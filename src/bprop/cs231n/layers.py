@@ -23,6 +23,34 @@ from bprop import reference
 from bprop.autograd import Context, Function
 from bprop.ops import activation, conv, cross_entropy, elementwise, linalg, normalization, pooling
 
+__all__ = [
+    "affine_backward",
+    "affine_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_alt",
+    "batchnorm_forward",
+    "conv_backward_fast",
+    "conv_backward_naive",
+    "conv_forward_fast",
+    "conv_forward_naive",
+    "dropout_backward",
+    "dropout_forward",
+    "layernorm_backward",
+    "layernorm_forward",
+    "max_pool_backward_fast",
+    "max_pool_backward_naive",
+    "max_pool_forward_fast",
+    "max_pool_forward_naive",
+    "relu_backward",
+    "relu_forward",
+    "softmax_loss",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_forward",
+    "spatial_groupnorm_backward",
+    "spatial_groupnorm_forward",
+    "svm_loss",
+]
+
 
 @dataclass
 class OpCache:
