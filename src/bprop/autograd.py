@@ -213,19 +213,14 @@ class Context:
         "needs_input_grad",
         "output_array",
         "output_counter",
-        "saved",
     )
 
     def __init__(self, fn: type[Function]):
         self.fn = fn
         self.inputs: tuple = ()
         self.needs_input_grad: tuple[bool, ...] = ()
-        self.saved: tuple = ()
         self.freed = False
         self.hooks: TensorHooks | None = None
-
-    def save_for_backward(self, *arrays: Any) -> None:
-        self.saved = arrays
 
     def name(self) -> str:
         return self.fn.__name__ + "Backward"
@@ -239,7 +234,6 @@ class Context:
         Intermediate tensors among the inputs become placeholders of their shape and dtype
         (values NaN, no memory) so the graph holds no activations; leaves stay as they are;
         constant arrays go (None)."""
-        self.saved = ()
         self.__dict__.clear()
         self.output_array = None
         self.freed = True
@@ -464,7 +458,7 @@ def checked_gradient(node: Context, index: int, parent: Tensor, g: Any) -> np.nd
 def check_saved_versions(node: Context) -> None:
     """Raise when an array the op kept on ctx belongs to a tensor changed in place since the
     node was recorded (its input i, or its own output)."""
-    kept = [v for v in (*node.saved, *node.__dict__.values()) if isinstance(v, np.ndarray)]
+    kept = [v for v in node.__dict__.values() if isinstance(v, np.ndarray)]
     if not kept:
         return
     for i, x in enumerate(node.inputs):
