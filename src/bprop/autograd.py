@@ -432,6 +432,18 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
     _finish_hooked_leaves(hooked_leaves, handed, owned)
 
 
+class GradSlots(dict):
+    """Gradients tagged by slot, merged by ``+`` (a slot's shares summed): how a module's
+    inputs hand their gradients to the one node that runs its full backward hooks
+    (``bprop.nn.hooks``). Engine machinery: no op returns one."""
+
+    def __add__(self, other: GradSlots) -> GradSlots:
+        merged = GradSlots(self)
+        for slot, g in other.items():
+            merged[slot] = merged[slot] + g if slot in merged else g
+        return merged
+
+
 def _one_per_input(node: Context, input_grads: tuple) -> tuple:
     """torch's rule: one gradient per input; trailing Nones beyond them are allowed and dropped."""
     n = len(node.inputs)
@@ -445,6 +457,8 @@ def _one_per_input(node: Context, input_grads: tuple) -> tuple:
 
 def checked_gradient(node: Context, index: int, parent: Tensor, g: Any) -> np.ndarray:
     """The op contract's slow path: accept a NumPy scalar of the right shape; raise otherwise."""
+    if isinstance(g, GradSlots):
+        return g
     if isinstance(g, np.generic) and g.dtype.kind == "f" and parent.data.shape == ():
         return np.asarray(g)
     got = f"shape {tuple(g.shape)} and dtype {g.dtype}" if isinstance(g, np.ndarray) else f"a {type(g).__name__}"

@@ -9,10 +9,12 @@ the same architecture, which is what makes weights portable between the two.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from bprop.autograd import RemovableHandle
+from bprop.nn import hooks
 from bprop.tensor import Tensor
 
 
@@ -95,7 +97,34 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if self._module_hooks is None:  # the common case: one attribute test, no hook machinery
+            return self.forward(*args, **kwargs)
+        return hooks.call_with_hooks(self, self._module_hooks, args, kwargs)
+
+    # ----- hooks (torch's semantics and order: see nn/hooks.py) ----------------------------
+    _module_hooks: hooks.ModuleHooks | None = None
+
+    def _hooks(self) -> hooks.ModuleHooks:
+        if self._module_hooks is None:
+            object.__setattr__(self, "_module_hooks", hooks.ModuleHooks())
+        return self._module_hooks
+
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; it may return new args (a tuple,
+        or a single value). Returns a handle whose ``remove()`` unregisters it."""
+        return self._hooks().add("forward_pre", hook)
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward; it may return a new output."""
+        return self._hooks().add("forward", hook)
+
+    def register_full_backward_hook(self, hook: Callable[[Module, tuple, tuple], Any]) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` once the gradients with respect to the
+        module's inputs are computed: grad_input has one entry per positional argument of
+        forward (None for non-tensors and inputs without gradient), grad_output one per output.
+        The hook may return a replacement grad_input, which then flows on to the inputs. The
+        arrays it gets are read-only (they may be shared); return new ones."""
+        return self._hooks().add("backward", hook)
 
     # ----- traversal --------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
