@@ -325,14 +325,18 @@ def _positive(name: str, value: int, low: int = 1, high: int = 32) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from bprop.viz import build_network, explain, explain_conv
 
-    if args.conv:
+    if args.rnn:
+        from bprop.viz.explain_rnn import explain_rnn
+
+        result: Any = explain_rnn(args.rnn, _positive("steps", args.steps, high=100), seed=args.seed)
+    elif args.conv:
         size, kernel = _positive("size", args.size), _positive("kernel", args.kernel)
         stride, padding = _positive("stride", args.stride), _positive("padding", args.padding, low=0)
         if kernel > size + 2 * padding:
             raise RunError(
                 f"--kernel {kernel} does not fit the padded input of {size + 2 * padding}×{size + 2 * padding}"
             )
-        result: Any = explain_conv((size, size), (kernel, kernel), (stride, stride), (padding, padding), seed=args.seed)
+        result = explain_conv((size, size), (kernel, kernel), (stride, stride), (padding, padding), seed=args.seed)
     else:
         if args.sizes is None and args.activation == "sigmoid" and args.loss == "mse":
             model = x = y = None  # the classic 2-2-2 teaching example
@@ -372,6 +376,10 @@ def add_explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel", type=int, default=3, help="--conv: kernel size, 1 to 32 (default 3)")
     p.add_argument("--stride", type=int, default=2, help="--conv: stride, 1 to 32 (default 2)")
     p.add_argument("--padding", type=int, default=1, help="--conv: padding, 0 to 32 (default 1)")
+    p.add_argument(
+        "--rnn", choices=("rnn", "lstm"), help="backprop through time in a small RNN or LSTM instead, δ step by step"
+    )
+    p.add_argument("--steps", type=int, default=10, help="--rnn: time steps, 1 to 100 (default 10)")
 
 
 def _check_writable_file(path: str, option: str) -> None:
