@@ -374,3 +374,16 @@ def test_an_unwritable_out_folder_is_refused_before_training(tmp_path, capsys):
     locked.mkdir(mode=0o500)
     assert main(["train", "--out", str(locked / "run")]) == 2
     assert "is not writable" in capsys.readouterr().err
+
+
+def test_profile_prints_the_per_op_table_after_the_first_epoch(capsys):
+    from bprop import autograd
+
+    assert main(["train", "--epochs", "2", "--hidden", "16", "--quiet", "--profile"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("per-op profile of the first epoch") == 1
+    table = text.split("per-op profile of the first epoch", 1)[1].splitlines()[1:]
+    assert table[0].split()[:3] == ["op", "fwd", "calls"]
+    ops = {line.split()[0] for line in table[2:] if line and not line.startswith(("time in ops", "test"))}
+    assert {"Linear", "ReLU", "CrossEntropy"} <= ops
+    assert autograd._profiler is None  # recording ended with the epoch

@@ -31,3 +31,24 @@ def test_run_refuses_before_writing_anything(tmp_path):
     with pytest.raises(RunError, match="has already trained 1 epoch;"):
         run(RunConfig(epochs=1, hidden=(8,), out=str(out), quiet=True), resume=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_profile_stops_recording_when_training_fails(monkeypatch):
+    import importlib
+
+    from bprop import autograd
+    from bprop.train.callbacks import ProfileFirstEpoch
+
+    run_module = importlib.import_module("bprop.train.run")
+
+    def broken_fit(*args, **kwargs):
+        for cb in kwargs["callbacks"]:
+            if isinstance(cb, ProfileFirstEpoch):
+                cb.on_train_begin(None)
+        assert autograd._profiler is not None
+        raise RuntimeError("mid-epoch failure")
+
+    monkeypatch.setattr(run_module, "fit", broken_fit)
+    with pytest.raises(RuntimeError, match="mid-epoch"):
+        run(RunConfig(epochs=1, hidden=(8,), quiet=True, profile=True))
+    assert autograd._profiler is None

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from bprop.profiler import profile
 from bprop.serialization import atomic_write_bytes
 
 
@@ -145,3 +146,34 @@ class JSONLogger(Callback):
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
         atomic_write_bytes(self.path, json.dumps(trainer.history.state_dict(), indent=1).encode())
+
+
+class ProfileFirstEpoch(Callback):
+    """``bprop train --profile``: records the first epoch (or the first epoch of a resumed run)
+    with ``bp.profile`` and prints its per-op table when the epoch ends, or when training stops
+    before that. ``close()`` ends the recording without printing (after an error)."""
+
+    def __init__(self) -> None:
+        self.recording: profile | None = None
+
+    def on_train_begin(self, trainer: Any) -> None:
+        self.recording = profile()
+        self.recording.__enter__()
+
+    def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
+        self._print_table("the first epoch")
+
+    def on_train_end(self, trainer: Any) -> None:
+        self._print_table("the steps before training stopped")
+
+    def _print_table(self, what: str) -> None:
+        recording = self.recording
+        if recording is None:
+            return
+        self.close()
+        print(f"per-op profile of {what} (bp.profile; the README explains the columns):\n{recording.table()}")
+
+    def close(self) -> None:
+        if self.recording is not None:
+            self.recording.__exit__(None, None, None)
+            self.recording = None

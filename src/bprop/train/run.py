@@ -35,7 +35,7 @@ from bprop.data.registry import dataset_spec, load_dataset
 from bprop.nn.builder import ModelOptions, build_model
 from bprop.random import manual_seed
 from bprop.serialization import atomic_write_bytes
-from bprop.train.callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint
+from bprop.train.callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, ProfileFirstEpoch
 from bprop.train.checkpoint import load_checkpoint
 from bprop.train.fit import evaluate, fit
 from bprop.train.history import History
@@ -339,6 +339,8 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
     if config.patience is not None:
         callbacks.append(EarlyStopping("val_loss", patience=config.patience))
     callbacks += list(extra_callbacks)
+    profiler = ProfileFirstEpoch() if config.profile else None
+    callbacks += [profiler] if profiler else []
     if not quiet:
         for note in setup.notes:
             print(note)
@@ -355,24 +357,28 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
     saved = {**config.to_dict(), "input_shape": list(setup.input_shape), "num_classes": setup.num_classes}
     if dataset_spec(config.data).task == "language-model":  # `bprop sample` needs the characters of the ids
         saved["vocabulary"] = class_names(setup.train_set)
-    history = fit(
-        setup.model,
-        setup.loader,
-        val=setup.val_set,
-        loss=nn.CrossEntropyLoss(),
-        optimizer=setup.optimizer,
-        epochs=config.epochs,
-        scheduler=setup.scheduler,
-        callbacks=callbacks,
-        target_loss=config.target_loss,
-        time_limit=config.time_limit,
-        grad_tol=config.grad_tol,
-        val_transform=setup.eval_transform,
-        resume=setup.resume,
-        quiet=config.quiet,
-        config=saved,
-        distributed=dist.is_distributed(),
-    )
+    try:
+        history = fit(
+            setup.model,
+            setup.loader,
+            val=setup.val_set,
+            loss=nn.CrossEntropyLoss(),
+            optimizer=setup.optimizer,
+            epochs=config.epochs,
+            scheduler=setup.scheduler,
+            callbacks=callbacks,
+            target_loss=config.target_loss,
+            time_limit=config.time_limit,
+            grad_tol=config.grad_tol,
+            val_transform=setup.eval_transform,
+            resume=setup.resume,
+            quiet=config.quiet,
+            config=saved,
+            distributed=dist.is_distributed(),
+        )
+    finally:
+        if profiler:
+            profiler.close()  # after an error: stop recording, print nothing
     result = RunResult(
         config, setup.model, history, None, out, setup.input_shape, setup.num_classes, setup.test_set,
         setup.eval_transform,

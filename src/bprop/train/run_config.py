@@ -151,6 +151,10 @@ class RunConfig:
         resumable=True, metavar="DIR",
     )  # fmt: skip
     quiet: bool = option(False, "no progress output", kind="bool", resumable=True)
+    profile: bool = option(
+        False, "print the per-op time and memory table (bp.profile) after the first epoch", kind="bool",
+        resumable=True,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
