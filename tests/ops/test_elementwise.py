@@ -4,7 +4,7 @@ dtypes over broadcasting are in the op table (op_db.py)."""
 
 import numpy as np
 import pytest
-from tests.helpers import assert_float32_throughout, check, rand, torch_parity
+from tests.helpers import assert_float32_throughout, check, leaf, rand, torch_parity
 
 import bprop as bp
 
@@ -117,7 +117,7 @@ def test_pow_with_a_tensor_exponent_is_zero_where_torch_says_so():
 def test_pow_with_a_tensor_exponent_matches_torch_at_zeros_negatives_infinities_and_nan():
     """Every base against every exponent, broadcast (9, 1) against (1, 11), with a random upstream
     gradient: ∂/∂b is NaN for a negative base (ln a), ±∞ for 0 to a negative power, as torch."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     torch_parity(lambda a, b: a**b, lambda a, b: a**b, POW_BASES, POW_EXPONENTS)
 
 
