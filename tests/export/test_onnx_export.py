@@ -70,6 +70,7 @@ def test_conv_layers_and_dynamic_batch(tmp_path):
     "make,shape",
     [
         (lambda: nn.models.FullyConnectedNet(64, [32, 16], 10, normalization="batchnorm", dropout=0.2), (2, 1, 8, 8)),
+        (lambda: nn.models.FullyConnectedNet(64, [32, 16], 10, normalization="layernorm"), (2, 1, 8, 8)),
         (lambda: nn.models.ThreeLayerConvNet((1, 12, 12), num_filters=4, filter_size=3, hidden_dim=8), (2, 1, 12, 12)),
         (lambda: nn.models.LeNet5(), (2, 1, 28, 28)),
     ],
