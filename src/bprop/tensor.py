@@ -430,7 +430,9 @@ class Tensor:
         *,
         correction: int | None = None,
     ) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """Standard deviation, arguments as ``var``; its gradient is 0 where the slice is constant, as torch."""
+        correction = int(unbiased) if correction is None else correction
+        return reduction.Std.apply(self, dim=dim, keepdim=keepdim, correction=correction)
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
         """Without dim: the largest value (ties share its gradient, like amax). With dim:

@@ -339,6 +339,17 @@ def _extreme_grad(pick: Callable[..., np.ndarray]) -> Callable[..., tuple]:
     return grad
 
 
+def _std_grad(g: np.ndarray, x: np.ndarray, dim: Any = None, keepdim: bool = False, correction: int = 1) -> tuple:
+    """∂std/∂x_i = (x_i − μ)/((N − c)·std), and 0 where std = 0 (a constant slice), as torch."""
+    axis = None if dim is None or dim == () else dim
+    axes = range(x.ndim) if axis is None else np.atleast_1d(axis)
+    n = math.prod(x.shape[a] for a in axes)
+    g_kept = g if keepdim or axis is None else np.expand_dims(g, axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.std(x, axis=axis, ddof=correction, keepdims=True)
+        return (g_kept * np.where(std == 0, 0.0, (x - x.mean(axis=axis, keepdims=True)) / ((n - correction) * std)),)
+
+
 def _var_grad(g: np.ndarray, x: np.ndarray, dim: Any = None, keepdim: bool = False, correction: int = 1) -> tuple:
     """∂var/∂x_i = 2(x_i − μ)/(N − c)."""
     axis = None if dim is None or dim == () else dim
@@ -609,6 +620,9 @@ def _reductions() -> list[OpInfo]:
     var_ref = lambda x, dim=None, keepdim=False, correction=1: _np_reduce(np.var)(  # noqa: E731
         x, dim, keepdim, ddof=correction
     )
+    std_ref = lambda x, dim=None, keepdim=False, correction=1: _np_reduce(np.std)(  # noqa: E731
+        x, dim, keepdim, ddof=correction
+    )
 
     def extreme_samples(rng: np.random.Generator) -> list[Sample]:
         out = [s for s in _reduction_samples()(rng) if not s.name.startswith("empty")]
@@ -660,6 +674,7 @@ def _reductions() -> list[OpInfo]:
             ref_grad=_extreme_grad(np.min),
         ),
         OpInfo(reduction.Var, var_samples, torch=_torch_reduce("var"), ref=var_ref, ref_grad=_var_grad),
+        OpInfo(reduction.Std, var_samples, torch=_torch_reduce("std"), ref=std_ref, ref_grad=_std_grad),
     ]
 
 

@@ -1,6 +1,6 @@
 """Reductions through the Tensor API: var/std argument forms, 0-d and empty tensors, max/min
 with values and indices, ties, errors. Every dim form, keepdim, size-1 dims, extremes, NaN and
-dtypes of the Sum, Mean, Max, Min and Var ops are in the op table (op_db.py)."""
+dtypes of the Sum, Mean, Max, Min, Var and Std ops are in the op table (op_db.py)."""
 
 import numpy as np
 import pytest
@@ -124,3 +124,23 @@ def test_out_of_range_dim_is_an_error():
         bp.ones(2, 3).mean(dim=(0, -3))
     with pytest.raises(TypeError, match=r"one int dim, got \(0, 1\); amax"):
         bp.ones(2, 3).max(dim=(0, 1))
+
+
+@pytest.mark.parametrize("dim", [None, 1])
+def test_std_of_a_constant_slice_has_gradient_zero_like_torch_and_finite_differences(dim):
+    """Issue 11 #2: √var gave 0·∞ = NaN at zero variance and poisoned every gradient upstream."""
+    x = np.array([[2.0, 2.0, 2.0, 2.0], [0.5, -1.0, 3.0, 0.25]])
+    if dim is None:
+        x = x[:1]
+    t = leaf(x)
+    t.std(dim).backward(np.full(t.std(dim).shape, 0.7))
+    assert np.isfinite(t.grad).all() and not t.grad[0].any()
+    check(lambda a: a.std(dim), x)  # the centred difference of the cone |ε|·std(v) is 0
+    torch = pytest.importorskip("torch")
+    torch_parity(lambda a: a.std(dim), lambda a: a.std(dim), x)
+
+
+def test_std_feeds_finite_gradients_upstream_of_a_constant_feature():
+    x = leaf(np.array([[1.0, 3.0], [1.0, -2.0], [1.0, 0.5]]))  # feature 0 is constant
+    ((x * 2.0).std(0, keepdim=True) * bp.tensor([[1.0, 1.0]], dtype=np.float64)).sum().backward()
+    assert np.isfinite(x.grad).all() and not x.grad[:, 0].any()

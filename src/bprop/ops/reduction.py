@@ -101,6 +101,15 @@ class Min(_Extreme):
     reducer = staticmethod(np.min)
 
 
+def _centred(x: np.ndarray, dim: int | Sequence[int] | None, correction: int) -> tuple:
+    """x − μ over the reduced axes, those axes, and N − c (0 when N − c ≤ 0: the statistic is then
+    nan or ∞, as torch's)."""
+    axes = normalise_dims(dim, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return x - np.sum(x, axis=axes, keepdims=True) / count, axes, max(count - correction, 0)
+
+
 class Var(Function):
     """y = Σ_i (x_i − μ)² / (N − c), c the correction (1: unbiased, torch's default).
 
@@ -111,12 +120,9 @@ class Var(Function):
     def forward(
         ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool, correction: int
     ) -> np.ndarray:
-        axes = normalise_dims(dim, x.ndim)
-        count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
-        denom = max(count - correction, 0)  # N − c ≤ 0 (an empty or too short slice) gives nan, as torch
+        centred, axes, denom = _centred(x, dim, correction)
+        ctx.centred, ctx.axes, ctx.keepdim, ctx.denom = centred, axes, keepdim, denom
         with np.errstate(invalid="ignore", divide="ignore"):
-            centred = x - np.sum(x, axis=axes, keepdims=True) / count
-            ctx.centred, ctx.axes, ctx.keepdim, ctx.denom = centred, axes, keepdim, denom
             return np.sum(centred * centred, axis=axes, keepdims=keepdim) / denom
 
     @staticmethod
@@ -124,4 +130,33 @@ class Var(Function):
         centred, denom = ctx.centred, ctx.denom
         local = centred * (2.0 / denom) if denom > 0 else np.full_like(centred, np.nan)
         gx = _expand_back(grad_out, ctx.axes, ctx.keepdim, centred.ndim) * local
+        return (gx.astype(centred.dtype, copy=False),)
+
+
+class Std(Function):
+    """y = √(Σ_i (x_i − μ)² / (N − c)), torch's std (c = 1 by default).
+
+    ∂y/∂x_i = (x_i − μ)/((N − c)·y): Var's 2(x_i − μ)/(N − c) times √'s 1/(2y).
+    At y = 0 (a constant slice) that is 0/0: there std is a cone, y(x + εv) = |ε|·y(v), with no
+    derivative; its centred difference (y(x + εv) − y(x − εv))/2ε is 0 for every v, and torch
+    gives 0 too, so ∂y/∂x = 0 there. (√ of Var would give 0·∞ = NaN and poison every gradient
+    upstream of a constant feature.)
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool, correction: int
+    ) -> np.ndarray:
+        centred, axes, denom = _centred(x, dim, correction)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.sqrt(np.sum(centred * centred, axis=axes, keepdims=True) / denom)
+        ctx.centred, ctx.out, ctx.axes, ctx.keepdim, ctx.denom = centred, out, axes, keepdim, denom
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        centred, out = ctx.centred, ctx.out
+        with np.errstate(invalid="ignore", divide="ignore"):  # N − c ≤ 0: y and ∂y/∂x are nan, as torch
+            scale = np.where(out == 0, np.zeros((), out.dtype), 1.0 / (ctx.denom * out))
+        gx = _expand_back(grad_out, ctx.axes, ctx.keepdim, centred.ndim) * (centred * scale)
         return (gx.astype(centred.dtype, copy=False),)
