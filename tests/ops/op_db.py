@@ -1095,6 +1095,8 @@ def _losses() -> list[OpInfo]:
         probs = rng.random((4, 3))
         probs /= probs.sum(axis=1, keepdims=True)
         ignored = np.array([0, -100, 1, 2])
+        spatial = np.array([[[0, 1], [2, 2]], [[1, 0], [2, 1]]])  # (N=2, 2, 2) labels
+        line = np.array([[0, 3, 1, 1, 2], [3, 3, 0, 2, 1]])  # (N=2, d1=5) labels for 4 classes
         out = [Sample(f"labels-{r}", (x, labels), {"reduction": r}) for r in ("mean", "sum", "none")]
         out += [
             Sample("weight", (x, labels), {"weight": w}),
@@ -1103,6 +1105,21 @@ def _losses() -> list[OpInfo]:
             Sample("all-ignored", (x, np.full(4, -100))),
             Sample("smoothing-weight", (x, ignored), {"label_smoothing": 0.2, "weight": w}),
             Sample("spatial-2x3x2x2", (rng.standard_normal((2, 3, 2, 2)), rng.integers(0, 3, (2, 2, 2)))),
+            Sample("spatial-none", (rng.standard_normal((2, 3, 2, 2)), spatial), {"reduction": "none"}),
+            Sample(
+                "spatial-weight-smoothing-ignore",
+                (rng.standard_normal((2, 3, 2, 2)), spatial),
+                {"weight": w, "label_smoothing": 0.1, "ignore_index": 0},
+            ),
+            Sample(
+                "sequence-2x4x5-smoothing-weight",
+                (rng.standard_normal((2, 4, 5)), line),
+                {"label_smoothing": 0.25, "weight": rng.random(4) + 0.5},
+            ),
+            Sample(
+                "sequence-ignore-3-sum", (rng.standard_normal((2, 4, 5)), line), {"ignore_index": 3, "reduction": "sum"}
+            ),
+            Sample("3d-spatial-1x3x2x2x2", (rng.standard_normal((1, 3, 2, 2, 2)), rng.integers(0, 3, (1, 2, 2, 2)))),
             Sample("probabilities", (x, probs), {"label_smoothing": 0.1, "weight": w}, xfail={"all": prob_target}),
             Sample("probabilities-const", (x, probs), {"reduction": "sum"}, grad=(0,)),
             Sample("empty-0x3", (np.zeros((0, 3)), np.zeros(0, int))),
@@ -1117,6 +1134,13 @@ def _losses() -> list[OpInfo]:
         out += [
             Sample("weight-ignore", (lp, np.array([0, -100, 1, 1])), {"weight": w}),
             Sample("spatial-2x3x2", (rng.standard_normal((2, 3, 2)), np.array([[0, 2], [1, 1]]))),
+            Sample("ignore-1-none", (lp, np.array([1, 0, 1, 2])), {"ignore_index": 1, "reduction": "none"}),
+            Sample(
+                "spatial-weight-ignore",
+                (rng.standard_normal((2, 3, 2, 3)), np.array([[[0, 1, 2], [2, 2, 0]], [[1, 0, 0], [2, 1, 1]]])),
+                {"weight": w, "ignore_index": 0},
+            ),
+            Sample("spatial-none", (rng.standard_normal((2, 3, 2)), np.array([[0, 2], [1, 1]])), {"reduction": "none"}),
             Sample("empty-0x3", (np.zeros((0, 3)), np.zeros(0, int)), {"reduction": "sum"}),
             Sample("nonfinite", (np.array([[np.nan, 0.0, 1.0], [-np.inf, 0.0, 1.0]]), np.array([0, 0])), fd=False),
         ]
@@ -1129,6 +1153,10 @@ def _losses() -> list[OpInfo]:
         ]
         out += [
             Sample("0d", (np.array(1.5), np.array(-0.5))),
+            Sample(
+                "odd-2x3x5-sum", (rng.standard_normal((2, 3, 5)), rng.standard_normal((2, 3, 5))), {"reduction": "sum"}
+            ),
+            Sample("size1-1x1", (rng.standard_normal((1, 1)), rng.standard_normal((1, 1)))),
             Sample("empty-0x3-sum", (np.zeros((0, 3)), np.zeros((0, 3))), {"reduction": "sum"}),
             Sample("extremes", (EXTREMES.copy(), EXTREMES[::-1].copy())),
             Sample("nonfinite", (NONFINITE.copy(), np.ones(4)), fd=False),
@@ -1143,6 +1171,12 @@ def _losses() -> list[OpInfo]:
                 "weight-pos-weight", (x, t), {"weight": rng.random((1, 4)) + 0.5, "pos_weight": rng.random(4) + 0.5}
             ),
             Sample("hard-labels", (x, np.array(rng.random((3, 4)) > 0.5, dtype=np.float64))),
+            Sample("pos-weight-none", (x, t), {"pos_weight": rng.random(4) + 0.2, "reduction": "none"}),
+            Sample(
+                "row-weight-sum",
+                (x, t),
+                {"weight": rng.random((3, 1)) + 0.5, "pos_weight": rng.random(4) + 0.5, "reduction": "sum"},
+            ),
             Sample("empty-0x3-sum", (np.zeros((0, 3)), np.zeros((0, 3))), {"reduction": "sum"}),
             Sample("extremes", (EXTREMES.copy(), np.array([1.0, 0.0, 1.0, 0.0]))),
             Sample("nonfinite", (NONFINITE.copy(), np.array([1.0, 0.0, 1.0, 0.5])), fd=False),
