@@ -134,7 +134,7 @@ def test_matmul_with_random_batch_broadcasting(batch, m, k, n, vector, seed):
 @pytest.mark.parametrize("shape", [(4, 1, 3), (5, 3)])
 def test_reference_helper_catches_a_wrong_gradient(shape):
     """The property tests can fail: a wrong gradient is caught by the same helper."""
-    from tests.test_gradcheck import WrongSquare
+    from tests.test_gradient_check import WrongSquare
 
     with pytest.raises(AssertionError):
         _agree_with_reference(lambda x: WrongSquare.apply(x), [np.ones(shape) * 1.5], lambda x: x * x)

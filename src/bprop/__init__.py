@@ -1,10 +1,19 @@
-"""bprop: deep learning on NumPy where every backward pass is derived by hand and checked."""
+"""bprop: deep learning on NumPy where every backward pass is derived by hand and checked.
+
+``import bprop`` loads the core only (tensors, ops, autograd, nn, optim); the other
+subpackages (train, data, viz, distributed, export, sklearn, cs231n, reference) load on first
+use, as attributes (``bp.viz.draw_graph``) or by import (``import bprop.viz``), so a script
+that only builds and trains a model does not pay for them.
+"""
+
+import importlib
+from typing import Any
 
 from bprop import allocator, nn, optim
 from bprop.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from bprop.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
-from bprop.gradcheck import GradcheckError, gradcheck
 from bprop.gradcheck_graph import gradcheck_graph
+from bprop.gradient_check import GradcheckError, gradcheck
 from bprop.nn.summary import summary
 from bprop.profiler import profile
 from bprop.random import get_rng_state, manual_seed, set_rng_state
@@ -32,6 +41,20 @@ from bprop.tensor_functions import (
 )
 
 __version__ = "0.1.0"
+
+_ON_FIRST_USE = frozenset({"cs231n", "data", "distributed", "export", "reference", "sklearn", "train", "viz"})
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: ``bp.viz`` and the other non-core subpackages are imported when first asked for."""
+    if name in _ON_FIRST_USE:
+        return importlib.import_module(f"bprop.{name}")
+    raise AttributeError(f"module 'bprop' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _ON_FIRST_USE)
+
 
 allocator.keep_freed_memory()  # freed arrays stay in the heap for the next step: see allocator.py
 

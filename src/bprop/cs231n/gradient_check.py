@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from bprop.gradcheck import numerical_gradient
+from bprop.gradient_check import numerical_gradient
 
 
 def rel_error(x: np.ndarray, y: np.ndarray) -> float:

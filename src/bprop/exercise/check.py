@@ -11,7 +11,7 @@ import numpy as np
 
 from bprop.exercise.catalog import Exercise, registry
 from bprop.exercise.diagnose import TOLERANCE, diagnose, relative_error
-from bprop.gradcheck import numerical_gradient
+from bprop.gradient_check import numerical_gradient
 
 
 class ExerciseError(Exception):

@@ -7,6 +7,10 @@ pass in bprop is checked with it, in float64.
 ``gradcheck`` reduces any output y = f(x) to a scalar L = Σ v ⊙ y with a fixed random v, so
 one backward pass with grad v gives the analytic vector–Jacobian product vᵀ ∂y/∂x, and each
 input element is nudged once each way to get the same quantity numerically.
+
+The module is ``gradient_check`` (cs231n's name for the same thing), not ``gradcheck`` as
+DESIGN.md lists it: the package exports the function ``bp.gradcheck`` (torch's name), and a
+module of the same name would be shadowed by it, so ``import bprop.gradcheck`` gave the function.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import pytest
 
 import bprop as bp
 from bprop.autograd import Function
-from bprop.gradcheck import numerical_gradient
+from bprop.gradient_check import numerical_gradient
 from tests.helpers import leaf, rand
 
 
