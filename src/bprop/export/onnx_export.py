@@ -13,7 +13,9 @@ models of bprop.nn.models, whose forward is such a chain. Each layer maps to ONN
     ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax → the same-named operators
     GELU → Gelu (opset ≥ 20) or its Erf/Tanh formula      Dropout, Identity → Identity
 
-Parameters are written as float32 initializers. A layer with no mapping raises an error naming it.
+Recurrent layers, Embedding, the transformer encoder and the sequence models of
+bprop.nn.sequence_models are mapped in onnx_sequences.py. Parameters are written as float32
+initializers. A layer with no mapping raises an error naming it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bprop.autograd import no_grad
+from bprop.export import onnx_sequences
 from bprop.nn import layers as L
 from bprop.nn import models
 from bprop.nn.module import Module, Sequential
@@ -35,6 +38,9 @@ from bprop.tensor import Tensor
 
 def chain(module: Module) -> list[Module]:
     """The layers ``module.forward`` applies one after the other."""
+    sequence = onnx_sequences.chain(module)
+    if sequence is not None:
+        return sequence
     if isinstance(module, models.FullyConnectedNet):  # a Sequential that flattens its input first
         return [L.Flatten(), *(leaf for child in module for leaf in chain(child))]
     if isinstance(module, Sequential):
@@ -216,14 +222,18 @@ def to_onnx(
     if opset < 17:
         raise ValueError(f"to_onnx: opset {opset} is too old; use 17 or newer")
     layers = chain(model)
+    value: Tensor = Tensor(np.zeros(0))  # the input of the layer being written, for its shape
+    emitters = {**EMITTERS, **onnx_sequences.emitters(lambda: value.shape)}
     for layer in layers:
-        if type(layer) not in EMITTERS:
+        if type(layer) not in emitters:
             raise ValueError(
                 f"to_onnx: cannot export {type(layer).__name__} (no ONNX mapping; supported: "
-                f"{', '.join(sorted(t.__name__ for t in EMITTERS))}, Sequential and nn.models)"
+                f"{', '.join(sorted(t.__name__ for t in emitters))}, Sequential, nn.models and the "
+                "sequence models)"
             )
-    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input, np.float32))
-    x = x.to(np.float32)
+    token_ids = isinstance(layers[0], (L.Embedding, onnx_sequences.TokensAndPositions))
+    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input))
+    x = x.to(np.int64 if token_ids else np.float32)
     g = _Graph(helper, numpy_helper, opset)
     was_training = model.training
     model.eval()
@@ -231,21 +241,23 @@ def to_onnx(
         name, value = "input", x
         with no_grad():
             for layer in layers:
-                name = EMITTERS[type(layer)](g, layer, name, value.ndim)
-                value = layer(value.to(layer_dtype(layer, value)))
+                name = emitters[type(layer)](g, layer, name, value.ndim)
+                value = layer(value if value.dtype.kind in "iu" else value.to(layer_dtype(layer, value)))
     finally:
         model.train(was_training)
     g.nodes.append(helper.make_node("Identity", [name], ["output"]))
 
-    def info(tag: str, shape: tuple[int, ...]) -> Any:
+    def info(tag: str, shape: tuple[int, ...], element: int = onnx.TensorProto.FLOAT) -> Any:
         dims: list[Any] = list(shape)
         if dynamic_batch:
             dims[0] = "batch"
-        return helper.make_tensor_value_info(tag, onnx.TensorProto.FLOAT, dims)
+        return helper.make_tensor_value_info(tag, element, dims)
 
+    input_type = onnx.TensorProto.INT64 if token_ids else onnx.TensorProto.FLOAT
     graph = helper.make_graph(
-        g.nodes, type(model).__name__, [info("input", x.shape)], [info("output", value.shape)], g.initializers
-    )
+        g.nodes, type(model).__name__, [info("input", x.shape, input_type)], [info("output", value.shape)],
+        g.initializers,
+    )  # fmt: skip
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="bprop")
     onnx.checker.check_model(proto, full_check=True)
     atomic_write_bytes(path, proto.SerializeToString())
