@@ -47,6 +47,12 @@ NOT_RUN_HERE = {
 }
 
 
+# commands whose exit status on a fresh clone is meant to be non-zero, and why
+EXPECTED_EXIT = {
+    "bprop check bn.py": (1, "the exercise's backward is not written yet on a fresh clone: check says so"),
+}
+
+
 def readme_commands() -> list[str]:
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
@@ -86,7 +92,8 @@ def run_readme_commands(tmp_path: Path, keep: Callable[[str], bool]) -> Path:
     work.mkdir()
     for command in quick:
         result = subprocess.run(command, shell=True, cwd=work, env=env, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, f"{command}\n{result.stderr[-2000:]}"
+        expected = EXPECTED_EXIT.get(command, (0, ""))[0]
+        assert result.returncode == expected, f"{command}\n{result.stderr[-2000:]}"
         assert "Traceback" not in result.stderr, command
     return work
 
