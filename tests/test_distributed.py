@@ -204,3 +204,14 @@ def test_a_diverging_data_parallel_run_stops_on_every_rank_at_the_same_step(tmp_
     result = run_mpi(script, tmp_path, timeout=60)
     assert result.returncode == 3, result.stderr
     assert result.stderr.count("diverged at epoch") == 1 and "Traceback" not in result.stderr
+
+
+@needs_mpi
+def test_workers_with_a_bad_data_dir_is_one_line(tmp_path):
+    env = dict(dist.worker_env(), PYTHONPATH=os.pathsep.join(sys.path))
+    command = [sys.executable, "-m", "bprop.cli", "train", "--workers", "2", "--data", "mnist"]
+    result = subprocess.run(
+        [*command, "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("bprop train: error: missing ")

@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import itertools
 import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -565,7 +564,7 @@ def _launch(args: argparse.Namespace, argv: list[str]) -> int:
         command = dist.launch_command(args.workers, ["-m", "bprop.cli", *_without_workers(argv)])
     except RuntimeError as err:
         raise RunError(str(err)) from None
-    return subprocess.call(command, env=dist.worker_env())
+    return dist.run_launched(command, dist.worker_env())
 
 
 def _under_launcher() -> bool:

@@ -270,3 +270,30 @@ def launch_command(workers: int, argv: list[str]) -> list[str]:
 
     flags = ["--oversubscribe"] + (["--allow-run-as-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])
     return [mpirun, *flags, "-n", str(workers), sys.executable, *argv]
+
+
+# Open MPI's own multi-line notices after a rank failed: the rank has already said what failed
+MPIRUN_FAILURE_NOTICES = ("exited with non-zero status", "MPI_ABORT was invoked")
+
+
+def run_launched(command: list[str], env: dict[str, str]) -> int:
+    """Run a ``launch_command`` and return its exit status, forwarding its stderr line by line
+    except mpirun's boxed notices that a rank failed (so a user's mistake stays one line)."""
+    import subprocess
+
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, bufsize=1)
+    try:
+        box: list[str] = []  # the lines of a notice between two rules of dashes
+        for line in process.stderr:
+            if box or line.startswith("-----"):
+                box.append(line)
+                if len(box) > 1 and line.startswith("-----"):
+                    text, box = "".join(box), []
+                    if not any(notice in text for notice in MPIRUN_FAILURE_NOTICES):
+                        sys.stderr.write(text)
+                continue
+            sys.stderr.write(line)
+        sys.stderr.write("".join(box))
+    finally:
+        status = process.wait()
+    return status
