@@ -22,6 +22,7 @@ import numpy as np
 from bprop import reference
 from bprop.autograd import Context, Function
 from bprop.ops import activation, conv, cross_entropy, elementwise, linalg, normalization, pooling
+from bprop.tensor import tensor
 
 __all__ = [
     "affine_backward",
@@ -181,11 +182,9 @@ def batchnorm_backward(dout: np.ndarray, cache: OpCache) -> tuple[np.ndarray, np
     In test mode (an affine map) it is the op's backward."""
     if cache.op is not normalization.BatchNormTrain:
         return batchnorm_backward_alt(dout, cache)
-    import bprop as bp
-
     x, gamma, eps = (cache.extra[k] for k in ("x", "gamma", "eps"))
-    xt, gt = bp.tensor(x, requires_grad=True), bp.tensor(gamma, requires_grad=True)
-    bt = bp.tensor(np.zeros_like(gamma), requires_grad=True)
+    xt, gt = tensor(x, requires_grad=True), tensor(gamma, requires_grad=True)
+    bt = tensor(np.zeros_like(gamma), requires_grad=True)
     centred = xt - xt.mean(0, keepdim=True)
     std = ((centred * centred).mean(0, keepdim=True) + eps).sqrt()
     out = centred / std * gt + bt
