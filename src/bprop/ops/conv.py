@@ -34,6 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from bprop.autograd import Context, Function
+from bprop.ops import blas
 
 # The im2col matrix is never built whole: the batch goes through in chunks whose columns fit in
 # this many bytes, copied into one reused buffer, and backward rebuilds them rather than keeping
@@ -273,6 +274,7 @@ class Conv2d(Function):
                 f"{weight.shape} and groups={groups}, got {tuple(x.shape)}"
             )
         out_hw = check_geometry("conv2d", x.shape, (kr, ks), stride, padding, dilation)
+        blas.adapt()  # BLAS threads follow the free cores
         n, (p, q), og, k = x.shape[0], out_hw, o_ch // groups, kr * ks * c_per_group
         rows_first = groups == 1 and _rows_innermost(x)
         xp = pad_nchw(x, padding) if rows_first else to_nhwc_padded(x, padding)
@@ -304,6 +306,7 @@ class Conv2d(Function):
         xp, weight, out_hw, chunks, rows_first = ctx.xp, ctx.weight, ctx.out_hw, ctx.chunks, ctx.rows_first
         stride, dilation, groups = ctx.stride, ctx.dilation, ctx.groups
         needs = ctx.needs_input_grad
+        blas.adapt()
         o_ch, c_per_group, kr, ks = weight.shape
         og, k = o_ch // groups, kr * ks * c_per_group
         bias_grad = len(needs) > 2 and needs[2]
