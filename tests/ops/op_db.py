@@ -1230,6 +1230,8 @@ def _convolutions() -> list[OpInfo]:
             case("dilation2", (1, 1, 5, 5), (2, 1, 2, 2), dilation=2),
             case("groups2-no-bias", (1, 4, 3, 3), (4, 2, 2, 2), bias=False, groups=2),
             case("1x1-kernel", (2, 3, 2, 2), (2, 3, 1, 1)),
+            case("dilation2-groups2", (1, 2, 6, 6), (4, 1, 3, 3), dilation=2, groups=2, padding=1),
+            case("all-pairs", (1, 3, 5, 6), (2, 3, 3, 1), stride=(1, 2), padding=(2, 0), dilation=(2, 1)),
             case("empty-batch", (0, 2, 4, 4), (3, 2, 3, 3)),
             Sample(
                 "nonfinite",
@@ -1296,6 +1298,12 @@ def _convolutions() -> list[OpInfo]:
             Sample("k3-s2-p1-odd", (rng.standard_normal((1, 2, 5, 5)),), {"kernel_size": 3, "stride": 2, "padding": 1}),
             Sample("k2x3-s1x2", (rng.standard_normal((1, 1, 4, 6)),), {"kernel_size": (2, 3), "stride": (1, 2)}),
             Sample("overlap-k2-s1", (rng.standard_normal((1, 1, 3, 4)),), {"kernel_size": 2, "stride": 1}),
+            Sample(
+                "k2x3-s1x2-p1x1",
+                (rng.standard_normal((2, 1, 5, 7)),),
+                {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)},
+            ),
+            Sample("odd-7x7-k2-skips-last", (rng.standard_normal((1, 1, 7, 7)),), {"kernel_size": 2}),
             Sample("ties", (ties,), {"kernel_size": 2, "stride": 1}, fd=False),
             Sample("empty-batch", (np.zeros((0, 2, 4, 4)),), {"kernel_size": 2}),
             Sample("extremes", ((EXTREMES + 0.25 * np.arange(4)[:, None])[None, None],), {"kernel_size": 2}),
