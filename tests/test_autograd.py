@@ -622,6 +622,20 @@ def test_in_place_on_a_leaf_that_requires_grad_is_refused_outside_no_grad():
     assert w._version == 1
 
 
+def test_in_place_on_a_view_of_a_leaf_that_requires_grad_is_refused_like_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, bp):
+        w = lib.ones(4, requires_grad=True)
+        view = w.reshape(2, 2)
+        with pytest.raises(RuntimeError, match="view of a leaf"):
+            view += 1
+        with lib.no_grad():
+            view += 1  # allowed, as on the leaf itself
+        detached = w.detach()
+        detached += 1  # detach() cuts the graph: allowed, and w sees the change
+        np.testing.assert_array_equal(np.asarray(w.detach()), [3.0, 3.0, 3.0, 3.0])
+
+
 def test_in_place_changes_of_non_leaves_are_recorded_like_torch():
     torch = pytest.importorskip("torch")
 

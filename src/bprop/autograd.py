@@ -335,7 +335,9 @@ def share_version_counter(view: Tensor, inputs: tuple) -> None:
     for x in inputs:
         data = getattr(x, "data", None)
         if isinstance(data, np.ndarray) and (data is base or data.base is base):
-            view._version_counter = x._version_counter
+            counter = view._version_counter = x._version_counter
+            if x.grad_fn is None and x.requires_grad and len(counter) == 2:
+                counter.append(True)  # marks the memory of a leaf that requires grad (see Tensor._tracks_in_place)
             return
 
 

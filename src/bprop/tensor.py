@@ -188,9 +188,10 @@ class Tensor:
         a leaf that requires grad: changing it would lose the gradient of its old values."""
         if not autograd.is_grad_enabled() or not (self.requires_grad or getattr(other, "requires_grad", False)):
             return False
-        if self.requires_grad and self.grad_fn is None:
+        if self.requires_grad and (self.grad_fn is None or len(self._version_counter) > 2):
+            what = "leaf tensor" if self.grad_fn is None else "view of a leaf tensor"
             raise RuntimeError(
-                f"in-place change of a leaf tensor that requires grad (shape {self.shape}): its "
+                f"in-place change of a {what} that requires grad (shape {self.shape}): its "
                 "gradient would be lost. Do it under `with bp.no_grad():` (as optimizers do) or "
                 "use the out-of-place operator (w = w + 1)"
             )

@@ -106,10 +106,6 @@ POW_BASES = np.array([0.0, -0.0, 2.0, -2.0, 0.5, -0.5, 1.0, np.inf, np.nan])[:, 
 POW_EXPONENTS = np.array([0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 2.5, np.inf, -np.inf, np.nan])[None, :]
 
 
-def leaf(values: np.ndarray) -> bp.Tensor:
-    return bp.tensor(values, requires_grad=True)
-
-
 def test_pow_with_a_tensor_exponent_is_zero_where_torch_says_so():
     """Issue 11 #3: ∂(aᵇ)/∂a was NaN at a = b = 0 (torch: 0); ∂/∂b is 0 at a = 0, b ≥ 0 too."""
     a, b = leaf(np.zeros(3)), leaf(np.array([0.0, 1.0, 2.0]))
