@@ -19,6 +19,7 @@ files), 3 for a diverged run, 130 for Ctrl-C; never a traceback.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import itertools
 import os
@@ -321,13 +322,92 @@ def _positive(name: str, value: int, low: int = 1, high: int = 32) -> int:
     return value
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
-    from bprop.viz import build_network, explain, explain_conv
+def _explained_case(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
+    """(model, x, y, loss) for explain's options; model None is the classic teaching example."""
+    from bprop.viz import build_network
+    from bprop.viz.cases import checkpoint_case, model_case
 
+    try:
+        if args.checkpoint:
+            model, x, y, _ = checkpoint_case(args.checkpoint, args.samples or 4)
+            return model, x, y, "cross_entropy"
+        if args.model:
+            batch = 4 if args.batch is None else args.batch
+            model, x, y = model_case(args.model, args.batchnorm, args.dropout or 0.0, batch, args.seed)
+            return model, x, y, "cross_entropy"
+    except ValueError as err:
+        raise RunError(str(err)) from None
+    if args.sizes is None and args.activation == "sigmoid" and args.loss == "mse":
+        return None, None, None, "mse"
+    sizes = _layer_sizes(args.sizes or "2,2,2")
+    model = build_network(sizes, args.activation, seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    x = rng.uniform(-1, 1, sizes[0])
+    y = np.eye(sizes[-1])[rng.integers(sizes[-1])] if args.loss == "cross_entropy" else rng.uniform(0, 1, sizes[-1])
+    return model, x, y, args.loss
+
+
+def _check_explain_options(args: argparse.Namespace) -> None:
+    """Options that do not go together, or apply to another kind of explanation."""
+    groups = {
+        "--checkpoint": args.checkpoint,
+        "--model": args.model,
+        "--conv": args.conv,
+        "--rnn": args.rnn,
+        "--sizes": args.sizes,
+    }
+    chosen = [name for name, value in groups.items() if value]
+    if len(chosen) > 1:
+        raise RunError(f"{' and '.join(chosen)} do not go together: explain one network at a time")
+    extras = {
+        "--batchnorm": (args.batchnorm, "--model"),
+        "--dropout": (args.dropout is not None, "--model"),
+        "--batch": (args.batch is not None, "--model"),
+        "--samples": (args.samples is not None, "--checkpoint"),
+    }
+    for name, (given, needs) in extras.items():
+        if given and not groups[needs]:
+            raise RunError(f"{name} applies to {needs}")
+    if (args.conv or args.rnn) and args.lang != "en":
+        raise RunError(f"--lang zh is not available for {'--conv' if args.conv else '--rnn'} yet; drop --lang")
+    if not (np.isfinite(args.lr) and args.lr > 0):
+        raise RunError(f"--lr must be a number > 0, got {args.lr}")
+
+
+def _viewer_beside(out: str, model: Any, x: Any, y: Any, loss: str) -> str:
+    """Write the step-through viewer of the same network and batch next to ``out``; its file name."""
+    from bprop.viz import teaching_network, view
+
+    if model is None:
+        model, x, y = teaching_network()
+    graph_model = copy.deepcopy(model).to(np.float64)
+    xt = bp.tensor(np.asarray(x, dtype=np.float64))
+    xt = xt.reshape(1, -1) if xt.ndim == 1 else xt
+    output = graph_model(xt)
+    target = np.asarray(y)
+    if loss == "cross_entropy":
+        cost = nn.functional.cross_entropy(
+            output, target if target.dtype.kind in "iu" else target.reshape(output.shape)
+        )
+    else:
+        cost = nn.functional.mse_loss(output, bp.tensor(target.reshape(output.shape).astype(np.float64)))
+    path = Path(out).with_name(Path(out).stem + "-graph.html")
+    view(cost, dict(graph_model.named_parameters()), path)
+    return path.name
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from bprop.viz import explain, explain_conv
+
+    _check_explain_options(args)
+    if args.out:
+        _check_writable_file(args.out, "--out")
+    viewer = None
     if args.rnn:
         from bprop.viz.explain_rnn import explain_rnn
 
         result: Any = explain_rnn(args.rnn, _positive("steps", args.steps, high=100), seed=args.seed)
+        text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format]()
     elif args.conv:
         size, kernel = _positive("size", args.size), _positive("kernel", args.kernel)
         stride, padding = _positive("stride", args.stride), _positive("padding", args.padding, low=0)
@@ -336,27 +416,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 f"--kernel {kernel} does not fit the padded input of {size + 2 * padding}×{size + 2 * padding}"
             )
         result = explain_conv((size, size), (kernel, kernel), (stride, stride), (padding, padding), seed=args.seed)
+        text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format]()
     else:
-        if args.sizes is None and args.activation == "sigmoid" and args.loss == "mse":
-            model = x = y = None  # the classic 2-2-2 teaching example
-        else:
-            sizes = _layer_sizes(args.sizes or "2,2,2")
-            model = build_network(sizes, args.activation, seed=args.seed)
-            rng = np.random.default_rng(args.seed)
-            x = rng.uniform(-1, 1, sizes[0])
-            y = (
-                np.eye(sizes[-1])[rng.integers(sizes[-1])]
-                if args.loss == "cross_entropy"
-                else rng.uniform(0, 1, sizes[-1])
-            )
-        if not (np.isfinite(args.lr) and args.lr > 0):
-            raise RunError(f"--lr must be a number > 0, got {args.lr}")
-        result = explain(model, x, y, loss=args.loss, lr=args.lr)
-    text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format]()
+        model, x, y, loss = _explained_case(args)
+        try:
+            result = explain(model, x, y, loss=loss, lr=args.lr)
+        except ValueError as err:
+            raise RunError(str(err)) from None
+        if args.format == "html" and args.out:
+            viewer = _viewer_beside(args.out, model, x, y, loss)
+        renders = {"text": result.to_text, "markdown": result.to_markdown}
+        text = renders[args.format](lang=args.lang) if args.format in renders else result.to_html(args.lang, viewer)
     if args.out:
-        _check_writable_file(args.out, "--out")
         atomic_write_bytes(args.out, text.encode("utf-8"))
-        print(f"wrote {args.out}")
+        print(f"wrote {args.out}" + (f" and the step-through viewer {viewer} beside it" if viewer else ""))
     else:
         print(text)
     return 0
@@ -366,10 +439,19 @@ def add_explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", help="layer sizes, e.g. 3,4,2 (default: the 2-2-2 teaching network)")
     p.add_argument("--activation", choices=("sigmoid", "tanh", "relu", "identity"), default="sigmoid")
     p.add_argument("--loss", choices=("mse", "cross_entropy"), default="mse")
+    p.add_argument("--model", choices=("fcnet", "convnet", "lenet5"), help="one of bprop's models on a batch of digits")
+    p.add_argument("--batchnorm", action="store_true", help="--model fcnet: batch norm after the hidden layer")
+    p.add_argument(
+        "--dropout", type=float, metavar="P", help="--model fcnet: dropout probability after the hidden layer"
+    )
+    p.add_argument("--batch", type=int, metavar="N", help="--model: samples in the batch, 1 to 64 (default 4)")
+    p.add_argument("--checkpoint", metavar="FILE", help="explain a trained model (RUN/best.npz) on its own test data")
+    p.add_argument("--samples", type=int, metavar="N", help="--checkpoint: test samples in the batch (default 4)")
     p.add_argument("--lr", type=float, default=0.5, help="learning rate of the gradient-descent step (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights and sample")
     p.add_argument("--format", choices=("text", "markdown", "html"), default="text")
-    p.add_argument("--out", help="write to this file instead of the terminal")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the words (zh: Chinese)")
+    p.add_argument("--out", help="write to this file instead of the terminal (html: with the viewer beside it)")
     p.add_argument("--conv", action="store_true", help="a single-channel convolution instead of a dense network")
     p.add_argument("--size", type=int, default=5, help="--conv: input height and width, 1 to 32 (default 5)")
     p.add_argument("--kernel", type=int, default=3, help="--conv: kernel size, 1 to 32 (default 3)")
@@ -379,6 +461,32 @@ def add_explain_args(p: argparse.ArgumentParser) -> None:
         "--rnn", choices=("rnn", "lstm"), help="backprop through time in a small RNN or LSTM instead, δ step by step"
     )
     p.add_argument("--steps", type=int, default=10, help="--rnn: time steps, 1 to 100 (default 10)")
+
+
+# ----- gradcheck ---------------------------------------------------------------------------
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from bprop.viz.cases import checkpoint_case
+
+    if not Path(args.checkpoint).is_file():
+        raise RunError(f"no checkpoint at {args.checkpoint}")
+    if not 1 <= args.entries <= 1000:
+        raise RunError(f"--entries must be an integer in [1, 1000], got {args.entries}")
+    try:
+        model, x, y, config = checkpoint_case(args.checkpoint, args.samples)
+    except ValueError as err:
+        raise RunError(str(err)) from None
+    loss = nn.functional.cross_entropy(model(bp.tensor(x)), y)
+    report = bp.gradcheck_graph(loss, entries=args.entries, seed=args.seed)
+    print(f"{args.checkpoint}: {config.model} on {len(y)} test samples of {config.data}, float64")
+    print(report.table())
+    return 0 if report.ok else 1
+
+
+def add_gradcheck_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="a .npz checkpoint written by `bprop train --out`")
+    p.add_argument("--samples", type=int, default=8, metavar="N", help="test samples in the batch, 1 to 64 (default 8)")
+    p.add_argument("--entries", type=int, default=16, metavar="K", help="finite differences per input (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the upstream gradients and of the entries checked")
 
 
 def _check_writable_file(path: str, option: str) -> None:
@@ -527,6 +635,11 @@ SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable
     "exercise": (add_exercise_args, cmd_exercise, "write an op's forward with its backward left for you to derive"),
     "check": (add_check_args, cmd_check, "grade your backward against bprop's and finite differences"),
     "sample": (add_sample_args, cmd_sample, "continue a text with a trained character-level language model"),
+    "gradcheck": (
+        add_gradcheck_args,
+        cmd_gradcheck,
+        "check every op of a trained model's graph; name a wrong backward",
+    ),
 }
 
 

@@ -29,6 +29,7 @@ import bprop.nn.functional as F
 from bprop import nn
 from bprop import reference as ref
 from bprop.autograd import no_grad
+from bprop.gradcheck_graph import is_kink
 from bprop.random import get_rng_state, set_rng_state
 from bprop.tensor import Tensor
 from bprop.viz import explain_render
@@ -301,7 +302,7 @@ def explain(
                 values.append(loss_at(array, start, nudge_input))
                 array[idx] = original
             right, left = (values[0] - centre) / eps, (centre - values[1]) / eps
-            if abs(right - left) > 1e-3 * (1 + abs(right) + abs(left)):
+            if is_kink(right, left):
                 kinks += 1
                 continue
             result[idx] = (values[0] - values[1]) / (2 * eps)
