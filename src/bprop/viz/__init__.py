@@ -1,10 +1,11 @@
 """Seeing backprop: computation-graph drawings, `explain` (the δ recursion with real numbers),
-training plots (matplotlib, the optional ``viz`` extra) and HTML reports."""
+the step-through viewer `view`, training plots (matplotlib, the optional ``viz`` extra) and HTML reports."""
 
 from bprop.viz.explain import Explanation, build_network, explain, teaching_network
 from bprop.viz.explain_conv import ConvExplanation, explain_conv
 from bprop.viz.graph import draw_graph, render
 from bprop.viz.recorder import VizRecorder
+from bprop.viz.viewer import view
 
 __all__ = [
     "ConvExplanation",
@@ -16,4 +17,5 @@ __all__ = [
     "explain_conv",
     "render",
     "teaching_network",
+    "view",
 ]
