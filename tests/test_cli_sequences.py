@@ -51,3 +51,17 @@ def test_sample_errors_are_one_line(corpus, tmp_path, capsys):
 def test_missing_text_file_is_named(tmp_path, capsys):
     assert main(["train", "--data", f"text:{tmp_path / 'none.txt'}", "--quiet"]) == 2
     assert "none.txt: no such file" in capsys.readouterr().err
+
+
+def test_eval_reports_bits_per_character_and_refuses_another_vocabulary(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        main(["train", "--data", f"text:{corpus}", "--hidden", "8", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    )
+    capsys.readouterr()
+    assert main(["eval", str(out / "best.npz")]) == 0
+    assert "bits per character" in capsys.readouterr().out
+    other = tmp_path / "other.txt"
+    other.write_text("abcdefghij\n" * 80, encoding="utf-8")
+    assert main(["eval", str(out / "best.npz"), "--data", f"text:{other}"]) == 2
+    assert "trained on other characters" in capsys.readouterr().err

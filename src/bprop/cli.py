@@ -517,6 +517,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise RunError(
             f"{args.checkpoint} knows {state['config']['num_classes']} classes, but {data} has label {labels.max()}"
         )
+    if spec.task == "language-model":
+        return _eval_language_model(args.checkpoint, model, state, data, test_set)
     results = evaluate(model, test_set, transform=spec.transforms(augment=False)[1])
     print(
         f"{data} test accuracy {results['accuracy']:.2%}  loss {results['loss']:.4f}  "
@@ -529,6 +531,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{'class':<{width}}  precision  recall     f1  support")
     for name, p, r, f, n in zip(names, results["precision"], results["recall"], results["f1"], results["support"]):
         print(f"{name:<{width}}  {p:9.3f}  {r:6.3f}  {f:5.3f}  {n:7d}")
+    return 0
+
+
+def _eval_language_model(checkpoint: str, model: Any, state: dict, data: str, test_set: Dataset) -> int:
+    """Held-out loss in bits per character; the text must use the model's own vocabulary (a
+    token id means a character only through it)."""
+    if class_names(test_set) != state["config"].get("vocabulary"):
+        raise RunError(
+            f"{checkpoint} was trained on other characters than {data} holds: token ids would mean different "
+            "characters; evaluate it on the text it was trained on"
+        )
+    results = evaluate(model, test_set)
+    print(
+        f"{data} held-out {bits_per_token(results['loss']):.3f} bits per character  loss {results['loss']:.4f}  "
+        f"({len(test_set)} windows)"
+    )
     return 0
 
 
