@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -17,6 +19,15 @@ def rand(*shape: int, seed: int = 0, low: float | None = None) -> np.ndarray:
     if low is not None:
         return rng.random(shape) + low
     return rng.standard_normal(shape)
+
+
+def worked_example(doc: str) -> dict[str, np.ndarray]:
+    """The values the Python blocks of docs/DOC's "## Worked example" section define, as float64."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / doc).read_text(encoding="utf-8")
+    values: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", text.split("## Worked example", 1)[1], re.S):
+        exec(block, {}, values)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
 
 
 def leaf(array: np.ndarray) -> bp.Tensor:

@@ -1,27 +1,17 @@
 """docs/attention-backprop.md's worked example, recomputed with bprop's op and the reference."""
 
-import re
-from pathlib import Path
-
 import numpy as np
 
 import bprop as bp
 import bprop.nn.functional as F
 from bprop import reference as ref
+from tests.helpers import worked_example
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "attention-backprop.md"
 ROUNDING = 5e-5  # the doc prints four decimals
 
 
-def example() -> dict:
-    block = re.search(r"## Worked example.*?```python\n(.*?)```", DOC.read_text(), re.S).group(1)
-    values: dict = {}
-    exec(block, {}, values)
-    return {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
-
-
 def test_forward_and_backward_numbers_of_the_doc():
-    e = example()
+    e = worked_example("attention-backprop.md")
     q, k, v = (bp.tensor(e[n], requires_grad=True) for n in "QKV")
     mask = np.isfinite(e["mask"])  # torch's bool form: True = may attend
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
@@ -33,7 +23,7 @@ def test_forward_and_backward_numbers_of_the_doc():
 
 
 def test_intermediate_steps_of_the_doc():
-    e = example()
+    e = worked_example("attention-backprop.md")
     q, k, v, mask, g = e["Q"], e["K"], e["V"], e["mask"], e["G"]
     scores = np.array([ref.attention_scores(q, k, mask, i) for i in range(2)])
     np.testing.assert_allclose(scores, e["S"], atol=ROUNDING)

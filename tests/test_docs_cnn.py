@@ -1,27 +1,16 @@
 """docs/cnn-backprop.md's worked example, recomputed with bprop's fast ops and the reference."""
 
-import re
-from pathlib import Path
-
 import numpy as np
 
 import bprop as bp
 from bprop import reference as ref
 from bprop.ops.conv import Conv2d
 from bprop.ops.pooling import MaxPool2d
-
-DOC = Path(__file__).resolve().parents[1] / "docs" / "cnn-backprop.md"
-
-
-def example() -> dict:
-    block = re.search(r"## Worked example.*?```python\n(.*?)```", DOC.read_text(), re.S).group(1)
-    values: dict = {}
-    exec(block, {}, values)
-    return {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+from tests.helpers import worked_example
 
 
 def test_forward_and_backward_numbers_of_the_doc():
-    e = example()
+    e = worked_example("cnn-backprop.md")
     x = bp.tensor(e["x"][None, None], requires_grad=True)
     k = bp.tensor(e["K"][None, None], requires_grad=True)
     b = bp.tensor(e["bias"].reshape(1), requires_grad=True)
@@ -34,7 +23,7 @@ def test_forward_and_backward_numbers_of_the_doc():
 
 
 def test_intermediate_steps_of_the_doc():
-    e = example()
+    e = worked_example("cnn-backprop.md")
     np.testing.assert_array_equal(ref.dilate(e["delta"], 2, 2), e["delta_dilated"])
     np.testing.assert_array_equal(ref.rotate180(e["K"]), e["K_rotated"])
     full = ref.convolve_full(e["delta_dilated"], e["K"])
@@ -44,7 +33,7 @@ def test_intermediate_steps_of_the_doc():
 
 
 def test_pooling_numbers_of_the_doc():
-    e = example()
+    e = worked_example("cnn-backprop.md")
     x = bp.tensor(e["x"][None, None], requires_grad=True)
     y = MaxPool2d.apply(x, kernel_size=2)
     np.testing.assert_array_equal(y.data[0, 0], e["pooled"])

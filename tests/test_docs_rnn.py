@@ -1,24 +1,13 @@
 """docs/rnn-backprop.md's worked examples, recomputed with bprop's ops and the reference."""
 
-import re
-from pathlib import Path
-
 import numpy as np
 
 import bprop as bp
 from bprop import reference as ref
 from bprop.ops.recurrent import LSTM, RNN
+from tests.helpers import worked_example
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "rnn-backprop.md"
 ROUNDING = 5e-5  # the doc prints four decimals
-
-
-def example() -> dict:
-    section = DOC.read_text().split("## Worked example", 1)[1]
-    values: dict = {}
-    for block in re.findall(r"```python\n(.*?)```", section, re.S):
-        exec(block, {}, values)
-    return {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
 
 
 def _leaf(value, shape):
@@ -26,7 +15,7 @@ def _leaf(value, shape):
 
 
 def test_rnn_numbers_of_the_doc():
-    e = example()
+    e = worked_example("rnn-backprop.md")
     x, h0 = _leaf(e["x"], (3, 1, 1)), _leaf(e["h0"], (1, 1))
     weights = [_leaf(e[k], s) for k, s in (("w_ih", (1, 1)), ("w_hh", (1, 1)), ("b_ih", (1,)), ("b_hh", (1,)))]
     h = RNN.apply(x, h0, *weights)
@@ -39,7 +28,7 @@ def test_rnn_numbers_of_the_doc():
 
 
 def test_rnn_deltas_of_the_doc_are_the_reference_recursion():
-    e = example()
+    e = worked_example("rnn-backprop.md")
     args = (e["x"].reshape(3, 1), e["h0"].reshape(1), e["w_ih"].reshape(1, 1), e["w_hh"].reshape(1, 1))
     hs = ref.rnn(*args, e["b_ih"].reshape(1), e["b_hh"].reshape(1))
     back = ref.rnn_backward(*args, hs, e["g"].reshape(3, 1))
@@ -50,7 +39,7 @@ def test_rnn_deltas_of_the_doc_are_the_reference_recursion():
 
 
 def test_lstm_cell_path_numbers_of_the_doc():
-    e = example()
+    e = worked_example("rnn-backprop.md")
     w_ih = e["lstm_w_ih"].reshape(4, 1)
     x = _leaf(e["lstm_x"], (3, 1, 1))
     zero = np.zeros((1, 1))
