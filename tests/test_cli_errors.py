@@ -86,6 +86,9 @@ CASES = [
     ("npz one sample", ["train", "--data", "{W}/one.npz"], "too few to split"),
     ("npz 2-d labels", ["train", "--data", "{W}/labels_2d.npz"], "1-d y"),
     ("npz 0-d x", ["train", "--data", "{W}/scalar.npz"], "samples first"),
+    ("text with a per-sample model", ["train", "--data", "text:{W}/poem.txt", "--model", "mlp"], "use --model char-"),
+    ("text named .npz", ["train", "--data", "text:{W}/junk.npz", "--model", "char-lstm"], "not UTF-8 text"),
+    ("text a folder", ["train", "--data", "text:{W}/empty", "--model", "char-lstm"], "is a folder"),
     # the output folder
     ("out holds a run", ["train", "--out", "{W}/run"], "already holds a run (last.npz)"),
     ("out is a file", ["train", "--out", "{W}/file.txt"], "is a file, not a folder"),
@@ -125,9 +128,17 @@ CASES = [
     ("export into no folder", ["export", "{W}/run/last.npz", "--onnx", "{W}/no/such/m.onnx"], "does not exist"),
     ("export onto a folder", ["export", "{W}/run/last.npz", "--onnx", "{W}/empty"], "is a folder"),
     ("export junk", ["export", "{W}/junk.npz", "--onnx", "{W}/m.onnx"], "is not a readable bprop file"),
+    ("eval a text file", ["eval", "{W}/file.txt"], "neither an .npz archive nor an .npy array"),
     ("report missing", ["report", "{W}/absent"], "is not a folder"),
     ("report a file", ["report", "{W}/file.txt"], "is not a folder"),
     ("report no run", ["report", "{W}/empty"], "has no last.npz"),
+    # sample, exercise, check
+    ("sample not a language model", ["sample", "{W}/run/last.npz", "--prompt", "a"], "is not a language model"),
+    ("sample a folder", ["sample", "{W}/run", "--prompt", "a"], "is a folder"),
+    ("exercise unknown op", ["exercise", "nosuch", "--out", "{W}/x.py"], "unknown op 'nosuch'"),
+    ("exercise onto a file", ["exercise", "relu", "--out", "{W}/file.txt"], "exists already"),
+    ("check a folder", ["check", "{W}/empty"], "is a folder"),
+    ("check not an exercise", ["check", "{W}/plain.py"], "is not an exercise"),
     # explain
     ("explain sizes not numbers", ["explain", "--sizes", "a,b"], "--sizes needs at least two positive layer sizes"),
     ("explain one size", ["explain", "--sizes", "5"], "--sizes needs at least two"),
@@ -137,6 +148,7 @@ CASES = [
     ("explain padding -1", ["explain", "--conv", "--padding", "-1"], "--padding must be an integer in [0, 32]"),
     ("explain kernel too big", ["explain", "--conv", "--size", "3", "--kernel", "9", "--padding", "0"], "does not fit"),
     ("explain lr negative", ["explain", "--sizes", "2,2", "--lr", "-1"], "--lr must be a number > 0"),
+    ("explain rnn steps 0", ["explain", "--rnn", "rnn", "--steps", "0"], "--steps must be an integer in [1, 100]"),
     ("explain out folder", ["explain", "--out", "{W}/empty"], "is a folder"),
 ]
 
@@ -155,6 +167,8 @@ def watched(tmp_path_factory) -> Path:
     (w / "truncated").mkdir()
     (w / "truncated" / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 9]))
     (w / "file.txt").write_text("not a folder")
+    (w / "plain.py").write_text("x = 1\n")
+    (w / "poem.txt").write_text("a rose is a rose is a rose\n" * 40)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((10, 3)).astype(np.float32), np.arange(10) % 2
     _npz(w / "ok.npz", x=x, y=y)

@@ -111,7 +111,9 @@ def load(path: str | os.PathLike) -> Any:
     except FileNotFoundError:
         raise FileNotFoundError(f"bp.load: no file at {path}") from None
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"bp.load: {path} is not a readable bprop file: {err}") from None
+        # NumPy takes any file that is neither .npy nor a zip for a pickle and suggests allow_pickle
+        reason = "neither an .npz archive nor an .npy array" if "pickle" in str(err) else str(err)
+        raise ValueError(f"bp.load: {path} is not a readable bprop file: {reason}") from None
     if not hasattr(archive, "files"):  # a plain .npy array
         raise ValueError(f"bp.load: {path} holds a bare array, not a file bp.save wrote")
     with archive:

@@ -69,10 +69,10 @@ def register_dataset(spec: DataSpec) -> DataSpec:
 
 def dataset_spec(name: str) -> DataSpec:
     """The spec of a registered name, or of the generic "npz" entry for a PATH.npz."""
+    if name.startswith("text:"):  # before .npz: text:notes.npz names a text file
+        return DATASETS["text"]
     if name.endswith(".npz"):
         return DATASETS["npz"]
-    if name.startswith("text:"):
-        return DATASETS["text"]
     if name not in DATASETS:
         known = ", ".join(n for n in DATASETS if n != "npz")
         raise DatasetError(f"--data: unknown data set {name!r}; choose {known}, a PATH.npz or text:PATH")

@@ -64,6 +64,8 @@ class Report:
 def load(path: str | os.PathLike) -> tuple[Exercise, dict[str, Any]]:
     """The exercise a file is for and the file's namespace (forward, backward, …)."""
     file = Path(path)
+    if file.is_dir():
+        raise ExerciseError(f"{path} is a folder: give the .py file that bprop exercise wrote")
     if not file.is_file():
         raise ExerciseError(f"{path}: no such file (write one with: bprop exercise OP --out {path})")
     try:

@@ -42,6 +42,7 @@ class ModelOptions:
 Builder = Callable[[tuple[int, ...], int, ModelOptions], Module]
 MODELS: dict[str, tuple[Builder, str]] = {}
 MODEL_DEFAULTS: dict[str, dict] = {}  # per-model option defaults, before the data set's
+LANGUAGE_MODELS = ("char-lstm", "char-transformer")  # a label per position (text:PATH); the others one per sample
 
 
 def register_model(name: str, builder: Builder, description: str, defaults: dict | None = None) -> None:

@@ -189,6 +189,13 @@ class RunConfig:
             raise ConfigError("--nesterov needs --optimizer sgd and --momentum > 0")
         if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
             raise ConfigError(f"--momentum applies to sgd and rmsprop, not {self.optimizer}")
+        from bprop.nn.builder import LANGUAGE_MODELS
+
+        if spec.task == "language-model" and self.model not in LANGUAGE_MODELS:
+            raise ConfigError(
+                f"--model {self.model} predicts one class per sample, but {self.data} needs the next character "
+                f"at every position: use --model {' or '.join(LANGUAGE_MODELS)}"
+            )
         shape = spec.input_shape
         if shape is not None and self.model in ("convnet", "lenet5") and shape[1:] not in ((28, 28), (32, 32)):
             raise ConfigError(

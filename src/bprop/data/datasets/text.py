@@ -26,6 +26,8 @@ WINDOW = 64  # characters per training window: the context a model sees
 def read_text(path: str | os.PathLike) -> str:
     """The file as UTF-8 text without colour codes, records separated by an empty line."""
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"--data text:{path}: is a folder (expected a UTF-8 text file)")
     if not path.is_file():
         raise DatasetError(f"--data text:{path}: no such file (expected a UTF-8 text file)")
     try:
