@@ -23,14 +23,22 @@ The op contract, enforced
 
 Version counters (torch's rule against stale saved values)
     Every tensor carries ``_version``, bumped by each in-place change made through bprop:
-    ``+= -= *= /=``, ``t[i] = v``, ``add_ sub_ mul_ div_ zero_ fill_ copy_`` and optimizer
-    steps. Views (``detach()``, ``reshape``, basic slicing) share their base's counter, as in
-    torch. A node remembers when it was recorded; its backward refuses to run when an array it
-    stored on ctx belongs to an input (or its own output) changed in place since then, naming
-    the op, the input and its shape: the gradient would be computed from the new values. Only
-    arrays the op actually kept count, so ``y = x + w; x += 1`` is still fine (Add keeps
-    nothing), as in torch. A raw write to the ndarray (``t.data[...] = v``) bypasses bprop and
-    cannot be tracked.
+    ``+= -= *= /=``, ``t[i] = v``, ``add_ sub_ mul_ div_ zero_ fill_ copy_``, optimizer
+    steps, ``nn.init``. Tensors sharing memory share the counter, as in torch: ``detach()``
+    and every op result that is a NumPy view of its input (``reshape``, ``permute``); indexing
+    copies in bprop, so ``t[0:2]`` is a new tensor. A node remembers when it was recorded; its
+    backward refuses to run when an array it stored on ctx belongs to an input (or its own
+    output) changed in place since then, naming the op, the input and its shape: the gradient
+    would be computed from the new values. Only arrays the op kept count, so
+    ``y = x + w; x += 1`` is still fine (Add keeps nothing), as in torch; bprop's ops keep
+    their inputs whether or not a gradient needs them, so now and then bprop refuses where
+    torch, which keeps only what the needed gradients use, would not. A raw write to the
+    ndarray (``t.data[...] = v``) bypasses bprop and cannot be tracked.
+
+    In-place changes follow torch's rules: on a leaf that requires grad (or a view of one)
+    they are refused outside ``no_grad``; on a non-leaf, or a constant written with a tensor
+    that requires grad, they are recorded in the graph (the op runs on a copy of the old
+    values, and the result is written into the tensor's memory).
 
 After backward
     Without ``retain_graph`` each node frees what its op stored on ctx once it ran, and lets
