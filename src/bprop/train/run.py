@@ -16,14 +16,13 @@ to ``last.npz`` and raises KeyboardInterrupt.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -40,6 +39,7 @@ from bprop.train.checkpoint import load_checkpoint
 from bprop.train.fit import evaluate, fit
 from bprop.train.history import History
 from bprop.train.run_config import ConfigError, RunConfig, flag
+from bprop.train.threads import blas_threads
 
 RUN_FILES = ("last.npz", "best.npz", "history.csv", "metrics.json", "report.html", "viz.npz", "examples.npz")
 STALE_TEMP = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")  # what serialization.atomic_write leaves when killed
@@ -170,27 +170,6 @@ class StretchSchedule(Callback):
             group["lr"] = schedule.eta_min + (base - schedule.eta_min) * cosine
 
 
-@contextlib.contextmanager
-def blas_threads(threads: int | None, required: bool) -> Iterator[None]:
-    """Limit the BLAS thread pool to ``threads`` while inside (with threadpoolctl); without
-    threadpoolctl, an error when ``required`` (the user asked), else nothing."""
-    if threads is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        if required:
-            raise RunError(
-                "--threads needs the threadpoolctl package (pip install 'bprop[threads]'); or set "
-                "OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS, MKL_NUM_THREADS) before starting"
-            ) from None
-        yield
-        return
-    with threadpool_limits(threads, user_api="blas"):
-        yield
-
-
 def run(
     config: RunConfig,
     resume: bool | str | os.PathLike = False,
@@ -208,7 +187,12 @@ def run(
     """
     dist.init()
     spec = dataset_spec(config.data)
-    with np.errstate(all="ignore"), blas_threads(config.threads or spec.threads, required=config.threads is not None):
+    with np.errstate(all="ignore"), blas_threads(config.threads or spec.threads) as limited:
+        if config.threads is not None and not limited:
+            raise RunError(
+                "--threads needs the threadpoolctl package (pip install 'bprop[threads]') with this BLAS; or set "
+                "OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS, MKL_NUM_THREADS) before starting"
+            )
         error = None
         try:
             setup = _prepare(config, resume, overwrite)
