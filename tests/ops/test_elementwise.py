@@ -4,7 +4,7 @@ dtypes over broadcasting are in the op table (op_db.py)."""
 
 import numpy as np
 import pytest
-from tests.helpers import assert_float32_throughout, check, rand, torch_parity
+from tests.helpers import assert_float32_throughout, check, leaf, rand, torch_parity
 
 import bprop as bp
 
