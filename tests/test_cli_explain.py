@@ -56,3 +56,11 @@ def test_mistakes_are_one_line(capsys, args, message):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_explain_as_html_links_the_step_through_viewer(tmp_path, capsys):
+    out = tmp_path / "explain.html"
+    assert main(["explain", "--model", "fcnet", "--batchnorm", "--format", "html", "--out", str(out)]) == 0
+    assert "href='explain-graph.html'" in out.read_text()
+    viewer = (tmp_path / "explain-graph.html").read_text()
+    assert "const DATA = " in viewer and "BatchNormTrain" in viewer

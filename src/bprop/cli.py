@@ -177,9 +177,13 @@ def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
 def cmd_train(args: argparse.Namespace) -> int:
     config, checkpoint = train_config(args)
     recorder, report_dir = None, Path(config.report) if config.report else None
+    callbacks: list[Any] = []
     if report_dir is not None:
+        from bprop.viz.delta_recorder import DeltaRecorder
+
         recorder = _recorder(dataset_spec(config.data).transforms(augment=False)[1])
-    result = run(config, resume=checkpoint or False, overwrite=args.overwrite, callbacks=[recorder] if recorder else [])
+        callbacks = [recorder, DeltaRecorder()]
+    result = run(config, resume=checkpoint or False, overwrite=args.overwrite, callbacks=callbacks)
     if not dist.is_main():
         return 0
     test, history = result.test, result.history
@@ -195,7 +199,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.history.stop_reason.startswith("time limit") and result.out is not None:
         print(f"to train on: bprop train --out {result.out} --resume")
     if report_dir is not None:
-        _finish_report(result, recorder, report_dir)
+        _finish_report(result, recorder, callbacks[1], report_dir)
     return 0
 
 
@@ -217,9 +221,11 @@ def _recorder(transform: Callable | None) -> Any:
     return RunRecorder()
 
 
-def _finish_report(result: Any, recorder: Any, report_dir: Path) -> None:
+def _finish_report(result: Any, recorder: Any, deltas: Any, report_dir: Path) -> None:
     out = result.out
     recorder.save(report_dir / "viz.npz")
+    deltas.remove_hooks()
+    deltas.save(report_dir / "delta.npz")
     save_misclassified(result.model, result.test_set, result.eval_transform, report_dir / "examples.npz")
     if out != report_dir:
         for name in ("last.npz", "metrics.json"):
@@ -253,6 +259,7 @@ def build_run_report(run_dir: Path) -> Path:
     import json
 
     from bprop.viz import VizRecorder
+    from bprop.viz.delta_recorder import DeltaRecorder
     from bprop.viz.report import write_report
 
     if not run_dir.is_dir():
@@ -266,6 +273,7 @@ def build_run_report(run_dir: Path) -> Path:
     try:
         metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
         recorder = VizRecorder.load(run_dir / "viz.npz") if (run_dir / "viz.npz").exists() else VizRecorder()
+        deltas = DeltaRecorder.load(run_dir / "delta.npz") if (run_dir / "delta.npz").exists() else None
         examples = bp.load(run_dir / "examples.npz") if (run_dir / "examples.npz").exists() else None
     except (ValueError, OSError, KeyError) as err:  # json.JSONDecodeError is a ValueError
         raise RunError(f"{run_dir}: a run file is damaged: {err}") from None
@@ -282,6 +290,7 @@ def build_run_report(run_dir: Path) -> Path:
             recorder,
             classes,
             examples,
+            deltas,
         )
     except ImportError as err:
         raise RunError(str(err)) from None

@@ -141,3 +141,10 @@ def test_shaping_options_drops_what_the_model_ignores():
         "seed": 0,
         "data_dir": "d",
     }
+
+
+def test_report_shows_delta_per_layer_with_verdicts(run_dir):
+    page = (run_dir / "report.html").read_text()
+    section = page.split("id='δ-per-layer'")[1].split("</section>")[0]
+    assert "class='verdicts'" in section and "gradients" in section and section.count("data:image/png") == 2
+    assert (run_dir / "delta.npz").exists()

@@ -41,7 +41,16 @@ from bprop.train.history import History
 from bprop.train.run_config import ConfigError, RunConfig, flag
 from bprop.train.threads import blas_threads
 
-RUN_FILES = ("last.npz", "best.npz", "history.csv", "metrics.json", "report.html", "viz.npz", "examples.npz")
+RUN_FILES = (
+    "last.npz",
+    "best.npz",
+    "history.csv",
+    "metrics.json",
+    "report.html",
+    "viz.npz",
+    "delta.npz",
+    "examples.npz",
+)
 STALE_TEMP = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")  # what serialization.atomic_write leaves when killed
 
 

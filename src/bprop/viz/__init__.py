@@ -1,6 +1,7 @@
 """Seeing backprop: computation-graph drawings, `explain` (the δ recursion with real numbers),
 the step-through viewer `view`, training plots (matplotlib, the optional ``viz`` extra) and HTML reports."""
 
+from bprop.viz.delta_recorder import DeltaRecorder
 from bprop.viz.explain import Explanation, build_network, explain, teaching_network
 from bprop.viz.explain_conv import ConvExplanation, explain_conv
 from bprop.viz.graph import draw_graph, render
@@ -9,6 +10,7 @@ from bprop.viz.viewer import view
 
 __all__ = [
     "ConvExplanation",
+    "DeltaRecorder",
     "Explanation",
     "VizRecorder",
     "build_network",

@@ -66,6 +66,31 @@ def plot_gradient_flow(steps: Sequence[int], norms: dict[str, Sequence[float]], 
     return _save(fig, path)
 
 
+def plot_delta_per_layer(
+    layers: Sequence[str], norms: dict[str, Sequence[float]], path: str | os.PathLike, last: int = 50
+) -> Path:
+    """δ per layer: left, the mean ‖δ‖ of each layer (first to last) over its ``last`` records —
+    a falling bar towards the input is vanishing gradients, a rising one exploding; right, ‖δ‖ of
+    each layer over the training steps. Log scales."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5), gridspec_kw={"width_ratios": [1, 1.6]})
+    shown = [name for name in layers if norms.get(name)]
+    means = [float(np.mean(norms[name][-last:])) for name in shown]
+    left.bar(range(len(shown)), means, color="#4a7ab8")
+    left.set_xticks(range(len(shown)), [name.split(" ")[0] for name in shown], rotation=45, ha="right")
+    left.set_yscale("log")
+    left.set_title("mean ‖δ‖ per layer (input → output)")
+    left.grid(alpha=0.3, axis="y")
+    for name in shown:
+        right.plot(range(1, len(norms[name]) + 1), norms[name], label=name, linewidth=1)
+    right.set_yscale("log")
+    right.set_xlabel("step")
+    right.set_title("‖δ‖ at each layer's output")
+    right.grid(alpha=0.3)
+    right.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def plot_histograms(arrays: dict[str, np.ndarray], path: str | os.PathLike, title: str) -> Path:
     """One histogram per named array (weights or activations of each layer)."""
     plt = _pyplot()

@@ -16,6 +16,7 @@ import numpy as np
 
 from bprop.serialization import atomic_write_bytes
 from bprop.viz import plots
+from bprop.viz.delta_recorder import DeltaRecorder
 from bprop.viz.recorder import VizRecorder
 
 SECTIONS = (
@@ -24,6 +25,7 @@ SECTIONS = (
     "Final metrics",
     "Training curves",
     "Gradient flow",
+    "δ per layer",
     "Weights and activations",
     "First-layer filters",
     "Confusion matrix",
@@ -115,6 +117,20 @@ def _final_metrics(metrics: dict[str, Any], classes: Sequence[str]) -> str:
     return _table(scalars) + per_class_table(metrics, classes)
 
 
+def _delta_section(deltas: DeltaRecorder | None, folder: Path) -> str:
+    """The δ plot, the verdicts in words and the histograms of each layer's latest δ."""
+    if deltas is None or not deltas.norms:
+        return "<p>Not recorded (a DeltaRecorder among the fit callbacks records it).</p>"
+    verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in deltas.verdicts())
+    parts = [
+        f"<ul class='verdicts'>{verdicts}</ul>",
+        _image(plots.plot_delta_per_layer(deltas.layers, deltas.norms, folder / "delta.png")),
+    ]
+    if deltas.deltas:
+        parts.append(_image(plots.plot_histograms(deltas.deltas, folder / "delta_hist.png", "δ")))
+    return "".join(parts)
+
+
 def build_report(
     config: dict[str, Any],
     summary_text: str,
@@ -123,6 +139,7 @@ def build_report(
     recorder: VizRecorder,
     classes: Sequence[str],
     misclassified: dict[str, np.ndarray] | None = None,
+    deltas: DeltaRecorder | None = None,
 ) -> str:
     """The HTML text of the report; every section is present (saying so when it has no data)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,6 +157,7 @@ def build_report(
             if recorder.steps
             else "<p>Too few steps to record gradient norms.</p>"
         )
+        parts["δ per layer"] = _delta_section(deltas, folder)
         hist = []
         if recorder.weights:
             hist.append(_image(plots.plot_histograms(recorder.weights, folder / "weights.png", "weights")))
@@ -183,11 +201,11 @@ def write_report(
     recorder: VizRecorder,
     classes: Sequence[str],
     misclassified: dict[str, np.ndarray] | None = None,
+    deltas: DeltaRecorder | None = None,
 ) -> Path:
     path = Path(directory) / "report.html"
-    atomic_write_bytes(
-        path, build_report(config, summary_text, metrics, epochs, recorder, classes, misclassified).encode("utf-8")
-    )
+    page = build_report(config, summary_text, metrics, epochs, recorder, classes, misclassified, deltas)
+    atomic_write_bytes(path, page.encode("utf-8"))
     return path
 
 
