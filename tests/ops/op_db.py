@@ -990,6 +990,8 @@ def _normalization() -> list[OpInfo]:
             case("4x5-last", rng.standard_normal((4, 5)), (5,)),
             case("2x3x4-last2", rng.standard_normal((2, 3, 4)), (3, 4), eps=1e-3),
             case("no-affine", rng.standard_normal((3, 4)), (4,), affine=False),
+            case("D1-4x1", rng.standard_normal((4, 1)), (1,)),
+            case("2x2x1x3-last2", rng.standard_normal((2, 2, 1, 3)), (1, 3)),
             case("constant-row", constant, (4,)),
             case("empty-0x4", np.zeros((0, 4)), (4,)),
             case("extremes", np.array([[1e4, -50.0, 50.0, -1e4]]), (4,)),
@@ -1007,6 +1009,8 @@ def _normalization() -> list[OpInfo]:
             case("2x4x3-g2", rng.standard_normal((2, 4, 3)), 2),
             case("2x6x2x2-g3", rng.standard_normal((2, 6, 2, 2)), 3, eps=1e-3),
             case("instance-g=C", rng.standard_normal((2, 3, 4)), 3),
+            case("2d-4x8-g2", rng.standard_normal((4, 8)), 2),
+            case("size1-3x2x1x1-g1", rng.standard_normal((3, 2, 1, 1)), 1),
             case("layer-g1-no-affine", rng.standard_normal((3, 2, 3)), 1, affine=False),
             case("empty-0x4x3", np.zeros((0, 4, 3)), 2),
             case("extremes", np.array([[[1e4, -50.0], [50.0, -1e4]]]), 1),
@@ -1387,6 +1391,7 @@ def _sequences() -> list[OpInfo]:
         huge = tuple(a * 50 for a in qkv((1,)))
         return [
             Sample("batch2", qkv((2,))),
+            Sample("no-batch", qkv(())),
             Sample("broadcast-batch", (rng.standard_normal((2, 1, 3, 2)), *qkv((3,))[1:])),
             Sample("float-mask-broadcast", (*qkv((2,)), rng.standard_normal((1, 4)))),
             Sample("causal-mask", (*qkv((2,)), causal), grad=(0, 1, 2)),
