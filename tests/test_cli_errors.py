@@ -149,6 +149,7 @@ CASES = [
     ("explain kernel too big", ["explain", "--conv", "--size", "3", "--kernel", "9", "--padding", "0"], "does not fit"),
     ("explain lr negative", ["explain", "--sizes", "2,2", "--lr", "-1"], "--lr must be a number > 0"),
     ("explain rnn steps 0", ["explain", "--rnn", "rnn", "--steps", "0"], "--steps must be an integer in [1, 100]"),
+    ("explain samples 0", ["explain", "--checkpoint", "{W}/run/last.npz", "--samples", "0"], "in [1, 64], got 0"),
     ("explain out folder", ["explain", "--out", "{W}/empty"], "is a folder"),
 ]
 

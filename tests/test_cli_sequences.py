@@ -65,3 +65,11 @@ def test_eval_reports_bits_per_character_and_refuses_another_vocabulary(corpus, 
     other.write_text("abcdefghij\n" * 80, encoding="utf-8")
     assert main(["eval", str(out / "best.npz"), "--data", f"text:{other}"]) == 2
     assert "trained on other characters" in capsys.readouterr().err
+
+
+def test_gradcheck_runs_on_a_language_model(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    flags = ["--data", f"text:{corpus}", "--hidden", "8", "--epochs", "1", "--out", str(out), "--quiet"]
+    assert main(["train", *flags]) == 0
+    assert main(["gradcheck", str(out / "best.npz"), "--samples", "1", "--entries", "2"]) == 0  # ids stay integers
+    assert "every op's backward agrees" in capsys.readouterr().out

@@ -338,7 +338,7 @@ def _explained_case(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
 
     try:
         if args.checkpoint:
-            model, x, y, _ = checkpoint_case(args.checkpoint, args.samples or 4)
+            model, x, y, _ = checkpoint_case(args.checkpoint, 4 if args.samples is None else args.samples)
             return model, x, y, "cross_entropy"
         if args.model:
             batch = 4 if args.batch is None else args.batch

@@ -72,6 +72,9 @@ def checkpoint_case(path: str, samples: int = 4) -> tuple[nn.Module, np.ndarray,
     model, config, _ = model_from_checkpoint(path)
     _, test = load_dataset(config.data, config.data_dir, False)
     x, y = test.gather(np.arange(min(samples, len(test))))[:2]
-    transform = dataset_spec(config.data).transforms(augment=False)[1]
+    spec = dataset_spec(config.data)
+    if spec.task == "language-model":  # token ids stay integers: the model embeds them
+        return model.to(np.float64), np.asarray(x), np.asarray(y), config
+    transform = spec.transforms(augment=False)[1]
     x = transform(x) if transform is not None else x
     return model.to(np.float64), np.asarray(x, dtype=np.float64), np.asarray(y), config
