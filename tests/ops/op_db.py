@@ -1092,8 +1092,6 @@ def _normalization() -> list[OpInfo]:
 
 
 def _losses() -> list[OpInfo]:
-    prob_target = "issue 11 #4: probability targets get no gradient (engineer ops is fixing it)"
-
     def ce_samples(rng: np.random.Generator) -> list[Sample]:
         x, labels, w = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2]), rng.random(3) + 0.5
         probs = rng.random((4, 3))
@@ -1124,7 +1122,7 @@ def _losses() -> list[OpInfo]:
                 "sequence-ignore-3-sum", (rng.standard_normal((2, 4, 5)), line), {"ignore_index": 3, "reduction": "sum"}
             ),
             Sample("3d-spatial-1x3x2x2x2", (rng.standard_normal((1, 3, 2, 2, 2)), rng.integers(0, 3, (1, 2, 2, 2)))),
-            Sample("probabilities", (x, probs), {"label_smoothing": 0.1, "weight": w}, xfail={"all": prob_target}),
+            Sample("probabilities", (x, probs), {"label_smoothing": 0.1, "weight": w}),
             Sample("probabilities-const", (x, probs), {"reduction": "sum"}, grad=(0,)),
             Sample("empty-0x3", (np.zeros((0, 3)), np.zeros(0, int))),
             Sample("extremes", (np.array([[1e4, -1e4, 0.0], [50.0, -50.0, 50.0]]), np.array([1, 0]))),

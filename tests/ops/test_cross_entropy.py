@@ -179,3 +179,40 @@ def test_integer_one_hot_targets_are_not_mistaken_for_probabilities():
         F.cross_entropy(bp.randn(4, 3), np.eye(3, dtype=np.int64)[[0, 1, 2, 0]])
     with pytest.raises(IndexError, match="target label -1 is out of range for 3 classes"):
         F.nll_loss(bp.randn(2, 3), np.array([-1, 0]))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(reduction="sum"),
+        dict(reduction="none"),
+        dict(label_smoothing=0.2, weight=np.array([0.5, 2.0, 1.0])),
+    ],
+    ids=str,
+)
+def test_probability_targets_that_require_grad_get_their_gradient(options):
+    """Issue 11 #4: target.grad stayed None; ∂L_i/∂T_ic = −(1 − ε)·w_c·log p_ic, as torch."""
+    rng = np.random.default_rng(3)
+    logits, probs = rng.standard_normal((4, 3, 2)), rng.dirichlet(np.ones(3), size=(4, 2)).transpose(0, 2, 1)
+    x, t = leaf(logits), leaf(probs)
+    out = F.cross_entropy(x, t, **options)
+    out.backward(np.ones(out.shape))
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    eps, w = options.get("label_smoothing", 0.0), options.get("weight", np.ones(3))[None, :, None]
+    per_position = 1 / 8 if options.get("reduction", "mean") == "mean" else 1.0
+    np.testing.assert_allclose(t.grad, -(1 - eps) * w * log_p * per_position, rtol=1e-13)
+    check(lambda a, b: F.cross_entropy(a, b, **options), logits, probs)  # both inputs, random upstream
+    torch = pytest.importorskip("torch")
+    torch_parity(
+        lambda a, b: F.cross_entropy(a, b, **options),
+        lambda a, b: torch.nn.functional.cross_entropy(a, b, **torch_kwargs(options)),
+        logits,
+        probs,
+    )
+
+
+def test_a_float32_target_requiring_grad_gets_a_float32_gradient():
+    x, t = bp.randn(3, 4, requires_grad=True), bp.tensor(np.full((3, 4), 0.25, np.float32), requires_grad=True)
+    F.cross_entropy(x, t).backward()
+    assert t.grad.dtype == np.float32 and t.grad.shape == (3, 4)

@@ -74,7 +74,7 @@ def cross_entropy(
     Gradient p·ΣA − A, i.e. (p − onehot)/N for plain labels (see ops.cross_entropy.CrossEntropy)."""
     return cross_entropy_op.CrossEntropy.apply(
         input,
-        _array(target),
+        target if isinstance(target, Tensor) else _array(target),  # probability targets may require grad
         weight=_array(weight),
         ignore_index=ignore_index,
         reduction=reduction,

@@ -12,6 +12,7 @@ give A_ic = w_c·((1 − ε)·T_ic + ε/C). With S_i = Σ_c A_ic and ∂ℓ_ic'/
 
     NLL (input ℓ):             ∂L_i/∂ℓ_ic = −A_ic
     cross-entropy (logits x):  ∂L_i/∂x_ic = p_ic·S_i − A_ic      (p = softmax x over axis 1)
+    probability targets T:     ∂L_i/∂T_ic = −(1 − ε)·w_c·ℓ_ic    (∂A_ic/∂T_ic = (1 − ε)·w_c)
 
 For plain labels S_i = 1 and this is the notes' output error δ^L = p − y. 'mean' divides Σ_i L_i
 by Σ_i w_{t_i} over the kept labels (torch's weighted mean: the count of kept labels without
@@ -114,6 +115,7 @@ class CrossEntropy(Function):
     Forward: log p = (x − m) − log Σ_c e^{x − m} with m = max_c x (nothing overflows).
     Backward: ∂L_i/∂x_ic = p_ic·S_i − A_ic, e.g. (p − onehot)/N for plain labels and 'mean'.
     Label smoothing ε mixes the target with the uniform one: A = w·((1 − ε)·target + ε/C).
+    A probability target that requires grad gets ∂L_i/∂T_ic = −(1 − ε)·w_c·log p_ic (as torch).
     """
 
     @staticmethod
@@ -148,8 +150,11 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         r = grad_per_position(grad_out, ctx.reduction, ctx.denom)
-        kind = _CrossEntropyLabels if ctx.labels is not None else _CrossEntropyProbabilities
-        return kind.backward(ctx, r), None, None
+        if ctx.labels is not None:  # integer labels never require grad
+            return _CrossEntropyLabels.backward(ctx, r), None
+        needs = ctx.needs_input_grad
+        gx = _CrossEntropyProbabilities.backward(ctx, r) if needs[0] else None
+        return gx, (_CrossEntropyProbabilities.target_grad(ctx, r) if needs[1] else None)
 
 
 class _CrossEntropyLabels:
@@ -229,6 +234,8 @@ class _CrossEntropyProbabilities:
         log_p -= log_norm  # shifted is no longer needed: log p in place
         per = -np.einsum("ab...,ab...->a...", coef, log_p)
         ctx.p, ctx.coef = p, coef
+        if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:  # the target is a tensor that requires grad
+            ctx.log_p, ctx.target_dtype = log_p, target.dtype
         ctx.labels, ctx.denom = None, float(shifted.size // shifted.shape[1])
         return per
 
@@ -238,6 +245,14 @@ class _CrossEntropyProbabilities:
         gx = p * (coef.sum(axis=1, keepdims=True) * r)
         gx -= coef * r
         return gx
+
+    @staticmethod
+    def target_grad(ctx: Context, r: np.ndarray) -> np.ndarray:
+        """∂L_i/∂T_ic = −(1 − ε)·w_c·ℓ_ic, times ∂C/∂L_i."""
+        scale = r * -(1.0 - ctx.eps)
+        if ctx.weight is not None:
+            scale = scale * _class_column(ctx.weight, ctx.log_p.ndim)
+        return (ctx.log_p * scale).astype(ctx.target_dtype, copy=False)
 
 
 def _class_column(weight: np.ndarray, ndim: int) -> np.ndarray:
