@@ -112,7 +112,7 @@ def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of the softmax of scores x (N, C) for labels y; dx = (p − onehot)/N
     (ops.cross_entropy.CrossEntropy)."""
     value, cache = run_forward(cross_entropy.CrossEntropy, x, np.asarray(y).astype(np.int64, copy=False))
-    (dx, _, _) = cache.backward(np.ones((), dtype=x.dtype))
+    dx, _ = cache.backward(np.ones((), dtype=x.dtype))  # (∂/∂x, ∂/∂labels = None)
     return float(value), dx
 
 
