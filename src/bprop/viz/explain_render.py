@@ -106,7 +106,10 @@ def value_text(value: Any, lang: str = "en") -> str:
     """A number, a whole small array, or a summary of a large one."""
     if value is None:
         return ""
-    a = np.asarray(value, dtype=np.float64) + 0.0  # + 0.0 prints −0 as 0
+    a = np.asarray(value, dtype=np.float64)
+    if a.size and np.isfinite(a).all():  # rounding noise (1e-17 where the sum is 0) would print as −0.
+        a = np.where(np.abs(a) < max(1e-12 * np.abs(a).max(), 1e-15), 0.0, a)
+    a = a + 0.0  # + 0.0 prints −0 as 0
     if a.ndim == 0:
         return f"{float(a):.9g}"
     if a.size <= FULL and a.ndim > 2:  # a few values of a 4-D tensor: one flat row reads better
