@@ -274,11 +274,14 @@ def launch_command(workers: int, argv: list[str]) -> list[str]:
 
 # Open MPI's own multi-line notices after a rank failed: the rank has already said what failed
 MPIRUN_FAILURE_NOTICES = ("exited with non-zero status", "MPI_ABORT was invoked")
+# a line Open MPI 5 sometimes prints when ranks end together: PMIx lost a peer that had exited
+MPIRUN_TEARDOWN_NOISE = "PMIX ERROR: PMIX_ERR_UNREACH"
 
 
 def run_launched(command: list[str], env: dict[str, str]) -> int:
     """Run a ``launch_command`` and return its exit status, forwarding its stderr line by line
-    except mpirun's boxed notices that a rank failed (so a user's mistake stays one line)."""
+    except mpirun's boxed notices that a rank failed and its teardown noise (so a user's mistake
+    stays one line)."""
     import subprocess
 
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, bufsize=1)
@@ -292,7 +295,8 @@ def run_launched(command: list[str], env: dict[str, str]) -> int:
                     if not any(notice in text for notice in MPIRUN_FAILURE_NOTICES):
                         sys.stderr.write(text)
                 continue
-            sys.stderr.write(line)
+            if MPIRUN_TEARDOWN_NOISE not in line:
+                sys.stderr.write(line)
         sys.stderr.write("".join(box))
     finally:
         status = process.wait()

@@ -140,7 +140,13 @@ class RunConfig:
     )  # fmt: skip
     # running and output (may change when resuming)
     threads: int = option(
-        None, "BLAS threads (needs threadpoolctl)", kind="int", low=1, high=1024, optional=True, resumable=True
+        None,
+        "BLAS threads (NumPy's OpenBLAS, or any BLAS with threadpoolctl)",
+        kind="int",
+        low=1,
+        high=1024,
+        optional=True,
+        resumable=True,
     )
     out: str = option(
         None, "folder for last.npz, best.npz, history.csv, metrics.json", kind="str", optional=True, resumable=True,
