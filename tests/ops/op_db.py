@@ -403,7 +403,7 @@ def _activations() -> list[OpInfo]:
         ),
         OpInfo(
             activation.ReLU,
-            unary(kinks=(0.0,), grad_at_nan=False),  # at NaN torch passes the gradient, bprop gives 0
+            unary(kinks=(0.0,), grad_at_nan=False),  # at NaN bprop passes δ as torch; the textbook relu′ gives 0
             torch=lambda torch, x: torch.relu(x),
             ref=ref.relu,
             ref_grad=elementwise_grad(ref.relu_prime),
@@ -575,7 +575,7 @@ def _elementwise() -> list[OpInfo]:
         ),
         OpInfo(
             elementwise.Abs,
-            unary(kinks=(0.0,), grad_at_nan=False),  # sign(NaN): NaN in bprop, 0 in torch
+            unary(kinks=(0.0,), grad_at_nan=False),  # sign(NaN) = 0 in bprop and torch, NaN in np.sign
             torch=lambda torch, x: torch.abs(x),
             ref=np.abs,
             ref_grad=elementwise_grad(np.sign),

@@ -112,3 +112,8 @@ def test_gelu_is_nan_safe_and_never_positive_on_the_left():
 def test_gelu_gradcheck_over_the_whole_line_with_a_random_upstream_gradient(approximate):
     x = np.concatenate([np.linspace(-9, 9, 37), [-30.0, -1e-12, 1e-12, 30.0]]).reshape(41, 1) + np.zeros((1, 2))
     check(lambda t: F.gelu(t, approximate=approximate), x)
+
+
+def test_relu_passes_the_gradient_at_nan_like_torch():
+    """torch's threshold backward zeroes δ only where relu(x) ≤ 0, so NaN passes it on."""
+    torch_parity(lambda t: t.relu(), lambda t: t.relu(), np.array([np.nan, -np.inf, -1.0, 0.0, 2.0, np.inf]))

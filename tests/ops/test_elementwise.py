@@ -125,3 +125,8 @@ def test_pow_with_a_tensor_exponent_gradcheck_over_broadcasting():
     check(lambda a, b: a**b, rand(4, 1, 3, low=0.5), rand(5, 3))
     exponents = bp.tensor(np.array([[0.0, 1.0, 2.0]]))  # ∂/∂a at a = 0 (∂/∂b there is one-sided: 0⁻ᵋ = ∞)
     check(lambda a: a**exponents, np.array([[0.0], [1.5]]))
+
+
+def test_abs_has_gradient_zero_at_nan_like_torch():
+    """torch's sgn(NaN) = 0, so |x| sends no δ back from a NaN (np.sign would make it NaN)."""
+    torch_parity(lambda t: t.abs(), lambda t: t.abs(), np.array([np.nan, -np.inf, -1.0, -0.0, 0.0, 2.0, np.inf]))

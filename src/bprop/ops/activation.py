@@ -80,7 +80,7 @@ def relu_array(x: np.ndarray) -> np.ndarray:
 
 
 class ReLU(Function):
-    """a = max(z, 0).   σ'(z) = 1 for z > 0, else 0 (0 at z = 0, as torch)."""
+    """a = max(z, 0).   σ'(z) = 1 for z > 0, else 0 (0 at z = 0 and 1 at NaN, as torch)."""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -90,7 +90,8 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        return (grad_out * (ctx.out > 0),)  # a multiply by the mask is ~10× faster than np.where here
+        passes = ~(ctx.out <= 0)  # "not ≤ 0" rather than "> 0": NaN passes δ on, as torch
+        return (grad_out * passes,)  # a multiply by the mask is ~10× faster than np.where here
 
 
 class LeakyReLU(Function):

@@ -191,7 +191,7 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """y = |x|.   ∂y/∂x = sign(x), taken as 0 at x = 0 (the subgradient torch uses)."""
+    """y = |x|.   ∂y/∂x = sign(x), taken as 0 at x = 0 (the subgradient torch uses) and at NaN (torch's sgn)."""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -200,7 +200,8 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        return (grad_out * np.sign(ctx.x),)
+        x = ctx.x
+        return (grad_out * ((x > 0).astype(grad_out.dtype) - (x < 0)),)  # sign(x) with sign(NaN) = 0
 
 
 class Clip(Function):
