@@ -437,6 +437,20 @@ def test_an_op_returning_a_wrongly_shaped_gradient_is_named():
     assert b.grad is None  # nothing was repaired behind the op's back
 
 
+def test_the_input_named_is_the_wrong_one_when_one_array_goes_to_both():
+    class AddForgetsBroadcasting(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad  # right for a (3, 4), wrong for b (4,)
+
+    with pytest.raises(RuntimeError, match=r"input 1: expected .* shape \(4,\)"):
+        AddForgetsBroadcasting.apply(f64(np.ones((3, 4))), f64(np.ones(4))).sum().backward()
+
+
 def test_the_contract_is_checked_between_ops_too():
     a = f64(np.ones((3, 4)))
     b = f64(np.ones(4))

@@ -421,11 +421,11 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
             input_grads = (input_grads,)
         if len(input_grads) != len(node.inputs):
             input_grads = _one_per_input(node, input_grads)
-        for i, (parent, g, needed) in enumerate(zip(node.inputs, input_grads, node.needs_input_grad)):
+        for parent, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
             if not needed or g is None:
                 continue
             if type(g) is not np.ndarray or g.shape != parent.data.shape or g.dtype.kind != "f":
-                g = checked_gradient(node, i, parent, g)
+                g = checked_gradient(node, input_grads, parent, g)
             if parent.grad_fn is None:
                 if parent._hooks is None:
                     _accumulate_leaf(parent, g, handed, owned)
@@ -465,12 +465,14 @@ def _one_per_input(node: Context, input_grads: tuple) -> tuple:
     return input_grads[:n]
 
 
-def checked_gradient(node: Context, index: int, parent: Tensor, g: Any) -> np.ndarray:
+def checked_gradient(node: Context, input_grads: tuple, parent: Tensor, g: Any) -> np.ndarray:
     """The op contract's slow path: accept a NumPy scalar of the right shape; raise otherwise."""
     if isinstance(g, GradSlots):
         return g
     if isinstance(g, np.generic) and g.dtype.kind == "f" and parent.data.shape == ():
         return np.asarray(g)
+    # found here rather than counted in the hot loop; an op may return one array for two inputs
+    index = next(i for i, (h, x) in enumerate(zip(input_grads, node.inputs)) if h is g and x is parent)
     got = f"shape {tuple(g.shape)} and dtype {g.dtype}" if isinstance(g, np.ndarray) else f"a {type(g).__name__}"
     raise RuntimeError(
         f"{node.name()} returned a wrong gradient for input {index}: expected an ndarray of shape "
