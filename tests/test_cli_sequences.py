@@ -73,3 +73,13 @@ def test_gradcheck_runs_on_a_language_model(corpus, tmp_path, capsys):
     assert main(["train", *flags]) == 0
     assert main(["gradcheck", str(out / "best.npz"), "--samples", "1", "--entries", "2"]) == 0  # ids stay integers
     assert "every op's backward agrees" in capsys.readouterr().out
+
+
+def test_report_is_refused_for_a_language_model_and_summary_reads_recurrent_layers(corpus, tmp_path, capsys):
+    assert main(["train", "--data", f"text:{corpus}", "--report", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "--report draws a classifier's plots" in capsys.readouterr().err
+    import bprop as bp
+    from bprop.nn.builder import ModelOptions, build_model
+
+    text = bp.summary(build_model("lstm", (1, 28, 28), 10, ModelOptions(hidden=(16,))), (1, 28, 28))
+    assert "(None, 28, 16)" in text  # the LSTM's output sequence

@@ -178,6 +178,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config, checkpoint = train_config(args)
     recorder, report_dir = None, Path(config.report) if config.report else None
     callbacks: list[Any] = []
+    if report_dir is not None and dataset_spec(config.data).task == "language-model":
+        raise RunError("--report draws a classifier's plots and examples; for a language model use --out DIR")
     if report_dir is not None:
         from bprop.viz.delta_recorder import DeltaRecorder
 

@@ -23,7 +23,8 @@ def capture_outputs(model: Module, x: Tensor) -> list[tuple[str, Module, np.ndar
 
         def recording(*args: Any, **kwargs: Any) -> Any:
             out = original(module, *args, **kwargs)
-            records.append((name or type(module).__name__, module, out.data))
+            main = out if isinstance(out, Tensor) else out[0]  # recurrent layers: (output, final states)
+            records.append((name or type(module).__name__, module, main.data))
             return out
 
         return recording
