@@ -6,6 +6,9 @@ the learner's backward on random inputs against bprop's hand-derived backward of
 and finite differences, and names per gradient what is off (a missing term, a transposition,
 a wrong scale, a missing sum over the batch, …). The ``bprop exercise`` and ``bprop check``
 commands call these two.
+
+DESIGN.md's layout has no place for it (issue 13 came after): a package of its own above
+``bprop.cs231n``, whose cache-style layer functions the exercise files follow, and ``ops``.
 """
 
 from __future__ import annotations
