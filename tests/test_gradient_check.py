@@ -123,3 +123,23 @@ def test_numerical_gradient_is_the_centred_difference():
 def test_nan_gradients_fail_and_are_counted():
     with np.errstate(invalid="ignore"), pytest.raises(bp.GradcheckError, match=r"analytic nan.*\(3 of 3 elements"):
         bp.gradcheck(lambda t: t.sqrt(), [leaf(-np.ones(3))])
+
+
+class ExpWithSlopeOne(Function):
+    """exp(x) with a backward that claims slope 1 everywhere (right only at x = 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out.copy()
+
+
+def test_an_infinite_numerical_gradient_does_not_accept_a_finite_analytic_one():
+    # exp overflows between x − ε and x + ε, so the centred difference is infinite: the analytic
+    # 1 must not pass as "within atol + rtol·∞"
+    x = bp.tensor(np.array([709.7825]), requires_grad=True)
+    with pytest.raises(bp.GradcheckError, match=r"input 0 .* at index \(0,\)"):
+        bp.gradcheck(ExpWithSlopeOne.apply, [x], eps=1e-3)
