@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bprop"
 
 LEAVES = {"random", "allocator", "reference"}  # numpy only; anything may use them
 CORE = LEAVES | {"autograd", "ops", "tensor", "tensor_functions", "creation", "serialization"}
-CHECKS = {"gradient_check", "gradcheck_graph", "profiler"}  # tools over the core, loaded by `import bprop`
+CHECKS = {"gradient_check", "graph_check", "profiler"}  # tools over the core, loaded by `import bprop`
 BELOW_SHELL = CORE | CHECKS | {"nn", "optim", "data", "train", "distributed"}
 
 MAY_IMPORT: dict[str, set[str]] = {
@@ -29,7 +29,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "creation": {"autograd", "random", "tensor"},
     "serialization": {"tensor"},
     "gradient_check": CORE,
-    "gradcheck_graph": CORE,
+    "graph_check": CORE,
     "profiler": CORE,
     "nn": CORE,
     "optim": CORE,

@@ -47,3 +47,13 @@ def test_the_gradient_check_module_is_importable_beside_the_function():
 
     assert isinstance(module, types.ModuleType) and callable(module.numerical_gradient)
     assert bp.gradcheck is module.gradcheck  # bp.gradcheck stays torch's function
+
+
+def test_the_check_modules_are_not_shadowed_by_their_functions():
+    # `import bprop.X as m` binds the package attribute X: a function of the module's own name
+    # would come back instead of the module
+    import bprop.gradient_check as gradient_check
+    import bprop.graph_check as graph_check
+
+    assert isinstance(gradient_check, types.ModuleType) and isinstance(graph_check, types.ModuleType)
+    assert callable(bp.gradcheck) and callable(bp.gradcheck_graph)

@@ -12,8 +12,8 @@ from typing import Any
 from bprop import allocator, nn, optim
 from bprop.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from bprop.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
-from bprop.gradcheck_graph import gradcheck_graph
 from bprop.gradient_check import GradcheckError, gradcheck
+from bprop.graph_check import gradcheck_graph
 from bprop.nn.summary import summary
 from bprop.profiler import profile
 from bprop.random import get_rng_state, manual_seed, set_rng_state

@@ -29,7 +29,7 @@ import bprop.nn.functional as F
 from bprop import nn
 from bprop import reference as ref
 from bprop.autograd import no_grad
-from bprop.gradcheck_graph import is_kink
+from bprop.graph_check import is_kink
 from bprop.random import get_rng_state, set_rng_state
 from bprop.tensor import Tensor
 from bprop.viz import explain_render

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from bprop.autograd import Context, _topological_order
-from bprop.gradcheck_graph import _check_node
+from bprop.graph_check import _check_node
 from bprop.serialization import atomic_write_bytes
 from bprop.tensor import Tensor
 from bprop.viz.viewer_page import PAGE

@@ -12,6 +12,10 @@ error; ``first_bad`` is the first op (in forward order) whose backward disagrees
 A kink — an input within ε of a point where the op has no derivative (ReLU or abs at 0, a
 tie of a max) — makes the two one-sided slopes differ. Such entries are counted in the "kink"
 column and left out of the comparison: there is no derivative there to be wrong about.
+
+The module is ``graph_check``, not ``gradcheck_graph``: ``bp.gradcheck_graph`` is the function, and
+a package attribute of the same name would shadow the module (``import bprop.gradcheck_graph as m``
+would give the function), as ``gradient_check`` is named for ``bp.gradcheck``.
 """
 
 from __future__ import annotations
