@@ -35,24 +35,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
+import speed
 
 CASES = {"mnist": ((1, 28, 28), 64), "cifar": ((3, 32, 32), 128)}
 
 
 def layers(nn, shape):
-    c, h, w = shape
-    return [
-        nn.Conv2d(c, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(64 * (h // 4) * (w // 4), 128),
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    ]
+    """The CNN of benchmarks/speed.py (one definition of the network for both scripts)."""
+    return speed.layers(nn, "cnn", shape)
 
 
 def data(shape, batch):
