@@ -66,7 +66,7 @@ def test_bad_flags_give_one_line_errors(capsys, tmp_path):
         (["train", "--patience", "2"], "give --val-split too"),
         (["train", "--val-split", "1.5"], "--val-split must be a number in [0, 1), got 1.5"),
         (["train", "--resume"], "--resume needs --out DIR"),
-        (["eval", "missing.npz"], "missing.npz is no file"),
+        (["eval", "missing.npz"], "missing.npz: no such file"),
         (["train", "--hidden", "64,x"], "--hidden must be positive integers separated by commas"),
     ]:
         assert main(argv) == 2

@@ -89,6 +89,9 @@ CASES = [
     ("text with a per-sample model", ["train", "--data", "text:{W}/poem.txt", "--model", "mlp"], "use --model char-"),
     ("text named .npz", ["train", "--data", "text:{W}/junk.npz", "--model", "char-lstm"], "not UTF-8 text"),
     ("text a folder", ["train", "--data", "text:{W}/empty", "--model", "char-lstm"], "is a folder"),
+    ("text empty", ["train", "--data", "text:{W}/blank.txt", "--model", "char-lstm"], "blank.txt: the file is empty"),
+    ("text white space", ["train", "--data", "text:{W}/spaces.txt", "--model", "char-lstm"], "only white space"),
+    ("text too short", ["train", "--data", "text:{W}/short.txt", "--model", "char-lstm"], "at least 641 characters"),
     # the output folder
     ("out holds a run", ["train", "--out", "{W}/run"], "already holds a run (last.npz)"),
     ("out is a file", ["train", "--out", "{W}/file.txt"], "is a file, not a folder"),
@@ -116,7 +119,7 @@ CASES = [
     ("config lr text", ["train", "--config", "{W}/lr.toml"], "--lr must be a number > 0, got 'fast'"),
     ("config hidden zero", ["train", "--config", "{W}/hidden.toml"], "--hidden must be positive integers"),
     # eval, export, report
-    ("eval missing", ["eval", "{W}/absent.npz"], "is no file"),
+    ("eval missing", ["eval", "{W}/absent.npz"], ": no such file (expected a checkpoint"),
     ("eval random bytes", ["eval", "{W}/junk.npz"], "is not a readable bprop file"),
     ("eval folder", ["eval", "{W}/run"], "is a folder"),
     ("eval truncated", ["eval", "{W}/truncated.npz"], "is not a readable bprop file"),
@@ -151,6 +154,17 @@ CASES = [
     ("explain rnn steps 0", ["explain", "--rnn", "rnn", "--steps", "0"], "--steps must be an integer in [1, 100]"),
     ("explain samples 0", ["explain", "--checkpoint", "{W}/run/last.npz", "--samples", "0"], "in [1, 64], got 0"),
     ("explain out folder", ["explain", "--out", "{W}/empty"], "is a folder"),
+    (
+        "explain a language model",
+        ["explain", "--checkpoint", "{W}/lm/last.npz"],
+        "holds a language model (char-lstm: layers Embedding, LSTM), which explain cannot show",
+    ),
+    # gradcheck
+    ("gradcheck a run folder", ["gradcheck", "{W}/run"], "is a folder, not a checkpoint file: give the file in it"),
+    ("gradcheck a folder", ["gradcheck", "{W}/empty"], "is a folder, not a checkpoint file (expected a checkpoint"),
+    ("gradcheck one sample, batch norm", ["gradcheck", "{W}/run/last.npz", "--samples", "1"], "fcnet has batch norm"),
+    ("explain one sample, batch norm", ["explain", "--checkpoint", "{W}/run/last.npz", "--samples", "1"], "needs 2 or"),
+    ("gradcheck missing", ["gradcheck", "{W}/absent.npz"], "absent.npz: no such file"),
 ]
 
 
@@ -164,12 +178,17 @@ def watched(tmp_path_factory) -> Path:
     """A folder with a finished run, data files good and bad, and config files."""
     w = tmp_path_factory.mktemp("watched")
     assert main(["train", "--epochs", "2", "--hidden", "8", "--out", str(w / "run"), "--quiet"]) == 0
+    (w / "poem.txt").write_text("a rose is a rose is a rose\n" * 40)
+    lm = ["train", "--data", f"text:{w / 'poem.txt'}", "--model", "char-lstm", "--hidden", "8", "--epochs", "1"]
+    assert main([*lm, "--out", str(w / "lm"), "--quiet"]) == 0
     (w / "empty").mkdir()
+    (w / "blank.txt").write_text("")
+    (w / "spaces.txt").write_text(" \n\n\t\n")
+    (w / "short.txt").write_text("a rose\n")
     (w / "truncated").mkdir()
     (w / "truncated" / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 9]))
     (w / "file.txt").write_text("not a folder")
     (w / "plain.py").write_text("x = 1\n")
-    (w / "poem.txt").write_text("a rose is a rose is a rose\n" * 40)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((10, 3)).astype(np.float32), np.arange(10) % 2
     _npz(w / "ok.npz", x=x, y=y)
@@ -225,5 +244,6 @@ def test_a_bad_input_is_one_line_and_changes_nothing(watched, capsys, argv, mess
     err = capsys.readouterr().err.strip()
     assert code not in (0, None), err
     assert 1 <= len(err.splitlines()) <= 2 and "Traceback" not in err, err
+    assert f"error: {argv[0]}:" not in err, err  # the command's name once, not again in the message
     assert message.replace("{W}", str(watched)) in err, err
     assert snapshot(watched) == before

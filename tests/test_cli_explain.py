@@ -38,6 +38,12 @@ def test_gradcheck_a_trained_model(capsys, checkpoint):
     assert "every op's backward agrees with finite differences" in out and "Linear" in out
 
 
+def test_gradcheck_counts_one_sample_in_the_singular(capsys, tmp_path):
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--no-batchnorm", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["gradcheck", str(tmp_path / "last.npz"), "--samples", "1"]) == 0
+    assert "on 1 test sample of digits" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
@@ -49,7 +55,7 @@ def test_gradcheck_a_trained_model(capsys, checkpoint):
         (["explain", "--model", "fcnet", "--dropout", "1"], "--dropout must be a number in [0, 1)"),
         (["explain", "--model", "fcnet", "--conv"], "do not go together"),
         (["explain", "--checkpoint", "missing.npz"], "missing.npz"),
-        (["gradcheck", "missing.npz"], "no checkpoint at missing.npz"),
+        (["gradcheck", "missing.npz"], "missing.npz: no such file"),
     ],
 )
 def test_mistakes_are_one_line(capsys, args, message):

@@ -42,7 +42,15 @@ from bprop.nn.sequence_models import sample_tokens
 from bprop.serialization import atomic_write_bytes
 from bprop.train import evaluate
 from bprop.train.fit import DivergenceError
-from bprop.train.run import RunError, bits_per_token, class_names, model_from_checkpoint, read_checkpoint, run
+from bprop.train.run import (
+    RunError,
+    bits_per_token,
+    checkpoint_file,
+    class_names,
+    model_from_checkpoint,
+    read_checkpoint,
+    run,
+)
 from bprop.train.run_config import ConfigError, RunConfig, check_option, describe_range, flag, options
 
 USER_ERRORS = (RunError, ConfigError, DatasetError, ExerciseError)
@@ -340,6 +348,7 @@ def _explained_case(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
 
     try:
         if args.checkpoint:
+            _check_explainable(args.checkpoint)
             model, x, y, _ = checkpoint_case(args.checkpoint, 4 if args.samples is None else args.samples)
             return model, x, y, "cross_entropy"
         if args.model:
@@ -347,7 +356,7 @@ def _explained_case(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
             model, x, y = model_case(args.model, args.batchnorm, args.dropout or 0.0, batch, args.seed)
             return model, x, y, "cross_entropy"
     except ValueError as err:
-        raise RunError(str(err)) from None
+        raise _explain_error(err) from None
     if args.sizes is None and args.activation == "sigmoid" and args.loss == "mse":
         return None, None, None, "mse"
     sizes = _layer_sizes(args.sizes or "2,2,2")
@@ -356,6 +365,28 @@ def _explained_case(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
     x = rng.uniform(-1, 1, sizes[0])
     y = np.eye(sizes[-1])[rng.integers(sizes[-1])] if args.loss == "cross_entropy" else rng.uniform(0, 1, sizes[-1])
     return model, x, y, args.loss
+
+
+def _check_explainable(path: str) -> None:
+    """Refuse a checkpoint whose layers explain has no derivation for, saying what it holds;
+    checked before its data is loaded, so that a language model is refused for what it is."""
+    from bprop.viz.explain import unexplainable_layers
+
+    model, config, _ = model_from_checkpoint(path)
+    layers = unexplainable_layers(model)
+    if layers:
+        kind = "language model" if dataset_spec(config.data).task == "language-model" else "classifier"
+        raise RunError(
+            f"--checkpoint {path} holds a {kind} ({config.model}: layers {', '.join(layers)}), which explain cannot "
+            "show: it explains chains of Linear, Conv2d, pooling, batch-norm, dropout and activation layers, "
+            "such as fcnet, convnet and lenet5 checkpoints"
+        )
+
+
+def _explain_error(err: ValueError) -> RunError:
+    """The library's message without its own "explain:" prefix: the CLI already starts the line
+    with "bprop explain: error:"."""
+    return RunError(str(err).removeprefix("explain: "))
 
 
 def _check_explain_options(args: argparse.Namespace) -> None:
@@ -433,7 +464,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         try:
             result = explain(model, x, y, loss=loss, lr=args.lr)
         except ValueError as err:
-            raise RunError(str(err)) from None
+            raise _explain_error(err) from None
         if args.format == "html" and args.out:
             viewer = _viewer_beside(args.out, model, x, y, loss)
         renders = {"text": result.to_text, "markdown": result.to_markdown}
@@ -478,19 +509,23 @@ def add_explain_args(p: argparse.ArgumentParser) -> None:
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     from bprop.viz.cases import checkpoint_case
 
-    if not Path(args.checkpoint).is_file():
-        raise RunError(f"no checkpoint at {args.checkpoint}")
     if not 1 <= args.entries <= 1000:
         raise RunError(f"--entries must be an integer in [1, 1000], got {args.entries}")
+    checkpoint_file(args.checkpoint)  # a missing file or a folder is worded as in eval and train --resume
     try:
         model, x, y, config = checkpoint_case(args.checkpoint, args.samples)
     except ValueError as err:
         raise RunError(str(err)) from None
     loss = nn.functional.cross_entropy(model(bp.tensor(x)), y)
     report = bp.gradcheck_graph(loss, entries=args.entries, seed=args.seed)
-    print(f"{args.checkpoint}: {config.model} on {len(y)} test samples of {config.data}, float64")
+    print(f"{args.checkpoint}: {config.model} on {_count(len(y), 'test sample')} of {config.data}, float64")
     print(report.table())
     return 0 if report.ok else 1
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless n is 1: "1 test sample", "8 test samples"."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def add_gradcheck_args(p: argparse.ArgumentParser) -> None:

@@ -94,13 +94,24 @@ class _Setup:
     notes: list[str]
 
 
+def checkpoint_file(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if it is a file; else a RunError saying it is missing or a folder (and,
+    for the folder of a run, which file in it to give), worded alike for every command."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    expected = "(expected a checkpoint .npz written by `bprop train --out`)"
+    if not path.is_dir():
+        raise RunError(f"{path}: no such file {expected}")
+    inside = [path / name for name in ("best.npz", "last.npz") if (path / name).is_file()]
+    hint = f": give the file in it, e.g. {inside[-1]}" if inside else f" {expected}"
+    raise RunError(f"{path} is a folder, not a checkpoint file{hint}")
+
+
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], RunConfig]:
     """A checkpoint written by ``run`` and its RunConfig, checked: RunError naming the file if
     it is missing, not a bprop checkpoint, or lacks a valid run configuration."""
-    path = Path(path)
-    if not path.is_file():
-        what = "a folder" if path.is_dir() else "no file"
-        raise RunError(f"{path} is {what}: expected a checkpoint (.npz) written by `bprop train --out`")
+    path = checkpoint_file(path)
     try:
         state = load_checkpoint(path, restore_rng=False)
     except (ValueError, OSError, KeyError) as err:

@@ -70,6 +70,12 @@ def checkpoint_case(path: str, samples: int = 4) -> tuple[nn.Module, np.ndarray,
     data set the checkpoint was trained on, through the data set's evaluation transform."""
     _check_batch(samples, "--samples")
     model, config, _ = model_from_checkpoint(path)
+    if samples < 2 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
+        # the model is seen in training mode, where a batch norm normalises by the batch's statistics
+        raise ValueError(
+            f"--samples {samples}: {config.model} has batch norm, which needs 2 or more samples "
+            "(batch statistics of one sample are undefined)"
+        )
     _, test = load_dataset(config.data, config.data_dir, False)
     x, y = test.gather(np.arange(min(samples, len(test))))[:2]
     spec = dataset_spec(config.data)

@@ -127,9 +127,15 @@ def chain_of(model: nn.Module) -> list[nn.Module]:
     return [leaf for child in model.children() for leaf in chain_of(child)]
 
 
+def unexplainable_layers(model: nn.Module) -> list[str]:
+    """The names of the layer types of ``model`` that explain has no derivation for, each once,
+    in the order they first appear (empty when explain can show the whole model)."""
+    return list(dict.fromkeys(type(m).__name__ for m in chain_of(model) if type(m) not in SUPPORTED))
+
+
 def _checked_chain(model: nn.Module, x: np.ndarray) -> list[nn.Module]:
     layers = chain_of(model)
-    unsupported = [type(m).__name__ for m in layers if type(m) not in SUPPORTED]
+    unsupported = unexplainable_layers(model)
     if unsupported:
         names = ", ".join(sorted({t.__name__ for t in SUPPORTED}))
         raise ValueError(f"explain: cannot explain layer {unsupported[0]}; supported layers: {names}")

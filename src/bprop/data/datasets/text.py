@@ -9,6 +9,7 @@ character has an id.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
@@ -34,8 +35,12 @@ def read_text(path: str | os.PathLike) -> str:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise DatasetError(f"--data text:{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    text = RECORD_SEPARATOR.sub("", ANSI_CODE.sub("", text))
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    if not text:
+        raise DatasetError(f"--data text:{path}: the file is empty (expected a UTF-8 text to learn from)")
+    text = RECORD_SEPARATOR.sub("", ANSI_CODE.sub("", text)).strip()
+    if not text:  # else the model would learn the one "\n" this function appends
+        raise DatasetError(f"--data text:{path}: the file holds no text, only white space or colour codes")
+    return re.sub(r"\n{3,}", "\n\n", text) + "\n"
 
 
 def windows(ids: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +49,17 @@ def windows(ids: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     starts = np.arange(count) * length
     x = ids[starts[:, None] + np.arange(length)]
     return x, ids[starts[:, None] + np.arange(1, length + 1)]
+
+
+def _split(count: int, held_out: float) -> int:
+    """The index of the first held-out character."""
+    return int(count * (1 - held_out))
+
+
+def _fits(count: int, held_out: float, length: int) -> bool:
+    """Whether ``count`` characters give at least one window to train on and one held out."""
+    split = _split(count, held_out)
+    return split - 1 >= length and count - split - 1 >= length
 
 
 def load_text(
@@ -55,11 +71,12 @@ def load_text(
     vocabulary = sorted(set(text))
     lookup = {ch: i for i, ch in enumerate(vocabulary)}
     ids = np.array([lookup[ch] for ch in text], dtype=np.int64)
-    split = int(len(ids) * (1 - held_out))
-    if split - 1 < length or len(ids) - split - 1 < length:
+    split = _split(len(ids), held_out)
+    if not _fits(len(ids), held_out, length):
+        shortest = next(n for n in itertools.count(2 * length + 2) if _fits(n, held_out, length))
         raise DatasetError(
             f"--data text:{path}: {len(ids)} characters are too few for windows of {length} in both the "
-            f"training and the held-out {held_out:.0%}; give a text of at least {int((length + 1) / held_out) + 1}"
+            f"training and the held-out {held_out:.0%}; give a text of at least {shortest} characters"
         )
     train, test = windows(ids[:split], length), windows(ids[split:], length)
     name = f"text:{path}"
@@ -71,5 +88,6 @@ def encode(text: str, vocabulary: list[str]) -> list[int]:
     lookup = {ch: i for i, ch in enumerate(vocabulary)}
     unknown = [ch for ch in text if ch not in lookup]
     if unknown:
-        raise DatasetError(f"the prompt holds {len(unknown)} character(s) the model never saw, first {unknown[0]!r}")
+        count = f"{len(unknown)} character{'s' if len(unknown) > 1 else ''}"
+        raise DatasetError(f"the prompt holds {count} the model never saw, first {unknown[0]!r}")
     return [lookup[ch] for ch in text]
