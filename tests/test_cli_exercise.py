@@ -28,7 +28,7 @@ def test_exercise_then_check_a_wrong_then_a_right_batch_norm(tmp_path, capsys):
         (["exercise", "relu", "--out", "{tmp}/no/such/folder/r.py"], "the folder"),
         (["check", "{tmp}/missing.py"], "missing.py: no such file (write one with: bprop exercise OP --out"),
         (["check", "{tmp}/broken.py"], "broken.py:2: syntax error"),
-        (["check", "{tmp}/broken.py", "--seed", "-1"], "--seed must be a non-negative integer"),
+        (["check", "{tmp}/broken.py", "--seed", "-1"], "--seed must be an integer in [0, 4294967295], got -1"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(argv, message, tmp_path, capsys):

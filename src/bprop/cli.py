@@ -88,7 +88,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="TOML file of option values (flags win)")
     p.add_argument(
         "--workers", type=int, default=1, metavar="N",
-        help="data-parallel processes on this machine, launched with mpirun (needs MPI; default 1)",
+        help="data-parallel processes on this machine, at most one per core, run by mpirun (needs MPI; default 1)",
     )  # fmt: skip
 
 
@@ -129,6 +129,8 @@ def config_file_values(path: str) -> dict[str, Any]:
         except ImportError:
             raise RunError("--config needs Python 3.11+ or the tomli package") from None
     where = f"--config {path}"
+    if not path:
+        raise RunError("--config needs a file name, got an empty one")
     try:
         with open(path, "rb") as handle:
             raw = tomllib.load(handle)
@@ -157,17 +159,29 @@ def config_file_values(path: str) -> dict[str, Any]:
 
 def given_options(args: argparse.Namespace) -> dict[str, Any]:
     """The RunConfig options the user gave: --config file values, overridden by flags."""
-    given = config_file_values(args.config) if args.config else {}
+    given = config_file_values(args.config) if args.config is not None else {}
     fields = {f.name for f in options()}
     given.update({k: v for k, v in vars(args).items() if k in fields})
+    # RunConfig cannot tell this pair from --no-batchnorm alone: batchnorm is normalization's default
+    if given.get("normalization") == "batchnorm" and given.get("batchnorm") is False:
+        raise RunError("--no-batchnorm turns normalisation off, --normalization batchnorm on: give one")
     return given
+
+
+def _max_workers() -> int:
+    """The most --workers: one per core, as more only take turns on the cores (and thousands
+    would swamp the machine); at least 2, so that the README's `--workers 2` runs anywhere."""
+    return max(2, os.cpu_count() or 1)
 
 
 def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
     """(the run's configuration, the checkpoint to resume or None), checked."""
     given = given_options(args)
-    if args.workers < 1:
-        raise RunError(f"--workers must be an integer ≥ 1, got {args.workers}")
+    if not 1 <= args.workers <= _max_workers():
+        raise RunError(
+            f"--workers must be an integer in [1, {_max_workers()}] (one process per core of this machine), "
+            f"got {args.workers}"
+        )
     if args.resume is None:
         return RunConfig(**given), None
     out = given.get("out") or given.get("report")
@@ -277,7 +291,12 @@ def build_run_report(run_dir: Path) -> Path:
     checkpoint = run_dir / "last.npz"
     if not checkpoint.exists():
         raise RunError(f"{run_dir} has no last.npz: give the folder of a run written with --out or --report")
-    model, _, state = model_from_checkpoint(checkpoint)
+    model, run_config, state = model_from_checkpoint(checkpoint)
+    if dataset_spec(run_config.data).task == "language-model":
+        raise RunError(
+            f"{run_dir} holds a language model ({run_config.model}); report draws a classifier's plots and "
+            f"examples: see {run_dir / 'metrics.json'}, or `bprop sample {checkpoint} --prompt TEXT`"
+        )
     config = state["config"]
     metrics_path = run_dir / "metrics.json"
     try:
@@ -307,6 +326,8 @@ def build_run_report(run_dir: Path) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if not args.run_dir:  # Path("") would be the current folder
+        raise RunError("give the folder of a run (bprop train --out DIR), not an empty name")
     print(f"wrote {build_run_report(Path(args.run_dir))}")
     return 0
 
@@ -414,6 +435,7 @@ def _check_explain_options(args: argparse.Namespace) -> None:
         raise RunError(f"--lang zh is not available for {'--conv' if args.conv else '--rnn'} yet; drop --lang")
     if not (np.isfinite(args.lr) and args.lr > 0):
         raise RunError(f"--lr must be a number > 0, got {args.lr}")
+    check_option("seed", args.seed)  # the range of train's --seed: NumPy refuses a negative one
 
 
 def _viewer_beside(out: str, model: Any, x: Any, y: Any, loss: str) -> str:
@@ -442,7 +464,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from bprop.viz import explain, explain_conv
 
     _check_explain_options(args)
-    if args.out:
+    if args.out is not None:
         _check_writable_file(args.out, "--out")
     viewer = None
     if args.rnn:
@@ -511,6 +533,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
     if not 1 <= args.entries <= 1000:
         raise RunError(f"--entries must be an integer in [1, 1000], got {args.entries}")
+    check_option("seed", args.seed)
     checkpoint_file(args.checkpoint)  # a missing file or a folder is worded as in eval and train --resume
     try:
         model, x, y, config = checkpoint_case(args.checkpoint, args.samples)
@@ -537,6 +560,8 @@ def add_gradcheck_args(p: argparse.ArgumentParser) -> None:
 
 def _check_writable_file(path: str, option: str) -> None:
     """A file may be written at ``path``: it is not a folder and its folder exists and is writable."""
+    if not path:  # Path("") would be the current folder
+        raise RunError(f"{option} needs a file name, got an empty one")
     target = Path(path)
     if target.is_dir():
         raise RunError(f"{option} {path} is a folder; give a file name")
@@ -568,7 +593,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = evaluate(model, test_set, transform=spec.transforms(augment=False)[1])
     print(
         f"{data} test accuracy {results['accuracy']:.2%}  loss {results['loss']:.4f}  "
-        f"top-5 {results['top5_accuracy']:.2%}  ({len(test_set)} samples)"
+        f"top-5 {results['top5_accuracy']:.2%}  ({_count(len(test_set), 'sample')})"
     )
     print("confusion matrix (rows: true class, columns: predicted):")
     print(np.array2string(results["confusion_matrix"], max_line_width=200))
@@ -591,7 +616,7 @@ def _eval_language_model(checkpoint: str, model: Any, state: dict, data: str, te
     results = evaluate(model, test_set)
     print(
         f"{data} held-out {bits_per_token(results['loss']):.3f} bits per character  loss {results['loss']:.4f}  "
-        f"({len(test_set)} windows)"
+        f"({_count(len(test_set), 'window')})"
     )
     return 0
 
@@ -648,8 +673,7 @@ def add_exercise_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    if args.seed < 0:
-        raise ExerciseError(f"--seed must be a non-negative integer, got {args.seed}")
+    check_option("seed", args.seed)
     report = check_file(args.file, seed=args.seed)
     print(report.format())
     return 0 if report.ok else 1
@@ -661,15 +685,19 @@ def add_check_args(p: argparse.ArgumentParser) -> None:
 
 
 # ----- sample ------------------------------------------------------------------------------
+MAX_SAMPLE_LENGTH = 10_000  # one forward pass a character: about a minute; a typo's 10¹⁴ would never end
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     model, _, state = model_from_checkpoint(args.checkpoint)
     vocabulary = state["config"].get("vocabulary")
     if not vocabulary:
         raise RunError(f"{args.checkpoint} is not a language model (train one with --data text:PATH)")
-    if args.length < 0:
-        raise RunError(f"--length must be an integer ≥ 0, got {args.length}")
+    if not 0 <= args.length <= MAX_SAMPLE_LENGTH:
+        raise RunError(f"--length must be an integer in [0, {MAX_SAMPLE_LENGTH}], got {args.length}")
     if not args.temperature > 0:
         raise RunError(f"--temperature must be a number > 0, got {args.temperature}")
+    check_option("seed", args.seed)
     prompt = encode(args.prompt, vocabulary)
     if not prompt:
         raise RunError("--prompt must hold at least one character")
@@ -683,7 +711,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def add_sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a .npz checkpoint of a language model (`bprop train --data text:PATH --out`)")
     p.add_argument("--prompt", required=True, help="the text to continue (characters the model has seen)")
-    p.add_argument("--length", type=int, default=100, help="characters to add (default 100)")
+    p.add_argument("--length", type=int, default=100, help=f"characters to add, 0 to {MAX_SAMPLE_LENGTH} (default 100)")
     p.add_argument(
         "--temperature", type=float, default=0.8, help="softmax temperature: lower is safer, higher wilder (0.8)"
     )
@@ -770,6 +798,14 @@ def _kept(args: argparse.Namespace) -> str:
     return ""
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _smaller_hint(args: argparse.Namespace) -> str:
+    return "; choose smaller sizes (--hidden, --batch-size)" if args.command == "train" else ""
+
+
 def _fail(args: argparse.Namespace, message: str, code: int, agreed: bool = False) -> int:
     """Print one line and return ``code``. Under MPI, after start-up (``agreed`` False) one
     rank's error ends the whole job at once; agreed errors are printed by rank 0 only."""
@@ -800,6 +836,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, f"stopped: {err} (--lr){_kept(args)}", EXIT_DIVERGED, agreed=True)
     except KeyboardInterrupt:
         return _fail(args, f"interrupted{_resume_hint(args)}", EXIT_INTERRUPTED)
+    except MemoryError as err:  # e.g. --hidden 99999999999: NumPy says how much it wanted
+        return _fail(args, f"error: not enough memory: {_lower_first(str(err))}{_smaller_hint(args)}", EXIT_USER_ERROR)
     except BrokenPipeError:  # e.g. `bprop eval … | head -1`: the reader has all it wanted
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so that the interpreter's final flush fails silently too

@@ -37,6 +37,11 @@ def test_fit_learns_and_records_history():
     assert history.stop_reason == "finished 5 epochs"
 
 
+def test_one_epoch_is_counted_in_the_singular():
+    model, opt = make()
+    assert fit(model, blobs(), optimizer=opt, epochs=1, batch_size=16, quiet=True).stop_reason == "finished 1 epoch"
+
+
 def test_target_loss_and_time_limit_stop_early():
     model, opt = make()
     history = fit(model, blobs(), optimizer=opt, epochs=50, batch_size=16, target_loss=0.5, quiet=True)
@@ -106,7 +111,7 @@ def test_early_stopping_on_validation_metric():
     history = fit(
         model, blobs(), val=blobs(seed=1), optimizer=opt, epochs=20, batch_size=16, callbacks=[stopper], quiet=True
     )
-    assert len(history.epochs) == 2 and "early stopping" in history.stop_reason
+    assert len(history.epochs) == 2 and history.stop_reason == "early stopping: val_loss did not improve for 1 epoch"
 
 
 def test_loggers_and_checkpoints_are_written(tmp_path):

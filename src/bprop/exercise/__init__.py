@@ -33,7 +33,11 @@ def write_exercise(op: str, path: str | os.PathLike) -> Path:
     exercises = registry()
     if op not in exercises:
         raise ExerciseError(f"unknown op {op!r}: there are exercises for {', '.join(exercises)}")
+    if not str(path):  # Path("") would be the current folder
+        raise ExerciseError("--out needs a file name, got an empty one")
     file = Path(path)
+    if file.is_dir():
+        raise ExerciseError(f"{path} is a folder: give a file name, e.g. --out {file / (op + '.py')}")
     if file.exists():
         raise ExerciseError(f"{path} exists already: not overwriting it (delete it or choose another --out)")
     if not file.parent.is_dir():

@@ -70,7 +70,8 @@ class EarlyStopping(Callback):
             return
         self.wait += 1
         if self.wait >= self.patience:
-            trainer.stop = f"early stopping: {self.monitor} did not improve for {self.patience} epochs"
+            epochs = f"{self.patience} epoch{'s' if self.patience != 1 else ''}"
+            trainer.stop = f"early stopping: {self.monitor} did not improve for {epochs}"
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "wait": self.wait}

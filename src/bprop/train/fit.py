@@ -319,7 +319,7 @@ def fit(
     trainer.grad_tol = grad_tol
     with _ctrl_c_at_step_boundary(trainer):
         _epochs(trainer, val, epochs, batch_size, target_loss, time_limit, started, transform, val_transform, quiet)
-    trainer.history.stop_reason = trainer.stop or f"finished {epochs} epochs"
+    trainer.history.stop_reason = trainer.stop or f"finished {epochs} epoch{'s' if epochs != 1 else ''}"
     for cb in callbacks:
         cb.on_train_end(trainer)
     if trainer.interrupted:

@@ -97,6 +97,8 @@ class _Setup:
 def checkpoint_file(path: str | os.PathLike) -> Path:
     """``path`` as a Path if it is a file; else a RunError saying it is missing or a folder (and,
     for the folder of a run, which file in it to give), worded alike for every command."""
+    if not str(path):  # Path("") would be the current folder
+        raise RunError("no checkpoint given (an empty file name)")
     path = Path(path)
     if path.is_file():
         return path
