@@ -54,3 +54,29 @@ def test_finds_numpys_openblas_and_sets_its_threads():
         np.testing.assert_allclose(a @ a.T, np.einsum("ik,jk->ij", a, a))
     finally:
         setter(before)
+
+
+def test_workers_follow_the_held_count_then_the_environment_then_adapt(monkeypatch):
+    state = blas._State()
+    state.cores = 4
+    monkeypatch.setattr(blas, "_state", state)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    assert blas.workers() == 1  # nothing known yet: no parallel work
+    state.set_threads, state.threads = (lambda n: None), 4
+    assert blas.workers() == 4
+    state.threads = 1  # adapt() found the cores busy
+    assert blas.workers() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert blas.workers() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")
+    assert blas.workers() == 4  # never more than the cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    state.threads = 2
+    assert blas.workers() == 2
+    with blas.held(1):
+        assert blas.workers() == 1
+        with blas.held(2):
+            assert blas.workers() == 2
+        assert blas.workers() == 1
+    assert blas.workers() == 2

@@ -11,16 +11,21 @@ how many threads the kernel has running (/proc/loadavg), subtracts this process'
 threads (/proc/self/task), and keeps a moving average of the others: OpenBLAS gets every core while that average stays
 below one half of a core, and one thread otherwise (with some hysteresis). Nothing changes when
 the user chose a thread count (OMP_NUM_THREADS or OPENBLAS_NUM_THREADS set, or
-``BPROP_ADAPT_BLAS_THREADS=0``), when the BLAS is not OpenBLAS or the system has no
-/proc/loadavg: then the BLAS keeps its own setting.
+``BPROP_ADAPT_BLAS_THREADS=0``), while a run holds a count (``held(n)``: ``bprop train
+--threads``), when the BLAS is not OpenBLAS or the system has no /proc/loadavg: then the BLAS
+keeps that setting.
+
+``workers()`` is the same decision for bprop's own threads (ops/parallel.py splits elementwise
+and per-sample work): as many as the BLAS may use now.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 SAMPLE_SECONDS = 0.1  # how often the run queue is read (a read costs ~0.1-0.3 ms)
 SMOOTHING = 0.2  # weight of a new sample in the moving average (~0.5 s of memory)
@@ -29,12 +34,22 @@ BUSY_ABOVE, FREE_BELOW = 0.7, 0.3  # other runnable threads: one BLAS thread abo
 
 class _State:
     def __init__(self) -> None:
-        self.checked = False
+        self.checked = False  # whether OpenBLAS was looked for
+        self.adaptive = True  # whether adapt() may change the count (not when the user chose it)
         self.set_threads: Callable[[int], None] | None = None
-        self.cores = os.cpu_count() or 1
+        self.cores = usable_cores()
         self.threads = 0  # what we last set (0: not yet)
+        self.held: int | None = None  # a count the user chose for a run (held(n)); adapt() leaves it
         self.others = 0.0  # moving average of other runnable threads
         self.last_sample = 0.0
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask), not all the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 _state = _State()
@@ -97,24 +112,34 @@ def _own_running() -> int:
     return count
 
 
+def _look_up(state: _State) -> None:
+    """Find OpenBLAS once: its setter and current count (also when the user chose the count:
+    ``limited`` still needs to set it), and whether adapt() may change the count."""
+    if state.checked:
+        return
+    state.checked = True
+    found = find_openblas() if state.cores > 1 else None
+    if found is not None:
+        state.set_threads, getter = found
+        state.threads = getter()
+    state.adaptive = found is not None and not _user_chose()
+
+
 def adapt() -> None:
     """Called before large GEMMs; cheap (one clock read) between samples."""
     state = _state
+    if state.held is not None:
+        return
     now = time.monotonic()
     if now - state.last_sample < SAMPLE_SECONDS:
         return
     state.last_sample = now
-    if not state.checked:
-        state.checked = True
-        found = None if _user_chose() or state.cores < 2 else find_openblas()
-        if found is not None:
-            state.set_threads, getter = found
-            state.threads = getter()
-    if state.set_threads is None:
+    _look_up(state)
+    if not state.adaptive or state.set_threads is None:
         return
     running = _running_threads()
     if running is None:
-        state.set_threads = None
+        state.adaptive = False
         return
     sample = max(0, running - _own_running())  # ours: this thread, BLAS workers still spinning
     state.others += SMOOTHING * (sample - state.others)
@@ -122,3 +147,57 @@ def adapt() -> None:
     if wanted != state.threads:
         state.set_threads(wanted)
         state.threads = wanted
+
+
+def _env_threads() -> int | None:
+    """The thread count the user gave the BLAS through the environment, if any."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        try:
+            return max(1, int(os.environ.get(var, "").split(",")[0]))
+        except ValueError:
+            continue
+    return None
+
+
+def workers() -> int:
+    """How many threads bprop's own parallel work may use now: the count a run holds, else the
+    user's from the environment, else the BLAS's (what adapt() last chose: all cores while they
+    are free, one while other processes use them). One when the BLAS is unknown (not OpenBLAS,
+    or no GEMM op ran yet)."""
+    state = _state
+    if state.held is not None:
+        return state.held
+    chosen = _env_threads()
+    if chosen is not None:
+        return min(chosen, state.cores)
+    return max(1, state.threads) if state.set_threads is not None else 1
+
+
+@contextlib.contextmanager
+def held(threads: int) -> Iterator[None]:
+    """Keep adapt() from changing the BLAS threads while inside, and let workers() return
+    ``threads``: a run's ``--threads`` (train/threads.py sets the BLAS count itself)."""
+    state, before = _state, _state.held
+    state.held = max(1, int(threads))
+    try:
+        yield
+    finally:
+        state.held = before
+
+
+@contextlib.contextmanager
+def limited(threads: int) -> Iterator[None]:
+    """The BLAS on at most ``threads`` threads while inside (ops/parallel.py's parts that each
+    multiply matrices on their own core), then back to the count it had. Nothing happens when
+    the BLAS's threads cannot be set."""
+    state = _state
+    _look_up(state)
+    current = state.held or state.threads
+    if state.set_threads is None or current <= threads:
+        yield
+        return
+    state.set_threads(threads)
+    try:
+        yield
+    finally:
+        state.set_threads(current)
