@@ -145,6 +145,12 @@ class _Child:
         return peak
 
 
+# A pause before each round: after its work, each framework's idle threads keep spinning on the
+# cores for a while (OpenBLAS's by default 2**28 cycles, ~0.1 s; OpenMP's some ms), which slowed
+# the start of the other child's round and made whichever ran first look better.
+SETTLE_SECONDS = 0.15
+
+
 def compare(script: str, args: list[str], rounds: int = 7) -> dict:
     """bprop against torch, paired: both children stay alive, and their timed rounds (about
     0.2 s each) alternate, so that each bprop round has a torch round next to it under the same
@@ -156,6 +162,7 @@ def compare(script: str, args: list[str], rounds: int = 7) -> dict:
     try:
         for i in range(rounds):
             for framework in ("bprop", "torch") if i % 2 == 0 else ("torch", "bprop"):
+                time.sleep(SETTLE_SECONDS)  # the other child's idle threads stop spinning first
                 seconds[framework].append(children[framework].ask("round")["seconds"])
     finally:
         peaks = {framework: child.close()["peak_mb"] for framework, child in children.items()}
