@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from bprop.autograd import Context, Function
+from bprop.ops import parallel
 from bprop.ops.special import normal_cdf
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -58,25 +59,52 @@ def relu_array(x: np.ndarray) -> np.ndarray:
     """max(x, 0) in x's memory layout, as np.maximum against an array of zeros: NumPy
     vectorises maximum only when both operands advance, so this is 2–3× faster than against a
     scalar 0. The zeros are one read-only buffer per dtype of at most RELU_BLOCK elements; a
-    larger input goes through in blocks of that size. Axes are put in memory order first (a
-    conv output is an NCHW view of an NHWC buffer) so the zeros are read in step; an input
-    that is no permutation of a contiguous array (a strided slice) takes the scalar path."""
-    memory_order = None
-    if not x.flags.c_contiguous:
-        memory_order = np.argsort(x.strides, kind="stable")[::-1]
-        if not x.transpose(memory_order).flags.c_contiguous:
-            return np.maximum(x, 0)
-    block = max(1, min(x.size, RELU_BLOCK))
-    zeros = _zeros.get(x.dtype)
-    if zeros is None or zeros.size < block:
-        zeros = _zeros[x.dtype] = np.zeros(block, dtype=x.dtype)
-        zeros.flags.writeable = False
+    larger input goes through in blocks of that size, the blocks spread over the free cores
+    (ops/parallel.py). Axes are taken in memory order (a conv output is an NCHW view of an NHWC
+    buffer) so the zeros are read in step; an input that is no permutation of a contiguous
+    array (a strided slice) takes the scalar path."""
     out = np.empty_like(x)  # same memory layout as x, so both flatten in memory order below
-    flat_x, flat_out = x.ravel(order="K"), out.ravel(order="K")
-    for start in range(0, x.size, block):
-        end = min(start + block, x.size)
-        np.maximum(flat_x[start:end], zeros[: end - start], out=flat_out[start:end])
+    flats = parallel.flat_in_memory_order(x, out)
+    if flats is None:
+        return np.maximum(x, 0)
+    flat_x, flat_out = flats
+    zeros = _zeros_block(x.dtype, min(x.size, RELU_BLOCK))
+
+    def blocks(part: slice) -> None:
+        for start in range(part.start, part.stop, RELU_BLOCK):
+            end = min(start + RELU_BLOCK, part.stop)
+            np.maximum(flat_x[start:end], zeros[: end - start], out=flat_out[start:end])
+
+    parallel.for_parts(blocks, x.size)
     return out
+
+
+def _zeros_block(dtype: np.dtype, size: int) -> np.ndarray:
+    zeros = _zeros.get(dtype)
+    if zeros is None or zeros.size < size:
+        zeros = _zeros[dtype] = np.zeros(max(size, 1), dtype=dtype)
+        zeros.flags.writeable = False
+    return zeros
+
+
+def relu_backward_array(out: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
+    """δ ⊙ [a > 0], with NaN passing δ on as torch ("not ≤ 0" rather than "> 0"); a multiply by
+    the mask is ~10× faster than np.where. Spread over the free cores when a and δ share a
+    memory layout (a conv's output and the gradient coming back to it do)."""
+    if not parallel.worth_splitting(out.size):
+        return grad_out * ~(out <= 0)
+    result = np.empty_like(grad_out)  # grad_out's layout
+    flats = parallel.flat_in_memory_order(out, grad_out, result)
+    if flats is None:
+        return grad_out * ~(out <= 0)
+    flat_a, flat_g, flat_result = flats
+
+    def masked(part: slice) -> None:
+        passes = ~(flat_a[part] <= 0)
+        np.multiply(flat_g[part], passes, out=flat_result[part])
+
+    parallel.for_parts(masked, out.size)
+    return result
 
 
 class ReLU(Function):
@@ -90,8 +118,7 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        passes = ~(ctx.out <= 0)  # "not ≤ 0" rather than "> 0": NaN passes δ on, as torch
-        return (grad_out * passes,)  # a multiply by the mask is ~10× faster than np.where here
+        return (relu_backward_array(ctx.out, grad_out),)
 
 
 class LeakyReLU(Function):

@@ -17,6 +17,14 @@ keeps that setting.
 
 ``workers()`` is the same decision for bprop's own threads (ops/parallel.py splits elementwise
 and per-sample work): as many as the BLAS may use now.
+
+Those threads must not meet OpenBLAS's idle ones: after each GEMM they spin, waiting for more
+work, for 2**28 cycles (~0.1 s) before they sleep, on the very cores our pooling and ReLU parts
+then need. That made a CIFAR-shape CNN step 1.4× slower with the parts than without; with the
+wait shortened to 2**22 cycles (``shorten_spin_wait``, once, at the first GEMM op) the step is
+~25% faster than without the parts. 2**20 slowed the MLP (its GEMMs follow each other closely:
+waking sleeping threads costs), 2**26 left most of the CNN's loss. The user's
+OPENBLAS_THREAD_TIMEOUT, or BPROP_ADAPT_BLAS_THREADS=0, keeps OpenBLAS's own wait.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import Callable, Iterator
 SAMPLE_SECONDS = 0.1  # how often the run queue is read (a read costs ~0.1-0.3 ms)
 SMOOTHING = 0.2  # weight of a new sample in the moving average (~0.5 s of memory)
 BUSY_ABOVE, FREE_BELOW = 0.7, 0.3  # other runnable threads: one BLAS thread above, all cores below
+SPIN_EXPONENT = 22  # OpenBLAS's idle threads wait 2**22 cycles (~1.5 ms) for work, then sleep
 
 
 class _State:
@@ -63,6 +72,11 @@ def _user_chose() -> bool:
 
 def find_openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
     """OpenBLAS's set/get_num_threads from the copy loaded in this process (NumPy's), or None."""
+    found = _openblas_library()
+    return None if found is None else found[1:]
+
+
+def _openblas_library() -> tuple[ctypes.CDLL, Callable[[int], None], Callable[[], int]] | None:
     try:
         with open("/proc/self/maps") as maps:
             paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
@@ -78,8 +92,31 @@ def find_openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
             getter = getattr(lib, name.format("_get_num_threads"), None)
             if setter is not None and getter is not None:
                 setter.argtypes, setter.restype, getter.restype = (ctypes.c_int,), None, ctypes.c_int
-                return setter, getter
+                return lib, setter, getter
     return None
+
+
+def shorten_spin_wait(lib: ctypes.CDLL, exponent: int = SPIN_EXPONENT) -> bool:
+    """Have OpenBLAS's idle threads sleep after 2**exponent cycles of waiting for work instead
+    of its default 2**28 (~0.1 s); returns whether it could.
+
+    OpenBLAS reads OPENBLAS_THREAD_TIMEOUT only when it starts its threads, so the variable is
+    set for a moment, read again (openblas_read_env) and the threads are stopped
+    (blas_thread_shutdown_); the next GEMM starts them anew with the new wait. Left alone when
+    the user set the variable, or the library lacks these functions (not OpenBLAS 0.3).
+    Stopping the threads must not race another thread's GEMM: it runs once, at the first GEMM op.
+    """
+    names = ("openblas_read_env", "blas_thread_shutdown_", "openblas_thread_timeout")
+    if os.environ.get("OPENBLAS_THREAD_TIMEOUT") or not all(hasattr(lib, name) for name in names):
+        return False
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(exponent)
+    try:
+        lib.openblas_read_env()
+    finally:
+        del os.environ["OPENBLAS_THREAD_TIMEOUT"]  # not inherited by child processes
+    lib.blas_thread_shutdown_()
+    lib.openblas_thread_timeout.restype = ctypes.c_uint
+    return lib.openblas_thread_timeout() == exponent
 
 
 def threads_for(others: float, cores: int, current: int) -> int:
@@ -118,10 +155,12 @@ def _look_up(state: _State) -> None:
     if state.checked:
         return
     state.checked = True
-    found = find_openblas() if state.cores > 1 else None
+    found = _openblas_library() if state.cores > 1 else None
     if found is not None:
-        state.set_threads, getter = found
+        lib, state.set_threads, getter = found
         state.threads = getter()
+        if os.environ.get("BPROP_ADAPT_BLAS_THREADS") != "0":
+            shorten_spin_wait(lib)
     state.adaptive = found is not None and not _user_chose()
 
 

@@ -6,11 +6,13 @@ an NCHW view outside); docs/cnn-backprop.md derives both backward passes.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from bprop.autograd import Context, Function
+from bprop.ops import parallel
 from bprop.ops.conv import check_geometry, pair, to_nhwc_padded, unpad_to_nchw
 
 
@@ -64,7 +66,8 @@ class MaxPool2d(Function):
     batch (padding filled with −∞); no window is copied. Backward walks the offsets in the same
     order and routes δ where x equals y, masking windows an earlier offset already won, and
     padding when a window's maximum is −∞. For disjoint windows each offset's share is assigned,
-    not added. (Viewing x̃ as (N, P, R, Q, S, C) and reducing over R and S reads the same memory;
+    not added. Both passes are spread over the batch on the free cores. (Viewing x̃ as
+    (N, P, R, Q, S, C) and reducing over R and S reads the same memory;
     NumPy's two-axis max over it measured 3–5× slower than R·S np.maximum calls.)
     """
 
@@ -72,9 +75,7 @@ class MaxPool2d(Function):
     def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
         kernel, stride, padding, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding)
         xp = to_nhwc_padded(x, padding, value=-np.inf)
-        out = None
-        for _, where in _offset_slices(kernel, out_hw, stride):
-            out = xp[where].copy() if out is None else np.maximum(out, xp[where], out=out)
+        out = _reduce_windows(np.maximum, xp, kernel, stride, out_hw)
         ctx.xp, ctx.out, ctx.x_shape = xp, out, x.shape
         ctx.kernel, ctx.stride, ctx.padding, ctx.out_hw = kernel, stride, padding, out_hw
         return out.transpose(0, 3, 1, 2)
@@ -82,28 +83,85 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         xp, out, padding = ctx.xp, ctx.out, ctx.padding
-        g = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1))  # read R·S times: one copy beats R·S strided reads
+        g = channels_last(grad_out)  # read R·S times: one copy beats R·S strided reads
         gxp, disjoint = _pool_grad_buffer(ctx.x_shape, ctx.kernel, ctx.stride, padding, ctx.out_hw, g.dtype)
         offsets = [where for _, where in _offset_slices(ctx.kernel, ctx.out_hw, ctx.stride)]
-        # only a window whose maximum is −∞ can tie with the −∞ padding
-        real = _real_pixels(xp.shape, padding) if max(padding) > 0 and np.isneginf(out).any() else None
-        won = None  # windows whose maximum an earlier offset already took
-        share = None if disjoint else np.empty(out.shape, g.dtype)
-        for k, where in enumerate(offsets):
-            hit = xp[where] == out
-            if real is not None:
-                hit &= real[where[1], where[2], None]
-            if won is not None:
-                np.greater(hit, won, out=hit)  # hit and not won (booleans)
-            if disjoint:
-                np.multiply(g, hit, out=gxp[where])
-            else:
-                gxp[where] += np.multiply(g, hit, out=share)
-            if k + 1 < len(offsets):
-                won = hit if won is None else np.logical_or(won, hit, out=won)
-        if np.isnan(out).any():  # NaN ≠ NaN, so no window with NaN took a share above
-            _route_to_last_nan(xp, g, gxp, offsets)
+
+        def route(part: slice) -> None:
+            _route_to_argmax(xp[part], out[part], g[part], gxp[part], offsets, padding, disjoint)
+
+        parallel.for_parts(route, g.shape[0], items_each=math.prod(xp.shape[1:]))
         return (unpad_to_nchw(gxp, padding, ctx.x_shape[2:]),)
+
+
+def _route_to_argmax(
+    xp: np.ndarray,
+    out: np.ndarray,
+    g: np.ndarray,
+    gxp: np.ndarray,
+    offsets: list,
+    padding: tuple[int, int],
+    disjoint: bool,
+) -> None:
+    """gxp[argmax of each window] += δ of the window, for some samples (MaxPool2d.backward)."""
+    # only a window whose maximum is −∞ can tie with the −∞ padding
+    real = _real_pixels(xp.shape, padding) if max(padding) > 0 and np.isneginf(out).any() else None
+    won = None  # windows whose maximum an earlier offset already took
+    share = None if disjoint else np.empty(out.shape, g.dtype)
+    for k, where in enumerate(offsets):
+        hit = xp[where] == out
+        if real is not None:
+            hit &= real[where[1], where[2], None]
+        if won is not None:
+            np.greater(hit, won, out=hit)  # hit and not won (booleans)
+        if disjoint:
+            np.multiply(g, hit, out=gxp[where])
+        else:
+            gxp[where] += np.multiply(g, hit, out=share)
+        if k + 1 < len(offsets):
+            won = hit if won is None else np.logical_or(won, hit, out=won)
+    if np.isnan(out).any():  # NaN ≠ NaN, so no window with NaN took a share above
+        _route_to_last_nan(xp, g, gxp, offsets)
+
+
+def _reduce_windows(
+    reduce: np.ufunc,
+    xp: np.ndarray,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    out_hw: tuple[int, int],
+    scale: float | None = None,
+) -> np.ndarray:
+    """(N, P, Q, C): ``reduce`` (np.maximum or np.add) over each window's R·S offsets, each a
+    strided slice of the padded NHWC input; the batch is spread over the free cores."""
+    out = np.empty((xp.shape[0], *out_hw, xp.shape[3]), xp.dtype)
+    offsets = [where for _, where in _offset_slices(kernel, out_hw, stride)]
+
+    def windows_of(part: slice) -> None:
+        x_part, o = xp[part], out[part]
+        np.copyto(o, x_part[offsets[0]])
+        for where in offsets[1:]:
+            reduce(o, x_part[where], out=o)
+        if scale is not None:
+            o *= np.asarray(scale, dtype=o.dtype)
+
+    parallel.for_parts(windows_of, xp.shape[0], items_each=math.prod(out.shape[1:]) * len(offsets))
+    return out
+
+
+def channels_last(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) → a contiguous (N, H, W, C) array: free when ``a`` is an NCHW view of an NHWC
+    buffer (our conv and pool outputs), else a copy spread over the free cores."""
+    nhwc = a.transpose(0, 2, 3, 1)
+    if nhwc.flags.c_contiguous:
+        return nhwc
+    out = np.empty(nhwc.shape, a.dtype)
+
+    def copy(part: slice) -> None:
+        np.copyto(out[part], nhwc[part])
+
+    parallel.for_parts(copy, a.shape[0], items_each=math.prod(out.shape[1:]))
+    return out
 
 
 def _real_pixels(padded_shape: tuple[int, ...], padding: tuple[int, int]) -> np.ndarray:
@@ -137,10 +195,7 @@ class AvgPool2d(Function):
     def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
         kernel, stride, padding, out_hw = _pool_setup("avg_pool2d", x, kernel_size, stride, padding)
         xp = to_nhwc_padded(x, padding)
-        out = None
-        for _, where in _offset_slices(kernel, out_hw, stride):
-            out = xp[where].copy() if out is None else np.add(out, xp[where], out=out)
-        out *= np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=out.dtype)
+        out = _reduce_windows(np.add, xp, kernel, stride, out_hw, scale=1.0 / (kernel[0] * kernel[1]))
         ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding, ctx.out_hw = x.shape, kernel, stride, padding, out_hw
         return out.transpose(0, 3, 1, 2)
 
