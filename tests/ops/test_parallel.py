@@ -121,9 +121,7 @@ def test_conv_split_over_the_batch_equals_conv_whole(monkeypatch, x_layout, grou
     monkeypatch.setattr(conv, "COLS_CHUNK_BYTES", 3 * 18 * 18 * 9 * 8 * 8)
     monkeypatch.setattr(parallel, "MIN_ITEMS", 1000)  # every case splits
     split = []
-    monkeypatch.setattr(
-        parallel, "parts", lambda n, each, real=parallel.parts: split.append(real(n, each)) or split[-1]
-    )
+    monkeypatch.setattr(parallel, "parts", lambda *args, real=parallel.parts: split.append(real(*args)) or split[-1])
     rng = np.random.default_rng(2)
     x = rng.standard_normal((37, 8, 18, 18))
     x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) if x_layout == "nhwc" else x

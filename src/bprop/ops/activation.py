@@ -75,7 +75,9 @@ def relu_array(x: np.ndarray) -> np.ndarray:
             end = min(start + RELU_BLOCK, part.stop)
             np.maximum(flat_x[start:end], zeros[: end - start], out=flat_out[start:end])
 
-    parallel.for_parts(blocks, x.size)
+    # a max is so cheap per element that a part needs 1 M of them to pay for its hand-off
+    # (measured: 0.8 and 1.6 M elements ran slower split in two, 3.2 M 1.3× faster)
+    parallel.for_parts(blocks, x.size, min_items=4 * parallel.MIN_ITEMS)
     return out
 
 

@@ -65,10 +65,11 @@ class _Inside(threading.local):
 _inside = _Inside()
 
 
-def parts(n: int, items_each: int) -> list[slice]:
-    """range(n) as contiguous slices, one per worker, none with under MIN_ITEMS elements of work
-    (``items_each``: the elements one index stands for, e.g. one sample's)."""
-    count = min(n, n * items_each // MIN_ITEMS)
+def parts(n: int, items_each: int, min_items: int | None = None) -> list[slice]:
+    """range(n) as contiguous slices, one per worker, none with under ``min_items`` (default
+    MIN_ITEMS) elements of work (``items_each``: the elements one index stands for, e.g. one
+    sample's)."""
+    count = min(n, n * items_each // (min_items or MIN_ITEMS))
     if count < 2 or _inside.active:  # the common small case returns before asking for workers
         return [slice(0, n)]
     count = min(count, blas.workers())
@@ -76,7 +77,9 @@ def parts(n: int, items_each: int) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
 
-def for_parts(work: Callable[[slice], T], n: int, items_each: int = 1, gemms: bool = False) -> list[T]:
+def for_parts(
+    work: Callable[[slice], T], n: int, items_each: int = 1, gemms: bool = False, min_items: int | None = None
+) -> list[T]:
     """[work(part) for each part of range(n)] (see ``parts``), the parts at the same time;
     returns when all are done and raises the first part's exception, if any.
 
@@ -84,7 +87,7 @@ def for_parts(work: Callable[[slice], T], n: int, items_each: int = 1, gemms: bo
     (a GEMM on half the batch per core beats both cores on each GEMM in turn, and OpenBLAS's
     own threads would compete with the parts for the same cores).
     """
-    slices = parts(n, items_each)
+    slices = parts(n, items_each, min_items)
     if len(slices) == 1:
         return [work(slices[0])]
     with blas.limited(1) if gemms else contextlib.nullcontext():
