@@ -84,7 +84,11 @@ CASES = [
     ("npz label 1000", ["train", "--data", "{W}/label_1000.npz"], "labels must be the class numbers 0…C−1"),
     ("npz fractional labels", ["train", "--data", "{W}/half_labels.npz"], "y must hold integer class labels"),
     ("npz without y", ["train", "--data", "{W}/no_y.npz"], "expected arrays 'x' and 'y'"),
-    ("npz not a zip", ["train", "--data", "{W}/junk.npz"], "is not readable as an .npz"),
+    ("npz not a zip", ["train", "--data", "{W}/junk.npz"], "is not readable: it is not a zip archive"),
+    ("npz empty file", ["train", "--data", "{W}/blank.npz"], "is not readable: the file is empty; expected an .npz"),
+    ("npz of objects", ["train", "--data", "{W}/objects.npz"], "holds Python objects (dtype object), which bprop"),
+    ("npz a folder", ["train", "--data", "{W}/folder.npz"], "folder.npz is a folder: expected an .npz file"),
+    ("npz label 2**40", ["train", "--data", "{W}/label_huge.npz"], "with 1099511627774 missing (first 2)"),
     ("npz lengths differ", ["train", "--data", "{W}/lengths.npz"], "x has 10 samples but y has 9"),
     ("npz one sample", ["train", "--data", "{W}/one.npz"], "too few to split"),
     ("npz 2-d labels", ["train", "--data", "{W}/labels_2d.npz"], "1-d y"),
@@ -125,6 +129,11 @@ CASES = [
     # eval, export, report
     ("eval missing", ["eval", "{W}/absent.npz"], ": no such file (expected a checkpoint"),
     ("eval random bytes", ["eval", "{W}/junk.npz"], "is not a readable bprop file"),
+    (
+        "eval empty file",
+        ["eval", "{W}/blank.txt"],
+        "error: {W}/blank.txt is not a readable bprop file: the file is empty",
+    ),
     ("eval folder", ["eval", "{W}/run"], "is a folder"),
     ("eval truncated", ["eval", "{W}/truncated.npz"], "is not a readable bprop file"),
     ("eval foreign npz", ["eval", "{W}/foreign.npz"], "not one bp.save wrote"),
@@ -199,6 +208,7 @@ def watched(tmp_path_factory) -> Path:
     assert main([*lm, "--out", str(w / "lm"), "--quiet"]) == 0
     (w / "empty").mkdir()
     (w / "blank.txt").write_text("")
+    (w / "blank.npz").write_bytes(b"")
     (w / "spaces.txt").write_text(" \n\n\t\n")
     (w / "short.txt").write_text("a rose\n")
     (w / "truncated").mkdir()
@@ -223,6 +233,9 @@ def watched(tmp_path_factory) -> Path:
     _npz(w / "labels_2d.npz", x=x, y=y[:, None])
     _npz(w / "scalar.npz", x=np.float32(1), y=y)
     _npz(w / "foreign.npz", weights=x)
+    _npz(w / "objects.npz", x=np.array([{"a": 1}] * 10, dtype=object), y=y)
+    _npz(w / "label_huge.npz", x=x, y=np.where(np.arange(10) == 3, 2**40, np.arange(10) % 2))
+    (w / "folder.npz").mkdir()
     (w / "junk.npz").write_bytes(os.urandom(300))
     checkpoint = (w / "run" / "last.npz").read_bytes()
     (w / "truncated.npz").write_bytes(checkpoint[: len(checkpoint) // 2])

@@ -104,6 +104,13 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     atomic_write(path, lambda handle: np.savez(handle, **arrays))
 
 
+def _is_empty(path: str | os.PathLike) -> bool:
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
 def load(path: str | os.PathLike) -> Any:
     """Load what ``save`` wrote. Never unpickles: a file holding objects is refused."""
     try:
@@ -113,6 +120,7 @@ def load(path: str | os.PathLike) -> Any:
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         # NumPy takes any file that is neither .npy nor a zip for a pickle and suggests allow_pickle
         reason = "neither an .npz archive nor an .npy array" if "pickle" in str(err) else str(err)
+        reason = "the file is empty" if _is_empty(path) else reason  # NumPy says "No data left in file"
         raise ValueError(f"bp.load: {path} is not a readable bprop file: {reason}") from None
     if not hasattr(archive, "files"):  # a plain .npy array
         raise ValueError(f"bp.load: {path} holds a bare array, not a file bp.save wrote")

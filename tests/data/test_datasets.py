@@ -167,7 +167,7 @@ def test_bad_npz_and_csv_files_are_explained(tmp_path):
     with pytest.raises(DatasetError, match=r"expected arrays 'x' and 'y', found \['a'\]"):
         load_npz(tmp_path / "bad.npz")
     (tmp_path / "junk.npz").write_bytes(b"garbage")
-    with pytest.raises(DatasetError, match=r"junk.npz is not readable as an .npz file"):
+    with pytest.raises(DatasetError, match=r"junk.npz is not readable: it is not a zip archive, as np.savez writes"):
         load_npz(tmp_path / "junk.npz")
     np.savez(tmp_path / "obj.npz", x=np.array([{}], dtype=object), y=np.arange(1))
     with pytest.raises(DatasetError, match=r"obj.npz is not readable"):

@@ -64,10 +64,20 @@ class ArrayDataset(TensorDataset):
     def __init__(self, x: np.ndarray, y: np.ndarray, classes: Sequence[str] | None = None, name: str = ""):
         super().__init__(x, y)
         self.name = name
-        labels = self.tensors[1]
-        if classes is None:
-            classes = [str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0)]
-        self.classes = list(classes)
+        self._classes = None if classes is None else list(classes)
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names, by default "0"…"max label": made when first asked for, so that a stray
+        label (2⁴⁰) reaches the data checks that name it instead of a list of 2⁴⁰ names."""
+        if self._classes is None:
+            labels = self.tensors[1]
+            self._classes = [str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0)]
+        return self._classes
+
+    @classes.setter
+    def classes(self, names: Sequence[str]) -> None:
+        self._classes = list(names)
 
     @property
     def data(self) -> np.ndarray:

@@ -145,10 +145,10 @@ def _labels_in_use(name: str, train: Dataset, test: Dataset) -> int:
         raise DatasetError(f"{name}: labels must be class numbers 0, 1, 2…; found {labels.min()}")
     used = np.unique(labels)
     if len(used) != labels.max() + 1:
-        missing = sorted(set(range(int(labels.max()) + 1)) - set(used.tolist()))
+        first_missing = np.setdiff1d(np.arange(len(used) + 1), used)[0]  # not range(max): max may be 2⁴⁰
         raise DatasetError(
             f"{name}: labels must be the class numbers 0…C−1, each used; found {len(used)} distinct labels "
-            f"up to {labels.max()}, with {len(missing)} missing (first {missing[0]})"
+            f"up to {labels.max()}, with {int(labels.max()) + 1 - len(used)} missing (first {first_missing})"
         )
     return int(labels.max()) + 1
 

@@ -116,8 +116,8 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], RunConfig]
     path = checkpoint_file(path)
     try:
         state = load_checkpoint(path, restore_rng=False)
-    except (ValueError, OSError, KeyError) as err:
-        raise RunError(str(err)) from None
+    except (ValueError, OSError, KeyError) as err:  # the command already heads the line: no "bp.load:"
+        raise RunError(str(err).removeprefix("bp.load: ")) from None
     stored = state.get("config")
     if not isinstance(stored, dict) or "model" not in stored or "input_shape" not in stored:
         raise RunError(f"{path} holds no run configuration (was it written by `bprop train --out`?)")

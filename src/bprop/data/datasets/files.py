@@ -20,6 +20,8 @@ CSV_EXPECTED = "a CSV of numeric features with the integer label in the last col
 def load_npz(path: str | os.PathLike) -> ArrayDataset:
     """x: any shape with samples first; y: integer labels. Never unpickles."""
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"{path} is a folder: expected {NPZ_EXPECTED}")
     if not path.is_file():
         raise DatasetError(f"missing {path}: expected {NPZ_EXPECTED}")
     try:
@@ -28,8 +30,7 @@ def load_npz(path: str | os.PathLike) -> ArrayDataset:
                 raise DatasetError(f"{path}: expected arrays 'x' and 'y', found {archive.files}")
             x, y = archive["x"], archive["y"]
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, AttributeError) as err:
-        # np.load reports any non-zip file as "pickled data": say what we wanted instead
-        raise DatasetError(f"{path} is not readable as {NPZ_EXPECTED} ({type(err).__name__}: {err})") from None
+        raise DatasetError(f"{path} is not readable: {_unreadable(path, err)}; expected {NPZ_EXPECTED}") from None
     if x.ndim == 0 or y.ndim != 1:
         raise DatasetError(f"{path}: expected x with samples first and a 1-d y, got x {x.shape} and y {y.shape}")
     if len(x) != len(y):
@@ -40,6 +41,18 @@ def load_npz(path: str | os.PathLike) -> ArrayDataset:
     if len(y) == 0:
         raise DatasetError(f"{path}: x and y hold no samples")
     return ArrayDataset(x, y.astype(np.int64), name=path.name)
+
+
+def _unreadable(path: Path, err: Exception) -> str:
+    """Why np.load failed, in the user's terms: NumPy takes any file that is not a zip for a
+    pickle and suggests allow_pickle, which bprop never uses."""
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    if not zipfile.is_zipfile(path):
+        return "it is not a zip archive, as np.savez writes"
+    if "allow_pickle" in str(err):
+        return "it holds Python objects (dtype object), which bprop never unpickles"
+    return f"{type(err).__name__}: {err}"
 
 
 def load_csv(path: str | os.PathLike, skip_header: bool = False) -> ArrayDataset:
