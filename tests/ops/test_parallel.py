@@ -119,7 +119,7 @@ def test_conv_split_over_the_batch_equals_conv_whole(monkeypatch, x_layout, grou
     from bprop.ops import conv
 
     monkeypatch.setattr(conv, "COLS_CHUNK_BYTES", 3 * 18 * 18 * 9 * 8 * 8)
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 1000)  # every case splits
+    monkeypatch.setattr(conv, "PART_MIN_COLS", 1000)  # every case splits
     split = []
     monkeypatch.setattr(parallel, "parts", lambda *args, real=parallel.parts: split.append(real(*args)) or split[-1])
     rng = np.random.default_rng(2)
