@@ -65,7 +65,9 @@ CASES = [
     ("nesterov with adam", ["train", "--nesterov"], "--nesterov needs --optimizer sgd and --momentum > 0"),
     ("nesterov without momentum", ["train", "--optimizer", "sgd", "--nesterov"], "--nesterov needs"),
     ("patience without validation", ["train", "--patience", "2"], "give --val-split too"),
-    ("unknown flag", ["train", "--lrr", "0.1"], "unrecognized arguments: --lrr"),
+    ("unknown flag", ["train", "--lrr", "0.1"], "train: error: unrecognized arguments: --lrr 0.1 (did you mean --lr?)"),
+    ("unknown flag, no likeness", ["explain", "--bogus=3"], "bprop explain: error: unrecognized arguments: --bogus=3"),
+    ("extra argument", ["gradcheck", "{W}/run/last.npz", "extra"], "gradcheck: error: unrecognized arguments: extra"),
     ("batchnorm on and off", ["train", "--normalization", "batchnorm", "--no-batchnorm"], "batchnorm on: give one"),
     ("hidden beyond memory", ["train", "--hidden", "1000000000000"], "not enough memory: unable to allocate"),
     ("unknown command", ["fly"], "invalid choice: 'fly'"),
@@ -163,6 +165,7 @@ CASES = [
     ("exercise onto a file", ["exercise", "relu", "--out", "{W}/file.txt"], "exists already"),
     ("check a folder", ["check", "{W}/empty"], "is a folder"),
     ("check not an exercise", ["check", "{W}/plain.py"], "is not an exercise"),
+    ("check a file that exits", ["check", "{W}/exits.py"], "exits.py: running the file called sys.exit(3)"),
     # explain
     ("explain sizes not numbers", ["explain", "--sizes", "a,b"], "--sizes needs at least two positive layer sizes"),
     ("explain one size", ["explain", "--sizes", "5"], "--sizes needs at least two"),
@@ -215,6 +218,7 @@ def watched(tmp_path_factory) -> Path:
     (w / "truncated" / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 9]))
     (w / "file.txt").write_text("not a folder")
     (w / "plain.py").write_text("x = 1\n")
+    (w / "exits.py").write_text("import sys\nsys.exit(3)\n")
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((10, 3)).astype(np.float32), np.arange(10) % 2
     _npz(w / "ok.npz", x=x, y=y)

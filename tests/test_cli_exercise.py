@@ -38,6 +38,13 @@ def test_user_mistakes_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert message in captured.err and len(captured.err.strip().splitlines()) == 1 and "Traceback" not in captured.err
 
 
+def test_a_backward_that_calls_sys_exit_is_graded_wrong(tmp_path, capsys):
+    # sys.exit(0) in the learner's code used to end `bprop check` with status 0 and no report
+    path = with_backward("relu", "import sys\nsys.exit(0)", tmp_path)
+    assert main(["check", str(path)]) == 1
+    assert "backward called sys.exit(0)" in capsys.readouterr().out
+
+
 def test_an_existing_file_is_not_overwritten(tmp_path, capsys):
     path = tmp_path / "mine.py"
     path.write_text("my work")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import difflib
 import itertools
 import os
 import sys
@@ -737,8 +738,27 @@ SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable
 
 # ----- the command -------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}  # the subcommands' parsers, by name
+
     def error(self, message: str) -> None:  # one line, no usage dump
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
+        """As argparse's, but an unknown argument is reported by its command's parser ("bprop
+        train: error: …", not "bprop: error: …") with the option it most resembles."""
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            command = self.commands.get(getattr(parsed, "command", None) or "", self)
+            command.error(f"unrecognized arguments: {' '.join(unknown)}{_did_you_mean(command, unknown[0])}")
+        return parsed
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, unknown: str) -> str:
+    flags = [s for action in parser._actions for s in action.option_strings]
+    close = difflib.get_close_matches(unknown.split("=")[0], flags, n=1, cutoff=0.75) if unknown[:1] == "-" else []
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -746,7 +766,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bprop {bp.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (add_args, _, help_text) in SUBCOMMANDS.items():
-        add_args(sub.add_parser(name, help=help_text, description=help_text))
+        parser.commands[name] = sub.add_parser(name, help=help_text, description=help_text)
+        add_args(parser.commands[name])
     return parser
 
 

@@ -78,8 +78,8 @@ def load(path: str | os.PathLike) -> tuple[Exercise, dict[str, Any]]:
     namespace: dict[str, Any] = {"__name__": "bprop_exercise", "__file__": str(file)}
     try:
         exec(code, namespace)  # the learner's own file, run as `python FILE` would run it
-    except Exception as err:
-        raise ExerciseError(f"{path}: running the file raised {type(err).__name__}: {err}") from None
+    except (Exception, SystemExit) as err:
+        raise ExerciseError(f"{path}: {_raised('running the file', err)}") from None
     exercises = registry()
     name = namespace.get("OP")
     if name not in exercises:
@@ -88,6 +88,14 @@ def load(path: str | os.PathLike) -> tuple[Exercise, dict[str, Any]]:
         if not callable(namespace.get(function)):
             raise ExerciseError(f"{path}: defines no function {function}(...); the exercise needs forward and backward")
     return exercises[name], namespace
+
+
+def _raised(what: str, err: BaseException) -> str:
+    """What the learner's code did instead of returning; sys.exit() included, which would
+    otherwise end `bprop check` itself with status 0 and no report."""
+    if isinstance(err, SystemExit):
+        return f"{what} called sys.exit({err.code!r})"
+    return f"{what} raised {type(err).__name__}: {err}"
 
 
 def check_file(path: str | os.PathLike, seed: int = 0) -> Report:
@@ -100,8 +108,8 @@ def check_file(path: str | os.PathLike, seed: int = 0) -> Report:
     report = Report(str(path), exercise, inputs)
     try:
         out, cache = forward(**copies(inputs))
-    except Exception as err:
-        report.problem = f"forward raised {type(err).__name__}: {err}"
+    except (Exception, SystemExit) as err:
+        report.problem = _raised("forward", err)
         return report
     dout = rng.standard_normal(np.shape(out))
     ref_out, ref_grads = exercise.reference(copies(inputs), dout)
@@ -113,8 +121,8 @@ def check_file(path: str | os.PathLike, seed: int = 0) -> Report:
     except NotImplementedError:
         report.problem = "backward is not written yet (it raises NotImplementedError)"
         return report
-    except Exception as err:
-        report.problem = f"backward raised {type(err).__name__}: {err}"
+    except (Exception, SystemExit) as err:
+        report.problem = _raised("backward", err)
         return report
     expected = len(exercise.wrt)
     grads = grads if isinstance(grads, tuple) else (grads,)
