@@ -104,6 +104,9 @@ CASES = [
     # the output folder
     ("out holds a run", ["train", "--out", "{W}/run"], "already holds a run (last.npz)"),
     ("out is a file", ["train", "--out", "{W}/file.txt"], "is a file, not a folder"),
+    ("out under a file", ["train", "--out", "{W}/file.txt/run"], "run: {W}/file.txt is a file, not a folder"),
+    ("report onto a file", ["train", "--report", "{W}/file.txt"], "--report {W}/file.txt is a file, not a folder"),
+    ("batch size 1, batch norm", ["train", "--batch-size", "1"], "--batch-size 1 is too few for batch norm"),
     # resume
     ("resume without out", ["train", "--resume"], "--resume needs --out DIR"),
     ("resume empty folder", ["train", "--out", "{W}/empty", "--resume"], "no checkpoint at"),
@@ -150,6 +153,7 @@ CASES = [
     ("report missing", ["report", "{W}/absent"], "is not a folder"),
     ("report a file", ["report", "{W}/file.txt"], "is not a folder"),
     ("report no run", ["report", "{W}/empty"], "has no last.npz"),
+    ("report damaged metrics", ["report", "{W}/damaged"], "damaged/metrics.json is damaged: Expecting"),
     ("report empty name", ["report", ""], "give the folder of a run (bprop train --out DIR), not an empty name"),
     ("report a language model", ["report", "{W}/lm"], "holds a language model (char-lstm); report draws"),
     ("eval empty name", ["eval", ""], "no checkpoint given (an empty file name)"),
@@ -242,6 +246,9 @@ def watched(tmp_path_factory) -> Path:
     (w / "folder.npz").mkdir()
     (w / "junk.npz").write_bytes(os.urandom(300))
     checkpoint = (w / "run" / "last.npz").read_bytes()
+    (w / "damaged").mkdir()
+    (w / "damaged" / "last.npz").write_bytes(checkpoint)
+    (w / "damaged" / "metrics.json").write_text("{bad")
     (w / "truncated.npz").write_bytes(checkpoint[: len(checkpoint) // 2])
     for name, text in {
         "resume": "resume = true\n",

@@ -299,14 +299,10 @@ def build_run_report(run_dir: Path) -> Path:
             f"examples: see {run_dir / 'metrics.json'}, or `bprop sample {checkpoint} --prompt TEXT`"
         )
     config = state["config"]
-    metrics_path = run_dir / "metrics.json"
-    try:
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-        recorder = VizRecorder.load(run_dir / "viz.npz") if (run_dir / "viz.npz").exists() else VizRecorder()
-        deltas = DeltaRecorder.load(run_dir / "delta.npz") if (run_dir / "delta.npz").exists() else None
-        examples = bp.load(run_dir / "examples.npz") if (run_dir / "examples.npz").exists() else None
-    except (ValueError, OSError, KeyError) as err:  # json.JSONDecodeError is a ValueError
-        raise RunError(f"{run_dir}: a run file is damaged: {err}") from None
+    metrics = _run_file(run_dir / "metrics.json", lambda path: json.loads(path.read_text())) or {}
+    recorder = _run_file(run_dir / "viz.npz", VizRecorder.load) or VizRecorder()
+    deltas = _run_file(run_dir / "delta.npz", DeltaRecorder.load)
+    examples = _run_file(run_dir / "examples.npz", bp.load)
     if not recorder.weights:
         recorder.weights = {n: p.data for n, p in model.named_parameters() if p.ndim >= 2}
     classes = examples["classes"] if examples else [str(c) for c in range(config["num_classes"])]
@@ -324,6 +320,18 @@ def build_run_report(run_dir: Path) -> Path:
         )
     except ImportError as err:
         raise RunError(str(err)) from None
+
+
+def _run_file(path: Path, read: Callable[[Path], Any]) -> Any:
+    """What ``read`` makes of one file of a run, None when the run has none; a damaged file is
+    a RunError that names it."""
+    if not path.exists():
+        return None
+    try:
+        return read(path)
+    except (ValueError, OSError, KeyError) as err:  # json.JSONDecodeError is a ValueError
+        message = str(err).removeprefix("bp.load: ")
+        raise RunError(message if str(path) in message else f"{path} is damaged: {message}") from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:

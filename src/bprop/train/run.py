@@ -230,7 +230,8 @@ def _prepare(config: RunConfig, resume: bool | str | os.PathLike, overwrite: boo
     out = Path(out_dir) if out_dir else None
     resume_path, state = _checkpoint_to_resume(config, resume, out)
     if out is not None and dist.is_main():
-        _check_out(out, resuming=resume_path is not None, overwrite=overwrite)
+        option = "--out" if config.out else "--report"  # the flag the user gave, to name in errors
+        _check_out(out, option, resuming=resume_path is not None, overwrite=overwrite)
     manual_seed(config.seed)
     train_set, test_set = load_dataset(config.data, config.data_dir, config.download)
     spec = dataset_spec(config.data)
@@ -300,18 +301,20 @@ def _checkpoint_to_resume(
     return path, state
 
 
-def _check_out(out: Path, resuming: bool, overwrite: bool) -> None:
+def _check_out(out: Path, option: str, resuming: bool, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise RunError(f"--out {out} is a file, not a folder")
+        raise RunError(f"{option} {out} is a file, not a folder")
     existing = [name for name in RUN_FILES if (out / name).exists()] if out.is_dir() else []
     if existing and not resuming and not overwrite:
         raise RunError(
-            f"--out {out} already holds a run ({existing[0]}): give --resume to continue it "
+            f"{option} {out} already holds a run ({existing[0]}): give --resume to continue it "
             "or --overwrite to replace it"
         )
     parent = out if out.is_dir() else next((p for p in out.parents if p.exists()), Path("."))
+    if not parent.is_dir():  # out lies under a file: no folder can be made there
+        raise RunError(f"{option} {out}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise RunError(f"--out {out}: {parent} is not writable")
+        raise RunError(f"{option} {out}: {parent} is not writable")
 
 
 def _num_classes(train: Dataset, test: Dataset) -> int:
@@ -323,6 +326,11 @@ def _drop_last(config: RunConfig, model: nn.Module, n_train: int, notes: list[st
     which cannot normalise a single sample in training."""
     if not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in model.modules()):
         return False
+    if config.batch_size < 2:  # every batch would be one sample: no batch to drop, refuse
+        raise RunError(
+            "--batch-size 1 is too few for batch norm, which normalises by the batch's statistics: "
+            "give --batch-size 2 or more, or --no-batchnorm"
+        )
     per_rank = math.ceil(n_train / dist.world_size())
     if per_rank < 2:
         raise RunError(f"{per_rank} training sample per process is too few for batch norm: use --no-batchnorm")
