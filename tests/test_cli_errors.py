@@ -74,6 +74,7 @@ CASES = [
     # data
     ("unknown data set", ["train", "--data", "nowhere"], "unknown data set 'nowhere'"),
     ("mnist missing", ["train", "--data", "mnist", "--data-dir", "{W}/empty"], "missing"),
+    ("data dir a file", ["train", "--data", "mnist", "--data-dir", "{W}/file.txt"], "{W}/file.txt is a file, not a"),
     ("mnist truncated", ["train", "--data", "mnist", "--data-dir", "{W}/truncated"], "truncated"),
     ("npz missing", ["train", "--data", "{W}/absent.npz"], "missing"),
     ("npz label -1", ["train", "--data", "{W}/label_negative.npz"], "labels must be class numbers 0, 1, 2…; found -1"),
@@ -98,6 +99,7 @@ CASES = [
     ("text with a per-sample model", ["train", "--data", "text:{W}/poem.txt", "--model", "mlp"], "use --model char-"),
     ("text named .npz", ["train", "--data", "text:{W}/junk.npz", "--model", "char-lstm"], "not UTF-8 text"),
     ("text a folder", ["train", "--data", "text:{W}/empty", "--model", "char-lstm"], "is a folder"),
+    ("text a device", ["train", "--data", "text:/dev/null", "--model", "char-lstm"], "/dev/null: not a regular file"),
     ("text empty", ["train", "--data", "text:{W}/blank.txt", "--model", "char-lstm"], "blank.txt: the file is empty"),
     ("text white space", ["train", "--data", "text:{W}/spaces.txt", "--model", "char-lstm"], "only white space"),
     ("text too short", ["train", "--data", "text:{W}/short.txt", "--model", "char-lstm"], "at least 641 characters"),

@@ -12,6 +12,7 @@ batch_size, lr, hidden, dropout); the CLI's ``--help`` lists them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -82,6 +83,8 @@ def dataset_spec(name: str) -> DataSpec:
 def load_dataset(name: str, data_dir: str = "data", download: bool = False) -> tuple[Dataset, Dataset]:
     """(train, test) of a registered data set or a PATH.npz, checked (see ``check_dataset``)."""
     spec = dataset_spec(name)
+    if spec.needs_data_dir and os.path.exists(data_dir) and not os.path.isdir(data_dir):  # not "missing FILE/mnist/…"
+        raise DatasetError(f"--data-dir {data_dir} is a file, not a folder")
     train, test = spec.load(name, data_dir, download)
     if spec.task == "language-model":  # every character of the vocabulary is a class, used as a label or not
         classes = len(train.classes)

@@ -30,7 +30,8 @@ def read_text(path: str | os.PathLike) -> str:
     if path.is_dir():
         raise DatasetError(f"--data text:{path}: is a folder (expected a UTF-8 text file)")
     if not path.is_file():
-        raise DatasetError(f"--data text:{path}: no such file (expected a UTF-8 text file)")
+        what = "not a regular file" if path.exists() else "no such file"  # /dev/null, a pipe
+        raise DatasetError(f"--data text:{path}: {what} (expected a UTF-8 text file)")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
