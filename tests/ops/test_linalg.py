@@ -43,3 +43,22 @@ def test_linear_errors_name_the_shapes():
         Linear.apply(bp.ones(5, 2), bp.ones(4, 3))
     with pytest.raises(ValueError, match=r"bias shape \(3,\) should be \(4,\)"):
         Linear.apply(bp.ones(5, 3), bp.ones(4, 3), bp.ones(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_weight_gradient_of_one_sample_is_the_outer_product_exactly(dtype):
+    """One sample's ∂C/∂W = δ xᵀ takes a broadcast multiply instead of a GEMM with inner
+    dimension 1; it must equal the GEMM bit for bit (each entry is one product, no sum)."""
+    from bprop.autograd import Context
+
+    rng = np.random.default_rng(5)
+    x, w, g = (rng.standard_normal(s).astype(dtype) for s in [(1, 33), (17, 33), (1, 17)])
+    x[0, 3], g[0, 2] = np.inf, np.nan
+    ctx = Context(Linear)
+    ctx.needs_input_grad = (True, True, True)
+    Linear.forward(ctx, x, w, None)
+    gx, gw, _ = Linear.backward(ctx, g)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(gw, g.T @ x)
+    assert gw.dtype == dtype and gw.shape == w.shape and gw.flags.c_contiguous
+    np.testing.assert_allclose(gx, g @ w)
