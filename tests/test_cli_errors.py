@@ -184,6 +184,11 @@ CASES = [
     ("explain rnn steps 0", ["explain", "--rnn", "rnn", "--steps", "0"], "--steps must be an integer in [1, 100]"),
     ("explain samples 0", ["explain", "--checkpoint", "{W}/run/last.npz", "--samples", "0"], "in [1, 64], got 0"),
     ("explain out folder", ["explain", "--out", "{W}/empty"], "is a folder"),
+    ("explain steps without rnn", ["explain", "--steps", "5"], "--steps applies to --rnn"),
+    ("explain kernel without conv", ["explain", "--kernel", "2"], "--kernel applies to --conv"),
+    ("explain padding with rnn", ["explain", "--rnn", "lstm", "--padding", "0"], "--padding applies to --conv"),
+    ("explain activation of a model", ["explain", "--model", "fcnet", "--activation", "relu"], "not to --model"),
+    ("explain loss of a conv", ["explain", "--conv", "--loss", "mse"], "--loss applies to a dense network (--sizes)"),
     ("explain out empty name", ["explain", "--out", ""], "--out needs a file name, got an empty one"),
     ("explain seed negative", ["explain", "--seed", "-5"], "--seed must be an integer in [0, 4294967295], got -5"),
     (

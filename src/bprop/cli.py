@@ -347,6 +347,14 @@ def add_report_args(p: argparse.ArgumentParser) -> None:
 
 # ----- explain -----------------------------------------------------------------------------
 EXPLAIN_MAX_WEIGHTS = 400  # every number is printed: beyond this the output is unreadable
+# the options of one kind of explanation default to None, so that giving one to another kind
+# (--steps without --rnn) is an error, not silently ignored; these values are filled in after
+EXPLAIN_DEFAULTS = {
+    "activation": "sigmoid", "loss": "mse",  # the dense network's
+    "size": 5, "kernel": 3, "stride": 2, "padding": 1,  # --conv's
+    "steps": 10,  # --rnn's
+}  # fmt: skip
+CONV_OPTIONS = ("size", "kernel", "stride", "padding")
 
 
 def _layer_sizes(text: str) -> list[int]:
@@ -436,10 +444,16 @@ def _check_explain_options(args: argparse.Namespace) -> None:
         "--dropout": (args.dropout is not None, "--model"),
         "--batch": (args.batch is not None, "--model"),
         "--samples": (args.samples is not None, "--checkpoint"),
+        "--steps": (args.steps is not None, "--rnn"),
+        **{f"--{name}": (getattr(args, name) is not None, "--conv") for name in CONV_OPTIONS},
     }
     for name, (given, needs) in extras.items():
         if given and not groups[needs]:
             raise RunError(f"{name} applies to {needs}")
+    others = [name for name in ("--checkpoint", "--model", "--conv", "--rnn") if groups[name]]
+    for name in ("--activation", "--loss"):
+        if getattr(args, name[2:]) is not None and others:
+            raise RunError(f"{name} applies to a dense network (--sizes), not to {others[0]}")
     if (args.conv or args.rnn) and args.lang != "en":
         raise RunError(f"--lang zh is not available for {'--conv' if args.conv else '--rnn'} yet; drop --lang")
     if not (np.isfinite(args.lr) and args.lr > 0):
@@ -473,6 +487,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from bprop.viz import explain, explain_conv
 
     _check_explain_options(args)
+    for name, value in EXPLAIN_DEFAULTS.items():
+        setattr(args, name, value if getattr(args, name) is None else getattr(args, name))
     if args.out is not None:
         _check_writable_file(args.out, "--out")
     viewer = None
@@ -510,8 +526,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def add_explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", help="layer sizes, e.g. 3,4,2 (default: the 2-2-2 teaching network)")
-    p.add_argument("--activation", choices=("sigmoid", "tanh", "relu", "identity"), default="sigmoid")
-    p.add_argument("--loss", choices=("mse", "cross_entropy"), default="mse")
+    p.add_argument(
+        "--activation", choices=("sigmoid", "tanh", "relu", "identity"), help="--sizes: activation (default sigmoid)"
+    )
+    p.add_argument("--loss", choices=("mse", "cross_entropy"), help="--sizes: loss (default mse)")
     p.add_argument("--model", choices=("fcnet", "convnet", "lenet5"), help="one of bprop's models on a batch of digits")
     p.add_argument("--batchnorm", action="store_true", help="--model fcnet: batch norm after the hidden layer")
     p.add_argument(
@@ -526,14 +544,14 @@ def add_explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the words (zh: Chinese)")
     p.add_argument("--out", help="write to this file instead of the terminal (html: with the viewer beside it)")
     p.add_argument("--conv", action="store_true", help="a single-channel convolution instead of a dense network")
-    p.add_argument("--size", type=int, default=5, help="--conv: input height and width, 1 to 32 (default 5)")
-    p.add_argument("--kernel", type=int, default=3, help="--conv: kernel size, 1 to 32 (default 3)")
-    p.add_argument("--stride", type=int, default=2, help="--conv: stride, 1 to 32 (default 2)")
-    p.add_argument("--padding", type=int, default=1, help="--conv: padding, 0 to 32 (default 1)")
+    p.add_argument("--size", type=int, help="--conv: input height and width, 1 to 32 (default 5)")
+    p.add_argument("--kernel", type=int, help="--conv: kernel size, 1 to 32 (default 3)")
+    p.add_argument("--stride", type=int, help="--conv: stride, 1 to 32 (default 2)")
+    p.add_argument("--padding", type=int, help="--conv: padding, 0 to 32 (default 1)")
     p.add_argument(
         "--rnn", choices=("rnn", "lstm"), help="backprop through time in a small RNN or LSTM instead, δ step by step"
     )
-    p.add_argument("--steps", type=int, default=10, help="--rnn: time steps, 1 to 100 (default 10)")
+    p.add_argument("--steps", type=int, help="--rnn: time steps, 1 to 100 (default 10)")
 
 
 # ----- gradcheck ---------------------------------------------------------------------------
