@@ -8,7 +8,7 @@ from pathlib import Path
 import bprop as bp
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-NOT_CORE = ("cs231n", "data", "distributed", "export", "reference", "sklearn", "train", "viz", "cli")
+NOT_CORE = ("cs231n", "data", "distributed", "exercise", "export", "reference", "sklearn", "train", "viz", "cli")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -31,6 +31,14 @@ def test_the_rest_loads_on_first_attribute_access():
     assert "bprop.viz" in loaded and "bprop.export" not in loaded
     assert isinstance(bp.export, types.ModuleType) and callable(bp.export.to_onnx)
     assert isinstance(bp.train, types.ModuleType) and "viz" in dir(bp)
+
+
+def test_every_subpackage_is_an_attribute_of_the_package():
+    """`bp.exercise` (and every other subpackage or module under bprop/) answers as an attribute,
+    as `np.linalg` does; `bp.exercise` used to be an AttributeError."""
+    names = {p.stem for p in (SRC / "bprop").iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    for name in sorted(names - {"__init__", "__main__"}):
+        assert isinstance(getattr(bp, name), types.ModuleType | types.FunctionType), name
 
 
 def test_an_unknown_attribute_is_an_attribute_error():

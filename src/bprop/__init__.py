@@ -42,7 +42,9 @@ from bprop.tensor_functions import (
 
 __version__ = "0.1.0"
 
-_ON_FIRST_USE = frozenset({"cs231n", "data", "distributed", "export", "reference", "sklearn", "train", "viz"})
+_ON_FIRST_USE = frozenset(
+    {"cli", "cs231n", "data", "distributed", "exercise", "export", "reference", "sklearn", "train", "viz"}
+)
 
 
 def __getattr__(name: str) -> Any:
