@@ -69,3 +69,19 @@ def test_cli_exports_a_trained_language_model(tmp_path, capsys):
     session = ort.InferenceSession(str(tmp_path / "lm.onnx"))
     ids = np.zeros((2, 64), dtype=np.int64)
     assert session.run(None, {"input": ids})[0].shape == (2, 12, 64)  # 12 distinct characters, scores per position
+
+
+@pytest.mark.parametrize(
+    "options, named",
+    [
+        ({"add_bias_kv": True}, "add_bias_kv=True"),
+        ({"add_zero_attn": True}, "add_zero_attn=True"),
+        ({"kdim": 4}, "kdim/vdim != embed_dim"),
+    ],
+)
+def test_attention_options_without_onnx_form_are_refused_by_name(options, named, tmp_path):
+    layer = nn.TransformerEncoderLayer(8, 2, 16, 0.0)
+    layer.self_attn = nn.MultiheadAttention(8, 2, **options)
+    with pytest.raises(ValueError, match=f"MultiheadAttention with {named} is not supported"):
+        to_onnx(nn.TransformerEncoder(layer, 1).eval(), _floats(5, 3, 8), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

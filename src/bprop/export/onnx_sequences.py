@@ -165,8 +165,22 @@ def _heads(g: Any, x: str, heads: int, head_dim: int) -> str:
     return g.op("Transpose", [g.op("Reshape", [x, _ints(g, [0, 0, heads, head_dim], "heads")])], perm=[0, 2, 1, 3])
 
 
+def _check_exportable_attention(m: L.MultiheadAttention) -> None:
+    """The encoder's self-attention reads query, key and value from one (N, T, E) tensor, so
+    kdim/vdim ≠ embed_dim cannot occur there; the extra keys of add_bias_kv/add_zero_attn are
+    not written out."""
+    for option, used in (
+        ("kdim/vdim != embed_dim", not m._qkv_same_embed_dim),
+        ("add_bias_kv=True", m.bias_k is not None),
+        ("add_zero_attn=True", m.add_zero_attn),
+    ):
+        if used:
+            raise ValueError(f"to_onnx: MultiheadAttention with {option} is not supported in ONNX export")
+
+
 def _self_attention(g: Any, m: L.MultiheadAttention, x: str, length: int, causal: bool) -> str:
     """softmax(Q Kᵀ/√d + mask) V per head, then the output projection; x is (N, T, E)."""
+    _check_exportable_attention(m)
     e, heads, d = m.embed_dim, m.num_heads, m.head_dim
     w, b = m.in_proj_weight.data, m.in_proj_bias.data if m.in_proj_bias is not None else None
     q, k, v = (

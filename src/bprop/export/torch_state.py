@@ -1,7 +1,8 @@
 """PyTorch weights in and out. bprop's layers use torch's parameter names and layouts (Linear
 weight (out, in), Conv2d weight (out, in/groups, kh, kw), batch-norm running statistics, Embedding
 weight, the recurrent layers' weight_ih_l0 … bias_hh_l{k}_reverse with torch's gate orders,
-MultiheadAttention's in_proj_weight/in_proj_bias/out_proj, the transformer's submodules), so an
+MultiheadAttention's in_proj_weight/in_proj_bias/out_proj, or q_/k_/v_proj_weight with kdim/vdim,
+and bias_k/bias_v with add_bias_kv, the transformer's submodules), so an
 equivalent architecture has identical state-dict keys and conversion is only a change of
 array type. torch is imported only by ``to_torch``, when asked for tensors."""
 
