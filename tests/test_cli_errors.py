@@ -68,6 +68,13 @@ CASES = [
     ("unknown flag", ["train", "--lrr", "0.1"], "train: error: unrecognized arguments: --lrr 0.1 (did you mean --lr?)"),
     ("unknown flag, no likeness", ["explain", "--bogus=3"], "bprop explain: error: unrecognized arguments: --bogus=3"),
     ("extra argument", ["gradcheck", "{W}/run/last.npz", "extra"], "gradcheck: error: unrecognized arguments: extra"),
+    ("weight scale for lstm", ["train", "--model", "lstm", "--weight-scale", "0.1"], "reads --hidden, --dropout"),
+    ("weight scale for mlp", ["train", "--model", "mlp", "--weight-scale", "0.1"], "no effect on --model mlp; of"),
+    (
+        "normalization for a transformer",
+        ["train", "--data", "text:{W}/poem.txt", "--model", "char-transformer", "--normalization", "layernorm"],
+        "--normalization has no effect on --model char-transformer",
+    ),
     ("batchnorm on and off", ["train", "--normalization", "batchnorm", "--no-batchnorm"], "batchnorm on: give one"),
     ("hidden beyond memory", ["train", "--hidden", "1000000000000"], "not enough memory: unable to allocate"),
     ("unknown command", ["fly"], "invalid choice: 'fly'"),

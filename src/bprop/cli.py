@@ -39,6 +39,7 @@ from bprop.data.datasets import DatasetError
 from bprop.data.datasets.text import encode
 from bprop.data.registry import DATASETS, dataset_spec, load_dataset
 from bprop.exercise import ExerciseError, check_file, names, write_exercise
+from bprop.nn.builder import ARCHITECTURE_OPTIONS, MODEL_USES
 from bprop.nn.sequence_models import sample_tokens
 from bprop.serialization import atomic_write_bytes
 from bprop.train import evaluate
@@ -184,7 +185,9 @@ def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
             f"got {args.workers}"
         )
     if args.resume is None:
-        return RunConfig(**given), None
+        config = RunConfig(**given)
+        _check_model_options(config.model, given)
+        return config, None
     out = given.get("out") or given.get("report")
     if args.resume:
         checkpoint = Path(args.resume)
@@ -195,6 +198,21 @@ def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
     if not checkpoint.exists():
         raise RunError(f"--resume: no checkpoint at {checkpoint}")
     return read_checkpoint(checkpoint)[1].resumed_with(given), checkpoint
+
+
+def _check_model_options(model: str, given: dict[str, Any]) -> None:
+    """Refuse an architecture option the model does not read (--dropout for lenet5): the run
+    would silently ignore it."""
+    uses = MODEL_USES.get(model)
+    if uses is None:  # a model registered without saying what it reads
+        return
+    for name in given:
+        option = "normalization" if name == "batchnorm" else name
+        if option in ARCHITECTURE_OPTIONS and option not in uses:
+            reads = f"; of {', '.join(map(flag, ARCHITECTURE_OPTIONS))} it reads " + (
+                ", ".join(flag(o) for o in ARCHITECTURE_OPTIONS if o in uses) or "none"
+            )
+            raise RunError(f"{flag(name)} has no effect on --model {model}{reads}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -35,3 +35,27 @@ def test_models_that_do_not_suit_the_data_say_why():
     with pytest.raises(ValueError, match="unknown model 'resnet'; choose one of fcnet, mlp"):
         build_model("resnet", (5,), 10, ModelOptions())
     assert set(MODELS) >= {"fcnet", "mlp", "convnet", "lenet5"}
+
+
+USES_SHAPES = {"fcnet": (1, 8, 8), "mlp": (1, 8, 8), "convnet": (1, 8, 8), "lenet5": (1, 28, 28)}
+USES_SHAPES.update({"rnn": (8, 8), "lstm": (8, 8), "gru": (8, 8), "char-lstm": (16,), "char-transformer": (16,)})
+CHANGED = {"hidden": (6,), "normalization": "layernorm", "dropout": 0.3, "weight_scale": 0.5}
+
+
+def _built(name: str, **options) -> tuple[str, dict]:
+    """The structure and the initial weights of model ``name`` (seed 0)."""
+    bp.manual_seed(0)
+    model = build_model(name, USES_SHAPES[name], 10, ModelOptions(**{"hidden": (8,), **options}))
+    return repr(model), {k: v.tolist() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", sorted(USES_SHAPES))
+def test_a_model_reads_exactly_the_options_it_declares(name):
+    """What `bprop train` refuses as having no effect (register_model's `uses`) must truly have
+    none, and what a model declares must change it."""
+    from bprop.nn.builder import ARCHITECTURE_OPTIONS, MODEL_USES
+
+    plain = _built(name)
+    for option in ARCHITECTURE_OPTIONS:
+        changed = _built(name, **{option: CHANGED[option]})
+        assert (changed != plain) == (option in MODEL_USES[name]), option

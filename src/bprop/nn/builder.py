@@ -42,14 +42,21 @@ class ModelOptions:
 Builder = Callable[[tuple[int, ...], int, ModelOptions], Module]
 MODELS: dict[str, tuple[Builder, str]] = {}
 MODEL_DEFAULTS: dict[str, dict] = {}  # per-model option defaults, before the data set's
+ARCHITECTURE_OPTIONS = ("hidden", "normalization", "dropout", "weight_scale")  # ModelOptions' fields a model may ignore
+MODEL_USES: dict[str, frozenset[str] | None] = {}  # the ARCHITECTURE_OPTIONS each model reads; None: not said
 LANGUAGE_MODELS = ("char-lstm", "char-transformer")  # a label per position (text:PATH); the others one per sample
 
 
-def register_model(name: str, builder: Builder, description: str, defaults: dict | None = None) -> None:
+def register_model(
+    name: str, builder: Builder, description: str, defaults: dict | None = None, uses: Sequence[str] | None = None
+) -> None:
     """Make ``name`` a value of ``--model`` and ``RunConfig.model``. ``defaults`` (e.g. a
-    recurrent net's hidden size) take precedence over the data set's for options not given."""
+    recurrent net's hidden size) take precedence over the data set's for options not given.
+    ``uses`` names the ARCHITECTURE_OPTIONS the builder reads, so that `bprop train` can refuse
+    the others instead of ignoring them (None: not said, nothing is refused)."""
     MODELS[name] = (builder, description)
     MODEL_DEFAULTS[name] = dict(defaults or {})
+    MODEL_USES[name] = None if uses is None else frozenset(uses)
 
 
 def build_model(name: str, input_shape: Sequence[int], num_classes: int, options: ModelOptions) -> Module:
@@ -125,10 +132,19 @@ def _lenet5(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
     return RegularizedLeNet5(channels, classes, height, o.reg, o.dtype)
 
 
-register_model("fcnet", _fcnet, "the notes' fully connected net (cs231n init); uses hidden, normalization, dropout")
-register_model("mlp", _mlp, "a fully connected net with torch's init; uses hidden, normalization, dropout")
-register_model("convnet", _convnet, "cs231n's conv − relu − pool − affine − relu − affine; uses hidden[0]")
-register_model("lenet5", _lenet5, "LeNet-5 for 28×28 or 32×32 images")
+register_model(
+    "fcnet", _fcnet, "the notes' fully connected net (cs231n init); uses hidden, normalization, dropout",
+    uses=ARCHITECTURE_OPTIONS,
+)  # fmt: skip
+register_model(
+    "mlp", _mlp, "a fully connected net with torch's init; uses hidden, normalization, dropout",
+    uses=("hidden", "normalization", "dropout"),
+)  # fmt: skip
+register_model(
+    "convnet", _convnet, "cs231n's conv − relu − pool − affine − relu − affine; uses hidden[0]",
+    uses=("hidden", "weight_scale"),
+)  # fmt: skip
+register_model("lenet5", _lenet5, "LeNet-5 for 28×28 or 32×32 images", uses=())
 
 
 def _sequence_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -170,16 +186,19 @@ for _mode in ("rnn", "lstm", "gru"):
         f"a {_mode.upper()} reading each sample as steps of its last axis (an image row by row), then affine "
         "on the last step; len(hidden) layers of hidden[0] units",
         _RECURRENT_DEFAULTS,
+        uses=("hidden", "dropout"),
     )
 register_model(
     "char-lstm",
     _char_lstm,
     "character-level LSTM language model (text:PATH); len(hidden) layers of hidden[0] units",
     {"hidden": (256,), "dropout": 0.0},
+    uses=("hidden", "dropout"),
 )
 register_model(
     "char-transformer",
     _char_transformer,
     "character-level causal transformer (text:PATH); len(hidden) pre-norm layers of width hidden[0]",
     {"hidden": (128, 128), "dropout": 0.1, "lr": 1e-3},
+    uses=("hidden", "dropout"),
 )
