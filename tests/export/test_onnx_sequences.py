@@ -6,7 +6,7 @@ import pytest
 import bprop as bp
 from bprop import nn
 from bprop.export import to_onnx
-from bprop.export.onnx_sequences import RecurrentOutput
+from bprop.export.onnx_sequences import CausalLayer, RecurrentOutput
 from bprop.nn.builder import ModelOptions, build_model
 
 ort = pytest.importorskip("onnxruntime")
@@ -72,16 +72,23 @@ def test_cli_exports_a_trained_language_model(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "options, named",
-    [
-        ({"add_bias_kv": True}, "add_bias_kv=True"),
-        ({"add_zero_attn": True}, "add_zero_attn=True"),
-        ({"kdim": 4}, "kdim/vdim != embed_dim"),
-    ],
+    "options", [{"add_bias_kv": True}, {"add_zero_attn": True}, {"add_bias_kv": True, "add_zero_attn": True}]
 )
-def test_attention_options_without_onnx_form_are_refused_by_name(options, named, tmp_path):
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_with_bias_kv_and_zero_attn(options, causal, tmp_path):
+    bp.manual_seed(4)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=True)
+    layer.self_attn = nn.MultiheadAttention(8, 2, batch_first=True, **options)
+    model = nn.Sequential(CausalLayer(layer) if causal else layer, nn.Tanh())
+    _check(model, _floats(3, 5, 8), tmp_path, atol=2e-5)
+    x = _floats(4, 5, 8)  # another batch size through the dynamic batch
+    got = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"input": x})[0]
+    np.testing.assert_allclose(got, model(bp.tensor(x)).data, atol=2e-5)
+
+
+def test_self_attention_with_kdim_is_refused_by_name(tmp_path):
     layer = nn.TransformerEncoderLayer(8, 2, 16, 0.0)
-    layer.self_attn = nn.MultiheadAttention(8, 2, **options)
-    with pytest.raises(ValueError, match=f"MultiheadAttention with {named} is not supported"):
+    layer.self_attn = nn.MultiheadAttention(8, 2, kdim=4)
+    with pytest.raises(ValueError, match=r"kdim/vdim != embed_dim \(kdim=4, vdim=8, embed_dim=8\)"):
         to_onnx(nn.TransformerEncoder(layer, 1).eval(), _floats(5, 3, 8), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()

@@ -9,7 +9,8 @@
         (T, N, D·H); batch_first inputs are transposed around the stack.
     TransformerEncoderLayer → the attention block written out (MatMul, Reshape/Transpose into
         heads, Mul by 1/√d, Softmax, MatMul, output projection), residual Adds, LayerNormalization,
-        the feed-forward Linear–ReLU/GELU–Linear; a causal mask is a constant additive input.
+        the feed-forward Linear–ReLU/GELU–Linear; a causal mask is a constant additive input;
+        add_bias_kv/add_zero_attn's extra keys are rows Expanded over the (dynamic) batch.
 
 and the sequence models of bprop.nn.sequence_models as chains of those. Every layer is written
 with the onnx_export graph's ``const`` and ``op``; the tests run each in onnxruntime.
@@ -167,15 +168,34 @@ def _heads(g: Any, x: str, heads: int, head_dim: int) -> str:
 
 def _check_exportable_attention(m: L.MultiheadAttention) -> None:
     """The encoder's self-attention reads query, key and value from one (N, T, E) tensor, so
-    kdim/vdim ≠ embed_dim cannot occur there; the extra keys of add_bias_kv/add_zero_attn are
-    not written out."""
-    for option, used in (
-        ("kdim/vdim != embed_dim", not m._qkv_same_embed_dim),
-        ("add_bias_kv=True", m.bias_k is not None),
-        ("add_zero_attn=True", m.add_zero_attn),
-    ):
-        if used:
-            raise ValueError(f"to_onnx: MultiheadAttention with {option} is not supported in ONNX export")
+    kdim/vdim ≠ embed_dim (separate projection widths) cannot occur there."""
+    if not m._qkv_same_embed_dim:
+        raise ValueError(
+            f"to_onnx: MultiheadAttention with kdim/vdim != embed_dim (kdim={m.kdim}, vdim={m.vdim}, "
+            f"embed_dim={m.embed_dim}) cannot be a self-attention block"
+        )
+
+
+def _batch_rows(g: Any, row: np.ndarray, like: str, tail: list[int]) -> str:
+    """A constant row (1, …) repeated over the batch of ``like``, whose size is only known at run
+    time (dynamic batch): Expand to [N, *tail]."""
+    shape = g.op("Concat", [g.op("Shape", [like], start=0, end=1), _ints(g, tail, "tail")], axis=0)
+    return g.op("Expand", [g.const(row, "row"), shape])
+
+
+def _extra_keys(g: Any, m: L.MultiheadAttention, k: str, v: str, project: Callable[[str], str]) -> tuple[str, str]:
+    """torch's add_bias_kv (bias_k/bias_v appended to the projected sequences) and add_zero_attn
+    (a zero key/value appended to every head); k and v are (N, T, E), the result (N, heads, T', d)."""
+    e, heads, d = m.embed_dim, m.num_heads, m.head_dim
+    if m.bias_k is not None:
+        k = g.op("Concat", [k, _batch_rows(g, m.bias_k.data, k, [1, e])], axis=1)
+        v = g.op("Concat", [v, _batch_rows(g, m.bias_v.data, v, [1, e])], axis=1)
+    k, v = project(k), project(v)
+    if m.add_zero_attn:
+        zeros = np.zeros((1, 1, 1, d))
+        k = g.op("Concat", [k, _batch_rows(g, zeros, k, [heads, 1, d])], axis=2)
+        v = g.op("Concat", [v, _batch_rows(g, zeros, v, [heads, 1, d])], axis=2)
+    return k, v
 
 
 def _self_attention(g: Any, m: L.MultiheadAttention, x: str, length: int, causal: bool) -> str:
@@ -183,15 +203,15 @@ def _self_attention(g: Any, m: L.MultiheadAttention, x: str, length: int, causal
     _check_exportable_attention(m)
     e, heads, d = m.embed_dim, m.num_heads, m.head_dim
     w, b = m.in_proj_weight.data, m.in_proj_bias.data if m.in_proj_bias is not None else None
-    q, k, v = (
-        _heads(g, _affine(g, w[i * e : (i + 1) * e], None if b is None else b[i * e : (i + 1) * e], x), heads, d)
-        for i in range(3)
-    )
+    q, k, v = (_affine(g, w[i * e : (i + 1) * e], None if b is None else b[i * e : (i + 1) * e], x) for i in range(3))
+    q = _heads(g, q, heads, d)
+    k, v = _extra_keys(g, m, k, v, lambda t: _heads(g, t, heads, d))
     scores = g.op(
         "Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]), g.const(1 / math.sqrt(d), "s")]
     )
-    if causal:
+    if causal:  # the extra keys (one column each) may always be attended
         mask = np.where(np.tril(np.ones((length, length), bool)), 0.0, -np.inf)
+        mask = np.pad(mask, [(0, 0), (0, int(m.bias_k is not None) + int(m.add_zero_attn))])
         scores = g.op("Add", [scores, g.const(mask, "causal_mask")])
     attended = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
     merged = g.op("Reshape", [g.op("Transpose", [attended], perm=[0, 2, 1, 3]), _ints(g, [0, 0, e], "merge")])
