@@ -211,16 +211,7 @@ class MultiheadAttention(Module):
         q, k, v = self._project(query, key, value)
         q, (k, v) = self._heads(q), self._keys_and_values(k, v)
         mask = self._mask(key_padding_mask, attn_mask, is_causal, n, q_len, k_len, query.dtype)
-        dropout = self.dropout if self.training else 0.0
-        weights = None
-        if need_weights:  # explicit softmax so that the weights are a tensor of the graph, as in torch
-            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
-            if mask is not None:
-                scores = scores + mask
-            weights = F.dropout(F.softmax(scores, dim=-1), dropout)
-            heads = weights @ v
-        else:
-            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        heads, weights = self._attend(q, k, v, mask, need_weights)
         out = self.out_proj(heads.transpose(1, 2).reshape(n, q_len, self.embed_dim))
         if weights is not None and average_attn_weights:
             weights = weights.mean(dim=1)
@@ -229,6 +220,18 @@ class MultiheadAttention(Module):
         if not self.batch_first:
             out = out.transpose(0, 1)
         return out, weights
+
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Any, need_weights: bool) -> tuple[Tensor, Tensor | None]:
+        """The heads (N, heads, L, d) and, with need_weights, the attention weights."""
+        dropout = self.dropout if self.training else 0.0
+        if not need_weights:
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout), None
+        # explicit softmax so that the weights are a tensor of the graph, as in torch
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
+        if mask is not None:
+            scores = scores + mask
+        weights = F.dropout(F.softmax(scores, dim=-1), dropout)
+        return weights @ v, weights
 
     def extra_repr(self) -> str:
         extras = "".join(
