@@ -136,6 +136,16 @@ def test_a_write_failing_halfway_leaves_the_old_file_and_no_temporary(tmp_path, 
     assert bp.load(tmp_path / "x.npz") == {"version": 1}
 
 
+def test_a_file_that_cannot_be_created_is_named_not_its_temporary(tmp_path, monkeypatch):
+    def refuse(path, *args):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(PermissionError) as caught:
+        bp.save({"a": 1}, tmp_path / "x.npz")
+    assert str(caught.value) == f"[Errno 13] cannot write {tmp_path / 'x.npz'}: Permission denied"
+
+
 @pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX")
 def test_new_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0o022)
@@ -158,6 +168,9 @@ def test_load_errors_say_what_is_wrong(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"junk")
     with pytest.raises(ValueError, match="not a readable bprop file"):
         bp.load(tmp_path / "junk.npz")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty\.npz is not a readable bprop file: the file is empty$"):
+        bp.load(tmp_path / "empty.npz")
 
 
 def test_damaged_files_raise_a_clear_error(tmp_path):

@@ -75,7 +75,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> N
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     # os.open with mode 0o666 lets the umask decide the permissions, as for any new file
     # (tempfile.mkstemp would leave every saved file readable by its owner only)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as err:  # name the file asked for: the temporary one means nothing to the caller
+        raise type(err)(err.errno, f"cannot write {target}: {err.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
