@@ -33,6 +33,18 @@ def _masks(kind, rng):
     return {"attn_mask": rng.standard_normal((N * HEADS, L, S))}
 
 
+def _same_outputs_then_backward(out_b, w_b, out_t, w_t, rng) -> None:
+    """bprop's and torch's outputs and attention weights agree; both then backpropagate the same
+    random upstream gradient (a sum would hide transposition bugs)."""
+    np.testing.assert_allclose(out_b.data, out_t.detach().numpy(), atol=1e-10)
+    assert (w_b is None) == (w_t is None)
+    if w_b is not None:
+        np.testing.assert_allclose(w_b.data, w_t.detach().numpy(), atol=1e-10)
+    g = rng.standard_normal(out_b.shape)
+    out_b.backward(g)
+    (out_t * torch.tensor(g)).sum().backward()
+
+
 @pytest.mark.parametrize("self_attention", [True, False])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("masks", ["none", "padding", "bool", "float"])
@@ -50,13 +62,7 @@ def test_matches_torch(self_attention, batch_first, masks, need_weights):
     qkv_t = ref * 3 if self_attention else ref
     out_b, w_b = ours(*qkv_b, need_weights=need_weights, **kw)
     out_t, w_t = theirs(*qkv_t, need_weights=need_weights, **{k: torch.tensor(v) for k, v in kw.items()})
-    np.testing.assert_allclose(out_b.data, out_t.detach().numpy(), atol=1e-10)
-    assert (w_b is None) == (w_t is None)
-    if w_b is not None:
-        np.testing.assert_allclose(w_b.data, w_t.detach().numpy(), atol=1e-10)
-    g = rng.standard_normal(out_b.shape)
-    out_b.backward(g)
-    (out_t * torch.tensor(g)).sum().backward()
+    _same_outputs_then_backward(out_b, w_b, out_t, w_t, rng)
     for a, b in zip(mine, ref):
         np.testing.assert_allclose(a.grad, b.grad.numpy(), atol=1e-10)
     for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
@@ -158,13 +164,7 @@ def test_kdim_vdim_bias_kv_zero_attn_match_torch(variant, layout, masks, need_we
     out_t, w_t = theirs(
         *[ref[id(a)] for a in arrays], need_weights=need_weights, **{k: torch.tensor(v) for k, v in kw.items()}
     )
-    np.testing.assert_allclose(out_b.data, out_t.detach().numpy(), atol=1e-10)
-    assert (w_b is None) == (w_t is None)
-    if w_b is not None:
-        np.testing.assert_allclose(w_b.data, w_t.detach().numpy(), atol=1e-10)
-    g = rng.standard_normal(out_b.shape)
-    out_b.backward(g)
-    (out_t * torch.tensor(g)).sum().backward()
+    _same_outputs_then_backward(out_b, w_b, out_t, w_t, rng)
     for key in mine:
         np.testing.assert_allclose(mine[key].grad, ref[key].grad.numpy(), atol=1e-10)
     theirs_params = dict(theirs.named_parameters())
