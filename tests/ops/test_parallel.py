@@ -132,7 +132,8 @@ def test_conv_split_over_the_batch_equals_conv_whole(monkeypatch, x_layout, grou
             ctx = Context(conv.Conv2d)
             ctx.needs_input_grad = (True, True, True)
             y = conv.Conv2d.forward(ctx, x, w, b, stride, padding, 1, groups)
-            g = np.random.default_rng(3).standard_normal(y.shape)
+            # δ channels-last, as it comes back from the next layer: no layout copy (itself split) counts
+            g = np.random.default_rng(3).standard_normal(np.array(y.shape)[[0, 2, 3, 1]]).transpose(0, 3, 1, 2)
             results.append((y.copy(), *conv.Conv2d.backward(ctx, g)))
     assert [len(p) for p in split] == [1, 1, 2, 2]  # forward and backward, one worker then two
     for whole, halves in zip(*results):

@@ -32,6 +32,7 @@ column.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -162,6 +163,48 @@ def im2row(
     return rows
 
 
+def x_col(
+    xp: np.ndarray,
+    rows: slice,
+    channels: slice,
+    kernel: tuple[int, int],
+    out_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    buffer: np.ndarray,
+    rows_first: bool,
+) -> np.ndarray:
+    """X_col (n·P·Q, R·S·C [+ 1]) of the samples ``rows`` and the group's ``channels``, gathered
+    in the input's layout: im2row's X_colᵀ seen transposed (a view; only used without groups),
+    or im2col's X_col."""
+    if rows_first:
+        return im2row(xp[rows], kernel, out_hw, stride, dilation, buffer).T
+    return im2col(xp[rows, ..., channels], kernel, out_hw, stride, dilation, buffer)
+
+
+def _group_slices(groups: int, out_per_group: int, in_per_group: int) -> list[tuple[slice, slice]]:
+    """(output channels, input channels) of each group."""
+    return [
+        (slice(g * out_per_group, (g + 1) * out_per_group), slice(g * in_per_group, (g + 1) * in_per_group))
+        for g in range(groups)
+    ]
+
+
+def channels_last(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) → a contiguous (N, H, W, C) array: free when ``a`` is an NCHW view of an NHWC
+    buffer (our conv and pool outputs), else a copy spread over the free cores."""
+    nhwc = a.transpose(0, 2, 3, 1)
+    if nhwc.flags.c_contiguous:
+        return nhwc
+    out = np.empty(nhwc.shape, a.dtype)
+
+    def copy(part: slice) -> None:
+        np.copyto(out[part], nhwc[part])
+
+    parallel.for_parts(copy, a.shape[0], items_each=math.prod(out.shape[1:]))
+    return out
+
+
 def add_col2im(
     delta: np.ndarray,
     weight: np.ndarray,
@@ -290,25 +333,16 @@ class Conv2d(Function):
         rows_first = groups == 1 and _rows_innermost(x)
         xp = pad_nchw(x, padding) if rows_first else to_nhwc_padded(x, padding)
         out = np.empty((n, p, q, o_ch), np.result_type(x, weight))
-        w_rows = [
-            _weight_rows(
-                weight[g * og : (g + 1) * og], None if bias is None else bias[g * og : (g + 1) * og], rows_first
-            )
-            for g in range(groups)
-        ]
+        groups_of = _group_slices(groups, og, c_per_group)
+        w_rows = [_weight_rows(weight[outs], None if bias is None else bias[outs], rows_first) for outs, _ in groups_of]
 
         def fill(part: slice) -> None:  # the output of some samples, a few at a time
             chunks = _chunks(part, p * q * k * x.itemsize)
             buffer = _cols_buffer(chunks, out_hw, k, x.dtype, bias is not None, rows_first)
-            for g in range(groups):
-                outs, channels = slice(g * og, (g + 1) * og), slice(g * c_per_group, (g + 1) * c_per_group)
+            for (outs, channels), w in zip(groups_of, w_rows):
                 for rows in chunks:
-                    z = out[rows, ..., outs].reshape(-1, og)  # a view: the GEMM writes straight into the output
-                    if rows_first:
-                        np.matmul(im2row(xp[rows], (kr, ks), out_hw, stride, dilation, buffer).T, w_rows[g].T, out=z)
-                    else:
-                        cols = im2col(xp[rows, ..., channels], (kr, ks), out_hw, stride, dilation, buffer)
-                        np.matmul(cols, w_rows[g].T, out=z)
+                    cols = x_col(xp, rows, channels, (kr, ks), out_hw, stride, dilation, buffer, rows_first)
+                    np.matmul(cols, w.T, out=out[rows, ..., outs].reshape(-1, og))  # straight into the output
 
         parallel.for_parts(fill, n, items_each=p * q * k, gemms=True, min_items=PART_MIN_COLS)
         ctx.xp, ctx.weight, ctx.x_shape, ctx.out_hw = xp, weight, x.shape, out_hw
@@ -330,11 +364,12 @@ class Conv2d(Function):
         o_ch, c_per_group, kr, ks = weight.shape
         og, k = o_ch // groups, kr * ks * c_per_group
         bias_grad = len(needs) > 2 and needs[2]
-        g_nhwc = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1))  # free when channels-last like our output
+        g_nhwc = channels_last(grad_out)  # free when channels-last like our output
         gxp = None
         if needs[0]:
             nhwc = (xp.shape[0], *xp.shape[2:], xp.shape[1]) if rows_first else xp.shape
             gxp = np.zeros(nhwc, grad_out.dtype)
+        groups_of = _group_slices(groups, og, c_per_group)
 
         def grads(part: slice) -> np.ndarray | None:
             """Adds some samples' ∂C/∂x̃ into gxp; returns their [∂C/∂W_col | ∂C/∂b] when wanted:
@@ -342,17 +377,12 @@ class Conv2d(Function):
             chunks = _chunks(part, out_hw[0] * out_hw[1] * k * xp.itemsize)
             gwb = np.zeros((o_ch, k + bias_grad), grad_out.dtype) if needs[1] else None
             buffer = _cols_buffer(chunks, out_hw, k, xp.dtype, bias_grad, rows_first) if needs[1] else None
-            for g in range(groups):
-                outs, channels = slice(g * og, (g + 1) * og), slice(g * c_per_group, (g + 1) * c_per_group)
+            for outs, channels in groups_of:
                 for rows in chunks:
                     delta = g_nhwc[rows, ..., outs].reshape(-1, og)  # (n·P·Q, O/g) rows of δ_col
                     if gwb is not None:
-                        if rows_first:
-                            cols_t = im2row(xp[rows], (kr, ks), out_hw, stride, dilation, buffer)
-                            gwb[outs] += delta.T @ cols_t.T
-                        else:
-                            cols = im2col(xp[rows, ..., channels], (kr, ks), out_hw, stride, dilation, buffer)
-                            gwb[outs] += delta.T @ cols
+                        cols = x_col(xp, rows, channels, (kr, ks), out_hw, stride, dilation, buffer, rows_first)
+                        gwb[outs] += delta.T @ cols
                     if gxp is not None:
                         add_col2im(delta, weight[outs], gxp[rows, ..., channels], out_hw, stride, dilation)
             return gwb

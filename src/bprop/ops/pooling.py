@@ -13,7 +13,7 @@ import numpy as np
 
 from bprop.autograd import Context, Function
 from bprop.ops import parallel
-from bprop.ops.conv import check_geometry, pair, to_nhwc_padded, unpad_to_nchw
+from bprop.ops.conv import channels_last, check_geometry, pair, to_nhwc_padded, unpad_to_nchw
 
 
 def _pool_setup(op: str, x: np.ndarray, kernel_size: Any, stride: Any, padding: Any):
@@ -146,21 +146,6 @@ def _reduce_windows(
             o *= np.asarray(scale, dtype=o.dtype)
 
     parallel.for_parts(windows_of, xp.shape[0], items_each=math.prod(out.shape[1:]) * len(offsets))
-    return out
-
-
-def channels_last(a: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) → a contiguous (N, H, W, C) array: free when ``a`` is an NCHW view of an NHWC
-    buffer (our conv and pool outputs), else a copy spread over the free cores."""
-    nhwc = a.transpose(0, 2, 3, 1)
-    if nhwc.flags.c_contiguous:
-        return nhwc
-    out = np.empty(nhwc.shape, a.dtype)
-
-    def copy(part: slice) -> None:
-        np.copyto(out[part], nhwc[part])
-
-    parallel.for_parts(copy, a.shape[0], items_each=math.prod(out.shape[1:]))
     return out
 
 
