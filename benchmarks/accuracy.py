@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from bprop import cli, nn
+from bprop.cli.train import train_config
 from bprop.data import DataLoader
 from bprop.data.datasets import DatasetError
 from bprop.data.datasets.text import read_text
@@ -78,7 +79,7 @@ def torch_twin(model: nn.Module):
 
 
 def config_for(flags: list[str], data_dir: str) -> RunConfig:
-    return cli.train_config(cli.make_parser().parse_args(["train", *flags, "--data-dir", data_dir]))[0]
+    return train_config(cli.make_parser().parse_args(["train", *flags, "--data-dir", data_dir]))[0]
 
 
 def torch_epoch_seconds(config: RunConfig, epochs: int) -> float:

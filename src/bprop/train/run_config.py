@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -225,6 +226,12 @@ class RunConfig:
             raise ConfigError(f"{where}: {err}" if where else str(err)) from None
 
     @classmethod
+    def from_toml(cls, path: str | os.PathLike, **overrides: Any) -> RunConfig:
+        """A RunConfig from a TOML file of option values (keys spelt like the flags, with - or
+        _), each checked like the same option on the command line; ``overrides`` win."""
+        return cls(**{**toml_values(path), **overrides})
+
+    @classmethod
     def from_checkpoint(cls, path: Any, **changes: Any) -> RunConfig:
         """The RunConfig stored in a checkpoint written by ``run``, with ``changes`` (resumable
         options only, see ``resumed_with``)."""
@@ -256,6 +263,49 @@ FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 # options that belong to one invocation: a resumed run has them only if given anew (a time limit
 # is a budget for one sitting; --quiet cannot be switched off on the command line)
 PER_INVOCATION = ("time_limit", "quiet")
+
+
+# actions of one command, not settings of a run: a config file cannot hold them
+NOT_IN_CONFIG_FILES = ("resume", "overwrite", "workers", "config")
+
+
+def toml_values(path: str | os.PathLike) -> dict[str, Any]:
+    """The option values of a TOML file (keys spelt like the flags, with - or _), each checked
+    like the same option on the command line."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            raise ConfigError("--config needs Python 3.11+ or the tomli package") from None
+    where = f"--config {path}"
+    if not str(path):
+        raise ConfigError("--config needs a file name, got an empty one")
+    try:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: is a folder, not a TOML file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{where}: cannot read it ({err})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{where}: not valid TOML: {err}") from None
+    values = {}
+    known = {f.name for f in options()}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name in NOT_IN_CONFIG_FILES:
+            raise ConfigError(f"{where}: {key!r} cannot be set in a config file; give {flag(name)} on the command line")
+        if name not in known:
+            raise ConfigError(f"{where}: unknown option {key!r} (keys are the options' names, e.g. batch-size, lr)")
+        try:
+            values[name] = check_option(name, value)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err}") from None
+    return values
 
 
 def flag(name: str) -> str:

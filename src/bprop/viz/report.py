@@ -10,11 +10,15 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bprop.serialization import atomic_write_bytes
+from bprop import nn
+from bprop.data import Dataset
+from bprop.data.registry import dataset_spec
+from bprop.serialization import atomic_write_bytes, load, save
+from bprop.train.run import RunError, class_names, model_from_checkpoint
 from bprop.viz import plots
 from bprop.viz.delta_recorder import DeltaRecorder
 from bprop.viz.recorder import VizRecorder
@@ -211,3 +215,99 @@ def write_report(
 
 def load_run_metrics(directory: str | os.PathLike) -> dict[str, Any]:
     return json.loads((Path(directory) / "metrics.json").read_text())
+
+
+def run_recorder(transform: Callable | None) -> Any:
+    """A VizRecorder that takes its probe (64 training inputs) and its pace (ten records an
+    epoch) from the run's loader when training begins."""
+
+    class RunRecorder(VizRecorder):
+        def on_train_begin(self, trainer: Any) -> None:
+            loader = trainer.loader
+            probe = loader.dataset.gather(np.arange(min(64, len(loader.dataset))))[0]
+            self.probe = transform(probe) if transform is not None else np.asarray(probe)
+            self.every = max(1, len(loader) // 10)
+
+    return RunRecorder()
+
+
+def finish_run_report(result: Any, recorder: Any, deltas: Any, report_dir: Path) -> Path:
+    out = result.out
+    recorder.save(report_dir / "viz.npz")
+    deltas.remove_hooks()
+    deltas.save(report_dir / "delta.npz")
+    save_misclassified(result.model, result.test_set, result.eval_transform, report_dir / "examples.npz")
+    if out != report_dir:
+        for name in ("last.npz", "metrics.json"):
+            atomic_write_bytes(report_dir / name, (out / name).read_bytes())
+    return write_run_report(report_dir)
+
+
+def save_misclassified(
+    model: nn.Module, test_set: Dataset, transform: Callable | None, path: Path, limit: int = 25
+) -> None:
+    """The first ``limit`` misclassified test inputs (untransformed), their true and predicted labels."""
+    from bprop.train import predict
+
+    inputs, targets = (np.asarray(a) for a in test_set.arrays()[:2])
+    pred = predict(model, test_set, transform=transform).argmax(axis=1)
+    wrong = np.flatnonzero(pred != targets)[:limit]
+    classes = class_names(test_set) or [str(c) for c in range(10)]
+    save(
+        {
+            "images": inputs[wrong].astype(np.float32),
+            "true": targets[wrong],
+            "pred": pred[wrong],
+            "classes": list(classes),
+        },
+        path,
+    )
+
+
+def write_run_report(run_dir: Path) -> Path:
+    """report.html from what a run left in ``run_dir`` (last.npz, metrics.json, viz.npz, examples.npz)."""
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir} is not a folder: give the folder of a run written with --out or --report")
+    checkpoint = run_dir / "last.npz"
+    if not checkpoint.exists():
+        raise RunError(f"{run_dir} has no last.npz: give the folder of a run written with --out or --report")
+    model, run_config, state = model_from_checkpoint(checkpoint)
+    if dataset_spec(run_config.data).task == "language-model":
+        raise RunError(
+            f"{run_dir} holds a language model ({run_config.model}); report draws a classifier's plots and "
+            f"examples: see {run_dir / 'metrics.json'}, or `bprop sample {checkpoint} --prompt TEXT`"
+        )
+    config = state["config"]
+    metrics = _run_file(run_dir / "metrics.json", lambda path: json.loads(path.read_text())) or {}
+    recorder = _run_file(run_dir / "viz.npz", VizRecorder.load) or VizRecorder()
+    deltas = _run_file(run_dir / "delta.npz", DeltaRecorder.load)
+    examples = _run_file(run_dir / "examples.npz", load)
+    if not recorder.weights:
+        recorder.weights = {n: p.data for n, p in model.named_parameters() if p.ndim >= 2}
+    classes = examples["classes"] if examples else [str(c) for c in range(config["num_classes"])]
+    try:
+        return write_report(
+            run_dir,
+            config,
+            model.summary(tuple(config["input_shape"])),
+            metrics,
+            state.get("history", {}).get("epochs", []),
+            recorder,
+            classes,
+            examples,
+            deltas,
+        )
+    except ImportError as err:
+        raise RunError(str(err)) from None
+
+
+def _run_file(path: Path, read: Callable[[Path], Any]) -> Any:
+    """What ``read`` makes of one file of a run, None when the run has none; a damaged file is
+    a RunError that names it."""
+    if not path.exists():
+        return None
+    try:
+        return read(path)
+    except (ValueError, OSError, KeyError) as err:  # json.JSONDecodeError is a ValueError
+        message = str(err).removeprefix("bp.load: ")
+        raise RunError(message if str(path) in message else f"{path} is damaged: {message}") from None
