@@ -62,14 +62,29 @@ def part_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else "bprop"
 
 
+# A class of any floor may render itself in a notebook through viz.notebook, imported inside its
+# ``_repr_html_`` only: the markup lives in one module and nothing is imported until Jupyter asks.
+RICH_DISPLAY = "bprop.viz.notebook"
+
+
 def imported_modules(source: str, name: str, is_package: bool = False) -> set[str]:
-    """Every bprop module the source of module ``name`` imports, anywhere in it.
+    """Every bprop module the source of module ``name`` imports, anywhere in it, except
+    ``RICH_DISPLAY`` imported inside a ``_repr_html_`` method.
 
     Relative imports are resolved against ``name``; ``from bprop import nn`` counts as ``bprop.nn``.
     """
     package = name if is_package else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    in_repr_html = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "_repr_html_"
+        for inner in ast.walk(node)
+    }
+    for node in ast.walk(tree):
+        if id(node) in in_repr_html and isinstance(node, ast.ImportFrom) and node.module == RICH_DISPLAY:
+            continue
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -108,3 +123,11 @@ def test_the_checker_sees_imports_inside_functions_and_relative_ones():
     source = "from .. import nn\n\ndef f():\n    from ..tensor import Tensor\n    import bprop.train.fit\n"
     assert imported_modules(source, "bprop.ops.sample") == {"bprop.nn", "bprop.tensor", "bprop.train.fit"}
     assert imported_modules("from .layers import Linear\n", "bprop.nn", is_package=True) == {"bprop.nn.layers"}
+
+
+def test_only_repr_html_may_import_the_notebook_renderings():
+    inside = "class A:\n    def _repr_html_(self):\n        from bprop.viz.notebook import x\n"
+    inside += "        import bprop.viz.plots\n"
+    assert imported_modules(inside, "bprop.nn.summary") == {"bprop.viz.plots"}
+    outside = "def table():\n    from bprop.viz.notebook import x\n"
+    assert imported_modules(outside, "bprop.nn.summary") == {"bprop.viz.notebook"}

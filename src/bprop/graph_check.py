@@ -97,6 +97,13 @@ class GraphCheck:
     def __str__(self) -> str:
         return self.table()
 
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        from bprop.viz.notebook import graph_check_html
+
+        return graph_check_html(self)
+
 
 def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ",".join(map(str, shape)) + ")"

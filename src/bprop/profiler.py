@@ -133,6 +133,14 @@ class profile:  # noqa: N801 (a context manager named like torch.profiler.profil
         )
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return self.table()
+
+    def _repr_html_(self) -> str:
+        from bprop.viz.notebook import profile_html
+
+        return profile_html(self)
+
 
 def _mean_ms(seconds: float, calls: int) -> str:
     return f"{seconds * 1e3 / calls:.3f}" if calls else "-"

@@ -52,8 +52,7 @@ def test_dead_relus_and_a_healthy_net():
 
 def test_hooks_go_and_the_record_round_trips(tmp_path):
     model = _deep(16, 2, nn.ReLU, 1.0)
-    recorder = _train(model)
-    recorder.remove_hooks()
+    recorder = _train(model)  # fit's end takes the hooks off the model
     recorder.save(tmp_path / "delta.npz")
     again = DeltaRecorder.load(tmp_path / "delta.npz")
     assert again.verdicts() == recorder.verdicts() and again.layers == recorder.layers

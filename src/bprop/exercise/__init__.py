@@ -5,7 +5,8 @@ backward left for the learner, the derivation's steps as comments; ``check_file(
 the learner's backward on random inputs against bprop's hand-derived backward of the same op
 and finite differences, and names per gradient what is off (a missing term, a transposition,
 a wrong scale, a missing sum over the batch, …). The ``bprop exercise`` and ``bprop check``
-commands call these two.
+commands call these two. In a notebook, ``check_backward(op, backward)`` grades a function
+written in a cell the same way.
 
 DESIGN.md's layout has no place for it (issue 13 came after): a package of its own above
 ``bprop.cs231n``, whose cache-style layer functions the exercise files follow, and ``ops``.
@@ -18,9 +19,10 @@ from pathlib import Path
 
 from bprop.exercise.catalog import registry
 from bprop.exercise.check import ExerciseError, Report, check_file
+from bprop.exercise.inline import check_backward
 from bprop.serialization import atomic_write_bytes
 
-__all__ = ["ExerciseError", "Report", "check_file", "names", "write_exercise"]
+__all__ = ["ExerciseError", "Report", "check_backward", "check_file", "names", "write_exercise"]
 
 
 def names() -> list[str]:

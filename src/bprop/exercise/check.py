@@ -60,6 +60,14 @@ class Report:
         lines.append(f"all {total} gradients right" if not wrong else f"{wrong} of {total} gradients wrong")
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return self.format()
+
+    def _repr_html_(self) -> str:
+        from bprop.viz.notebook import report_html
+
+        return report_html(self)
+
 
 def load(path: str | os.PathLike) -> tuple[Exercise, dict[str, Any]]:
     """The exercise a file is for and the file's namespace (forward, backward, …)."""

@@ -53,7 +53,25 @@ def layer_shapes(model: Module, input_shape: Sequence[int]) -> list[tuple[str, M
     ]
 
 
-def summary(model: Module, input_shape: Sequence[int]) -> str:
+class Summary(str):
+    """The summary's text (a ``str``: print it, compare it) that also keeps its rows, so that a
+    notebook shows it as a table."""
+
+    model_name: str
+    rows: list[tuple[str, str, int]]
+    total: int
+    trainable: int
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        from bprop.viz.notebook import summary_html
+
+        return summary_html(self)
+
+
+def summary(model: Module, input_shape: Sequence[int]) -> Summary:
     """The table: layer (module path and type), output shape (batch as None), parameters."""
     rows = [
         (
@@ -82,4 +100,6 @@ def summary(model: Module, input_shape: Sequence[int]) -> str:
         f"Non-trainable params: {total - trainable:,}",
         rule,
     ]
-    return "\n".join(lines)
+    table = Summary("\n".join(lines))
+    table.model_name, table.rows, table.total, table.trainable = type(model).__name__, rows, total, trainable
+    return table

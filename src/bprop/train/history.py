@@ -20,6 +20,16 @@ class History:
     def last(self) -> dict[str, float]:
         return self.epochs[-1] if self.epochs else {}
 
+    def __repr__(self) -> str:
+        last = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in self.last.items())
+        stop = f"; stopped: {self.stop_reason}" if self.stop_reason else ""
+        return f"History({len(self.epochs)} epochs, {len(self.steps)} steps; last epoch: {last or '-'}{stop})"
+
+    def _repr_html_(self) -> str:
+        from bprop.viz.notebook import history_html
+
+        return history_html(self)
+
     def state_dict(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "steps": self.steps, "stop_reason": self.stop_reason}
 

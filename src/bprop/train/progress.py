@@ -1,12 +1,14 @@
 """Progress display for the fit loop.
 
 On a terminal: a live bar per epoch with loss, accuracy and samples/s — tqdm's when tqdm is
-installed, otherwise a small built-in one (numpy stays the only dependency). Off a terminal
-(logs, CI) or when quiet: no bar. Unless quiet, one summary line per epoch either way.
+installed, otherwise a small built-in one (numpy stays the only dependency). In Jupyter: tqdm's
+notebook bar (a widget; it needs ipywidgets, else tqdm's text bar). Off a terminal (logs, CI) or
+when quiet: no bar. Unless quiet, one summary line per epoch either way.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from typing import Any, TextIO
@@ -37,11 +39,25 @@ class TextBar:
         self.stream.flush()
 
 
-def make_bar(total: int, desc: str) -> Any:
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython's ZMQ shell), where stderr is no terminal but a
+    notebook can draw a bar."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def make_bar(total: int, desc: str, notebook: bool = False) -> Any:
+    """tqdm's bar (its notebook widget in Jupyter, when ipywidgets is there), else TextBar."""
     try:
         from tqdm import tqdm
     except ImportError:
         return TextBar(total, desc)
+    if notebook and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as notebook_tqdm
+
+        return notebook_tqdm(total=total, desc=desc, leave=False, unit="batch")
+    # without ipywidgets tqdm's notebook bar cannot draw: its text bar, which Jupyter redraws in place
     return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True, unit="batch")
 
 
@@ -49,7 +65,9 @@ class Progress:
     def __init__(self, total_steps: int, epoch: int, epochs: int, quiet: bool = False):
         self.quiet = quiet
         self.prefix = f"epoch {epoch}/{epochs}"
-        self.bar = None if quiet or not sys.stderr.isatty() else make_bar(total_steps, self.prefix)
+        notebook = in_notebook()
+        shown = not quiet and (notebook or sys.stderr.isatty())
+        self.bar = make_bar(total_steps, self.prefix, notebook) if shown else None
 
     def update(self, **live: Any) -> None:
         if self.bar is not None:

@@ -5,6 +5,7 @@ from bprop.viz.delta_recorder import DeltaRecorder
 from bprop.viz.explain import Explanation, build_network, explain, teaching_network
 from bprop.viz.explain_conv import ConvExplanation, explain_conv
 from bprop.viz.graph import draw_graph, render
+from bprop.viz.notebook import show, view_inline
 from bprop.viz.recorder import VizRecorder
 from bprop.viz.viewer import view
 
@@ -18,6 +19,8 @@ __all__ = [
     "explain",
     "explain_conv",
     "render",
+    "show",
     "teaching_network",
     "view",
+    "view_inline",
 ]

@@ -77,6 +77,11 @@ class DeltaRecorder(Callback):
 
         return record
 
+    def on_train_end(self, trainer: Any) -> None:
+        # the model outlives fit: hooks left on it would keep recording, and their extra graph
+        # nodes would stand in the way of gradcheck_graph and the viewer
+        self.remove_hooks()
+
     def remove_hooks(self) -> None:
         for handle in self._handles:
             handle.remove()
@@ -132,6 +137,14 @@ class DeltaRecorder(Callback):
         if self.dead and not any(dead for _, dead, _ in self.dead.values()):
             found.append("no dead ReLUs: every unit was active for some sample in the last epoch")
         return found
+
+    def __repr__(self) -> str:
+        return "\n".join([f"DeltaRecorder: {len(self.layers)} layers, {len(self.steps)} steps", *self.verdicts()])
+
+    def _repr_html_(self) -> str:
+        from bprop.viz.notebook import delta_recorder_html
+
+        return delta_recorder_html(self)
 
     # ----- persistence ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

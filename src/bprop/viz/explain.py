@@ -118,6 +118,14 @@ class Explanation:
         link to the step-through viewer page ``viewer`` when given."""
         return explain_render.page(self, lang, viewer)
 
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        from bprop.viz.notebook import explanation_html
+
+        return explanation_html(self)
+
 
 # ----- the chain of layers ------------------------------------------------------------------
 def chain_of(model: nn.Module) -> list[nn.Module]:
