@@ -54,6 +54,7 @@ def bprop_step(case: str):
     import bprop as bp
     from bprop import nn, optim
 
+    bp.runtime.tune()  # the opt-in process tuning `bprop train` uses (README: Threads)
     shape, batch = CASES[case]
     bp.manual_seed(0)
     x, y = map(bp.tensor, data(shape, batch))

@@ -81,7 +81,7 @@ def measure_and_print(step: Callable[[], None], **timing: float) -> None:
 
 
 def run_child(script: str, *args: str) -> dict:
-    """Run ``script --child args…`` and parse the JSON it prints last."""
+    """Run ``script --child args…`` and parse the JSON it prints last (measure_and_print's)."""
     out = subprocess.run([sys.executable, script, "--child", *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -181,3 +181,23 @@ def report_pair(name: str, result: dict) -> str:
         f"ratio {result['ratio']:5.2f}   peak MB bprop {ours['peak_mb']:6.1f}  torch {ref['peak_mb']:6.1f}  "
         f"ratio {ours['peak_mb'] / max(ref['peak_mb'], 1e-9):5.2f}"
     )
+
+
+def compare_sequential(script: str, args: list[str], runs: int = 3, rounds: int = 5) -> dict:
+    """bprop against torch, the second harness: each framework alone in a fresh process, one
+    after the other (never two benchmark processes alive at once). A run is one bprop process
+    and one torch process back to back, each warming up and timing ``rounds`` rounds of its own
+    (time_step); its ratio is bprop's median over torch's. Which goes first alternates between
+    runs, so a drift in the machine's load does not favour one. Nothing of the other framework
+    runs meanwhile (its threads are gone, not only idle), but the two are timed seconds apart,
+    so the ratio is noisier than compare()'s on a busy machine. Returns the median of the runs'
+    seconds and peak memory, the median run ratio and the ratios' range."""
+    results: dict[str, list[dict]] = {"bprop": [], "torch": []}
+    for i in range(runs):
+        for framework in ("bprop", "torch") if i % 2 == 0 else ("torch", "bprop"):
+            results[framework].append(run_child(script, "once", framework, *args, str(rounds)))
+    ratios = [ours["seconds"] / ref["seconds"] for ours, ref in zip(results["bprop"], results["torch"])]
+    return {
+        framework: {key: statistics.median(r[key] for r in results[framework]) for key in ("seconds", "peak_mb")}
+        for framework in results
+    } | {"ratio": statistics.median(ratios), "range": (min(ratios), max(ratios))}

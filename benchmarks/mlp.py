@@ -28,6 +28,7 @@ def bprop_step(batch: int):
     import bprop as bp
     from bprop import nn, optim
 
+    bp.runtime.tune()  # the opt-in process tuning `bprop train` uses (README: Threads)
     bp.manual_seed(0)
     x, y = data(batch)
     x, y = bp.tensor(x), bp.tensor(y)

@@ -84,6 +84,7 @@ def make_step(framework: str, case: str):
     if framework == "bprop":
         import bprop as bp
 
+        bp.runtime.tune()  # the opt-in process tuning `bprop train` uses (README: Threads)
         bp.manual_seed(0)
         return CASES[case](bp, bp.nn, bp.tensor)
     import torch

@@ -1,13 +1,14 @@
-"""Training-step time and peak memory of bprop against torch CPU for the networks people train
-here, side by side in one run (issue 15), and a sweep over batch sizes that shows where a
-regression happens.
+"""Training-step (and inference) time and peak memory of bprop against torch CPU for the networks
+people train here, in two harnesses, and a sweep over batch sizes that shows where a regression
+happens.
 
-    python benchmarks/speed.py             # the table: MLP, CNN on both shapes, LeNet-5
-    python benchmarks/speed.py --sweep     # also batch 1, 16, 64, 256 for MLP and CNN (MNIST
-                                           # shape), inference and training
-    python benchmarks/speed.py --rounds 11 # more paired rounds per line (steadier ratios)
+    python benchmarks/speed.py             # the table: MLP, CNNs, LeNet-5, batch 1, both harnesses
+    python benchmarks/speed.py --threads 1 # both frameworks on one thread
+    python benchmarks/speed.py --no-tune   # bprop without bp.runtime.tune() (the opt-in tuning)
+    python benchmarks/speed.py --harness paired --rounds 11   # one harness, more rounds
     python benchmarks/speed.py --only lenet5,cnn-mnist
-    python benchmarks/speed.py --threads 1 # both frameworks on one thread (steadier on a busy machine)
+    python benchmarks/speed.py --sweep     # also batch 1, 16, 64, 256 for MLP and CNN (MNIST
+                                           # shape), inference and training (paired harness)
 
 Networks (float32, cross-entropy, SGD with momentum 0.9, the same data and initialisation
 scheme in both frameworks, each framework with its default threads):
@@ -17,12 +18,19 @@ scheme in both frameworks, each framework with its default threads):
   lenet5    the classic: conv5×5(1→6, pad 2)-tanh-avgpool2-conv5×5(6→16)-tanh-avgpool2-
             fc120-tanh-fc84-tanh-fc10 on 1×28×28
 
-Each line is one harness.compare: a bprop and a torch child process stay alive and their timed
-rounds alternate, so the ratio (the median of the per-round ratios bprop/torch) compares the
-two under the same load. ms are the median round's time per step. Peak memory is each child's
-resident-set growth from before its first step (harness.reset_peak_memory). On this 2-core
-machine shared with other work, ratios still move by ±10% from run to run: read the medians
-of a few runs. Targets (issue 15): CNN ≤ 1.0, LeNet-5 ≤ 1.5, MLP ≤ 1.0, peak memory ≤ torch's.
+Two harnesses, each framework in its own process with its default threads:
+  paired      harness.compare: a bprop and a torch process stay alive and their timed rounds
+              (~0.2 s) alternate; the ratio is the median of the per-round ratios bprop/torch,
+              which compares the two under the same load. Both processes exist at once (the
+              other's threads are idle, not gone).
+  sequential  harness.compare_sequential: a fresh process of one framework alone, then of the
+              other, --runs times (who goes first alternates); the ratio is the median of the
+              runs' ratios, with their range. Nothing of the other framework exists meanwhile.
+ms are bprop's and torch's median time per step (paired harness). Peak memory is each process's
+resident-set growth from before its first step (harness.reset_peak_memory). bprop's processes
+call bp.runtime.tune(), as `bprop train` does (--no-tune: without). Each line starts with the
+1-minute load average when it started: on a machine shared with other work the ratios move;
+read the medians of a few runs, and the load beside them.
 """
 
 from __future__ import annotations
@@ -37,13 +45,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
 
-# name: (network, input shape (C, H, W) or (features,), batch)
+# name: (network, input shape (C, H, W) or (features,), batch, mode)
 TABLE = {
-    "mlp-64": ("mlp", (784,), 64),
-    "mlp-256": ("mlp", (784,), 256),
-    "cnn-mnist": ("cnn", (1, 28, 28), 64),
-    "cnn-cifar": ("cnn", (3, 32, 32), 128),
-    "lenet5": ("lenet5", (1, 28, 28), 64),
+    "mlp-64": ("mlp", (784,), 64, "train"),
+    "mlp-256": ("mlp", (784,), 256, "train"),
+    "cnn-mnist": ("cnn", (1, 28, 28), 64, "train"),
+    "cnn-cifar": ("cnn", (3, 32, 32), 128, "train"),
+    "lenet5": ("lenet5", (1, 28, 28), 64, "train"),
+    "mlp-1": ("mlp", (784,), 1, "train"),
+    "mlp-1-infer": ("mlp", (784,), 1, "infer"),
+    "cnn-1": ("cnn", (1, 28, 28), 1, "train"),
+    "cnn-1-infer": ("cnn", (1, 28, 28), 1, "infer"),
 }
 SWEEP_BATCHES = (1, 16, 64, 256)
 SWEEP_NETWORKS = {"mlp": (784,), "cnn": (1, 28, 28)}
@@ -96,6 +108,9 @@ def make_step(framework: str, network: str, shape: tuple[int, ...], batch: int, 
     if framework == "bprop":
         import bprop as lib
         from bprop import nn, optim
+
+        if os.environ.get("BENCH_TUNE", "1") == "1":  # the opt-in process tuning `bprop train` uses
+            lib.runtime.tune()
     else:
         import torch as lib
         from torch import nn, optim
@@ -118,43 +133,74 @@ def make_step(framework: str, network: str, shape: tuple[int, ...], batch: int, 
     return infer
 
 
-def child(framework: str, network: str, shape: str, batch: str, mode: str) -> None:
-    dims = tuple(int(d) for d in shape.split("x"))
-    harness.serve(make_step(framework, network, dims, int(batch), mode))
+def child(args: list[str]) -> None:
+    """A benchmark process: ``once FRAMEWORK NETWORK SHAPE BATCH MODE ROUNDS`` times itself and
+    exits (sequential harness); ``FRAMEWORK NETWORK SHAPE BATCH MODE`` serves paired rounds."""
+    once = args[0] == "once"
+    framework, network, shape, batch, mode = args[1:6] if once else args[:5]
+    step = make_step(framework, network, tuple(int(d) for d in shape.split("x")), int(batch), mode)
+    if once:
+        harness.measure_and_print(step, warmup=3, rounds=int(args[6]))
+    else:
+        harness.serve(step)
 
 
-def run(name: str, network: str, shape: tuple[int, ...], batch: int, mode: str, rounds: int) -> None:
-    args = [network, "x".join(map(str, shape)), str(batch), mode]
-    print(harness.report_pair(name, harness.compare(__file__, args, rounds)), flush=True)
+def load() -> str:
+    return f"{os.getloadavg()[0]:5.2f}"
+
+
+def run(name: str, network: str, shape: tuple[int, ...], batch: int, mode: str, args: argparse.Namespace) -> None:
+    child_args = [network, "x".join(map(str, shape)), str(batch), mode]
+    line = f"{name:<24} load {load()}"
+    if args.harness in ("paired", "both"):
+        paired = harness.compare(__file__, child_args, args.rounds)
+        ours, ref = paired["bprop"], paired["torch"]
+        line += (
+            f" | paired: bprop {ours['seconds'] * 1e3:7.2f} ms  torch {ref['seconds'] * 1e3:7.2f} ms"
+            f"  ratio {paired['ratio']:4.2f}"
+        )
+        memory = f" | peak MB bprop {ours['peak_mb']:5.1f} torch {ref['peak_mb']:5.1f}"
+    if args.harness in ("sequential", "both"):
+        seq = harness.compare_sequential(__file__, child_args, args.runs)
+        low, high = seq["range"]
+        line += f" | sequential: ratio {seq['ratio']:4.2f} ({low:4.2f}-{high:4.2f})"
+        if args.harness == "sequential":
+            line += f"  bprop {seq['bprop']['seconds'] * 1e3:7.2f} ms  torch {seq['torch']['seconds'] * 1e3:7.2f} ms"
+            memory = f" | peak MB bprop {seq['bprop']['peak_mb']:5.1f} torch {seq['torch']['peak_mb']:5.1f}"
+    print(line + memory, flush=True)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(*sys.argv[2:7])
+        child(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(TABLE), help="comma-separated subset of " + ", ".join(TABLE))
     parser.add_argument("--sweep", action="store_true", help="also batch sizes 1-256, inference and training")
+    parser.add_argument("--harness", choices=("paired", "sequential", "both"), default="both")
     parser.add_argument("--rounds", type=int, default=7, help="paired timed rounds per line (default 7)")
-    parser.add_argument("--threads", type=int, help="BLAS/OpenMP threads of both frameworks (default: theirs)")
+    parser.add_argument("--runs", type=int, default=3, help="sequential runs per line (default 3)")
+    parser.add_argument("--threads", type=int, help="threads of both frameworks (default: theirs)")
+    parser.add_argument("--no-tune", action="store_true", help="bprop without bp.runtime.tune()")
     args = parser.parse_args()
-    if args.threads:  # inherited by the children; read when NumPy's BLAS and torch start
+    if args.threads:  # inherited by the children; read when NumPy's BLAS, bprop and torch start
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(args.threads)
+    os.environ["BENCH_TUNE"] = "0" if args.no_tune else "1"
     unknown = set(args.only.split(",")) - set(TABLE) - {""}
     if unknown:
         parser.error(f"unknown entries {', '.join(sorted(unknown))}; choose from {', '.join(TABLE)}")
     threads = f"{args.threads} thread(s)" if args.threads else "default threads"
-    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    print(f"bprop / torch, float32, SGD momentum 0.9, {threads}; load average {load}")
+    tuning = "bprop untuned (--no-tune)" if args.no_tune else "bprop tuned (bp.runtime.tune())"
+    print(f"bprop / torch, float32, SGD momentum 0.9, {threads}, {tuning}; load average {load()}")
     for key in filter(None, args.only.split(",")):
-        network, shape, batch = TABLE[key]
-        run(f"{key} train, batch {batch}", network, shape, batch, "train", args.rounds)
+        network, shape, batch, mode = TABLE[key]
+        run(f"{key} {mode}, batch {batch}", network, shape, batch, mode, args)
     if args.sweep:
         for network, shape in SWEEP_NETWORKS.items():
             for mode in ("infer", "train"):
                 for batch in SWEEP_BATCHES:
-                    run(f"sweep {network} {mode}, batch {batch}", network, shape, batch, mode, args.rounds)
+                    run(f"sweep {network} {mode}, batch {batch}", network, shape, batch, mode, args)
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

@@ -13,17 +13,17 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bprop"
 
-LEAVES = {"random", "allocator", "reference"}  # numpy only; anything may use them
+LEAVES = {"random", "runtime", "reference"}  # numpy only; anything may use them
 CORE = LEAVES | {"autograd", "ops", "tensor", "tensor_functions", "creation", "serialization"}
 CHECKS = {"gradient_check", "graph_check", "profiler"}  # tools over the core, loaded by `import bprop`
 BELOW_SHELL = CORE | CHECKS | {"nn", "optim", "data", "train", "distributed"}
 
 MAY_IMPORT: dict[str, set[str]] = {
     "random": set(),
-    "allocator": set(),
+    "runtime": set(),
     "reference": set(),
     "autograd": set(),
-    "ops": {"autograd", "random"},
+    "ops": {"autograd", "random", "runtime"},
     "tensor": {"autograd", "ops"},
     "tensor_functions": {"autograd", "ops", "tensor"},
     "creation": {"autograd", "random", "tensor"},

@@ -3,13 +3,14 @@
 ``import bprop`` loads the core only (tensors, ops, autograd, nn, optim); the other
 subpackages (train, data, viz, distributed, export, sklearn, cs231n, reference) load on first
 use, as attributes (``bp.viz.draw_graph``) or by import (``import bprop.viz``), so a script
-that only builds and trains a model does not pay for them.
+that only builds and trains a model does not pay for them. Importing bprop changes no setting of
+the process (malloc, the BLAS, the environment): see ``bprop.runtime`` for the opt-in tuning.
 """
 
 import importlib
 from typing import Any
 
-from bprop import allocator, nn, optim
+from bprop import nn, optim, runtime
 from bprop.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from bprop.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from bprop.gradient_check import GradcheckError, gradcheck
@@ -17,6 +18,7 @@ from bprop.graph_check import gradcheck_graph
 from bprop.nn.summary import summary
 from bprop.profiler import profile
 from bprop.random import get_rng_state, manual_seed, set_rng_state
+from bprop.runtime import get_num_threads, set_num_threads
 from bprop.serialization import load, save
 from bprop.tensor import Tensor, float32, float64, int64, tensor
 from bprop.tensor_functions import (
@@ -58,8 +60,6 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | _ON_FIRST_USE)
 
 
-allocator.keep_freed_memory()  # freed arrays stay in the heap for the next step: see allocator.py
-
 __all__ = [
     "GradcheckError",
     "Tensor",
@@ -76,6 +76,7 @@ __all__ = [
     "float32",
     "float64",
     "full",
+    "get_num_threads",
     "get_rng_state",
     "gradcheck",
     "gradcheck_graph",
@@ -96,8 +97,10 @@ __all__ = [
     "rand",
     "randn",
     "relu",
+    "runtime",
     "save",
     "set_grad_enabled",
+    "set_num_threads",
     "set_rng_state",
     "sigmoid",
     "softmax",

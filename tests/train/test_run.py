@@ -52,3 +52,32 @@ def test_profile_stops_recording_when_training_fails(monkeypatch):
     with pytest.raises(RuntimeError, match="mid-epoch"):
         run(RunConfig(epochs=1, hidden=(8,), quiet=True, profile=True))
     assert autograd._profiler is None
+
+
+def test_a_run_records_its_thread_count_and_a_resumed_run_keeps_it(tmp_path, capsys):
+    """The count decides how bprop splits work, and so the last bits: the checkpoint records it,
+    --resume takes it, and another --threads is allowed but said once."""
+    from bprop.train.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    run(RunConfig(epochs=1, hidden=(8,), out=str(out), quiet=True, threads=1))
+    assert load_checkpoint(out / "last.npz", restore_rng=False)["threads"] == 1
+    capsys.readouterr()
+    run(RunConfig.from_checkpoint(out / "last.npz", epochs=2, threads=None, quiet=False), resume=True)
+    assert "note:" not in capsys.readouterr().out
+    assert load_checkpoint(out / "last.npz", restore_rng=False)["threads"] == 1
+    run(RunConfig.from_checkpoint(out / "last.npz", epochs=3, threads=2, quiet=False), resume=True)
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert said == ["note: 2 threads where the checkpoint trained with 1: results will differ from an uninterrupted "
+                    "run in the last bits"]  # fmt: skip
+    assert load_checkpoint(out / "last.npz", restore_rng=False)["threads"] == 2
+
+
+def test_threads_auto_is_picked_once_at_the_start(tmp_path, monkeypatch):
+    from bprop.runtime import threads
+    from bprop.train.checkpoint import load_checkpoint
+
+    picks = []
+    monkeypatch.setattr(threads, "auto_threads", lambda: picks.append(1) or 1)
+    run(RunConfig(epochs=2, hidden=(8,), out=str(tmp_path), quiet=True, threads="auto"))
+    assert picks == [1] and load_checkpoint(tmp_path / "last.npz", restore_rng=False)["threads"] == 1

@@ -67,8 +67,8 @@ def _add_option(p: argparse.ArgumentParser, f: dataclasses.Field) -> None:
         action = argparse.BooleanOptionalAction if f.default else "store_true"
         p.add_argument(name, action=action, default=argparse.SUPPRESS, help=f"{meta['help']} (default: {default})")
         return
-    text = meta["help"] + (f", {describe_range(f.name)}" if meta["kind"] in ("int", "float") else "")
-    types = {"int": int, "float": float, "str": str, "sizes": str}
+    text = meta["help"] + (f", {describe_range(f.name)}" if meta["kind"] in ("int", "float", "threads") else "")
+    types = {"int": int, "float": float, "str": str, "sizes": str, "threads": str}
     metavar = meta["metavar"] or f.name.split("_")[-1].upper()
     metavar = "{" + ",".join(meta["choices"]()) + "}" if meta["choices"] else metavar
     p.add_argument(

@@ -43,7 +43,7 @@ class DataSpec:
     normalisation: tuple[Any, Any] | None = None
     augmentable: bool = False
     needs_data_dir: bool = True
-    threads: int | None = None  # BLAS threads that suit it, applied when threadpoolctl is installed
+    threads: int | None = None  # threads that suit it (bprop's and the BLAS's) when --threads is not given
     task: str = "classification"
 
     def transforms(self, augment: bool) -> tuple[Callable | None, Callable | None]:

@@ -8,8 +8,9 @@ import math
 import numpy as np
 
 from bprop.autograd import Context, Function
-from bprop.ops import parallel
+from bprop.ops.kernels.layout import flat_in_memory_order
 from bprop.ops.special import normal_cdf
+from bprop.runtime import pool
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
@@ -59,12 +60,12 @@ def relu_array(x: np.ndarray) -> np.ndarray:
     """max(x, 0) in x's memory layout, as np.maximum against an array of zeros: NumPy
     vectorises maximum only when both operands advance, so this is 2–3× faster than against a
     scalar 0. The zeros are one read-only buffer per dtype of at most RELU_BLOCK elements; a
-    larger input goes through in blocks of that size, the blocks spread over the free cores
-    (ops/parallel.py). Axes are taken in memory order (a conv output is an NCHW view of an NHWC
+    larger input goes through in blocks of that size, the blocks spread over bprop's threads
+    (runtime/pool.py). Axes are taken in memory order (a conv output is an NCHW view of an NHWC
     buffer) so the zeros are read in step; an input that is no permutation of a contiguous
     array (a strided slice) takes the scalar path."""
     out = np.empty_like(x)  # same memory layout as x, so both flatten in memory order below
-    flats = parallel.flat_in_memory_order(x, out)
+    flats = flat_in_memory_order(x, out)
     if flats is None:
         return np.maximum(x, 0)
     flat_x, flat_out = flats
@@ -77,7 +78,7 @@ def relu_array(x: np.ndarray) -> np.ndarray:
 
     # a max is so cheap per element that a part needs 1 M of them to pay for its hand-off
     # (measured: 0.8 and 1.6 M elements ran slower split in two, 3.2 M 1.3× faster)
-    parallel.for_parts(blocks, x.size, min_items=4 * parallel.MIN_ITEMS)
+    pool.for_parts(blocks, x.size, min_items=4 * pool.MIN_ITEMS)
     return out
 
 
@@ -91,12 +92,12 @@ def _zeros_block(dtype: np.dtype, size: int) -> np.ndarray:
 
 def relu_backward_array(out: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
     """δ ⊙ [a > 0], with NaN passing δ on as torch ("not ≤ 0" rather than "> 0"); a multiply by
-    the mask is ~10× faster than np.where. Spread over the free cores when a and δ share a
+    the mask is ~10× faster than np.where. Spread over bprop's threads when a and δ share a
     memory layout (a conv's output and the gradient coming back to it do)."""
-    if not parallel.worth_splitting(out.size):
+    if not pool.worth_splitting(out.size):
         return grad_out * ~(out <= 0)
     result = np.empty_like(grad_out)  # grad_out's layout
-    flats = parallel.flat_in_memory_order(out, grad_out, result)
+    flats = flat_in_memory_order(out, grad_out, result)
     if flats is None:
         return grad_out * ~(out <= 0)
     flat_a, flat_g, flat_result = flats
@@ -105,7 +106,7 @@ def relu_backward_array(out: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
         passes = ~(flat_a[part] <= 0)
         np.multiply(flat_g[part], passes, out=flat_result[part])
 
-    parallel.for_parts(masked, out.size)
+    pool.for_parts(masked, out.size)
     return result
 
 

@@ -20,10 +20,10 @@ whichever layout the input has (the algorithm per layer follows the shape):
   are in torch's weight order (c, r, s), so W_col is a free reshape.
 
 Either copy is done a few samples at a time into a workspace of at most COLS_CHUNK_BYTES that
-lives across calls (one per thread). With free cores the batch is split in parts, one per core
-(ops/parallel.py), each running its own chunks with a one-thread GEMM, so that the gathers and
-the col2im adds use every core too, not only the GEMMs (the CIFAR-shape CNN's two convolutions:
-39.5 instead of 44 ms per training step on 2 cores).
+lives across calls (one per thread: runtime/workspace.py). With several threads the batch is
+split in parts, one per thread (runtime/pool.py), each running its own chunks with a one-thread
+GEMM, so that the gathers and the col2im adds use every core too, not only the GEMMs (the
+CIFAR-shape CNN's two convolutions: 39.5 instead of 44 ms per training step on 2 cores).
 
 A column of ones next to X_col (a row under X_colᵀ) folds the bias into the forward GEMM (no
 pass over the output to add it) and makes the weight-gradient GEMM return ∂C/∂b as its last
@@ -33,14 +33,13 @@ column.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from bprop.autograd import Context, Function
-from bprop.ops import blas, parallel
+from bprop.runtime import pool, workspace
 
 # The im2col matrix is never built whole: the batch goes through in chunks whose columns fit in
 # this many bytes, copied into one reused buffer, and backward rebuilds them rather than keeping
@@ -49,7 +48,7 @@ from bprop.ops import blas, parallel
 # is page-faulted in at every step. 4 MiB measured best on the benchmark (2 to 16 are close).
 COLS_CHUNK_BYTES = 4 * 2**20
 
-# A part of the batch on its own core (ops/parallel.py) needs at least this many im2col elements:
+# A part of the batch on its own core (runtime/pool.py) needs at least this many im2col elements:
 # LeNet-5's thin convolutions (≤ 1.3 M in all) trained 10% slower split in two, the CNN's on
 # CIFAR shapes (3.5 and 9.4 M) faster.
 PART_MIN_COLS = 1 << 20
@@ -192,7 +191,7 @@ def _group_slices(groups: int, out_per_group: int, in_per_group: int) -> list[tu
 
 def channels_last(a: np.ndarray) -> np.ndarray:
     """(N, C, H, W) → a contiguous (N, H, W, C) array: free when ``a`` is an NCHW view of an NHWC
-    buffer (our conv and pool outputs), else a copy spread over the free cores."""
+    buffer (our conv and pool outputs), else a copy spread over bprop's threads."""
     nhwc = a.transpose(0, 2, 3, 1)
     if nhwc.flags.c_contiguous:
         return nhwc
@@ -201,7 +200,7 @@ def channels_last(a: np.ndarray) -> np.ndarray:
     def copy(part: slice) -> None:
         np.copyto(out[part], nhwc[part])
 
-    parallel.for_parts(copy, a.shape[0], items_each=math.prod(out.shape[1:]))
+    pool.for_parts(copy, a.shape[0], items_each=math.prod(out.shape[1:]))
     return out
 
 
@@ -245,25 +244,6 @@ def _chunks(part: slice, bytes_per_sample: int) -> list[slice]:
     return [slice(i, min(i + size, part.stop)) for i in range(part.start, part.stop, size)]
 
 
-class _Workspace(threading.local):
-    """One flat scratch array per dtype and thread, grown to the largest im2col chunk seen and
-    reused by every conv forward and backward: a fresh multi-MB buffer per call costs page
-    faults (and, once the allocator returns it, the same again at the next step)."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[np.dtype, np.ndarray] = {}
-
-    def get(self, shape: tuple[int, int], dtype: Any) -> np.ndarray:
-        size = shape[0] * shape[1]
-        flat = self.arrays.get(np.dtype(dtype))
-        if flat is None or flat.size < size:
-            flat = self.arrays[np.dtype(dtype)] = np.empty(size, dtype)
-        return flat[:size].reshape(shape)
-
-
-_workspace = _Workspace()
-
-
 def _cols_buffer(
     chunks: list[slice],
     out_hw: tuple[int, int],
@@ -276,11 +256,11 @@ def _cols_buffer(
     (k [+ 1], rows) for im2row, with the extra column (row) of ones set when ``ones``."""
     rows = (chunks[0].stop - chunks[0].start if chunks else 0) * out_hw[0] * out_hw[1]
     if transposed:
-        buffer = _workspace.get((k + ones, rows), dtype)
+        buffer = workspace.scratch((k + ones, rows), dtype)
         if ones:
             buffer[k] = 1
     else:
-        buffer = _workspace.get((rows, k + ones), dtype)
+        buffer = workspace.scratch((rows, k + ones), dtype)
         if ones:
             buffer[:, k] = 1
     return buffer
@@ -328,7 +308,6 @@ class Conv2d(Function):
                 f"{weight.shape} and groups={groups}, got {tuple(x.shape)}"
             )
         out_hw = check_geometry("conv2d", x.shape, (kr, ks), stride, padding, dilation)
-        blas.adapt()  # BLAS threads follow the free cores
         n, (p, q), og, k = x.shape[0], out_hw, o_ch // groups, kr * ks * c_per_group
         rows_first = groups == 1 and _rows_innermost(x)
         xp = pad_nchw(x, padding) if rows_first else to_nhwc_padded(x, padding)
@@ -344,7 +323,7 @@ class Conv2d(Function):
                     cols = x_col(xp, rows, channels, (kr, ks), out_hw, stride, dilation, buffer, rows_first)
                     np.matmul(cols, w.T, out=out[rows, ..., outs].reshape(-1, og))  # straight into the output
 
-        parallel.for_parts(fill, n, items_each=p * q * k, gemms=True, min_items=PART_MIN_COLS)
+        pool.for_parts(fill, n, items_each=p * q * k, gemms=True, min_items=PART_MIN_COLS)
         ctx.xp, ctx.weight, ctx.x_shape, ctx.out_hw = xp, weight, x.shape, out_hw
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups, ctx.rows_first = (
             stride,
@@ -360,7 +339,6 @@ class Conv2d(Function):
         xp, weight, out_hw, rows_first = ctx.xp, ctx.weight, ctx.out_hw, ctx.rows_first
         stride, dilation, groups = ctx.stride, ctx.dilation, ctx.groups
         needs = ctx.needs_input_grad
-        blas.adapt()
         o_ch, c_per_group, kr, ks = weight.shape
         og, k = o_ch // groups, kr * ks * c_per_group
         bias_grad = len(needs) > 2 and needs[2]
@@ -388,7 +366,7 @@ class Conv2d(Function):
             return gwb
 
         cols_each = out_hw[0] * out_hw[1] * k
-        per_part = parallel.for_parts(grads, xp.shape[0], items_each=cols_each, gemms=True, min_items=PART_MIN_COLS)
+        per_part = pool.for_parts(grads, xp.shape[0], items_each=cols_each, gemms=True, min_items=PART_MIN_COLS)
         gx = unpad_to_nchw(gxp, ctx.padding, ctx.x_shape[2:]) if gxp is not None else None
         gw = gb = None
         if needs[1]:

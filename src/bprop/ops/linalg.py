@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from bprop.autograd import Context, Function, sum_to_shape
-from bprop.ops import blas
 
 
 class MatMul(Function):
@@ -67,7 +66,6 @@ class Linear(Function):
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias shape {bias.shape} should be ({weight.shape[0]},)")
         ctx.x, ctx.weight = x, weight
-        blas.adapt()  # BLAS threads follow the free cores
         out = x @ weight.T
         if bias is not None:
             out += bias
@@ -77,7 +75,6 @@ class Linear(Function):
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         x, weight = ctx.x, ctx.weight
         needs = ctx.needs_input_grad
-        blas.adapt()
         g2 = grad_out.reshape(-1, grad_out.shape[-1])
         gx = (grad_out @ weight) if needs[0] else None
         gw = _weight_gradient(g2, x.reshape(-1, x.shape[-1])) if needs[1] else None

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from bprop.autograd import Context, Function
-from bprop.ops import parallel
 from bprop.ops.conv import channels_last, check_geometry, pair, to_nhwc_padded, unpad_to_nchw
+from bprop.runtime import pool
 
 
 def _pool_setup(op: str, x: np.ndarray, kernel_size: Any, stride: Any, padding: Any):
@@ -66,7 +66,7 @@ class MaxPool2d(Function):
     batch (padding filled with −∞); no window is copied. Backward walks the offsets in the same
     order and routes δ where x equals y, masking windows an earlier offset already won, and
     padding when a window's maximum is −∞. For disjoint windows each offset's share is assigned,
-    not added. Both passes are spread over the batch on the free cores. (Viewing x̃ as
+    not added. Both passes are split over the batch on bprop's threads. (Viewing x̃ as
     (N, P, R, Q, S, C) and reducing over R and S reads the same memory;
     NumPy's two-axis max over it measured 3–5× slower than R·S np.maximum calls.)
     """
@@ -90,7 +90,7 @@ class MaxPool2d(Function):
         def route(part: slice) -> None:
             _route_to_argmax(xp[part], out[part], g[part], gxp[part], offsets, padding, disjoint)
 
-        parallel.for_parts(route, g.shape[0], items_each=math.prod(xp.shape[1:]))
+        pool.for_parts(route, g.shape[0], items_each=math.prod(xp.shape[1:]))
         return (unpad_to_nchw(gxp, padding, ctx.x_shape[2:]),)
 
 
@@ -133,7 +133,7 @@ def _reduce_windows(
     scale: float | None = None,
 ) -> np.ndarray:
     """(N, P, Q, C): ``reduce`` (np.maximum or np.add) over each window's R·S offsets, each a
-    strided slice of the padded NHWC input; the batch is spread over the free cores."""
+    strided slice of the padded NHWC input; the batch is spread over bprop's threads."""
     out = np.empty((xp.shape[0], *out_hw, xp.shape[3]), xp.dtype)
     offsets = [where for _, where in _offset_slices(kernel, out_hw, stride)]
 
@@ -145,7 +145,7 @@ def _reduce_windows(
         if scale is not None:
             o *= np.asarray(scale, dtype=o.dtype)
 
-    parallel.for_parts(windows_of, xp.shape[0], items_each=math.prod(out.shape[1:]) * len(offsets))
+    pool.for_parts(windows_of, xp.shape[0], items_each=math.prod(out.shape[1:]) * len(offsets))
     return out
 
 

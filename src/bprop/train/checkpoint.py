@@ -2,8 +2,9 @@
 
 Model and optimizer state, the scheduler, the global RNG and the data loader's shuffling
 generator (and its position in an epoch stopped part-way, with that epoch's running sums), the
-epoch and step counters, the history and the callbacks' state. Restoring all of them is what makes
-a resumed run bit-identical to an uninterrupted one.
+epoch and step counters, the history and the callbacks' state, and the thread count (bprop splits
+work by it). Restoring all of them is what makes a resumed run bit-identical to an uninterrupted
+one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from typing import Any
 
 from bprop.random import get_rng_state, set_rng_state
+from bprop.runtime import get_num_threads
 from bprop.serialization import load, save
 
 
@@ -39,6 +41,7 @@ def save_checkpoint(
         "config": config or {},
         "callbacks": callbacks or {},
         "partial_epoch": partial_epoch or {},
+        "threads": get_num_threads(),  # bprop splits work by it: a resumed run needs it for the same bits
     }
     for name, part in (("optimizer", optimizer), ("scheduler", scheduler), ("loader", loader), ("history", history)):
         if part is not None:

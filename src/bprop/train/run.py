@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from bprop import distributed as dist
-from bprop import nn, optim
+from bprop import nn, optim, runtime
 from bprop.data import DataLoader, Dataset, random_split
 from bprop.data.datasets import DatasetError
 from bprop.data.registry import dataset_spec, load_dataset
@@ -39,7 +39,6 @@ from bprop.train.checkpoint import load_checkpoint
 from bprop.train.fit import evaluate, fit
 from bprop.train.history import History
 from bprop.train.run_config import ConfigError, RunConfig, flag
-from bprop.train.threads import blas_threads
 
 RUN_FILES = (
     "last.npz",
@@ -92,6 +91,7 @@ class _Setup:
     loader: DataLoader
     eval_transform: Any
     notes: list[str]
+    threads: int
 
 
 def checkpoint_file(path: str | os.PathLike) -> Path:
@@ -208,20 +208,16 @@ def run(
     added to the fit loop's (e.g. a ``bprop.viz.VizRecorder``).
     """
     dist.init()
-    spec = dataset_spec(config.data)
-    with np.errstate(all="ignore"), blas_threads(config.threads or spec.threads) as limited:
-        if config.threads is not None and not limited:
-            raise RunError(
-                "--threads needs the threadpoolctl package (pip install 'bprop[threads]') with this BLAS; or set "
-                "OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS, MKL_NUM_THREADS) before starting"
-            )
+    # the process tuning (runtime/tuning.py) for the run's length only; the results do not depend on it
+    with np.errstate(all="ignore"), runtime.tuned():
         error = None
         try:
             setup = _prepare(config, resume, overwrite)
         except USER_ERRORS as err:
             error = err
         dist.agree_on_errors(error)  # every rank stops here if any failed
-        return _train(setup, callbacks)
+        with runtime.using_threads(setup.threads):  # one count for the whole run: see _thread_count
+            return _train(setup, callbacks)
 
 
 def _prepare(config: RunConfig, resume: bool | str | os.PathLike, overwrite: bool) -> _Setup:
@@ -265,12 +261,30 @@ def _prepare(config: RunConfig, resume: bool | str | os.PathLike, overwrite: boo
         position = int(state.get("loader", {}).get("position", 0))
         where = f", after step {position} of it" if position else ""
         notes.append(f"resuming {resume_path} at epoch {int(state['epoch']) + 1}{where}")
+    threads = _thread_count(config, state, notes)
     drop_last = _drop_last(config, model, len(train_set), notes)
     loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=drop_last, transform=train_tf)
     return _Setup(
         config, out, resume_path, train_set, val_set, test_set, input_shape, num_classes, model, opt, scheduler,
-        loader, eval_tf, notes,
+        loader, eval_tf, notes, threads,
     )  # fmt: skip
+
+
+def _thread_count(config: RunConfig, state: dict[str, Any] | None, notes: list[str]) -> int:
+    """The threads the run trains with, decided once, before the first step: ``--threads`` (a
+    count, or auto: the cores free now), else the count the resumed checkpoint recorded, else
+    the data set's preference, else bprop's default. How bprop splits work, and so the last
+    bits of the results, depends on it; a resumed run on another count says so."""
+    saved = state.get("threads") if state is not None else None
+    if config.threads is None and saved is not None:
+        return int(saved)
+    threads = runtime.resolve(config.threads or dataset_spec(config.data).threads)
+    if saved is not None and int(saved) != threads:
+        notes.append(
+            f"note: {threads} thread{'s' * (threads != 1)} where the checkpoint trained with {saved}: "
+            "results will differ from an uninterrupted run in the last bits"
+        )
+    return threads
 
 
 def _checkpoint_to_resume(
@@ -449,4 +463,4 @@ def _write_metrics(path: Path, result: RunResult) -> None:
     atomic_write_bytes(path, json.dumps(summary, indent=1).encode())
 
 
-__all__ = ["RunError", "RunResult", "bits_per_token", "blas_threads", "model_from_checkpoint", "read_checkpoint", "run"]
+__all__ = ["RunError", "RunResult", "bits_per_token", "model_from_checkpoint", "read_checkpoint", "run"]

@@ -46,10 +46,11 @@ def option(
     resumable: bool = False,
     metavar: str | None = None,
 ) -> Any:
-    """A RunConfig field. ``kind``: "int", "float", "str", "bool" or "sizes" (a tuple of positive
-    ints, written 256,128). [low, high] is the valid range (open ends with low_open/high_open);
-    ``choices`` lists the valid strings; ``optional``: None is allowed (the option is off);
-    ``resumable``: a resumed run may give it a new value; ``metavar``: the value's name in --help."""
+    """A RunConfig field. ``kind``: "int", "float", "str", "bool", "sizes" (a tuple of positive
+    ints, written 256,128) or "threads" (an int, or "auto"). [low, high] is the valid range (open
+    ends with low_open/high_open); ``choices`` lists the valid strings; ``optional``: None is
+    allowed (the option is off); ``resumable``: a resumed run may give it a new value;
+    ``metavar``: the value's name in --help."""
     meta = dict(
         help=help,
         kind=kind,
@@ -140,10 +141,11 @@ class RunConfig:
         optional=True, resumable=True,
     )  # fmt: skip
     # running and output (may change when resuming)
-    threads: int = option(
+    threads: int | str = option(
         None,
-        "BLAS threads (NumPy's OpenBLAS, or any BLAS with threadpoolctl)",
-        kind="int",
+        "threads of bprop and the BLAS; auto: the cores free at the start (kept for the whole run, as given"
+        " or picked, and recorded in the checkpoint)",
+        kind="threads",
         low=1,
         high=1024,
         optional=True,
@@ -340,11 +342,12 @@ def describe_range(name: str) -> str:
         return "a text"
     if kind == "sizes":
         return "positive integers separated by commas (e.g. 256,128)"
-    noun = "an integer" if kind == "int" else "a number"
+    noun = "an integer" if kind in ("int", "threads") else "a number"
     low, high = meta["low"], meta["high"]
     if low is not None and high is not None:
         return (
             f"{noun} in {'(' if meta['low_open'] else '['}{_num(low)}, {_num(high)}{')' if meta['high_open'] else ']'}"
+            + (" or auto" if kind == "threads" else "")
         )
     if low is not None:
         return f"{noun} {'>' if meta['low_open'] else '≥'} {_num(low)}"
@@ -366,6 +369,8 @@ def check_option(name: str, value: Any) -> Any:
             return None
         raise ConfigError(f"{flag(name)} must be {describe_range(name)}, got nothing")
     converted = _convert(meta["kind"], value)
+    if converted == "auto":
+        return converted
     if converted is None or not _in_range(meta, converted):
         raise ConfigError(f"{flag(name)} must be {describe_range(name)}, got {value!r}")
     return converted
@@ -385,6 +390,12 @@ def _convert(kind: str, value: Any) -> Any:
         return float(value) if math.isfinite(value) else None
     if kind == "sizes":
         return _sizes(value)
+    if kind == "threads":  # a count, or "auto" (from the command line, a count comes as text)
+        if value == "auto":
+            return value
+        if isinstance(value, str):
+            value = int(value) if value.strip().isdigit() else None
+        return _convert("int", value)
     raise AssertionError(kind)
 
 

@@ -1,18 +1,18 @@
-"""Elementwise and per-sample work spread over the free cores.
+"""bprop's own parallel work: a fixed pool of threads, and parts that depend on the thread
+count and the shapes only.
 
 NumPy runs a ufunc on one core, while torch spreads its elementwise kernels (ReLU, pooling) over
 all of them. NumPy releases the GIL inside a ufunc's loop and a copy, so Python threads that each
 run the same ufunc on a part of the data do use several cores: max(x, 0) over 4 M float32 took
 2.3 ms on one thread and 1.3 ms on two on the benchmark machine (memory bandwidth keeps it from
 2×). Handing a part to a thread costs about 0.1 ms, so work under MIN_ITEMS elements stays whole,
-and work that fits in the caches gains nothing: an SGD step's four passes over a 0.4 M-weight
-layer ran 2× slower split in two, so the optimizers do not split.
+and work that fits in the caches gains nothing.
 
-How many threads: ops.blas.workers(), the BLAS's own decision (all cores while other processes
-leave them free, one while they don't, the user's count when they chose one). Each part runs in
-a copy of the caller's context, so ``np.errstate`` (a context variable) holds in the workers too.
-Parts must write disjoint memory; the first part runs in the calling thread; work started inside
-a part is not split again.
+How many parts: at most get_num_threads(), fewer when the work is small. Never the machine's
+load: the parts of a sum decide its rounding, so the split must be the same on an idle machine
+and a busy one. Each part runs in a copy of the caller's context, so ``np.errstate`` (a context
+variable) holds in the workers too. Parts must write disjoint memory; the first part runs in the
+calling thread; work started inside a part is not split again.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
-import numpy as np
-
-from bprop.ops import blas
+from bprop.runtime import blas
+from bprop.runtime.threads import get_num_threads
 
 MIN_ITEMS = 1 << 18  # elements of work per part below which a hand-off costs more than it saves
+
+T = TypeVar("T")
 
 
 def worth_splitting(items: int) -> bool:
@@ -39,21 +40,27 @@ def worth_splitting(items: int) -> bool:
     return items >= 2 * MIN_ITEMS
 
 
-T = TypeVar("T")
-_pool: ThreadPoolExecutor | None = None
+class _Pool:
+    executor: ThreadPoolExecutor | None = None
+    size = 0
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max(1, blas.usable_cores() - 1), thread_name_prefix="bprop-part")
-    return _pool
+_pool = _Pool()
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    """The pool, with at least ``workers`` threads (made once; remade only when a larger thread
+    count is asked for)."""
+    if _pool.executor is None or _pool.size < workers:
+        if _pool.executor is not None:
+            _pool.executor.shutdown(wait=True)
+        _pool.executor, _pool.size = ThreadPoolExecutor(workers, thread_name_prefix="bprop-part"), workers
+    return _pool.executor
 
 
 def _forget_pool_in_child() -> None:
     """A forked child has none of the parent's threads, but would wait on their queue forever."""
-    global _pool
-    _pool = None
+    _pool.executor, _pool.size = None, 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -68,13 +75,13 @@ _inside = _Inside()
 
 
 def parts(n: int, items_each: int, min_items: int | None = None) -> list[slice]:
-    """range(n) as contiguous slices, one per worker, none with under ``min_items`` (default
-    MIN_ITEMS) elements of work (``items_each``: the elements one index stands for, e.g. one
-    sample's)."""
+    """range(n) as contiguous slices, at most one per thread, none with under ``min_items``
+    (default MIN_ITEMS) elements of work (``items_each``: the elements one index stands for,
+    e.g. one sample's). A function of its arguments and get_num_threads() only."""
     count = min(n, n * items_each // (min_items or MIN_ITEMS))
-    if count < 2 or _inside.active:  # the common small case returns before asking for workers
+    if count < 2 or _inside.active:  # the common small case returns before asking for the count
         return [slice(0, n)]
-    count = min(count, blas.workers())
+    count = min(count, get_num_threads())
     bounds = [n * i // count for i in range(count + 1)]
     return [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
@@ -86,14 +93,13 @@ def for_parts(
     returns when all are done and raises the first part's exception, if any.
 
     ``gemms``: the parts multiply matrices; while several run, the BLAS gets one thread each
-    (a GEMM on half the batch per core beats both cores on each GEMM in turn, and OpenBLAS's
-    own threads would compete with the parts for the same cores).
+    (a GEMM on half the batch per core beats both cores on each GEMM in turn).
     """
     slices = parts(n, items_each, min_items)
     if len(slices) == 1:
         return [work(slices[0])]
-    with blas.limited(1) if gemms else contextlib.nullcontext():
-        pool = _executor()
+    with blas.one_thread() if gemms else contextlib.nullcontext():
+        pool = _executor(len(slices) - 1)
         futures = [pool.submit(contextvars.copy_context().run, _as_part, work, part) for part in slices[1:]]
         try:
             first = _as_part(work, slices[0])
@@ -108,22 +114,3 @@ def _as_part(work: Callable[[slice], T], part: slice) -> T:
         return work(part)
     finally:
         _inside.active = before
-
-
-def flat_in_memory_order(*arrays: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """1-D views of arrays that are all one contiguous block laid out in the same order (a C
-    array, or an NCHW view of an NHWC buffer), so that element i of each view is the same
-    logical element; None when any is not (then the caller works on the arrays as they are)."""
-    first = arrays[0]
-    for a in arrays:
-        if not a.flags.c_contiguous or a.shape != first.shape:
-            break
-    else:  # the common case, checked first: ~1 µs instead of ~4
-        return tuple([a.reshape(-1) for a in arrays])
-    order = np.argsort(first.strides, kind="stable")[::-1]
-    flats = []
-    for array in arrays:
-        if array.shape != first.shape or not array.transpose(order).flags.c_contiguous:
-            return None
-        flats.append(array.transpose(order).reshape(-1))
-    return tuple(flats)

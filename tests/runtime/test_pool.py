@@ -1,4 +1,5 @@
-"""ops.parallel: work split over threads gives the same numbers as done whole, in every layout."""
+"""runtime.pool: work split over threads gives the same numbers as done whole, in every layout, and
+the split depends on the thread count and the shapes only."""
 
 import os
 import threading
@@ -7,26 +8,27 @@ import time
 import numpy as np
 import pytest
 
+from bprop import runtime
 from bprop.autograd import Context
-from bprop.ops import blas, parallel
 from bprop.ops.activation import ReLU, relu_array, relu_backward_array
 from bprop.ops.pooling import AvgPool2d, MaxPool2d
+from bprop.runtime import pool
 
 
 @pytest.fixture
 def two_workers():
-    with blas.held(2):
+    with runtime.using_threads(2):
         yield
 
 
 def test_parts_cover_the_range_once_and_small_work_stays_whole(two_workers):
-    big = parallel.MIN_ITEMS * 4
-    assert parallel.parts(10, big // 10) == [slice(0, 5), slice(5, 10)]
-    assert parallel.parts(7, 1) == [slice(0, 7)]  # 7 elements: not worth a thread
-    assert parallel.parts(1, big) == [slice(0, 1)]  # one sample cannot be split
-    assert parallel.parts(0, big) == [slice(0, 0)]
-    with blas.held(1):
-        assert parallel.parts(10, big) == [slice(0, 10)]
+    big = pool.MIN_ITEMS * 4
+    assert pool.parts(10, big // 10) == [slice(0, 5), slice(5, 10)]
+    assert pool.parts(7, 1) == [slice(0, 7)]  # 7 elements: not worth a thread
+    assert pool.parts(1, big) == [slice(0, 1)]  # one sample cannot be split
+    assert pool.parts(0, big) == [slice(0, 0)]
+    with runtime.using_threads(1):
+        assert pool.parts(10, big) == [slice(0, 10)]
 
 
 def test_for_parts_runs_every_part_on_two_threads_and_waits(two_workers):
@@ -36,8 +38,8 @@ def test_for_parts_runs_every_part_on_two_threads_and_waits(two_workers):
         seen.append((part.start, part.stop))
         threads.add(threading.get_ident())
 
-    parallel.for_parts(work, 2 * parallel.MIN_ITEMS)
-    assert sorted(seen) == [(0, parallel.MIN_ITEMS), (parallel.MIN_ITEMS, 2 * parallel.MIN_ITEMS)]
+    pool.for_parts(work, 2 * pool.MIN_ITEMS)
+    assert sorted(seen) == [(0, pool.MIN_ITEMS), (pool.MIN_ITEMS, 2 * pool.MIN_ITEMS)]
     assert len(threads) == 2
 
 
@@ -50,20 +52,20 @@ def test_an_error_in_a_worker_reaches_the_caller_after_all_parts_end(two_workers
         done.append(part)
 
     with pytest.raises(ValueError, match="part two failed"):
-        parallel.for_parts(work, 2 * parallel.MIN_ITEMS)
+        pool.for_parts(work, 2 * pool.MIN_ITEMS)
     assert len(done) == 1
 
 
 def test_errstate_holds_in_the_workers(two_workers):
-    x = np.zeros(2 * parallel.MIN_ITEMS)
+    x = np.zeros(2 * pool.MIN_ITEMS)
 
     def divide(part):
         np.divide(1.0, x[part])
 
     with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
-        parallel.for_parts(divide, x.size)
+        pool.for_parts(divide, x.size)
     with np.errstate(divide="ignore"):
-        parallel.for_parts(divide, x.size)  # no warning either: pytest turns warnings into failures below
+        pool.for_parts(divide, x.size)  # no warning either: pytest turns warnings into failures below
 
 
 def _layouts(rng, shape):
@@ -100,7 +102,7 @@ def test_pooling_split_over_the_batch_equals_pooling_whole(op, kernel, stride, p
     results = []
     g = None
     for workers in (1, 2):
-        with blas.held(workers):
+        with runtime.using_threads(workers):
             ctx = Context(op)
             y = op.forward(ctx, x, kernel, stride, padding)
             g = rng.standard_normal(y.shape) if g is None else g
@@ -121,14 +123,14 @@ def test_conv_split_over_the_batch_equals_conv_whole(monkeypatch, x_layout, grou
     monkeypatch.setattr(conv, "COLS_CHUNK_BYTES", 3 * 18 * 18 * 9 * 8 * 8)
     monkeypatch.setattr(conv, "PART_MIN_COLS", 1000)  # every case splits
     split = []
-    monkeypatch.setattr(parallel, "parts", lambda *args, real=parallel.parts: split.append(real(*args)) or split[-1])
+    monkeypatch.setattr(pool, "parts", lambda *args, real=pool.parts: split.append(real(*args)) or split[-1])
     rng = np.random.default_rng(2)
     x = rng.standard_normal((37, 8, 18, 18))
     x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) if x_layout == "nhwc" else x
     w, b = rng.standard_normal((6, 8 // groups, 3, 3)), rng.standard_normal(6)
     results = []
     for workers in (1, 2):
-        with blas.held(workers):
+        with runtime.using_threads(workers):
             ctx = Context(conv.Conv2d)
             ctx.needs_input_grad = (True, True, True)
             y = conv.Conv2d.forward(ctx, x, w, b, stride, padding, 1, groups)
@@ -144,12 +146,12 @@ def test_conv_split_over_the_batch_equals_conv_whole(monkeypatch, x_layout, grou
 def test_a_forked_child_splits_work_with_threads_of_its_own(two_workers):
     """The parent's pool threads do not exist in a child made by fork; the child must not wait
     on their queue (it would hang), but start its own."""
-    parallel.for_parts(lambda part: None, 2 * parallel.MIN_ITEMS)  # the parent's pool exists
+    pool.for_parts(lambda part: None, 2 * pool.MIN_ITEMS)  # the parent's pool exists
     pid = os.fork()
     if pid == 0:  # the child: exit 0 only if split work completes
         try:
             seen = []
-            parallel.for_parts(seen.append, 2 * parallel.MIN_ITEMS)
+            pool.for_parts(seen.append, 2 * pool.MIN_ITEMS)
             os._exit(0 if len(seen) == 2 else 1)
         finally:
             os._exit(2)
