@@ -8,7 +8,8 @@ Families, each a forward and its hand-derived backward:
   activations   sigmoid/sigmoid_prime, tanh/tanh_prime, relu/relu_prime,
                 leaky_relu/leaky_relu_prime, gelu/gelu_prime, identity/identity_prime;
                 softmax and log_softmax of one vector with their Jacobians
-  losses        cross-entropy from logits (δ = p − y), NLL, MSE, BCE with logits
+  losses        cross-entropy from logits (δ = p − y), NLL, MSE, L1, smooth L1, Huber, KL
+                divergence, BCE with logits
   batch norm    training (batch statistics, the three-term ∂C/∂x) and evaluation
   dropout       with a given keep mask
   conv, pools   cross-correlation and its backward as a convolution, max and average pooling
@@ -663,6 +664,105 @@ def bce_with_logits_backward(
         upstream = _upstream(grad, reduction, x.size, i)
         d_x[i] = upstream * w[i] * (sigmoid(x[i]) * (pw[i] * t[i] + 1.0 - t[i]) - pw[i] * t[i])
         d_t[i] = upstream * -w[i] * (pw[i] * log_sigmoid(x[i]) - log_sigmoid(-x[i]))
+    return d_x, d_t
+
+
+def _sign(d: float) -> float:
+    return 1.0 if d > 0 else (-1.0 if d < 0 else (0.0 if d == 0 else math.nan))
+
+
+def l1(y: np.ndarray, t: np.ndarray, reduction: str = "mean") -> np.ndarray:
+    """C = (1/N) Σ_i |y_i − t_i|."""
+    per = np.zeros(y.shape)
+    for i in np.ndindex(y.shape):
+        per[i] = abs(y[i] - t[i])
+    return _reduce(per, reduction, y.size)
+
+
+def l1_backward(grad: np.ndarray, y: np.ndarray, t: np.ndarray, reduction: str = "mean") -> tuple:
+    """∂C/∂y_i = sign(y_i − t_i)/N (0 at y_i = t_i), ∂C/∂t_i = −∂C/∂y_i."""
+    d_y = np.zeros(y.shape)
+    for i in np.ndindex(y.shape):
+        d_y[i] = _sign(y[i] - t[i]) * _upstream(grad, reduction, y.size, i)
+    return d_y, -d_y
+
+
+def _smooth_l1_term(d: float, beta: float) -> tuple[float, float]:
+    """(ℓ, ℓ′) at d: ½d²/β and d/β for |d| < β, |d| − ½β and sign(d) beyond."""
+    if abs(d) < beta:
+        return 0.5 * d * d / beta, d / beta
+    return abs(d) - 0.5 * beta, _sign(d)
+
+
+def smooth_l1(y: np.ndarray, t: np.ndarray, reduction: str = "mean", beta: float = 1.0) -> np.ndarray:
+    """ℓ_i = ½(y_i − t_i)²/β where |y_i − t_i| < β, else |y_i − t_i| − ½β."""
+    per = np.zeros(y.shape)
+    for i in np.ndindex(y.shape):
+        per[i] = _smooth_l1_term(y[i] - t[i], beta)[0]
+    return _reduce(per, reduction, y.size)
+
+
+def smooth_l1_backward(
+    grad: np.ndarray, y: np.ndarray, t: np.ndarray, reduction: str = "mean", beta: float = 1.0
+) -> tuple:
+    """∂ℓ_i/∂y_i = (y_i − t_i)/β inside the quadratic part, sign(y_i − t_i) outside."""
+    d_y = np.zeros(y.shape)
+    for i in np.ndindex(y.shape):
+        d_y[i] = _smooth_l1_term(y[i] - t[i], beta)[1] * _upstream(grad, reduction, y.size, i)
+    return d_y, -d_y
+
+
+def huber(y: np.ndarray, t: np.ndarray, reduction: str = "mean", delta: float = 1.0) -> np.ndarray:
+    """ℓ_i = ½(y_i − t_i)² where |y_i − t_i| < δ, else δ(|y_i − t_i| − ½δ)."""
+    per = np.zeros(y.shape)
+    for i in np.ndindex(y.shape):
+        d = y[i] - t[i]
+        per[i] = 0.5 * d * d if abs(d) < delta else delta * (abs(d) - 0.5 * delta)
+    return _reduce(per, reduction, y.size)
+
+
+def huber_backward(grad: np.ndarray, y: np.ndarray, t: np.ndarray, reduction: str = "mean", delta: float = 1.0):
+    """∂ℓ_i/∂y_i = y_i − t_i inside, δ·sign(y_i − t_i) outside: the error, clipped at ±δ."""
+    d_y = np.zeros(y.shape)
+    for i in np.ndindex(y.shape):
+        d = y[i] - t[i]
+        d_y[i] = (d if abs(d) < delta else delta * _sign(d)) * _upstream(grad, reduction, y.size, i)
+    return d_y, -d_y
+
+
+def _kl_count(x: np.ndarray, reduction: str) -> tuple[str, float]:
+    """'batchmean' is a mean over the batch size, 'mean' over every element."""
+    if reduction == "batchmean":
+        return "mean", (x.shape[0] if x.ndim else 1)
+    return reduction, x.size
+
+
+def kl_div(x: np.ndarray, t: np.ndarray, reduction: str = "mean", log_target: bool = False) -> np.ndarray:
+    """ℓ_i = t_i·(log t_i − x_i) (0 where t_i = 0), or e^{t_i}·(t_i − x_i) with log_target."""
+    per = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        if log_target:
+            per[i] = math.exp(t[i]) * (t[i] - x[i])
+        else:
+            per[i] = (t[i] * math.log(t[i]) if t[i] > 0 else 0.0) - t[i] * x[i]
+    return _reduce(per, *_kl_count(x, reduction))
+
+
+def kl_div_backward(
+    grad: np.ndarray, x: np.ndarray, t: np.ndarray, reduction: str = "mean", log_target: bool = False
+) -> tuple:
+    """∂ℓ_i/∂x_i = −t_i and ∂ℓ_i/∂t_i = log t_i + 1 − x_i; with log_target −e^{t_i} and
+    e^{t_i}·(t_i − x_i + 1)."""
+    mode, count = _kl_count(x, reduction)
+    d_x, d_t = np.zeros(x.shape), np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        upstream = _upstream(grad, mode, count, i)
+        if log_target:
+            d_x[i] = -math.exp(t[i]) * upstream
+            d_t[i] = math.exp(t[i]) * (t[i] - x[i] + 1) * upstream
+        else:
+            d_x[i] = -t[i] * upstream
+            d_t[i] = ((math.log(t[i]) if t[i] > 0 else -math.inf) + 1 - x[i]) * upstream
     return d_x, d_t
 
 

@@ -1185,6 +1185,40 @@ def _losses() -> list[OpInfo]:
         ]
         return out
 
+    def regression_samples(kinks: tuple[float, ...], **options: Any) -> Callable[[np.random.Generator], list]:
+        """mse_samples plus ties at each kink |y − t| = k (fd=False) and, per option value, one case."""
+
+        def samples(rng: np.random.Generator) -> list[Sample]:
+            # torch's sign(NaN) is 0 where NumPy's is NaN: the slope at a NaN error is undefined
+            out = [replace(s, grad_at_nan=False, grad=(0,)) if s.name == "nonfinite" else s for s in mse_samples(rng)]
+            t = rng.standard_normal(6)
+            for k in kinks:
+                out.append(Sample(f"kink-{k}", (t + np.array([k, -k, k, -k, 0.0, 0.0]), t), fd=False))
+            for name, values in options.items():
+                for value in values:
+                    y, t = rng.standard_normal((3, 4)) * 2, rng.standard_normal((3, 4))
+                    out.append(Sample(f"{name}-{value}", (y, t), {name: value, "reduction": "sum"}))
+            return out
+
+        return samples
+
+    def kl_samples(rng: np.random.Generator) -> list[Sample]:
+        x = np.log(rng.dirichlet(np.ones(4), size=3))
+        t = rng.dirichlet(np.ones(4), size=3)
+        zero_t = t.copy()
+        zero_t[0, 1] = 0.0
+        out = [Sample(r, (x, t), {"reduction": r}) for r in ("mean", "sum", "none", "batchmean")]
+        out += [
+            Sample("log-target", (x, np.log(t)), {"log_target": True, "reduction": "batchmean"}),
+            Sample("zero-target", (x, zero_t), grad=(0,)),
+            Sample("odd-2x3x5", (rng.standard_normal((2, 3, 5)), rng.random((2, 3, 5))), {"reduction": "batchmean"}),
+            Sample("empty-0x3-sum", (np.zeros((0, 3)), np.zeros((0, 3))), {"reduction": "sum"}),
+            Sample("extremes", (EXTREMES.copy(), np.array([0.1, 0.2, 0.3, 0.4]))),
+            Sample("nonfinite", (NONFINITE.copy(), np.array([0.1, 0.2, 0.3, 0.4])), fd=False),
+            Sample("bad-reduction", (x, t), {"reduction": "avg"}, raises=ValueError),
+        ]
+        return out
+
     def torch_call(name: str) -> Callable[..., Any]:
         return lambda torch, *args, **kwargs: getattr(torch.nn.functional, name)(*args, **kwargs)
 
@@ -1208,6 +1242,22 @@ def _losses() -> list[OpInfo]:
             ref_grad=lambda g, lp, t, **kw: (ref.nll_loss_backward(g, lp, t, **kw), None),
         ),
         OpInfo(loss.MSE, mse_samples, torch=torch_call("mse_loss"), ref=ref.mse, ref_grad=ref.mse_backward),
+        OpInfo(loss.L1, regression_samples((0.0,)), torch=torch_call("l1_loss"), ref=ref.l1, ref_grad=ref.l1_backward),
+        OpInfo(
+            loss.SmoothL1,
+            regression_samples((0.0, 1.0), beta=(0.0, 0.5, 2.0)),
+            torch=torch_call("smooth_l1_loss"),
+            ref=ref.smooth_l1,
+            ref_grad=ref.smooth_l1_backward,
+        ),
+        OpInfo(
+            loss.Huber,
+            regression_samples((0.0, 1.0), delta=(0.5, 2.0)),
+            torch=torch_call("huber_loss"),
+            ref=ref.huber,
+            ref_grad=ref.huber_backward,
+        ),
+        OpInfo(loss.KLDiv, kl_samples, torch=torch_call("kl_div"), ref=ref.kl_div, ref_grad=ref.kl_div_backward),
         OpInfo(
             loss.BCEWithLogits,
             bce_samples,

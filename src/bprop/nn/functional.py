@@ -62,48 +62,136 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return dropout_op.Dropout.apply(input, p=p)
 
 
+def _reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """torch's deprecated size_average/reduce pair, when given, decides the reduction."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def _unbatched_classes(input: Tensor, target: Any) -> tuple[Tensor, Any, bool]:
+    """A (C,) input and its 0-d label or (C,) probabilities as a batch of one, as torch allows."""
+    if input.ndim != 1:
+        return input, target, False
+    target = target if isinstance(target, Tensor) else _array(target)
+    return input.reshape(1, -1), target.reshape(1, *target.shape), True
+
+
 def cross_entropy(
     input: Tensor,
     target: Any,
     weight: Any = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Fused log-softmax + NLL over axis 1; integer labels (N, d1, …) or probabilities like input.
-    Gradient p·ΣA − A, i.e. (p − onehot)/N for plain labels (see ops.cross_entropy.CrossEntropy)."""
-    return cross_entropy_op.CrossEntropy.apply(
-        input,
+    """Fused log-softmax + NLL over axis 1; integer labels (N, d1, …) or probabilities like input,
+    or one unbatched (C,) input with a 0-d label. Gradient p·ΣA − A, i.e. (p − onehot)/N for
+    plain labels (see ops.cross_entropy.CrossEntropy)."""
+    scores, target, unbatched = _unbatched_classes(input, target)
+    out = cross_entropy_op.CrossEntropy.apply(
+        scores,
         target if isinstance(target, Tensor) else _array(target),  # probability targets may require grad
         weight=_array(weight),
         ignore_index=ignore_index,
-        reduction=reduction,
+        reduction=_reduction(size_average, reduce, reduction),
         label_smoothing=label_smoothing,
     )
+    return out.reshape(()) if unbatched and out.ndim else out
 
 
 def nll_loss(
-    input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
 ) -> Tensor:
-    """−w_t·input[t] per position for log-probabilities ``input`` (see ops.cross_entropy.NLLLoss)."""
-    return cross_entropy_op.NLLLoss.apply(
-        input, _array(target), weight=_array(weight), ignore_index=ignore_index, reduction=reduction
+    """−w_t·input[t] per position for log-probabilities ``input`` (N, C, d1, …) or (C,)
+    (see ops.cross_entropy.NLLLoss)."""
+    log_probs, target, unbatched = _unbatched_classes(input, target)
+    out = cross_entropy_op.NLLLoss.apply(
+        log_probs,
+        _array(target),
+        weight=_array(weight),
+        ignore_index=ignore_index,
+        reduction=_reduction(size_average, reduce, reduction),
+    )
+    return out.reshape(()) if unbatched and out.ndim else out
+
+
+def _target(target: Any) -> Any:
+    return target if isinstance(target, Tensor) else _array(target)
+
+
+def mse_loss(
+    input: Tensor, target: Any, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+) -> Tensor:
+    """mean((input − target)²); shapes must match exactly (see ops.loss.MSE)."""
+    return loss.MSE.apply(input, _target(target), reduction=_reduction(size_average, reduce, reduction))
+
+
+def l1_loss(
+    input: Tensor, target: Any, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+) -> Tensor:
+    """mean(|input − target|); shapes must match exactly (see ops.loss.L1)."""
+    return loss.L1.apply(input, _target(target), reduction=_reduction(size_average, reduce, reduction))
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Quadratic for |input − target| < beta, linear beyond (see ops.loss.SmoothL1)."""
+    return loss.SmoothL1.apply(input, _target(target), reduction=_reduction(size_average, reduce, reduction), beta=beta)
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """½d² for |d| < delta, delta·(|d| − ½delta) beyond, d = input − target (see ops.loss.Huber)."""
+    return loss.Huber.apply(input, _target(target), reduction=reduction, delta=delta)
+
+
+def kl_div(
+    input: Tensor,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Σ target·(log target − input) for log-probabilities ``input``; 'batchmean' divides by the
+    batch size (see ops.loss.KLDiv)."""
+    return loss.KLDiv.apply(
+        input, _target(target), reduction=_reduction(size_average, reduce, reduction), log_target=log_target
     )
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """mean((input − target)²); shapes must match exactly (see ops.loss.MSE)."""
-    target = target if isinstance(target, Tensor) else _array(target)
-    return loss.MSE.apply(input, target, reduction=reduction)
-
-
 def binary_cross_entropy_with_logits(
-    input: Tensor, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
 ) -> Tensor:
     """Stable max(x, 0) − x·t + log(1 + e^{−|x|}), weighted; ∂/∂x = σ(x) − t (see ops.loss.BCEWithLogits)."""
-    target = target if isinstance(target, Tensor) else _array(target)
     return loss.BCEWithLogits.apply(
-        input, target, weight=_array(weight), pos_weight=_array(pos_weight), reduction=reduction
+        input,
+        _target(target),
+        weight=_array(weight),
+        pos_weight=_array(pos_weight),
+        reduction=_reduction(size_average, reduce, reduction),
     )
 
 

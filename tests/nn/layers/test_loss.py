@@ -79,8 +79,61 @@ def test_nll_loss(kwargs):
 def test_mse_loss_with_the_target_requiring_grad(reduction):
     assert_layer_matches_torch("MSELoss", dict(reduction=reduction), rand(3, 5), rand(3, 5, seed=1))
     assert_layer_matches_torch("MSELoss", dict(reduction=reduction), rand(2, 1, 3), target=rand(2, 1, 3, seed=1))
-    layer = nn.MSELoss(reduction)
+    layer = nn.MSELoss(reduction=reduction)
     check(lambda y, t: layer(y, t), rand(3, 5), rand(3, 5, seed=1))
+
+
+REGRESSION = [
+    ("L1Loss", dict()),
+    ("L1Loss", dict(reduction="sum")),
+    ("SmoothL1Loss", dict(beta=0.5)),
+    ("SmoothL1Loss", dict(reduction="none", beta=0.0)),
+    ("HuberLoss", dict(delta=0.7)),
+    ("HuberLoss", dict(reduction="sum", delta=2.0)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", REGRESSION, ids=str)
+def test_regression_losses_with_the_target_requiring_grad(name, kwargs):
+    y, t = rand(3, 5) * 2, rand(3, 5, seed=1)
+    assert_layer_matches_torch(name, kwargs, y, t)
+    layer = getattr(nn, name)(**kwargs)
+    check(lambda y, t: layer(y, t), y, t)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(reduction="batchmean"), dict(reduction="sum", log_target=True)])
+def test_kl_div_loss(kwargs):
+    target = probabilities(4, 3)
+    if kwargs.get("log_target"):
+        target = np.log(target)
+    log_q = np.log(probabilities(4, 3, seed=1))
+    assert_layer_matches_torch("KLDivLoss", kwargs, log_q, target)
+
+
+def test_deprecated_size_average_and_reduce_pick_the_reduction_as_in_torch():
+    torch = pytest.importorskip("torch")
+    y, t = rand(3, 4), rand(3, 4, seed=1)
+    for size_average, reduce in [(False, None), (None, False), (True, True), (False, True)]:
+        ours = nn.L1Loss(size_average, reduce)(bp.tensor(y), t)
+        theirs = torch.nn.L1Loss(size_average, reduce)(torch.tensor(y), torch.tensor(t))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+
+
+def test_unbatched_class_scores_take_a_0d_label_or_probabilities():
+    torch = pytest.importorskip("torch")
+    x, probs = rand(4), probabilities(1, 4)[0]
+    for reduction in ("mean", "sum", "none"):
+        for target in (np.array(2), probs):
+            ours = bp.tensor(x, requires_grad=True)
+            loss = nn.functional.cross_entropy(ours, target, reduction=reduction)
+            theirs = torch.tensor(x, requires_grad=True)
+            expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(target), reduction=reduction)
+            assert loss.shape == () and np.allclose(loss.item(), expected.item())
+            loss.backward()
+            expected.backward()
+            np.testing.assert_allclose(np.asarray(ours.grad), theirs.grad.numpy(), atol=1e-12)
+        nll = nn.NLLLoss(reduction=reduction)(bp.tensor(x), np.array(1))
+        assert nll.shape == () and nll.item() == -x[1]
 
 
 BCE = [

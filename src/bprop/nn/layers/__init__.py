@@ -7,7 +7,16 @@ from bprop.nn.layers.dropout import Dropout
 from bprop.nn.layers.embedding import Embedding
 from bprop.nn.layers.flatten import Flatten, Identity
 from bprop.nn.layers.linear import Linear
-from bprop.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from bprop.nn.layers.loss import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from bprop.nn.layers.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from bprop.nn.layers.pooling import AvgPool2d, MaxPool2d
 from bprop.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -29,7 +38,10 @@ __all__ = [
     "Flatten",
     "GRUCell",
     "GroupNorm",
+    "HuberLoss",
     "Identity",
+    "KLDivLoss",
+    "L1Loss",
     "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
@@ -42,6 +54,7 @@ __all__ = [
     "RNNCell",
     "ReLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "Tanh",
     "TransformerEncoder",
