@@ -31,8 +31,10 @@ def test_loss_errors_name_the_problem():
         F.cross_entropy(x, np.zeros((4, 2), np.float32))
     with pytest.raises(ValueError, match=r"class targets should have shape \(4,\)"):
         F.cross_entropy(x, np.array([0, 1]))
-    with pytest.raises(ValueError, match=r"\(N, C\)"):
+    with pytest.raises(ValueError, match=r"unbatched input \(3,\) takes a 0-d class label"):
         F.cross_entropy(bp.randn(3), np.array([0]))
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        F.cross_entropy(bp.tensor(3.0), np.array(0))
     with pytest.raises(ValueError, match="reduction"):
         F.cross_entropy(x, np.array([0, 1, 2, 0]), reduction="avg")
     with pytest.raises(ValueError, match=r"input shape \(4, 3\) and target shape \(4, 1\) differ"):

@@ -76,6 +76,11 @@ def _unbatched_classes(input: Tensor, target: Any) -> tuple[Tensor, Any, bool]:
     if input.ndim != 1:
         return input, target, False
     target = target if isinstance(target, Tensor) else _array(target)
+    if target.shape not in ((), input.shape):
+        raise ValueError(
+            f"an unbatched input {tuple(input.shape)} takes a 0-d class label or {tuple(input.shape)} "
+            f"probabilities as target, got target shape {tuple(target.shape)}"
+        )
     return input.reshape(1, -1), target.reshape(1, *target.shape), True
 
 
