@@ -70,8 +70,9 @@ def test_fits_a_least_squares_model():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((50, 3))
     y = x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3
+    bp.manual_seed(0)
     model = bp.nn.Linear(3, 1).to(np.float64)
-    opt = optim.LBFGS(model.parameters(), line_search_fn="strong_wolfe")
+    opt = optim.LBFGS(model.parameters(), tolerance_grad=1e-12, tolerance_change=1e-14, line_search_fn="strong_wolfe")
 
     def closure():
         opt.zero_grad()
