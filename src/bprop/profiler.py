@@ -25,7 +25,7 @@ import tracemalloc
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from bprop import autograd
+from bprop.autograd import function as autograd_function
 
 
 @dataclass
@@ -64,18 +64,18 @@ class profile:  # noqa: N801 (a context manager named like torch.profiler.profil
         self._start = 0.0
 
     def __enter__(self) -> profile:
-        if autograd._profiler is not None:
+        if autograd_function._profiler is not None:
             raise RuntimeError("bp.profile: profiles do not nest; one is already active")
         if self.memory and not tracemalloc.is_tracing():
             tracemalloc.start()
             self._started_tracing = True
-        autograd._profiler = self
+        autograd_function._profiler = self
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall_seconds += time.perf_counter() - self._start
-        autograd._profiler = None
+        autograd_function._profiler = None
         if self._started_tracing:
             tracemalloc.stop()
             self._started_tracing = False

@@ -550,7 +550,7 @@ class Tensor:
         placed = spread[np.where(chosen, slots, 0)] if spread.shape[0] else self._before_change()
         return elementwise.Where.apply(chosen, placed, self._before_change())
 
-    # ----- hooks (torch's semantics; see autograd.run_tensor_hooks) ------------------------------
+    # ----- hooks (torch's semantics; see autograd.hooks.TensorHooks.run) ------------------------------
     def register_hook(self, fn: Callable[[np.ndarray], Any]) -> autograd.RemovableHandle:
         """Call ``fn(grad)`` with ∂C/∂self during every backward through this tensor; fn returns
         None or a replacement gradient (ndarray or Tensor of self's shape), which flows on.

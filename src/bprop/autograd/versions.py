@@ -1,0 +1,69 @@
+"""Version counters: torch's rule against stale saved values after an in-place change.
+
+Every tensor carries ``_version_counter`` = [version, epoch of its last change], shared by
+the tensors that share its memory (views, ``detach()``). ``bump_version`` records a change;
+a node remembers the epoch it was recorded at, and backward checks its saved arrays only
+when some change happened since: one comparison per node in the common case."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bprop.autograd.function import Context
+    from bprop.tensor import Tensor
+
+# The number of tracked in-place changes so far. A tensor's version counter is a list
+# [version, epoch of its last change], shared by views; a node is stale when an input's last
+# change is later than the node's epoch: one comparison per node in the common case.
+_inplace_epoch = [0]
+
+
+def bump_version(counter: list) -> None:
+    """Record an in-place change of the tensor owning ``counter`` (all views share it)."""
+    _inplace_epoch[0] += 1
+    counter[0] += 1
+    counter[1] = _inplace_epoch[0]
+
+
+def share_version_counter(view: Tensor, inputs: tuple) -> None:
+    """Give ``view`` the version counter of the input whose memory it views (torch's rule: an
+    in-place change through a view is a change of its base, and the reverse)."""
+    base = view.data.base
+    for x in inputs:
+        data = getattr(x, "data", None)
+        if isinstance(data, np.ndarray) and (data is base or data.base is base):
+            counter = view._version_counter = x._version_counter
+            if x.grad_fn is None and x.requires_grad and len(counter) == 2:
+                counter.append(True)  # marks the memory of a leaf that requires grad (see Tensor._tracks_in_place)
+            return
+
+
+def check_saved_versions(node: Context) -> None:
+    """Raise when an array the op kept on ctx belongs to a tensor changed in place since the
+    node was recorded (its input i, or its own output)."""
+    kept = [v for v in node.__dict__.values() if isinstance(v, np.ndarray)]
+    if not kept:
+        return
+    for i, x in enumerate(node.inputs):
+        counter = getattr(x, "_version_counter", None)
+        if counter is not None and counter[1] > node.epoch and _kept(x.data, kept):
+            _raise_stale(node, f"input {i}", x.data.shape, counter[0])
+    if node.output_counter[1] > node.epoch and _kept(node.output_array, kept):
+        _raise_stale(node, "its output", node.output_array.shape, node.output_counter[0])
+
+
+def _kept(array: np.ndarray, kept: list[np.ndarray]) -> bool:
+    base = array if array.base is None else array.base
+    return any(k is array or k is base or k.base is base for k in kept)
+
+
+def _raise_stale(node: Context, which: str, shape: tuple, version: int) -> None:
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {which} of {node.name()}, a tensor of shape {tuple(shape)}, is at version "
+        f"{version} but {node.name()} saved it before that change. Do the in-place change "
+        "after backward(), or use an out-of-place operation (x = x + 1 instead of x += 1)."
+    )
