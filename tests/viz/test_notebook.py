@@ -1,6 +1,7 @@
 """What Jupyter shows for bprop's objects: each ``_repr_html_`` and plain ``__repr__``, read back."""
 
 import html
+import importlib.util
 import re
 import sys
 import types
@@ -145,12 +146,11 @@ def test_progress_uses_tqdm_notebook_form_in_jupyter(monkeypatch):
     shell = type("ZMQInteractiveShell", (), {})()
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
     assert progress.in_notebook()
-    bar = progress.Progress(3, 1, 1)
-    assert bar.bar is not None  # shown although stderr is no terminal
-    try:
-        import ipywidgets  # noqa: F401
-
+    bar = progress.Progress(3, 1, 1)  # stderr is no terminal here
+    if importlib.util.find_spec("ipywidgets") is None:
+        assert bar.bar is None  # a text bar's redraws would each stay in the notebook
+    else:
         assert type(bar.bar).__module__ == "tqdm.notebook"
-    except ImportError:
-        assert type(bar.bar).__module__ == "tqdm.std"
-    bar.bar.close()
+        bar.bar.close()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    assert progress.Progress(3, 1, 1, quiet=True).bar is None

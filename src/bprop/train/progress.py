@@ -2,8 +2,9 @@
 
 On a terminal: a live bar per epoch with loss, accuracy and samples/s — tqdm's when tqdm is
 installed, otherwise a small built-in one (numpy stays the only dependency). In Jupyter: tqdm's
-notebook bar (a widget; it needs ipywidgets, else tqdm's text bar). Off a terminal (logs, CI) or
-when quiet: no bar. Unless quiet, one summary line per epoch either way.
+notebook bar, a widget (with ipywidgets; without it no bar, as a text bar's every redraw would
+stay in the notebook). Off a terminal (logs, CI) or when quiet: no bar. Unless quiet, one
+summary line per epoch either way.
 """
 
 from __future__ import annotations
@@ -48,16 +49,15 @@ def in_notebook() -> bool:
 
 
 def make_bar(total: int, desc: str, notebook: bool = False) -> Any:
-    """tqdm's bar (its notebook widget in Jupyter, when ipywidgets is there), else TextBar."""
+    """tqdm's bar (its notebook widget when ``notebook``), else TextBar."""
     try:
         from tqdm import tqdm
     except ImportError:
         return TextBar(total, desc)
-    if notebook and importlib.util.find_spec("ipywidgets") is not None:
+    if notebook:
         from tqdm.notebook import tqdm as notebook_tqdm
 
         return notebook_tqdm(total=total, desc=desc, leave=False, unit="batch")
-    # without ipywidgets tqdm's notebook bar cannot draw: its text bar, which Jupyter redraws in place
     return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True, unit="batch")
 
 
@@ -65,7 +65,8 @@ class Progress:
     def __init__(self, total_steps: int, epoch: int, epochs: int, quiet: bool = False):
         self.quiet = quiet
         self.prefix = f"epoch {epoch}/{epochs}"
-        notebook = in_notebook()
+        # in Jupyter, only tqdm's widget: a text bar's every redraw would be kept as an output
+        notebook = in_notebook() and importlib.util.find_spec("ipywidgets") is not None
         shown = not quiet and (notebook or sys.stderr.isatty())
         self.bar = make_bar(total_steps, self.prefix, notebook) if shown else None
 

@@ -61,7 +61,7 @@ def explanation_html(explanation: Any, lang: str = "en") -> str:
     return InlinePage(explanation.to_html(lang), "bprop explain", 640)._repr_html_()
 
 
-def view_inline(loss: Any, params: dict[str, Any] | None = None, height: int = 560) -> InlinePage:
+def view_inline(loss: Any, params: dict[str, Any] | None = None, height: int = 640) -> InlinePage:
     """``bp.viz.view`` shown in the notebook: runs ``loss.backward()`` (the same ``.grad``) and
     returns the step-through page inline, its buttons working inside the notebook."""
     from bprop.viz.viewer import view
