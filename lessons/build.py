@@ -1493,7 +1493,8 @@ gb, bb_beta = np.random.randn(3), np.random.randn(3)
 outb, cb = affine_bn_relu_forward(xb, wb, bb, gb, bb_beta, {"mode": "train"})
 doutb = np.random.randn(*outb.shape)
 dxb = affine_norm_relu_backward(doutb, cb)[0]
-num = eval_numerical_gradient_array(lambda x_: affine_bn_relu_forward(x_, wb, bb, gb, bb_beta, {"mode": "train"})[0], xb.copy(), doutb)
+block = lambda x_: affine_bn_relu_forward(x_, wb, bb, gb, bb_beta, {"mode": "train"})[0]
+num = eval_numerical_gradient_array(block, xb.copy(), doutb)
 print(f"affine-BN-ReLU dx rel. error {rel_error(dxb, num):.1e}")
 
 np.random.seed(231)                            # the course notebook's seed
@@ -1501,8 +1502,9 @@ X, y = np.random.randn(8, 15), np.random.randint(10, size=8)
 model = FullyConnectedNet([20, 30], input_dim=15, num_classes=10, normalization="batchnorm",
                           dropout_keep_ratio=0.75, reg=0.1, weight_scale=5e-2, dtype=np.float64, seed=0)
 loss, grads = model.loss(X, y)
-errors = {name: rel_error(eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False), grads[name])
-          for name in sorted(grads)}
+numeric = {name: eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False)
+           for name in sorted(grads)}
+errors = {name: rel_error(numeric[name], grads[name]) for name in numeric}
 print(f"initial loss {loss:.3f} (ln 10 = {np.log(10):.3f} plus the L2 term)")
 for name, err in errors.items():
     print(f"{name:>6}  rel. error {err:.1e}   largest |gradient| {np.abs(grads[name]).max():.1e}")
@@ -1517,7 +1519,8 @@ gb, bb_beta = np.random.randn(3), np.random.randn(3)
 outb, cb = affine_bn_relu_forward(xb, wb, bb, gb, bb_beta, {"mode": "train"})
 doutb = np.random.randn(*outb.shape)
 dxb = affine_norm_relu_backward(doutb, cb)[0]
-num = eval_numerical_gradient_array(lambda x_: affine_bn_relu_forward(x_, wb, bb, gb, bb_beta, {"mode": "train"})[0], xb.copy(), doutb)
+block = lambda x_: affine_bn_relu_forward(x_, wb, bb, gb, bb_beta, {"mode": "train"})[0]
+num = eval_numerical_gradient_array(block, xb.copy(), doutb)
 print(f"affine-BN-ReLU 的 dx 相对误差 {rel_error(dxb, num):.1e}")
 
 np.random.seed(231)                            # the course notebook's seed
@@ -1525,8 +1528,9 @@ X, y = np.random.randn(8, 15), np.random.randint(10, size=8)
 model = FullyConnectedNet([20, 30], input_dim=15, num_classes=10, normalization="batchnorm",
                           dropout_keep_ratio=0.75, reg=0.1, weight_scale=5e-2, dtype=np.float64, seed=0)
 loss, grads = model.loss(X, y)
-errors = {name: rel_error(eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False), grads[name])
-          for name in sorted(grads)}
+numeric = {name: eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False)
+           for name in sorted(grads)}
+errors = {name: rel_error(numeric[name], grads[name]) for name in numeric}
 print(f"初始损失 {loss:.3f}（ln 10 = {np.log(10):.3f}，再加上 L2 项）")
 for name, err in errors.items():
     print(f"{name:>6}  相对误差 {err:.1e}   梯度绝对值最大 {np.abs(grads[name]).max():.1e}")
@@ -1538,7 +1542,7 @@ assert rel_error(dxb, num) < 1e-6 and max(errors.values()) < 1e-4
 ## Training on real digits, watching δ layer by layer
 
 Now a real run: the same architecture as bprop modules (`nn.models.FullyConnectedNet`,
-784-100-100-100-10 with batch norm and dropout), trained with `fit` on 12 000 MNIST images for three epochs.
+784-100-100-100-10 with batch norm and dropout), trained with `fit` on 6 000 MNIST images for two epochs.
 A `DeltaRecorder` records δ = ∂C/∂(output) of every affine layer at every step — the notes' δ^l —
 and says whether the gradients vanish or explode on their way back, and whether ReLUs died. The
 data comes from a `shared/data` folder beside the repository; without it the cell says so and the
@@ -1548,7 +1552,7 @@ rest of the lesson skips the run.
 ## 在真实的手写数字上训练，逐层观察 δ
 
 现在来一次真正的训练：同样的结构用 bprop 的模块搭（`nn.models.FullyConnectedNet`，784-100-100-100-10，
-带批归一化和 dropout），用 `fit` 在 12 000 张 MNIST 图像上训练三轮。`DeltaRecorder` 在每一步记下每个
+带批归一化和 dropout），用 `fit` 在 6 000 张 MNIST 图像上训练两轮。`DeltaRecorder` 在每一步记下每个
 affine 层的 δ = ∂C/∂(输出)——也就是笔记里的 δ^l——并判断梯度在往回传的路上是否消失或爆炸、
 有没有"死掉"的 ReLU。数据取自仓库旁边的 `shared/data` 文件夹；没有它时，单元格会说明，后面的训练就跳过。
 """,
@@ -1567,11 +1571,12 @@ else:
     train_set, test_set = MNIST(data_dir), MNIST(data_dir, train=False)
     def flat(ds, n):
         images, labels = ds.tensors
-        return (np.asarray(images[:n], dtype=np.float32).reshape(n, -1) / 255 - 0.13) / 0.31, np.asarray(labels[:n])
+        pixels = np.asarray(images[:n], dtype=np.float32).reshape(n, -1) / 255
+        return (pixels - 0.13) / 0.31, np.asarray(labels[:n])          # about mean 0, std 1
     bp.manual_seed(0)
     net = nn.models.FullyConnectedNet(784, [100, 100, 100], 10, normalization="batchnorm", dropout=0.1)
     recorder = bp.viz.DeltaRecorder()
-    history = fit(net, flat(train_set, 12000), flat(test_set, 2000), epochs=3, batch_size=100,
+    history = fit(net, flat(train_set, 6000), flat(test_set, 1000), epochs=2, batch_size=100,
                   optimizer=optim.Adam(net.parameters(), lr=1e-3), callbacks=[recorder])
 history
 """,
@@ -1588,11 +1593,12 @@ else:
     train_set, test_set = MNIST(data_dir), MNIST(data_dir, train=False)
     def flat(ds, n):
         images, labels = ds.tensors
-        return (np.asarray(images[:n], dtype=np.float32).reshape(n, -1) / 255 - 0.13) / 0.31, np.asarray(labels[:n])
+        pixels = np.asarray(images[:n], dtype=np.float32).reshape(n, -1) / 255
+        return (pixels - 0.13) / 0.31, np.asarray(labels[:n])          # 约为均值 0、标准差 1
     bp.manual_seed(0)
     net = nn.models.FullyConnectedNet(784, [100, 100, 100], 10, normalization="batchnorm", dropout=0.1)
     recorder = bp.viz.DeltaRecorder()
-    history = fit(net, flat(train_set, 12000), flat(test_set, 2000), epochs=3, batch_size=100,
+    history = fit(net, flat(train_set, 6000), flat(test_set, 1000), epochs=2, batch_size=100,
                   optimizer=optim.Adam(net.parameters(), lr=1e-3), callbacks=[recorder])
 history
 """,
@@ -1611,7 +1617,7 @@ so in words.
     code(
         """
 if recorder is not None:
-    assert history.last["val_accuracy"] > 0.9, history.last
+    assert history.last["val_accuracy"] > 0.85, history.last
     assert any(v.startswith("gradients flow") for v in recorder.verdicts()), recorder.verdicts()
 recorder
 """
