@@ -45,6 +45,16 @@ def test_a_backward_that_calls_sys_exit_is_graded_wrong(tmp_path, capsys):
     assert "backward called sys.exit(0)" in capsys.readouterr().out
 
 
+def test_check_in_chinese_and_a_crashing_file_is_one_line_and_exit_2(tmp_path, capsys):
+    wrong = RIGHT["batchnorm"].replace("a = gamma * dout", "a = dout")
+    assert main(["check", str(with_backward("batchnorm", wrong, tmp_path)), "--lang", "zh"]) == 1
+    out = capsys.readouterr().out
+    assert "忘了 γ" in out and "3 个梯度中有 1 个不对。" in out
+    assert main(["check", str(with_backward("relu", "import os\nos._exit(0)", tmp_path, "quits"))]) == 2
+    err = capsys.readouterr().err
+    assert "before backward returned (os._exit()?)" in err and len(err.strip().splitlines()) == 1
+
+
 def test_an_existing_file_is_not_overwritten(tmp_path, capsys):
     path = tmp_path / "mine.py"
     path.write_text("my work")

@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bprop"
 
-LEAVES = {"random", "runtime", "reference"}  # numpy only; anything may use them
+LEAVES = {"random", "runtime", "reference", "i18n"}  # numpy only; anything may use them
 CORE = LEAVES | {"autograd", "ops", "tensor", "tensor_functions", "creation", "serialization"}
 CHECKS = {"gradient_check", "graph_check", "profiler"}  # tools over the core, loaded by `import bprop`
 BELOW_SHELL = CORE | CHECKS | {"nn", "optim", "data", "train", "distributed"}
@@ -22,6 +22,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "random": set(),
     "runtime": set(),
     "reference": set(),
+    "i18n": set(),
     "autograd": set(),
     "ops": {"autograd", "random", "runtime"},
     "tensor": {"autograd", "ops"},

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from bprop.cs231n.layers import run_forward
-from bprop.exercise.catalog import Exercise, Grads, Inputs, Mistakes, header
+from bprop.exercise.catalog import Backward, Case, Exercise, Grads, Inputs, Mistakes, header
+from bprop.i18n import msg
 from bprop.ops import activation, cross_entropy, elementwise, linalg
+
+NOTE = msg("case.plain")
 
 # --- affine ------------------------------------------------------------------------------------
 
@@ -33,14 +36,25 @@ def backward(dout, cache):
 )
 
 
-def affine_inputs(rng: np.random.Generator) -> Inputs:
-    return {"x": rng.standard_normal((5, 4)), "w": rng.standard_normal((4, 3)), "b": rng.standard_normal(3)}
+def affine_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case({"x": rng.standard_normal((5, 4)), "w": rng.standard_normal((4, 3)), "b": rng.standard_normal(3)}, NOTE),
+        Case(
+            {"x": rng.standard_normal((1, 3)), "w": rng.standard_normal((3, 3)), "b": rng.standard_normal(3)},
+            msg("case.batch1"),
+        ),
+        Case({"x": rng.standard_normal((7, 2)), "w": rng.standard_normal((2, 5)), "b": rng.standard_normal(5)}, NOTE),
+    ]
 
 
-def affine_reference(inputs: Inputs, dout: np.ndarray) -> tuple[np.ndarray, Grads]:
+def affine_reference(inputs: Inputs) -> tuple[np.ndarray, Backward]:
     out, cache = run_forward(linalg.Linear, inputs["x"], inputs["w"].T, inputs["b"])
-    dx, dw_t, db = cache.backward(dout)
-    return out, (dx, dw_t.T, db)
+
+    def backward(dout: np.ndarray) -> Grads:
+        dx, dw_t, db = cache.backward(dout)
+        return dx, dw_t.T, db
+
+    return out, backward
 
 
 def affine_mistakes(inputs: Inputs, dout: np.ndarray) -> Mistakes:
@@ -65,34 +79,45 @@ def forward(x):
 def backward(dout, cache):
     x = cache
     # out = max(x, 0) is x where x > 0 and the constant 0 elsewhere, so its local derivative is
-    # 1 where x > 0 and 0 elsewhere (take 0 at x = 0). Chain rule: dx = dout · (local derivative).
+    # 1 where x > 0 and 0 elsewhere (take 0 at x = 0 exactly, as torch does).
+    # Chain rule: dx = dout · (local derivative).
     raise NotImplementedError("write the backward pass of ReLU")
 '''
 )
 
 
-def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Normal samples kept ≥ 0.1 from the kink at 0, where finite differences break down."""
-    z = rng.standard_normal(shape)
-    return z + 0.1 * np.sign(z)
+def with_zeros(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Normal samples with about a third of them exactly 0, the kink (as after a ReLU or a max pool)."""
+    x = rng.standard_normal(shape)
+    x[rng.random(shape) < 0.35] = 0.0
+    x.flat[0] = 0.0
+    return x
 
 
-def relu_inputs(rng: np.random.Generator) -> Inputs:
-    return {"x": away_from_zero(rng, (5, 6))}
+def relu_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case({"x": with_zeros(rng, (4, 6))}, msg("case.zeros"), kinks=True),
+        Case({"x": rng.standard_normal((1, 7))}, msg("case.batch1")),
+        Case({"x": with_zeros(rng, (3, 5))}, msg("case.zeros"), kinks=True),
+    ]
 
 
-def relu_reference(inputs: Inputs, dout: np.ndarray) -> tuple[np.ndarray, Grads]:
-    out, cache = run_forward(activation.ReLU, inputs["x"])
-    return out, cache.backward(dout)
+def op_reference(op: type, *args: object, **attrs: object) -> tuple[np.ndarray, Backward]:
+    """bprop's forward of ``op`` and a function giving its gradients for a dout."""
+    out, cache = run_forward(op, *args, **attrs)
+    return out, cache.backward
 
 
 def relu_mistakes(inputs: Inputs, dout: np.ndarray) -> Mistakes:
     x = inputs["x"]
     return {
         "dx": [
-            ("returned the local derivative [x > 0] without multiplying by dout", (x > 0).astype(float)),
-            ("multiplied dout by the output max(x, 0) instead of the mask [x > 0]", dout * np.maximum(x, 0)),
-            ("passed dout where x < 0 and blocked it where x > 0 (mask inverted)", dout * (x < 0)),
+            (msg("m.relu.no_dout"), (x > 0).astype(float)),
+            (msg("m.relu.times_out"), dout * np.maximum(x, 0)),
+            (msg("m.relu.inverted"), dout * (x < 0)),
+            (msg("m.relu.inverted"), dout * (x <= 0)),
+            (msg("m.relu.at_zero"), dout * (x >= 0)),
+            (msg("m.relu.on_dout"), np.maximum(dout, 0)),
         ]
     }
 
@@ -119,19 +144,23 @@ def backward(dout, cache):
 )
 
 
-def sigmoid_reference(inputs: Inputs, dout: np.ndarray) -> tuple[np.ndarray, Grads]:
-    out, cache = run_forward(activation.Sigmoid, inputs["x"])
-    return out, cache.backward(dout)
+def sigmoid_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case({"x": 2 * rng.standard_normal((5, 6))}, NOTE),
+        Case({"x": rng.standard_normal((1, 3))}, msg("case.batch1")),
+    ]
 
 
 def sigmoid_mistakes(inputs: Inputs, dout: np.ndarray) -> Mistakes:
-    x = inputs["x"]
-    s = 1 / (1 + np.exp(-x))
+    s = 1 / (1 + np.exp(-inputs["x"]))
+    twice = 1 / (1 + np.exp(-s))
     return {
         "dx": [
-            ("wrote σ'(x) with x where σ(x) belongs: dout·x·(1 − x)", dout * x * (1 - x)),
-            ("dropped the σ(x) factor: dout·(1 − σ(x))", dout * (1 - s)),
-            ("returned σ'(x) without multiplying by dout", s * (1 - s)),
+            (msg("m.sigmoid.twice"), dout * twice * (1 - twice)),
+            (msg("m.sigmoid.twice"), dout * np.exp(-s) / (1 + np.exp(-s)) ** 2),
+            (msg("m.sigmoid.no_s"), dout * (1 - s)),
+            (msg("m.sigmoid.no_dout"), s * (1 - s)),
+            (msg("m.sigmoid.one_plus"), dout * s * (1 + s)),
         ]
     }
 
@@ -164,26 +193,40 @@ def backward(dout, cache):
 )
 
 
-def softmax_ce_inputs(rng: np.random.Generator) -> Inputs:
-    return {"x": rng.standard_normal((6, 4)), "y": rng.integers(0, 4, 6)}
+def softmax_ce_cases(rng: np.random.Generator) -> list[Case]:
+    """dout, the loss's upstream gradient, is a number here: 1 would hide a backward that ignores
+    it, and a negative one shows that its sign counts."""
+    return [
+        Case({"x": rng.standard_normal((6, 4)), "y": np.array([2, 0, 2, 0, 1, 2])}, NOTE, dout=0.6),
+        Case({"x": rng.standard_normal((1, 5)), "y": np.array([3])}, msg("case.batch1"), dout=-1.3),
+        Case(
+            {"x": 3 * rng.standard_normal((5, 3)), "y": np.array([1, 1, 0, 2, 1])},
+            msg("case.negative_dout", dout=-0.8),
+            dout=-0.8,
+        ),
+    ]
 
 
-def softmax_ce_reference(inputs: Inputs, dout: np.ndarray) -> tuple[np.ndarray, Grads]:
+def softmax_ce_reference(inputs: Inputs) -> tuple[np.ndarray, Backward]:
     out, cache = run_forward(cross_entropy.CrossEntropy, inputs["x"], inputs["y"])
-    return out, cache.backward(np.asarray(dout))[:1]
+    return out, lambda dout: cache.backward(np.asarray(dout))[:1]
 
 
-def softmax_ce_mistakes(inputs: Inputs, dout: np.ndarray) -> Mistakes:
+def softmax_ce_mistakes(inputs: Inputs, dout: float) -> Mistakes:
     x, y = inputs["x"], inputs["y"]
     p = np.exp(x - x.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     n = len(x)
     onehot = np.eye(x.shape[1])[y]
+    columns = p.copy()
+    columns[:, y] -= 1
     return {
         "dx": [
-            ("missing the term −[c = y]/N: the one-hot was not subtracted", dout * p / n),
-            ("subtracted the one-hot at the wrong place (p − 1 everywhere)", dout * (p - 1) / n),
-            ("used the scores x instead of the probabilities p", dout * (x - onehot) / n),
+            (msg("m.ce.no_onehot"), dout * p / n),
+            (msg("m.ce.everywhere"), dout * (p - 1) / n),
+            (msg("m.ce.scores"), dout * (x - onehot) / n),
+            (msg("m.ce.columns"), dout * columns / n),
+            (msg("m.ce.log_p"), dout * (np.log(p) - onehot) / n),
         ]
     }
 
@@ -212,51 +255,41 @@ def backward(dout, cache):
 )
 
 
-def dropout_inputs(rng: np.random.Generator) -> Inputs:
-    return {"x": rng.standard_normal((6, 5)), "keep": 0.7, "seed": int(rng.integers(1000))}
+def dropout_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case({"x": rng.standard_normal((6, 5)), "keep": 0.7, "seed": int(rng.integers(1000))}, NOTE),
+        Case({"x": rng.standard_normal((1, 9)), "keep": 0.4, "seed": int(rng.integers(1000))}, msg("case.batch1")),
+    ]
 
 
 def dropout_mask(inputs: Inputs) -> np.ndarray:
     return np.random.default_rng(inputs["seed"]).random(inputs["x"].shape) < inputs["keep"]
 
 
-def dropout_reference(inputs: Inputs, dout: np.ndarray) -> tuple[np.ndarray, Grads]:
+def dropout_reference(inputs: Inputs) -> tuple[np.ndarray, Backward]:
     out, cache = run_forward(elementwise.Mul, inputs["x"], dropout_mask(inputs) / inputs["keep"])
-    return out, cache.backward(dout)[:1]
+    return out, lambda dout: cache.backward(dout)[:1]
 
 
 def dropout_mistakes(inputs: Inputs, dout: np.ndarray) -> Mistakes:
-    mask = dropout_mask(inputs)
+    mask, keep = dropout_mask(inputs), inputs["keep"]
     return {
         "dx": [
-            ("returned dout without the mask (dropped units must get no gradient)", dout / inputs["keep"]),
-            ("multiplied by keep instead of dividing by it", dout * mask * inputs["keep"]),
+            (msg("m.dropout.no_mask"), dout / keep),
+            (msg("m.dropout.times_keep"), dout * mask * keep),
+            (msg("m.dropout.no_scale"), dout * mask),
+            (msg("m.dropout.inverted"), dout * ~mask / keep),
+            (msg("m.dropout.inverted"), dout * ~mask),
         ]
     }
 
 
 EXERCISES = (
-    Exercise("affine", "an affine layer", AFFINE, ("x", "w", "b"), affine_inputs, affine_reference, affine_mistakes),
+    Exercise("affine", AFFINE, ("x", "w", "b"), affine_cases, affine_reference, affine_mistakes),
+    Exercise("relu", RELU, ("x",), relu_cases, lambda i: op_reference(activation.ReLU, i["x"]), relu_mistakes),
     Exercise(
-        "relu", "ReLU", RELU, ("x",), lambda rng: {"x": away_from_zero(rng, (5, 6))}, relu_reference, relu_mistakes
+        "sigmoid", SIGMOID, ("x",), sigmoid_cases, lambda i: op_reference(activation.Sigmoid, i["x"]), sigmoid_mistakes
     ),
-    Exercise(
-        "sigmoid",
-        "the sigmoid",
-        SIGMOID,
-        ("x",),
-        lambda rng: {"x": rng.standard_normal((5, 6))},
-        sigmoid_reference,
-        sigmoid_mistakes,
-    ),
-    Exercise(
-        "softmax_ce",
-        "softmax cross-entropy",
-        SOFTMAX_CE,
-        ("x",),
-        softmax_ce_inputs,
-        softmax_ce_reference,
-        softmax_ce_mistakes,
-    ),
-    Exercise("dropout", "inverted dropout", DROPOUT, ("x",), dropout_inputs, dropout_reference, dropout_mistakes),
+    Exercise("softmax_ce", SOFTMAX_CE, ("x",), softmax_ce_cases, softmax_ce_reference, softmax_ce_mistakes),
+    Exercise("dropout", DROPOUT, ("x",), dropout_cases, dropout_reference, dropout_mistakes),
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from bprop.cs231n.layers import run_forward
-from bprop.exercise.catalog import Exercise, Grads, Inputs, Mistakes, header
+from bprop.exercise.catalog import Backward, Case, Exercise, Inputs, Mistakes, header
+from bprop.i18n import msg
 from bprop.ops import normalization
 
 HINTS = """    # Name the pieces: μ and σ² are the mean and (biased) variance {over},
@@ -68,19 +69,38 @@ def backward(dout, cache):
 )
 
 
-def norm_inputs(rng: np.random.Generator) -> Inputs:
-    return {"x": 3 * rng.standard_normal((6, 5)) + 2, "gamma": rng.standard_normal(5), "beta": rng.standard_normal(5)}
+def norm_cases(rng: np.random.Generator, sizes: list[tuple[tuple[int, int], str]]) -> list[Case]:
+    return [
+        Case(
+            {
+                "x": 3 * rng.standard_normal(size) + 2,
+                "gamma": rng.standard_normal(size[1]),
+                "beta": rng.standard_normal(size[1]),
+            },
+            msg(note),
+        )
+        for size, note in sizes
+    ]
 
 
-def batchnorm_reference(inputs: Inputs, dout: np.ndarray) -> tuple[np.ndarray, Grads]:
+def batchnorm_cases(rng: np.random.Generator) -> list[Case]:
+    """A batch of 2, the smallest batch norm allows, and one feature alone among them."""
+    return norm_cases(rng, [((6, 5), "case.plain"), ((2, 3), "case.plain"), ((9, 1), "case.plain")])
+
+
+def layernorm_cases(rng: np.random.Generator) -> list[Case]:
+    return norm_cases(rng, [((4, 6), "case.plain"), ((1, 7), "case.batch1"), ((3, 2), "case.plain")])
+
+
+def batchnorm_reference(inputs: Inputs) -> tuple[np.ndarray, Backward]:
     out, cache = run_forward(normalization.BatchNormTrain, inputs["x"], inputs["gamma"], inputs["beta"], None, None)
-    return out, cache.backward(dout)[:3]
+    return out, lambda dout: cache.backward(dout)[:3]
 
 
-def layernorm_reference(inputs: Inputs, dout: np.ndarray) -> tuple[np.ndarray, Grads]:
+def layernorm_reference(inputs: Inputs) -> tuple[np.ndarray, Backward]:
     x, gamma, beta = inputs["x"], inputs["gamma"], inputs["beta"]
     out, cache = run_forward(normalization.LayerNorm, x, gamma, beta, normalized_shape=x.shape[1:])
-    return out, cache.backward(dout)
+    return out, cache.backward
 
 
 def norm_mistakes(axis: int):
@@ -89,22 +109,37 @@ def norm_mistakes(axis: int):
     def mistakes(inputs: Inputs, dout: np.ndarray) -> Mistakes:
         x, gamma = inputs["x"], inputs["gamma"]
         x_hat, inv_std = stats(x, axis)
+        m = x.shape[axis]
+
+        def dx(a: np.ndarray, var_sign: float = -1.0, var_count: float = m, mean_count: float = m, over: int = axis):
+            """(a − Σa/mean_count + var_sign·x̂·Σ(a·x̂)/var_count)/s, sums over ``over``."""
+            mean = a.sum(axis=over, keepdims=True) / mean_count
+            var = x_hat * (a * x_hat).sum(axis=over, keepdims=True) / var_count
+            return (a - mean + var_sign * var) * inv_std
+
         a = gamma * dout
-        through_mean = -a.mean(axis=axis, keepdims=True) * inv_std
-        through_var = -x_hat * (a * x_hat).mean(axis=axis, keepdims=True) * inv_std
-        direct = a * inv_std
-        other = 1 - axis  # the learner's means over the other axis, with the right x̂ and s
-        wrong_axis = a - a.mean(axis=other, keepdims=True) - x_hat * (a * x_hat).mean(axis=other, keepdims=True)
+        mine = [
+            ("m.norm.no_var", (a - a.mean(axis=axis, keepdims=True)) * inv_std),
+            ("m.norm.no_mean", dx(a) + a.mean(axis=axis, keepdims=True) * inv_std),
+            ("m.norm.direct_only", a * inv_std),
+            ("m.norm.no_gamma", dx(dout)),
+            ("m.norm.var_sign", dx(a, var_sign=1.0)),
+            ("m.norm.std_twice", dx(a) * inv_std),
+        ]
+        if m > 1:
+            unbiased = msg("m.norm.unbiased", m=m, m_minus_1=m - 1)
+            mine += [(unbiased, dx(a, var_count=m - 1)), (unbiased, dx(a, var_count=m - 1, mean_count=m - 1))]
+        if x.shape[1 - axis] > 1:
+            mine.append(
+                ("m.norm.wrong_axis", dx(a, over=1 - axis, var_count=x.shape[1 - axis], mean_count=x.shape[1 - axis]))
+            )
         return {
-            "dx": [
-                ("missing the term −x̂·mean(dx̂·x̂)/s: the path through the variance σ²", direct + through_mean),
-                ("missing the term −mean(dx̂)/s: the path through the mean μ", direct + through_var),
-                ("only the direct path dx̂/s: missing both the μ and the σ² terms", direct),
-                ("forgot γ: used dout where dx̂ = γ·dout belongs", (direct + through_mean + through_var) / gamma),
-                ("took the two means over the wrong axis", wrong_axis * inv_std),
+            "dx": [(msg(key) if isinstance(key, str) else key, array) for key, array in mine],
+            "dgamma": [
+                (msg("m.norm.gamma_is_beta"), dout.sum(axis=0)),
+                (msg("m.norm.gamma_x"), (dout * x).sum(axis=0)),
             ],
-            "dgamma": [("returned Σ dout (that is dbeta): dgamma = Σ dout·x̂", dout.sum(axis=0))],
-            "dbeta": [("returned Σ dout·x̂ (that is dgamma): dbeta = Σ dout", (dout * x_hat).sum(axis=0))],
+            "dbeta": [(msg("m.norm.beta_is_gamma"), (dout * x_hat).sum(axis=0))],
         }
 
     return mistakes
@@ -117,22 +152,6 @@ def stats(x: np.ndarray, axis: int, eps: float = 1e-5) -> tuple[np.ndarray, np.n
 
 
 EXERCISES = (
-    Exercise(
-        "batchnorm",
-        "batch norm (training mode)",
-        BATCHNORM,
-        ("x", "gamma", "beta"),
-        norm_inputs,
-        batchnorm_reference,
-        norm_mistakes(0),
-    ),
-    Exercise(
-        "layernorm",
-        "layer norm",
-        LAYERNORM,
-        ("x", "gamma", "beta"),
-        norm_inputs,
-        layernorm_reference,
-        norm_mistakes(1),
-    ),
+    Exercise("batchnorm", BATCHNORM, ("x", "gamma", "beta"), batchnorm_cases, batchnorm_reference, norm_mistakes(0)),
+    Exercise("layernorm", LAYERNORM, ("x", "gamma", "beta"), layernorm_cases, layernorm_reference, norm_mistakes(1)),
 )

@@ -1,0 +1,3 @@
+"""Texts of explain (filled in by the explain modules' keys)."""
+
+TEXTS: dict[str, tuple[str, str]] = {}

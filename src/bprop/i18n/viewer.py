@@ -1,0 +1,3 @@
+"""Texts of the viewer page."""
+
+TEXTS: dict[str, tuple[str, str]] = {}
