@@ -117,6 +117,10 @@ def read_op(path: str | os.PathLike) -> tuple[Path, Exercise]:
             name = node.value.value if isinstance(node.value, ast.Constant) else ast.unparse(node.value)
     exercises = registry()
     if name not in exercises:
+        # a file that fails as it runs says so before it is told what OP should be
+        meta, _ = run_learner(file, [], [])
+        if meta["file"] is not None and meta["file"]["kind"] != "missing":
+            raise ExerciseError(file_failure(file, meta["file"], "en"))
         raise ExerciseError(f"{path}: OP = {name!r} is not an exercise; one of {', '.join(exercises)}")
     return file, exercises[name]
 
