@@ -73,7 +73,8 @@ def _explained_case(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
     if args.sizes is None and args.activation == "sigmoid" and args.loss == "mse":
         return None, None, None, "mse"
     sizes = _layer_sizes(args.sizes or "2,2,2")
-    model = build_network(sizes, args.activation, seed=args.seed)
+    # with a cross-entropy the last layer's activation is its softmax (note 000), not σ before it
+    model = build_network(sizes, args.activation, seed=args.seed, output_activation=args.loss != "cross_entropy")
     rng = np.random.default_rng(args.seed)
     x = rng.uniform(-1, 1, sizes[0])
     y = np.eye(sizes[-1])[rng.integers(sizes[-1])] if args.loss == "cross_entropy" else rng.uniform(0, 1, sizes[-1])

@@ -33,6 +33,7 @@ from bprop.graph_check import is_kink
 from bprop.random import get_rng_state, set_rng_state
 from bprop.tensor import Tensor
 from bprop.viz import explain_render
+from bprop.viz.explain_layers import ACTIVATIONS as ACTIVATION_LAYERS
 from bprop.viz.explain_layers import SUPPORTED, Check, LayerWork, derive, label
 
 ACTIVATIONS = {"sigmoid", "tanh", "relu", "identity"}
@@ -49,8 +50,12 @@ def teaching_network() -> tuple[nn.Sequential, np.ndarray, np.ndarray]:
     return model, np.array([0.05, 0.10]), np.array([0.01, 0.99])
 
 
-def build_network(sizes: Sequence[int], activation: str, seed: int = 0) -> nn.Sequential:
-    """Linear layers of the given sizes, each followed by the activation (float64)."""
+def build_network(
+    sizes: Sequence[int], activation: str, seed: int = 0, output_activation: bool = True
+) -> nn.Sequential:
+    """Linear layers of the given sizes, each followed by the activation (float64); without
+    ``output_activation`` the last layer's z is the output (for a softmax cross-entropy, whose
+    softmax is then the last layer's activation, as in note 000)."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"explain: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     rng = np.random.default_rng(seed)
@@ -61,12 +66,15 @@ def build_network(sizes: Sequence[int], activation: str, seed: int = 0) -> nn.Se
         linear.weight.data[...] = rng.normal(0, 1 / np.sqrt(fan_in), (fan_out, fan_in))
         linear.bias.data[...] = rng.normal(0, 0.1, fan_out)
         layers += [linear, kinds[activation]()]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*(layers if output_activation else layers[:-1]))
 
 
 @dataclass
 class LayerStep:
-    """One layer: its input and output, δ at its output, and the formula column (``work``)."""
+    """One module: its input and output, ∂C/∂(its output) (``delta``; the notes' δ^l when the
+    module is layer l's Linear or Conv2d, whose output is z^l), and the formula column (``work``).
+    ``layer`` is the notes' l (each Linear or Conv2d starts a layer); ``role`` "z" for that
+    module, "a" for the activation after it, "" for the others."""
 
     index: int
     label: str
@@ -74,6 +82,8 @@ class LayerStep:
     output: np.ndarray
     delta: np.ndarray
     work: LayerWork
+    layer: int = 0
+    role: str = ""
 
 
 @dataclass
@@ -83,11 +93,17 @@ class Explanation:
     targets: np.ndarray
     loss_name: str
     loss: float
-    output_error: Check
+    output_error: Check  # δ^L = ∂C/∂z^L, the notes' output error
     lr: float
     new_loss: float
     training: bool | None  # None: no layer behaves differently in training
     eps: float
+    output_grad: np.ndarray | None = None  # ∂C/∂a^L, what the loss sends back into the net
+
+    @property
+    def depth(self) -> int:
+        """L, the number of layers in the notes' sense."""
+        return max((step.layer for step in self.steps), default=0)
 
     @property
     def checks(self) -> list[Check]:
@@ -302,11 +318,11 @@ def explain(
         h = array if nudge_input else run.leaves[start].data
         return loss_of(run.output_from(start, h)) if start < len(layers) else loss_of(h)
 
-    def numeric(array: np.ndarray, start: int, nudge_input: bool) -> tuple[np.ndarray, int]:
+    def numeric(array: np.ndarray, start: int, nudge_input: bool) -> tuple[np.ndarray, int, np.ndarray]:
         """Centred differences at some entries (NaN elsewhere) and how many entries sat on a
         kink: where the one-sided slopes disagree (a max pool tie, ReLU at 0) the loss has no
         derivative to compare with, so the entry is counted, not compared."""
-        result, kinks = np.full(array.shape, np.nan), 0
+        result, kinks = np.full(array.shape, np.nan), np.zeros(array.shape, dtype=bool)
         centre = loss_at(array, start, nudge_input)
         for idx in _entries(array.shape, fd_entries, rng):
             original = array[idx]
@@ -317,12 +333,16 @@ def explain(
                 array[idx] = original
             right, left = (values[0] - centre) / eps, (centre - values[1]) / eps
             if is_kink(right, left):
-                kinks += 1
+                kinks[idx] = True
                 continue
             result[idx] = (values[0] - values[1]) / (2 * eps)
-        return result, kinks
+        return result, int(kinks.sum()), kinks
 
-    output_error = Check(deltas[-1], run.leaves[-1].grad, *numeric(out.copy(), len(layers), True))
+    numbering = notes_numbering(layers)
+    last = max((i for i, (_, role) in enumerate(numbering) if role == "z"), default=len(layers) - 1)
+    output_error = Check(
+        deltas[last], run.leaves[last + 1].grad, *numeric(run.leaves[last + 1].data.copy(), last + 1, True)
+    )
     for i, (layer, work) in enumerate(zip(layers, works)):
         for line in work.backward:
             if line.check == "input":
@@ -332,13 +352,28 @@ def explain(
                 line.result = Check(line.value, param.grad, *numeric(param.data, i, False))
 
     steps = [
-        LayerStep(i + 1, label(layer), run.leaves[i].data, run.outputs[i].data, deltas[i], works[i])
+        LayerStep(i + 1, label(layer), run.leaves[i].data, run.outputs[i].data, deltas[i], works[i], *numbering[i])
         for i, layer in enumerate(layers)
     ]
     new_loss = _loss_after_step(run, layers, works, lr, loss_of)
     modal = [m.training for m in layers if isinstance(m, (nn.Dropout, nn.BatchNorm1d, nn.BatchNorm2d))]
     training = None if not modal else any(modal)
-    return Explanation(steps, x, targets, loss, value, output_error, lr, new_loss, training, eps)
+    return Explanation(steps, x, targets, loss, value, output_error, lr, new_loss, training, eps, deltas[-1])
+
+
+def notes_numbering(layers: list[nn.Module]) -> list[tuple[int, str]]:
+    """(l, role) per module: each Linear or Conv2d starts layer l (its output is z^l), the
+    activation right after it gives a^l."""
+    numbering, number = [], 0
+    for i, layer in enumerate(layers):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            number += 1
+            numbering.append((number, "z"))
+        elif isinstance(layer, ACTIVATION_LAYERS) and i and isinstance(layers[i - 1], (nn.Linear, nn.Conv2d)):
+            numbering.append((number, "a"))
+        else:
+            numbering.append((number, ""))
+    return numbering
 
 
 def _loss_after_step(run: _Run, layers: list[nn.Module], works: list[LayerWork], lr: float, loss_of: Any) -> float:

@@ -28,6 +28,7 @@ class Check:
     autograd: np.ndarray
     numeric: np.ndarray
     kinks: int = 0
+    kink: np.ndarray | None = None  # True where the entry sits on a kink (shown as —, never as a number)
 
     @property
     def checked(self) -> int:
@@ -50,6 +51,7 @@ class Line:
     note: str = ""
     check: str | None = None
     result: Check | None = None
+    whole: bool = False  # print the tensor whole up to 16×16 (the steps note 001 left as a TODO)
 
 
 @dataclass
@@ -87,6 +89,9 @@ def label(layer: nn.Module) -> str:
         return f"Dropout(p={layer.p})"
     if isinstance(layer, nn.LeakyReLU):
         return f"LeakyReLU({layer.negative_slope})"
+    if isinstance(layer, nn.LayerNorm):
+        shape = layer.normalized_shape
+        return f"LayerNorm({shape[0] if len(shape) == 1 else shape})"
     return type(layer).__name__
 
 
@@ -107,26 +112,31 @@ def _linear(layer: nn.Linear, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _
         dw += dw_n
         db += db_n
     grads = {"weight": dw}
-    backward = [Line("∂C/∂W = Σ_n δ_n x_nᵀ = δᵀ x", dw, "summed over the batch", "weight")]
+    backward = [Line("∂C/∂w_ij = Σ_n δ_ni a_nj,  ∂C/∂W = Σ_n δ_n a_nᵀ = δᵀA", dw, "summed over the batch", "weight")]
     if b is not None:
         grads["bias"] = db
         backward.append(Line("∂C/∂b = Σ_n δ_n", db, check="bias"))
-    backward.append(Line("∂C/∂x = δ W", dx, check="input"))
+    backward.append(Line("∂C/∂a = Wᵀδ  (one row per sample: δ W)", dx, check="input"))
     forward = [Line("W", w), *([Line("b", b)] if b is not None else [])]
-    forward.append(Line("y = x Wᵀ + b", np.stack([ref.affine(w, x[n], b) for n in range(x.shape[0])])))
+    forward.append(
+        Line(
+            "z = W a + b  (one row per sample: Z = A Wᵀ + b)",
+            np.stack([ref.affine(w, x[n], b) for n in range(x.shape[0])]),
+        )
+    )
     return LayerWork(forward, backward, dx, grads)
 
 
 _ACTIVATIONS: dict[type, tuple[str, str, Callable[[nn.Module, np.ndarray], np.ndarray]]] = {
-    nn.ReLU: ("y = max(x, 0)", "σ′(x) = 1 where x > 0, else 0", lambda m, x: ref.relu_prime(x)),
-    nn.Sigmoid: ("y = σ(x) = 1/(1 + e⁻ˣ)", "σ′(x) = σ(x)(1 − σ(x))", lambda m, x: ref.sigmoid_prime(x)),
-    nn.Tanh: ("y = tanh x", "σ′(x) = 1 − tanh² x", lambda m, x: ref.tanh_prime(x)),
+    nn.ReLU: ("a = max(z, 0)", "σ′(z) = 1 where z > 0, else 0", lambda m, x: ref.relu_prime(x)),
+    nn.Sigmoid: ("a = σ(z) = 1/(1 + e⁻ᶻ)", "σ′(z) = σ(z)(1 − σ(z))", lambda m, x: ref.sigmoid_prime(x)),
+    nn.Tanh: ("a = tanh z", "σ′(z) = 1 − tanh² z", lambda m, x: ref.tanh_prime(x)),
     nn.LeakyReLU: (
-        "y = x where x > 0, else s·x",
-        "σ′(x) = 1 where x > 0, else s",
+        "a = z where z > 0, else s·z",
+        "σ′(z) = 1 where z > 0, else s",
         lambda m, x: ref.leaky_relu_prime(x, m.negative_slope),
     ),
-    nn.GELU: ("y = x·Φ(x)", "σ′(x) = Φ(x) + x·φ(x)", lambda m, x: ref.gelu_prime(x, m.approximate)),
+    nn.GELU: ("a = z·Φ(z)", "σ′(z) = Φ(z) + z·φ(z)", lambda m, x: ref.gelu_prime(x, m.approximate)),
 }
 
 
@@ -135,7 +145,7 @@ def _activation(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarra
     slope = prime(layer, x)
     dx = delta * slope
     return LayerWork(
-        [Line(forward_text, y)], [Line(prime_text, slope), Line("∂C/∂x = δ ⊙ σ′(x)", dx, check="input")], dx
+        [Line(forward_text, y)], [Line(prime_text, slope), Line("∂C/∂z = σ′(z) ⊙ ∂C/∂a", dx, check="input")], dx
     )
 
 
@@ -162,10 +172,10 @@ def _dropout(layer: nn.Dropout, x: np.ndarray, y: np.ndarray, delta: np.ndarray,
         return LayerWork([Line("y = 0", y, "p = 1 drops every unit")], [Line("∂C/∂x = 0", dx, check="input")], dx)
     dx = ref.dropout_backward(delta, mask, p)
     forward = [
-        Line("m", mask, "the mask: 1 = kept, 0 = dropped"),
-        Line(f"y = x ⊙ m/(1 − p),  1/(1 − p) = {1 / (1 - p):.6g}", ref.dropout(x, mask, p)),
+        Line("r", mask, "the mask: 1 = kept, 0 = dropped"),
+        Line(f"y = x ⊙ r/(1 − p),  1/(1 − p) = {1 / (1 - p):.6g}", ref.dropout(x, mask, p)),
     ]
-    return LayerWork(forward, [Line("∂C/∂x = δ ⊙ m/(1 − p)", dx, "only kept units pass δ back", "input")], dx)
+    return LayerWork(forward, [Line("∂C/∂x = δ ⊙ r/(1 − p)", dx, "only kept units pass δ back", "input")], dx)
 
 
 def _batch_norm(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
@@ -209,6 +219,43 @@ def _batch_norm(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarra
             Line("∂C/∂γ = Σ δ·x̂", dgamma, check="weight"),
             Line("∂C/∂x = γ·δ/√(σ²_run + ε)", dx, check="input"),
         ]
+    grads = {}
+    if layer.weight is not None:
+        grads["weight"] = dgamma
+    if layer.bias is not None:
+        grads["bias"] = dbeta
+    backward = [line for line in backward if line.check not in ("weight", "bias") or line.check in grads]
+    return LayerWork(forward, backward, dx, grads)
+
+
+def _layer_norm(layer: nn.LayerNorm, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
+    """Batch norm's three paths with the statistics taken over each sample's last dims."""
+    shape, eps = layer.normalized_shape, layer.eps
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    lead = tuple(range(x.ndim - len(shape)))
+    gamma = layer.weight.data if layer.weight is not None else np.ones(shape)
+    beta = layer.bias.data if layer.bias is not None else np.zeros(shape)
+    mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    s = np.sqrt(var + eps)
+    x_hat = (x - mu) / s
+    g_hat = gamma * delta
+    dx = (g_hat - g_hat.mean(axis=axes, keepdims=True) - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)) / s
+    dgamma, dbeta = (delta * x_hat).sum(axis=lead), delta.sum(axis=lead)
+    d = int(np.prod(shape))
+    forward = [
+        Line(f"μ = (1/D) Σ x   (per sample, over its D = {d} features)", mu.reshape(mu.shape[: len(lead)])),
+        Line("σ² = (1/D) Σ (x − μ)²", var.reshape(var.shape[: len(lead)])),
+        Line(f"x̂ = (x − μ)/√(σ² + ε),  ε = {eps:g}", x_hat),
+        Line("γ", gamma),
+        Line("β", beta),
+        Line("y = γ·x̂ + β", gamma * x_hat + beta),
+    ]
+    backward = [
+        Line("∂C/∂β = Σ_n δ_n", dbeta, check="bias"),
+        Line("∂C/∂γ = Σ_n δ_n·x̂_n", dgamma, check="weight"),
+        Line("∂C/∂x̂ = γ·δ", g_hat),
+        Line("∂C/∂x = (1/√(σ² + ε))·(∂C/∂x̂ − mean ∂C/∂x̂ − x̂·mean(∂C/∂x̂·x̂))   (means over D)", dx, check="input"),
+    ]
     grads = {}
     if layer.weight is not None:
         grads["weight"] = dgamma
@@ -273,11 +320,15 @@ def _conv_walkthrough(
     rows, cols = max(0, min(h, full.shape[0] - a)), max(0, min(w, full.shape[1] - b))
     cropped[:rows, :cols] = full[a : a + rows, b : b + cols]
     return [
-        Line("δ[0, 0]", delta[0, 0], "sample 0, output channel 0"),
-        Line(f"δ′ = δ dilated by the stride ({stride[0] - 1}, {stride[1] - 1} zeros between entries)", dilated),
-        Line("rot180(K[0, 0])", ref.rotate180(k_dil[0, 0]), "the kernel rotated by 180°"),
-        Line("δ′ ∗ K = (δ′ padded by R−1, S−1) ⋆ rot180(K)", full, "the full convolution"),
-        Line(f"crop by the padding ({a}, {b})", cropped, "output channel 0's share of ∂C/∂x[0, 0]"),
+        Line("δ[0, 0]", delta[0, 0], "sample 0, output channel 0", whole=True),
+        Line(
+            f"δ′ = δ dilated by the stride ({stride[0] - 1}, {stride[1] - 1} zeros between entries)",
+            dilated,
+            whole=True,
+        ),
+        Line("rot180(K[0, 0])", ref.rotate180(k_dil[0, 0]), "the kernel rotated by 180°", whole=True),
+        Line("δ′ ∗ K = (δ′ padded by R−1, S−1) ⋆ rot180(K)", full, "the full convolution", whole=True),
+        Line(f"crop by the padding ({a}, {b})", cropped, "output channel 0's share of ∂C/∂x[0, 0]", whole=True),
     ]
 
 
@@ -309,12 +360,14 @@ _DERIVATIONS: dict[type, Callable[..., LayerWork]] = {
     nn.AvgPool2d: _pool,
     nn.BatchNorm1d: _batch_norm,
     nn.BatchNorm2d: _batch_norm,
+    nn.LayerNorm: _layer_norm,
     nn.Dropout: _dropout,
     nn.Flatten: _reshape,
     nn.Identity: _reshape,
     **dict.fromkeys(_ACTIVATIONS, _activation),
 }
 SUPPORTED = tuple(_DERIVATIONS)
+ACTIVATIONS = tuple(_ACTIVATIONS)  # the σ of a^l = σ(z^l)
 
 
 def derive(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, mask: Any = None) -> LayerWork:

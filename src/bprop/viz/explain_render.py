@@ -14,11 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bprop.i18n import text as catalogue
+from bprop.viz import explain_notes as notes
+
 if TYPE_CHECKING:
     from bprop.viz.explain import Explanation
     from bprop.viz.explain_layers import Check
 
 FULL = 24  # tensors with at most this many values are printed whole
+WHOLE = 16  # …and the steps note 001 left as a TODO (dilated δ, full convolution, crop) up to 16×16
+EXPANDED = 4096  # the HTML page lets the reader open any summarised tensor up to this many values
 COLUMNS = 8  # …and their autograd and finite-difference values too when at most this many
 
 ZH = {
@@ -80,6 +85,7 @@ ZH = {
     "where": "当",
     "else": "否则",
     "Step-through viewer of this graph": "此计算图的逐步查看器",
+    "one row per sample": "每个样本一行",
     "The drawing: neurons coloured by value (sample 0), connections by ∂C/∂W, width by |W|": (
         "图: 神经元按取值着色 (样本 0), 连接按 ∂C/∂W 着色, 宽度按 |W|"
     ),
@@ -95,17 +101,44 @@ def translate(text: str, lang: str) -> str:
     for phrase in sorted(ZH, key=len, reverse=True):
         if len(phrase) > 3 or phrase == text:
             text = text.replace(phrase, ZH[phrase])
-    return text
+    return fullwidth(text)
+
+
+def chinese_block(block: Block) -> Block:
+    """A block's words with Chinese punctuation (its values untouched)."""
+    return tuple(fullwidth(part) if isinstance(part, str) else part for part in block)
+
+
+_CJK = "\u3400-\u9fff"
+
+
+def fullwidth(text: str) -> str:
+    """Chinese punctuation beside Chinese words: "，" "：" "；" where an ASCII one touches CJK."""
+    import re
+
+    for ascii_mark, wide in ((",", "，"), (":", "："), (";", "；")):
+        text = re.sub(f"(?<=[{_CJK}]){re.escape(ascii_mark)} *", wide, text)
+        text = re.sub(f"{re.escape(ascii_mark)} (?=[{_CJK}])", wide, text)
+    return re.sub(f" ?\\(([^()]*[{_CJK}][^()]*)\\)", r"（\1）", text)
 
 
 def shape_text(a: np.ndarray) -> str:
     return "×".join(map(str, a.shape)) if a.ndim else "scalar"
 
 
-def value_text(value: Any, lang: str = "en") -> str:
-    """A number, a whole small array, or a summary of a large one."""
+def value_text(value: Any, lang: str = "en", whole: bool = False) -> str:
+    """A number, a whole small array, or a summary of a large one; ``whole``: a 2-D array up to
+    WHOLE×WHOLE is printed in full."""
     if value is None:
         return ""
+    if whole and np.ndim(value) == 2 and max(np.shape(value)) <= WHOLE:
+        return np.array2string(
+            np.asarray(value, dtype=np.float64) + 0.0,
+            precision=4,
+            suppress_small=True,
+            max_line_width=200,
+            threshold=10**6,
+        )
     a = np.asarray(value, dtype=np.float64)
     if a.size and np.isfinite(a).all():  # rounding noise (1e-17 where the sum is 0) would print as −0.
         a = np.where(np.abs(a) < max(1e-12 * np.abs(a).max(), 1e-15), 0.0, a)
@@ -126,14 +159,22 @@ def value_text(value: Any, lang: str = "en") -> str:
     )
 
 
+def dashed(check: Check) -> str:
+    """The finite differences, with — at a kink (no derivative there) and · where none was taken."""
+    numeric = np.asarray(check.numeric, dtype=np.float64)
+    kink = check.kink if check.kink is not None else np.zeros(numeric.shape, dtype=bool)
+    marks = np.where(kink, "—", np.where(np.isnan(numeric), "·", ""))
+    values = np.where(marks == "", np.char.mod("%.6g", np.nan_to_num(numeric) + 0.0), marks)
+    return np.array2string(values, formatter={"all": str}, max_line_width=100)
+
+
 def _agreement(check: Check, lang: str) -> list[tuple[str, str]]:
     t = lambda s: translate(s, lang)  # noqa: E731
     rows = []
     total = check.formula.size
     if total <= COLUMNS:
         rows.append((t("autograd"), value_text(check.autograd)))
-        numeric = np.where(np.isnan(check.numeric), 0.0, check.numeric)
-        rows.append((t("finite differences"), value_text(numeric)))
+        rows.append((t("finite differences"), dashed(check)))
     auto_gap = float(np.max(np.abs(check.formula - check.autograd), initial=0.0))
     taken = ~np.isnan(check.numeric)
     fd_gap = float(np.max(np.abs(check.formula - check.numeric)[taken], initial=0.0))
@@ -145,6 +186,8 @@ def _agreement(check: Check, lang: str) -> list[tuple[str, str]]:
             + (f"; {check.kinks} {t('entries at a kink (no derivative there), not compared')}" if check.kinks else ""),
         )
     )
+    if check.kinks and total <= COLUMNS:
+        rows.append(("", catalogue("explain.kink", lang)))
     return rows
 
 
@@ -155,7 +198,11 @@ Block = tuple
 
 def blocks(e: Explanation, lang: str) -> list[Block]:
     t = lambda s: translate(s, lang)  # noqa: E731
-    chain = " → ".join(f"[{s.index}] {s.label}" for s in e.steps)
+    chain = " → ".join(
+        f"[{s.index}] {s.label}"
+        + (f" z{notes.sup(s.layer)}" if s.role == "z" else f" a{notes.sup(s.layer)}" if s.role == "a" else "")
+        for s in e.steps
+    )
     loss_words = (
         "cross-entropy of the softmax, mean over the batch"
         if e.loss_name == "cross_entropy"
@@ -166,24 +213,25 @@ def blocks(e: Explanation, lang: str) -> list[Block]:
         ("section", f"{t('Network')}: {chain}"),
         ("note", f"{t('loss')}: {t(loss_words)}" + ("" if e.training is None else f"; {t(mode)}")),
         ("line", f"{t('Batch of N')} = {e.x.shape[0]}: x ({shape_text(e.x)})", e.x),
-        ("line", f"{t('targets')} Y ({shape_text(e.targets)})", e.targets),
+        ("line", f"{t('targets')} y ({shape_text(e.targets)})", e.targets),
+        *notes.notation(lang),
         ("section", t("Forward pass")),
     ]
     for step in e.steps:
-        out.append(("layer", f"[{step.index}] {step.label}"))
+        out.append(("layer", notes.layer_title(step, lang)))
         for line in step.work.forward:
-            out.append(("line", _math(line, lang), line.value))
-    loss_formula = "C = −(1/N) Σ_n log softmax(y_n)[class n]" if e.loss_name == "cross_entropy" else "C = mean (y − Y)²"
-    out += [("line", loss_formula, e.loss), ("section", t("Output error"))]
-    error = "δ = ∂C/∂y = (softmax(y) − Y)/N" if e.loss_name == "cross_entropy" else "δ = ∂C/∂y = 2(y − Y)/(N·K)"
-    out.append(("line", f"{error}   [{e.steps[-1].index}]", e.output_error.formula))
+            out.append(("line", _math(line, lang), line.value, line.whole))
+    loss_formula = "C = −(1/N) Σ_n log softmax(zᴸ_n)[y_n]" if e.loss_name == "cross_entropy" else "C = mean (aᴸ − y)²"
+    out.append(("line", loss_formula, e.loss))
+    out += notes.output_error(e, lang)
     out += [("check", *row) for row in _agreement(e.output_error, lang)]
+    out += notes.recursion(e, lang)
     out.append(("section", t("Backward pass, layer by layer")))
     for step in reversed(e.steps):
-        out.append(("layer", f"[{step.index}] {step.label}"))
-        out.append(("line", f"δ ({t('δ at its output')}, {shape_text(step.delta)})", step.delta))
+        out.append(("layer", notes.layer_title(step, lang)))
+        out.append(("line", f"{notes.delta_name(step)}   ({shape_text(step.delta)})", step.delta))
         for line in step.work.backward:
-            out.append(("line", _math(line, lang), line.value))
+            out.append(("line", _math(line, lang), line.value, line.whole))
             if line.result is not None:
                 out += [("check", *row) for row in _agreement(line.result, lang)]
     out += [
@@ -194,7 +242,7 @@ def blocks(e: Explanation, lang: str) -> list[Block]:
         ),
         ("note", f"{t('One gradient-descent step')} θ := θ − {e.lr:g}·∇C:  C {e.loss:.9f} → {e.new_loss:.9f}"),
     ]
-    return out
+    return [chinese_block(b) for b in out] if lang == "zh" else out
 
 
 def _math(line: Any, lang: str) -> str:
@@ -217,8 +265,10 @@ def text(e: Explanation, lang: str = "en") -> str:
             lines.append(block[1])
         elif kind == "note":
             lines.append(block[1])
+        elif kind == "pre":
+            lines.append("    " + _indent(block[1], "    "))
         elif kind == "line":
-            value = value_text(block[2], lang)
+            value = value_text(block[2], lang, whole=len(block) > 3 and block[3])
             if not value:
                 lines.append(f"    {block[1]}")
             elif "\n" in value or len(block[1]) + len(value) > 90:
@@ -228,7 +278,8 @@ def text(e: Explanation, lang: str = "en") -> str:
         elif "\n" in block[2]:  # check: a small array of autograd or finite differences
             lines += [f"        {block[1]} =", "            " + _indent(block[2], "            ")]
         else:
-            lines.append(f"        {block[1] + ': ' if block[1] else ''}{block[2]}")
+            colon = "：" if lang == "zh" else ": "
+            lines.append(f"        {block[1] + colon if block[1] else ''}{block[2]}")
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
@@ -242,8 +293,10 @@ def markdown(e: Explanation, lang: str = "en") -> str:
             lines += ["", f"**{block[1]}**", ""]
         elif kind == "note":
             lines.append(block[1] + "  ")
+        elif kind == "pre":
+            lines += ["```", block[1], "```"]
         elif kind == "line":
-            value = value_text(block[2], lang)
+            value = value_text(block[2], lang, whole=len(block) > 3 and block[3])
             lines.append(f"- `{block[1]}`" + (f"\n\n  ```\n  {_indent(value, '  ')}\n  ```" if value else ""))
         else:
             lines.append(f"  - {block[1] + ': ' if block[1] else ''}`{block[2]}`")
@@ -268,9 +321,12 @@ def page(e: Explanation, lang: str = "en", viewer: str | None = None) -> str:
             parts.append(f"<h3>{esc(block[1])}</h3>")
         elif kind == "note":
             parts.append(f"<p>{esc(block[1])}</p>")
+        elif kind == "pre":
+            parts.append(f"<pre>{esc(block[1])}</pre>")
         elif kind == "line":
-            value = value_text(block[2], lang)
+            value = value_text(block[2], lang, whole=len(block) > 3 and block[3])
             parts.append(f"<div class='math'>{esc(block[1])}</div>" + (f"<pre>{esc(value)}</pre>" if value else ""))
+            parts.append(_expandable(block[2], lang))
         else:
             parts.append(f"<div class='check'>{esc(block[1] + ': ' if block[1] else '')}{esc(block[2])}</div>")
     t = lambda s: translate(s, lang)  # noqa: E731
@@ -283,10 +339,19 @@ def page(e: Explanation, lang: str = "en", viewer: str | None = None) -> str:
     )
     return (
         f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>bprop explain</title>"
-        f"<style>{STYLE}</style></head><body><h1>Backpropagation, every number</h1>{link}{drawing}{caption}"
+        f"<style>{STYLE}</style></head><body><h1>{esc(catalogue('explain.title', lang))}</h1>{link}{drawing}{caption}"
         + "".join(parts)
         + "</body></html>"
     )
+
+
+def _expandable(value: Any, lang: str) -> str:
+    """A summarised tensor's every value, folded under a <details> the reader can open."""
+    if value is None or np.size(value) <= FULL or np.size(value) > EXPANDED:
+        return ""
+    full = np.array2string(np.asarray(value, dtype=np.float64), precision=6, threshold=10**6, max_line_width=160)
+    label = catalogue("explain.all_values", lang, count=np.size(value))
+    return f"<details><summary>{html.escape(label)}</summary><pre>{html.escape(full)}</pre></details>"
 
 
 def _colour(value: float, scale: float) -> str:
