@@ -81,9 +81,15 @@ def browser():
         b.close()
 
 
-def _numbers(text: str) -> np.ndarray:
-    body = text.split("\n", 1)[1]  # the first line is the summary
-    return np.array([float(v) for v in body.split()])
+def _grid(page, selector: str) -> np.ndarray:
+    """The numbers of the grid under ``selector``, row by row."""
+    return np.array([float(v) for v in page.locator(f"{selector} td").all_text_contents()])
+
+
+def _parameter_name(label: str) -> str:
+    """ "γ (layers.1.weight)  (param, node 3)" → "layers.1.weight"; "w1  (param, …)" → "w1"."""
+    head = label.rsplit("  (", 1)[0]
+    return head[head.index("(") + 1 : -1] if head.startswith(("γ", "β")) else head
 
 
 def test_the_page_steps_through_the_pass_in_chromium(tmp_path, browser):
@@ -106,13 +112,57 @@ def test_the_page_steps_through_the_pass_in_chromium(tmp_path, browser):
     total = int(re.search(r"of (\d+)", page.text_content("#step-title")).group(1))
     for _ in range(total):  # on to the end, where δ has reached the parameters
         page.click("#next")
-        name = page.text_content("#node-label").split()[0]
+        name = _parameter_name(page.text_content("#node-label"))
         if name in grads and "backward" in page.text_content("#step-title"):
             assert page.locator(".edge.delta-flow").count() == 0  # a leaf passes δ nowhere
-            shown = _numbers(page.text_content("#delta-values"))
+            shown = _grid(page, "#delta-values")
             np.testing.assert_allclose(shown, grads[name].grad.reshape(-1), rtol=1e-5, atol=1e-12)
             checked.add(name)
     assert checked == set(grads)
     page.click("#reset")
     assert page.get_attribute("#svg", "data-current") == ""
     assert errors == []
+
+
+def test_delta_shows_only_once_backward_reached_the_node_and_roles_are_named(tmp_path, browser):
+    model = _mlp()
+    path = view(_loss(model, (4, 6)), dict(model.named_parameters()), tmp_path / "graph.html")
+    data = json.loads(re.search(r"const DATA = (.*);\n", path.read_text()).group(1))
+    labels = [n["label"] for n in data["nodes"]]
+    assert any(label.startswith("γ (") for label in labels) and any(label.startswith("β (") for label in labels)
+    docs = {n["label"]: n["doc"] for n in data["nodes"] if n["kind"] == "op"}
+    assert "compact fused backward above" not in docs["BatchNormTrain"] and "∂C/∂γ = Σ δ ⊙ x̂" in docs["BatchNormTrain"]
+    assert any("the labels y = [0 1 2 1]" in n["note"] for n in data["nodes"])
+    page = browser.new_page()
+    page.goto(path.resolve().as_uri())
+    page.click("#next")  # forward, first op: no δ yet
+    assert page.text_content("#delta-values") == "δ has not reached this node yet"
+    assert page.locator("#value-values table.grid").count() == 1  # the value, as a grid
+
+
+def test_a_bias_before_batch_norm_says_why_its_gradient_is_0(tmp_path):
+    bp.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)).to(np.float64)
+    x = bp.tensor(np.random.default_rng(0).normal(size=(5, 3)))
+    path = view(
+        F.cross_entropy(model(x), np.array([0, 1, 0, 1, 1])), dict(model.named_parameters()), tmp_path / "g.html"
+    )
+    data = json.loads(re.search(r"const DATA = (.*);\n", path.read_text()).group(1))
+    bias = next(n for n in data["nodes"] if n["label"] == "0.bias")
+    assert "a constant added to a whole column is removed again" in bias["note"]
+
+
+def test_the_page_in_chinese_in_chromium(tmp_path, browser):
+    model = _mlp()
+    path = view(_loss(model, (4, 6)), dict(model.named_parameters()), tmp_path / "zh.html", lang="zh")
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.resolve().as_uri())
+    assert page.get_attribute("html", "lang") == "zh" and page.text_content("#next") == "下一步 ▶"
+    assert page.text_content("#step-title").startswith("开始：共")
+    page.click("#next")
+    assert page.text_content("#step-title").startswith("第 1 步") and "前向" in page.text_content("#explain")
+    assert page.text_content("#delta-values") == "δ 还没有传到这个节点" and errors == []
+    with pytest.raises(ValueError, match="language"):
+        view(_loss(model, (4, 6)), {}, tmp_path / "fr.html", lang="fr")

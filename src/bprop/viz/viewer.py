@@ -9,8 +9,10 @@ what ``loss.backward()`` would have left.
 The page lays the real tensor graph out by itself (no Graphviz, no network): leaves at the
 top, each op one row below its deepest input. Buttons step forward through the ops, then
 backward one node at a time, highlighting where δ flows and showing the op's backward formula
-(its docstring), its value and δ (every number for small tensors, a summary for large ones)
-and the local finite-difference check.
+(written for display, per op), its value and δ as grids (every number for small tensors, a
+summary for large ones; δ only once backward has reached the node), what each input receives,
+and the local finite-difference check. Batch norm's γ and β and the loss's labels are named; a
+bias that feeds batch norm says why its gradient is 0. ``lang="zh"`` writes it in Chinese.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import numpy as np
 
 from bprop.autograd import Context, _topological_order
 from bprop.graph_check import _check_node
+from bprop.i18n import CATALOGUE, LANGUAGES, check_lang, text
+from bprop.i18n.viewer import FORMULAS
 from bprop.serialization import atomic_write_bytes
 from bprop.tensor import Tensor
 from bprop.viz.viewer_page import PAGE
@@ -46,6 +50,7 @@ class _Node:
     depth: int = 0
     delta: np.ndarray | None = None
     check: str = ""
+    note: str = ""
 
 
 def _numbers(a: np.ndarray | None) -> dict[str, Any] | None:
@@ -67,8 +72,44 @@ def _numbers(a: np.ndarray | None) -> dict[str, Any] | None:
     return summary
 
 
-def _doc(fn: type) -> str:
-    return inspect.cleandoc(fn.__doc__ or f"{fn.__name__}: no docstring")
+def _formula(fn: type) -> str:
+    """The op's backward written for display; an op without one shows its docstring's first
+    paragraph (the math), never text that refers to the rest of the docstring."""
+    if fn.__name__ in FORMULAS:
+        return FORMULAS[fn.__name__]
+    return inspect.cleandoc(fn.__doc__ or fn.__name__).split("\n\n")[0]
+
+
+NORMS = ("BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm")
+
+
+def _name_roles(nodes: list[_Node], lang: str) -> None:
+    """γ and β of the norms and the labels of the losses named as such (before backward frees
+    the graph's inputs)."""
+    leaves = {id(n.tensor): n for n in nodes if n.kind != "op"}
+    for node in nodes:
+        if node.kind != "op":
+            continue
+        name = node.context.fn.__name__
+        for position, x in enumerate(node.context.inputs):
+            leaf = leaves.get(id(x))
+            if name in NORMS and position in (1, 2) and leaf is not None and leaf.kind == "param":
+                role = text("viewer.gamma" if position == 1 else "viewer.beta", lang, op=name)
+                leaf.label = f"{'γ' if position == 1 else 'β'} ({leaf.label})"
+                leaf.note = role
+            if name in ("CrossEntropy", "NLLLoss") and position == 1 and isinstance(x, np.ndarray):
+                node.note = text("viewer.labels", lang, labels=np.array2string(np.asarray(x), threshold=20))
+
+
+def _explain_zero_bias(nodes: list[_Node], lang: str) -> None:
+    """A parameter whose gradient is 0 because it feeds batch norm says why."""
+    for leaf in nodes:
+        if leaf.kind != "param" or leaf.delta is None or np.any(np.abs(leaf.delta) > 1e-12):
+            continue
+        consumers = [n for n in nodes if leaf.id in n.inputs]
+        after = [n for c in consumers for n in nodes if c.id in n.inputs]
+        if any(n.context is not None and n.context.fn.__name__ == "BatchNormTrain" for n in after):
+            leaf.note = text("viewer.bias_before_bn", lang)
 
 
 def _graph(loss: Tensor, params: dict[str, Tensor]) -> list[_Node]:
@@ -106,6 +147,21 @@ def _graph(loss: Tensor, params: dict[str, Tensor]) -> list[_Node]:
     return nodes
 
 
+def _reached(nodes: list[_Node], steps: list[dict]) -> dict[int, int]:
+    """The step from which each node's δ is shown: an op's own backward step (δ has arrived at
+    its output), a leaf's first consumer's backward step."""
+    own = {s["node"]: k for k, s in enumerate(steps) if s["phase"] == "backward"}
+    reached = {}
+    for node in nodes:
+        if node.delta is None:
+            continue
+        if node.kind == "op":
+            reached[node.id] = own[node.id]
+        else:
+            reached[node.id] = min(own[n.id] for n in nodes if node.id in n.inputs and n.id in own)
+    return reached
+
+
 def _layout(nodes: list[_Node]) -> dict[int, tuple[float, float]]:
     """Rows by depth, nodes of a row side by side in forward order."""
     rows: dict[int, list[_Node]] = {}
@@ -136,10 +192,14 @@ def _record_backward(loss: Tensor, nodes: list[_Node]) -> None:
         nodes[-1].delta = np.ones(loss.shape)
 
 
-def view(loss: Tensor, params: dict[str, Tensor] | None = None, path: str | os.PathLike = "backprop.html") -> Path:
+def view(
+    loss: Tensor, params: dict[str, Tensor] | None = None, path: str | os.PathLike = "backprop.html", lang: str = "en"
+) -> Path:
     """Run ``loss.backward()`` and write the step-through page of that pass to ``path``.
 
-    ``params`` names the parameters in the drawing (``dict(model.named_parameters())``)."""
+    ``params`` names the parameters in the drawing (``dict(model.named_parameters())``);
+    ``lang`` is "en" or "zh"."""
+    check_lang(lang)
     if not isinstance(loss, Tensor) or loss.grad_fn is None:
         raise ValueError("view: expected a loss computed from tensors that require grad (it has no graph)")
     if loss.data.size != 1:
@@ -153,16 +213,19 @@ def view(loss: Tensor, params: dict[str, Tensor] | None = None, path: str | os.P
         small = all(nodes[i].tensor.data.size <= CHECKED for i in node.inputs)
         if node.kind == "op" and small:
             row = _check_node(node.id, node.context, rng, 16, 1e-6)
-            verdict = "agrees" if row.ok else "DISAGREES"
-            kinks = f", {row.kinks} entries on a kink not compared" if row.kinks else ""
-            node.check = f"backward {verdict} with finite differences: max rel. error {row.max_rel_error:.1e}{kinks}"
+            kinks = text("viewer.kinks", lang, count=row.kinks) if row.kinks else ""
+            key = "viewer.agrees" if row.ok else "viewer.disagrees"
+            node.check = text(key, lang, error=f"{row.max_rel_error:.1e}", kinks=kinks)
+    _name_roles(nodes, lang)
     _record_backward(loss, nodes)
+    _explain_zero_bias(nodes, lang)
     positions = _layout(nodes)
     ops = [n.id for n in nodes if n.kind == "op"]
     params_with_grad = [n.id for n in nodes if n.kind == "param" and n.delta is not None]
     steps = [{"phase": "forward", "node": i} for i in ops]
     steps += [{"phase": "backward", "node": i} for i in reversed(ops)]
     steps += [{"phase": "backward", "node": i} for i in params_with_grad]
+    reached = _reached(nodes, steps)
     data = {
         "nodes": [
             {
@@ -174,16 +237,23 @@ def view(loss: Tensor, params: dict[str, Tensor] | None = None, path: str | os.P
                 "y": positions[n.id][1],
                 "value": values[n.id],
                 "delta": _numbers(n.delta),
-                "doc": _doc(n.context.fn) if n.context is not None else "",
+                "doc": _formula(n.context.fn) if n.context is not None else "",
                 "check": n.check,
+                "note": n.note,
+                "reached": reached.get(n.id),
             }
             for n in nodes
         ],
         "steps": steps,
         "loss": float(np.asarray(loss.data).reshape(-1)[0]),
+        "text": {
+            key.split(".", 1)[1]: texts[LANGUAGES.index(lang)]
+            for key, texts in CATALOGUE.items()
+            if key.startswith("viewer.")
+        },
     }
-    page = PAGE.replace("/*DATA*/null", json.dumps(data).replace("</", "<\\/"))
-    page = page.replace("<!--TITLE-->", html.escape(f"bprop: backprop through {len(ops)} ops"))
+    page = PAGE.replace("/*DATA*/null", json.dumps(data).replace("</", "<\\/")).replace('lang="en"', f'lang="{lang}"')
+    page = page.replace("<!--TITLE-->", html.escape(text("viewer.title", lang, count=len(ops))))
     target = Path(path)
     atomic_write_bytes(target, page.encode("utf-8"))
     return target

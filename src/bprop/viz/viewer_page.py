@@ -1,7 +1,8 @@
 """The page of ``bp.viz.view``: HTML, CSS and plain JavaScript, no network resource.
 
 ``viewer.py`` replaces ``/*DATA*/null`` with the graph as JSON (nodes with their position,
-value, δ, docstring and check; the steps) and ``<!--TITLE-->`` with the title. The script
+value, δ, backward formula, check, note and the step from which δ is shown; the steps; the
+page's words in the chosen language) and ``<!--TITLE-->`` with the title. The script
 draws the graph as SVG and moves a highlight along the steps: forward through the ops, then
 backward through the ops and on to the parameters.
 """
@@ -26,23 +27,27 @@ pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;font-size:12px;margin:4p
 .edge.forward-flow{stroke:#2a7;stroke-width:3}
 .edge.delta-flow{stroke:#d22;stroke-width:3;stroke-dasharray:6 3}
 h4{margin:10px 0 2px}
+table.grid{border-collapse:collapse;font-family:monospace;font-size:12px;margin:4px 0}
+table.grid td{border:1px solid #ccc;padding:1px 5px;text-align:right}
+.summary{font-family:monospace;font-size:12px;color:#444}
+#note{color:#7a4a00;margin:6px 0}
 </style></head>
 <body>
 <div id="graph"><svg id="svg" xmlns="http://www.w3.org/2000/svg"></svg></div>
 <div id="side">
   <div id="controls">
-    <button id="prev" type="button">◀ back</button>
-    <button id="next" type="button">step ▶</button>
-    <button id="reset" type="button">reset</button>
+    <button id="prev" type="button" data-t="back"></button>
+    <button id="next" type="button" data-t="step"></button>
+    <button id="reset" type="button" data-t="reset"></button>
   </div>
   <div id="step-title"></div>
   <div id="explain"></div>
-  <h4>node</h4><div id="node-label"></div>
-  <h4>value</h4><pre id="value-values"></pre>
-  <h4>δ = ∂C/∂(this tensor)</h4><pre id="delta-values"></pre>
-  <h4>inputs</h4><pre id="inputs"></pre>
-  <h4>the op and its backward formula</h4><pre id="doc"></pre>
-  <h4>finite-difference check of this op alone</h4><div id="check"></div>
+  <h4 data-t="node"></h4><div id="node-label"></div><div id="note"></div>
+  <h4 data-t="value"></h4><div id="value-values"></div>
+  <h4 data-t="delta"></h4><div id="delta-values"></div>
+  <h4 data-t="inputs"></h4><div id="inputs"></div>
+  <h4 data-t="formula"></h4><pre id="doc"></pre>
+  <h4 data-t="check"></h4><div id="check"></div>
 </div>
 <script>
 "use strict";
@@ -53,17 +58,26 @@ const svg = document.getElementById("svg");
 const NS = "http://www.w3.org/2000/svg";
 let step = -1;
 
+function T(key, vars) {
+  let t = DATA.text[key] || key;
+  for (const [k, v] of Object.entries(vars || {})) t = t.split("{" + k + "}").join(v);
+  return t;
+}
 function shapeText(s) { return s.shape.length ? "(" + s.shape.join(", ") + ")" : "scalar"; }
 function num(v) { return Number(v).toPrecision(6); }
-function arrayText(s) {
+function esc(t) { return String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;"); }
+// A tensor as a grid: one table row per row of its last two axes (small tensors), else a summary.
+function arrayHtml(s) {
   if (!s) return "—";
-  const head = shapeText(s) + "  ‖·‖ = " + num(s.norm) + "  mean " + num(s.mean) +
-    "  min " + num(s.min) + "  max " + num(s.max);
-  if (!s.complete) return head + "\nfirst values: " + s.values.map(num).join(" ") + " …";
+  const head = "<div class='summary'>" + esc(shapeText(s) + "  ‖·‖ = " + num(s.norm) + "  mean " + num(s.mean) +
+    "  min " + num(s.min) + "  max " + num(s.max)) + "</div>";
+  if (!s.complete) return head + "<div class='summary'>" + s.values.map(num).join(" ") + " …</div>";
   const last = s.shape.length ? s.shape[s.shape.length - 1] : 1;
   const rows = [];
-  for (let i = 0; i < s.values.length; i += last) rows.push(s.values.slice(i, i + last).map(num).join(" "));
-  return head + "\n" + rows.join("\n");
+  for (let i = 0; i < s.values.length; i += last) {
+    rows.push("<tr>" + s.values.slice(i, i + last).map(v => "<td>" + num(v) + "</td>").join("") + "</tr>");
+  }
+  return head + "<table class='grid'>" + rows.join("") + "</table>";
 }
 
 function draw() {
@@ -103,18 +117,24 @@ function clearMarks() {
 
 function nodeEl(id) { return svg.querySelector(`.node[data-id="${id}"]`); }
 
+function reached(n) { return n.delta && n.reached !== null && step >= n.reached; }
+
 function show(n, phase) {
   document.getElementById("node-label").textContent = n.label + "  (" + n.kind + ", node " + n.id + ")";
-  document.getElementById("value-values").textContent = arrayText(n.value);
-  document.getElementById("delta-values").textContent = n.delta ? arrayText(n.delta) : "no gradient flows here";
-  document.getElementById("inputs").textContent = n.inputs.map(i => {
+  document.getElementById("note").textContent = n.note || "";
+  document.getElementById("value-values").innerHTML = arrayHtml(n.value);
+  document.getElementById("delta-values").innerHTML =
+    !n.delta ? esc(T("no_grad")) : reached(n) ? arrayHtml(n.delta) : esc(T("not_yet"));
+  const users = i => DATA.nodes.filter(m => m.inputs.includes(i)).length;
+  document.getElementById("inputs").innerHTML = n.inputs.map(i => {
     const a = byId.get(i);
     const flows = phase === "backward" && a.delta;
-    return a.label + " " + shapeText(a.value) + (flows ? "  receives δ, ‖δ‖ = " + num(a.delta.norm) : "");
-  }).join("\n") || "—";
-  document.getElementById("doc").textContent = n.doc || (n.kind === "param" ?
-    "a parameter: its δ is the gradient .grad that the optimizer uses" : "an input: no gradient is needed");
-  document.getElementById("check").textContent = n.check || (n.kind === "op" ? "inputs too large for the check" : "—");
+    const share = flows ? "<div>" + esc(T("receives")) + (users(i) > 1 ? " " + esc(T("total")) : "") + "</div>" +
+      arrayHtml(a.delta) : "";
+    return "<div><b>" + esc(a.label) + "</b> " + esc(shapeText(a.value)) + "</div>" + share;
+  }).join("") || "—";
+  document.getElementById("doc").textContent = n.doc || (n.kind === "param" ? T("param") : T("input"));
+  document.getElementById("check").textContent = n.check || (n.kind === "op" ? T("too_large") : "—");
 }
 
 function render() {
@@ -122,24 +142,21 @@ function render() {
   svg.dataset.current = "";
   const title = document.getElementById("step-title"), words = document.getElementById("explain");
   if (step < 0) {
-    title.textContent = "Start: " + DATA.steps.length + " steps, loss C = " + num(DATA.loss);
-    words.textContent = "Press step ▶ to run the forward pass op by op, then backprop δ one node at a time.";
+    title.textContent = T("start", {steps: DATA.steps.length, loss: num(DATA.loss)});
+    words.textContent = T("start_words");
     return;
   }
   const s = DATA.steps[step], n = byId.get(s.node);
   svg.dataset.current = n.id;
   nodeEl(n.id).classList.add("current");
-  title.textContent = `Step ${step + 1} of ${DATA.steps.length}: ${s.phase}, ${n.label}`;
+  title.textContent = T("step_title", {k: step + 1, n: DATA.steps.length, phase: T(s.phase), label: n.label});
   for (const i of n.inputs) {
     const e = svg.querySelector(`.edge[data-from="${i}"][data-to="${n.id}"]`);
     if (s.phase === "forward") { nodeEl(i).classList.add("source"); e.classList.add("forward-flow"); }
     else if (byId.get(i).delta) { nodeEl(i).classList.add("receives"); e.classList.add("delta-flow"); }
   }
-  words.textContent = s.phase === "forward"
-    ? "Forward: " + n.label + " computes its output from the green inputs."
-    : n.kind === "param"
-      ? "δ has arrived at the parameter " + n.label + ": this is its .grad."
-      : "Backward: δ at the output of " + n.label + " flows by its backward formula to the red inputs.";
+  words.textContent = T(s.phase === "forward" ? "forward_words" : n.kind === "param" ? "param_words" : "backward_words",
+    {label: n.label});
   show(n, s.phase);
   nodeEl(n.id).scrollIntoView({block: "nearest", inline: "nearest"});
 }
@@ -154,6 +171,7 @@ document.addEventListener("keydown", e => {
   if (e.key === "ArrowRight") document.getElementById("next").click();
   if (e.key === "ArrowLeft") document.getElementById("prev").click();
 });
+for (const el of document.querySelectorAll("[data-t]")) el.textContent = T(el.dataset.t);
 draw();
 render();
 </script>
