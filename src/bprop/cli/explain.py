@@ -130,8 +130,6 @@ def _check_explain_options(args: argparse.Namespace) -> None:
     for name in ("--activation", "--loss"):
         if getattr(args, name[2:]) is not None and others:
             raise RunError(f"{name} applies to a dense network (--sizes), not to {others[0]}")
-    if (args.conv or args.rnn) and args.lang != "en":
-        raise RunError(f"--lang zh is not available for {'--conv' if args.conv else '--rnn'} yet; drop --lang")
     if not (np.isfinite(args.lr) and args.lr > 0):
         raise RunError(f"--lr must be a number > 0, got {args.lr}")
     check_option("seed", args.seed)  # the range of train's --seed: NumPy refuses a negative one
@@ -172,7 +170,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         from bprop.viz.explain_rnn import explain_rnn
 
         result: Any = explain_rnn(args.rnn, _positive("steps", args.steps, high=100), seed=args.seed)
-        text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format]()
+        text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format](args.lang)
     elif args.conv:
         size, kernel = _positive("size", args.size), _positive("kernel", args.kernel)
         stride, padding = _positive("stride", args.stride), _positive("padding", args.padding, low=0)
@@ -181,7 +179,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 f"--kernel {kernel} does not fit the padded input of {size + 2 * padding}×{size + 2 * padding}"
             )
         result = explain_conv((size, size), (kernel, kernel), (stride, stride), (padding, padding), seed=args.seed)
-        text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format]()
+        text = {"text": result.to_text, "markdown": result.to_markdown, "html": result.to_html}[args.format](args.lang)
     else:
         model, x, y, loss = _explained_case(args)
         try:

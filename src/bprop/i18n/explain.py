@@ -51,3 +51,73 @@ TEXTS: dict[str, tuple[str, str]] = {
     "explain.layer_a": ("layer l = {l}: its output is a{sup}", "第 {l} 层：输出 a{sup}"),
     "explain.all_values": ("all {count} values", "全部 {count} 个值"),
 }
+
+TEXTS.update(
+    {
+        "conv.title": ("Backpropagation through a convolution", "卷积层的反向传播"),
+        "conv.setup": (
+            "input x ({h}×{w}), kernel K ({r}×{s}), stride u = {u}, v = {v}, padding a = {a}, b = {b}, bias {bias}",
+            "输入 x（{h}×{w}），卷积核 K（{r}×{s}），步长 u = {u}，v = {v}，填充 a = {a}，b = {b}，偏置 {bias}",
+        ),
+        "conv.forward": (
+            "forward  z[p,q] = b + Σ_rs K[r,s]·x̃[p·u + r, q·v + s]",
+            "前向：z[p,q] = b + Σ_rs K[r,s]·x̃[p·u + r, q·v + s]",
+        ),
+        "conv.target": ("target t", "目标 t"),
+        "conv.loss": ("C = ½ Σ (z − t)² = {loss};  δ = ∂C/∂z = z − t", "C = ½ Σ (z − t)² = {loss}；δ = ∂C/∂z = z − t"),
+        "conv.dilated": (
+            "δ′: δ dilated by the stride ({u1}, {v1} zeros between entries)",
+            "δ′：把 δ 按步长膨胀（元素之间插入 {u1}、{v1} 个 0）",
+        ),
+        "conv.rotated": ("K rotated by 180°", "旋转 180° 的卷积核 K"),
+        "conv.full": (
+            "full convolution δ′ ∗ K  (= δ′ padded by R−1, S−1, cross-correlated with rot K)",
+            "完整卷积 δ′ ∗ K（即把 δ′ 四周补 R−1、S−1 圈 0，再与旋转后的 K 做互相关）",
+        ),
+        "conv.crop": (
+            "∂C/∂x = the full convolution cropped by the padding ({a} rows, {b} columns)",
+            "∂C/∂x：把完整卷积的结果按填充裁掉（上下各 {a} 行，左右各 {b} 列）",
+        ),
+        "conv.autograd": ("  autograd", "  自动微分"),
+        "conv.numeric": ("  finite differences", "  有限差分"),
+        "conv.grad_k": ("∂C/∂K[r,s] = Σ_pq δ[p,q]·x̃[p·u + r, q·v + s]", "∂C/∂K[r,s] = Σ_pq δ[p,q]·x̃[p·u + r, q·v + s]"),
+        "conv.grad_b": (
+            "∂C/∂b = Σ δ = {grad};  largest disagreement {gap}",
+            "∂C/∂b = Σ δ = {grad}；三种算法之间的最大差异为 {gap}",
+        ),
+    }
+)
+
+TEXTS.update(
+    {
+        "rnn.title": ("Backpropagation through time", "随时间反向传播"),
+        "rnn.name_rnn": ("an RNN (tanh)", "RNN（tanh）"),
+        "rnn.name_lstm": ("an LSTM (forget-gate bias {bias})", "LSTM（遗忘门偏置 {bias}）"),
+        "rnn.head": (
+            "Backpropagation through time: {name}, {inputs} inputs, {hidden} hidden units, {steps} steps;",
+            "随时间反向传播：{name}，{inputs} 个输入，{hidden} 个隐藏单元，共 {steps} 步；",
+        ),
+        "rnn.loss": (
+            "loss C = ½‖h_{steps} − y‖² = {loss} on the last step only (docs/rnn-backprop.md).",
+            "损失 C = ½‖h_{steps} − y‖² = {loss}，只在最后一步计算（见 docs/rnn-backprop.md）。",
+        ),
+        "rnn.no_loss": ("(no loss there)", "（那里没有损失）"),
+        "rnn.columns": (
+            "step   ‖δ_t‖      ∂C/∂x_t: formula         autograd                 finite differences",
+            "步     ‖δ_t‖      ∂C/∂x_t：公式             自动微分                 有限差分",
+        ),
+        "rnn.gap": ("largest disagreement between the three: {gap}", "三种算法之间的最大差异：{gap}"),
+        "rnn.jacobians": (
+            "Going back from step T, each step multiplies δ by a Jacobian. Per step, the same inputs:",
+            "从第 T 步往回走，每一步都把 δ 乘上一个雅可比矩阵。下面是相同输入下每一步的数值：",
+        ),
+        "rnn.columns2": (
+            "step      RNN ‖δ_t‖   LSTM ‖δ_t‖    RNN ‖∂C/∂x_t‖  LSTM ‖∂C/∂x_t‖   (log scale: R = RNN, L = LSTM)",
+            "步        RNN ‖δ_t‖   LSTM ‖δ_t‖    RNN ‖∂C/∂x_t‖  LSTM ‖∂C/∂x_t‖   （对数刻度：R = RNN，L = LSTM）",
+        ),
+        "rnn.change": (
+            "from step {last} back to step 1, ‖∂C/∂x_t‖ changes by ×{rnn} in the RNN and ×{lstm} in the LSTM",
+            "从第 {last} 步回到第 1 步，‖∂C/∂x_t‖ 在 RNN 中变为原来的 {rnn} 倍，在 LSTM 中变为 {lstm} 倍。",
+        ),
+    }
+)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bprop import reference as ref
+from bprop.i18n import text
 from bprop.ops.conv import Conv2d
 from bprop.tensor import Tensor
 
@@ -53,45 +54,51 @@ class ConvExplanation:
             )
         )
 
-    def _blocks(self) -> list[tuple[str, object]]:
+    def _blocks(self, lang: str = "en") -> list[tuple[str, object]]:
         (u, v), (a, b) = self.stride, self.padding
         h, w = self.x.shape
         r, s = self.kernel.shape
+
+        def t(key: str, **values: object) -> str:
+            return text(key, lang, **values)
+
         return [
-            (
-                f"input x ({h}×{w}), kernel K ({r}×{s}), stride u={u}, v={v}, padding a={a}, b={b}, "
-                f"bias {self.bias:.4f}",
-                None,
-            ),
+            (t("conv.setup", h=h, w=w, r=r, s=s, u=u, v=v, a=a, b=b, bias=f"{self.bias:.4f}"), None),
             (f"P = ⌊(H + 2a − R)/u⌋ + 1 = {self.z.shape[0]},  Q = ⌊(W + 2b − S)/v⌋ + 1 = {self.z.shape[1]}", None),
             ("x", self.x),
             ("K", self.kernel),
-            ("forward  z[p,q] = b + Σ_rs K[r,s]·x̃[p·u + r, q·v + s]", self.z),
-            ("target t", self.target),
-            (f"C = ½ Σ (z − t)² = {self.loss:.6f};  δ = ∂C/∂z = z − t", self.delta),
-            ("δ dilated by the stride (u − 1, v − 1 zeros between entries)", self.delta_dilated),
-            ("K rotated by 180°", self.kernel_rotated),
-            ("full convolution δ′ ∗ K  (= δ′ padded by R−1, S−1, cross-correlated with rot K)", self.full),
-            (f"∂C/∂x = the full convolution cropped by the padding ({a} rows, {b} columns)", self.grad_x),
-            ("  autograd", self.autograd_x),
-            ("  finite differences", self.numeric_x),
-            ("∂C/∂K[r,s] = Σ_pq δ[p,q]·x̃[p·u + r, q·v + s]", self.grad_kernel),
-            ("  autograd", self.autograd_kernel),
-            ("  finite differences", self.numeric_kernel),
-            (f"∂C/∂b = Σ δ = {self.grad_bias:.6f};  largest disagreement {self.max_discrepancy:.2e}", None),
+            (t("conv.forward"), self.z),
+            (t("conv.target"), self.target),
+            (t("conv.loss", loss=f"{self.loss:.6f}"), self.delta),
+            (t("conv.dilated", u1=u - 1, v1=v - 1), self.delta_dilated),
+            (t("conv.rotated"), self.kernel_rotated),
+            (t("conv.full"), self.full),
+            (t("conv.crop", a=a, b=b), self.grad_x),
+            (t("conv.autograd"), self.autograd_x),
+            (t("conv.numeric"), self.numeric_x),
+            (t("conv.grad_k"), self.grad_kernel),
+            (t("conv.autograd"), self.autograd_kernel),
+            (t("conv.numeric"), self.numeric_kernel),
+            (t("conv.grad_b", grad=f"{self.grad_bias:.6f}", gap=f"{self.max_discrepancy:.2e}"), None),
         ]
 
-    def to_text(self) -> str:
+    def to_text(self, lang: str = "en") -> str:
+        """Every tensor whole: the steps note 001 left as a TODO, printed in full (up to 16×16
+        and beyond: explain --conv's inputs are at most 32×32)."""
         lines = []
-        for title, value in self._blocks():
+        for title, value in self._blocks(lang):
             lines.append(title)
             if value is not None:
-                lines.append(np.array2string(np.asarray(value), precision=4, suppress_small=True))
+                lines.append(
+                    np.array2string(
+                        np.asarray(value), precision=4, suppress_small=True, threshold=10**6, max_line_width=200
+                    )
+                )
         return "\n".join(lines) + "\n"
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, lang: str = "en") -> str:
         lines = []
-        for title, value in self._blocks():
+        for title, value in self._blocks(lang):
             lines.append(f"**{title}**\n" if value is not None else f"{title}\n")
             if value is not None:
                 rows = np.atleast_2d(np.asarray(value))
@@ -99,10 +106,11 @@ class ConvExplanation:
                 lines.append(f"$$\\begin{{bmatrix}} {body} \\end{{bmatrix}}$$\n")
         return "\n".join(lines)
 
-    def to_html(self) -> str:
+    def to_html(self, lang: str = "en") -> str:
         return (
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>bprop explain --conv</title></head><body>"
-            f"<h1>Backpropagation through a convolution</h1><pre>{html.escape(self.to_text())}</pre></body></html>"
+            f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>bprop explain --conv</title></head>"
+            f"<body><h1>{html.escape(text('conv.title', lang))}</h1>"
+            f"<pre>{html.escape(self.to_text(lang))}</pre></body></html>"
         )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bprop import reference as ref
+from bprop.i18n import text
 from bprop.ops.recurrent import LSTM, RNN
 from bprop.tensor import Tensor
 
@@ -115,11 +116,11 @@ class RNNExplanation:
             max(np.abs(self.formula_dx - self.autograd_dx).max(), np.abs(self.formula_dx - self.numeric_dx).max())
         )
 
-    def _recursion(self) -> list[str]:
+    def _recursion(self, lang: str = "en") -> list[str]:
         if self.kind == "rnn":
             return [
                 "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)",
-                "∂C/∂h_T = h_T − y;  ∂C/∂h_t = W_hhᵀ δ_{t+1} for t < T (no loss there)",
+                f"∂C/∂h_T = h_T − y;  ∂C/∂h_t = W_hhᵀ δ_{{t+1}}, t < T {text('rnn.no_loss', lang)}",
                 "δ_t = (1 − h_t²) ⊙ ∂C/∂h_t,   ∂C/∂x_t = W_ihᵀ δ_t",
             ]
         return [
@@ -129,15 +130,17 @@ class RNNExplanation:
             "δ_t = (∂c⊙g⊙i(1−i), ∂c⊙c_{t−1}⊙f(1−f), ∂c⊙i⊙(1−g²), ∂h⊙tanh c_t⊙o(1−o)),   ∂C/∂x_t = W_ihᵀ δ_t",
         ]
 
-    def to_text(self) -> str:
-        name = "an RNN (tanh)" if self.kind == "rnn" else f"an LSTM (forget-gate bias {FORGET_BIAS:g})"
+    def to_text(self, lang: str = "en") -> str:
+        name = (
+            text("rnn.name_rnn", lang) if self.kind == "rnn" else text("rnn.name_lstm", lang, bias=f"{FORGET_BIAS:g}")
+        )
         lines = [
-            f"Backpropagation through time: {name}, {INPUTS} inputs, {HIDDEN} hidden units, {self.steps} steps;",
-            f"loss C = ½‖h_{self.steps} − y‖² = {self.loss:.6f} on the last step only (docs/rnn-backprop.md).",
+            text("rnn.head", lang, name=name, inputs=INPUTS, hidden=HIDDEN, steps=self.steps),
+            text("rnn.loss", lang, steps=self.steps, loss=f"{self.loss:.6f}"),
             "",
-            *self._recursion(),
+            *self._recursion(lang),
             "",
-            "step   ‖δ_t‖      ∂C/∂x_t: formula         autograd                 finite differences",
+            text("rnn.columns", lang),
         ]
         for t in range(self.steps):
             lines.append(
@@ -145,10 +148,10 @@ class RNNExplanation:
                 f"{_vector(self.autograd_dx[t])}  {_vector(self.numeric_dx[t])}"
             )
         lines += [
-            f"largest disagreement between the three: {self.max_discrepancy:.2e}",
+            text("rnn.gap", lang, gap=f"{self.max_discrepancy:.2e}"),
             "",
-            "Going back from step T, each step multiplies δ by a Jacobian. Per step, the same inputs:",
-            "step      RNN ‖δ_t‖   LSTM ‖δ_t‖    RNN ‖∂C/∂x_t‖  LSTM ‖∂C/∂x_t‖   (log scale: R = RNN, L = LSTM)",
+            text("rnn.jacobians", lang),
+            text("rnn.columns2", lang),
         ]
         rnn, lstm = self.norms["rnn"], self.norms["lstm"]
         for t in range(self.steps):
@@ -157,19 +160,18 @@ class RNNExplanation:
                 f"{_bars(rnn[1][t], lstm[1][t])}"
             )
         first, last = 0, self.steps - 1
-        lines.append(
-            f"from step {last + 1} back to step 1, ‖∂C/∂x_t‖ changes by ×{rnn[1][first] / rnn[1][last]:.2e} in the RNN "
-            f"and ×{lstm[1][first] / lstm[1][last]:.2e} in the LSTM"
-        )
+        change = {"rnn": f"{rnn[1][first] / rnn[1][last]:.2e}", "lstm": f"{lstm[1][first] / lstm[1][last]:.2e}"}
+        lines.append(text("rnn.change", lang, last=last + 1, **change))
         return "\n".join(lines) + "\n"
 
-    def to_markdown(self) -> str:
-        return f"# bprop explain --rnn {self.kind} --steps {self.steps}\n\n```\n{self.to_text()}```\n"
+    def to_markdown(self, lang: str = "en") -> str:
+        return f"# bprop explain --rnn {self.kind} --steps {self.steps}\n\n```\n{self.to_text(lang)}```\n"
 
-    def to_html(self) -> str:
+    def to_html(self, lang: str = "en") -> str:
         return (
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>bprop explain --rnn</title></head><body>"
-            f"<h1>Backpropagation through time</h1><pre>{html.escape(self.to_text())}</pre></body></html>"
+            f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>bprop explain --rnn</title></head>"
+            f"<body><h1>{html.escape(text('rnn.title', lang))}</h1>"
+            f"<pre>{html.escape(self.to_text(lang))}</pre></body></html>"
         )
 
 
