@@ -176,18 +176,19 @@ def summary_html(summary: Any) -> str:
 
 def report_html(report: Any) -> str:
     """An exercise report: one row per gradient, the diagnosis under a wrong one."""
-    shapes = ", ".join(f"{k} {v.shape}" for k, v in report.inputs.items() if isinstance(v, np.ndarray))
-    title = f"{Path(report.path).name}: {report.exercise.title}"
+    shapes = "; ".join(
+        ", ".join(f"{k} {v.shape}" if isinstance(v, np.ndarray) else f"{k} {v}" for k, v in case.inputs.items())
+        for case in report.cases
+    )
+    title = f"{Path(report.path).name}: {report.exercise.title()}"
     if report.problem:
-        return _box(title, _line(f"random inputs {shapes}"), _line(report.problem, BAD))
+        return _box(title, _line(f"inputs {shapes}"), _line(report.problem.render(), BAD))
     rows, colours = [], []
     for r in report.results:
-        versus = (
-            ["shape differs", ""]
-            if r.error_vs_bprop is None
-            else [f"{r.error_vs_bprop:.1e}", f"{r.error_vs_numeric:.1e}"]
-        )
-        rows.append([r.name, "ok" if r.ok else "WRONG", *versus, r.diagnosis])
+        numeric = "— (kinks)" if r.error_vs_numeric is None else f"{r.error_vs_numeric:.1e}"
+        versus = ["shape differs", ""] if r.error_vs_bprop is None else [f"{r.error_vs_bprop:.1e}", numeric]
+        diagnosis = f"case {r.case}: {r.diagnosis.render()}" if r.diagnosis is not None else ""
+        rows.append([r.name, "ok" if r.ok else "WRONG", *versus, diagnosis])
         colours.append(OK if r.ok else BAD)
     wrong = sum(not r.ok for r in report.results)
     verdict = (
@@ -196,7 +197,7 @@ def report_html(report: Any) -> str:
         else _line(f"{wrong} of {len(rows)} gradients wrong", BAD)
     )
     header = ["gradient", "verdict", "rel. error vs bprop", "vs finite differences", "what is off"]
-    return _box(title, _line(f"random inputs {shapes}"), _table(header, rows, {0, 1, 4}, colours), verdict)
+    return _box(title, _line(f"inputs {shapes}"), _table(header, rows, {0, 1, 4}, colours), verdict)
 
 
 # ----- charts ---------------------------------------------------------------------------------
