@@ -191,7 +191,7 @@ def adding_experiment(length: int = 50, steps: int = 2000) -> None:
             opt.step()
         x, y = adding_problem(1000, length, np.random.default_rng(1))
         with bp.no_grad():
-            mse = float(((predict(x).data - y) ** 2).mean())
+            mse = float(((np.asarray(predict(x)) - y) ** 2).mean())
         verdict = "learns" if mse < 0.3 * CHANCE_MSE else "at chance" if mse > 0.9 * CHANCE_MSE else "partly"
         print(
             f"adding-{length} {mode:<5} test MSE {mse:.4f} (chance {CHANCE_MSE:.4f}: {verdict}) after {steps} steps, "

@@ -122,7 +122,7 @@ def test_leaf_grads_are_writable_arrays_of_their_own(fn):
     g = np.ones(2, dtype=np.float32)
     fn(a, b).backward(g)
     for t in (a, b):
-        assert t.grad.flags.writeable and t.grad.flags.owndata and t.grad.dtype == np.float32
+        assert np.asarray(t.grad).flags.writeable and np.asarray(t.grad).flags.owndata and t.grad.dtype == np.float32
         assert not np.shares_memory(t.grad, g) and not np.shares_memory(t.grad, t.data)
     assert not np.shares_memory(a.grad, b.grad)
 
@@ -221,7 +221,7 @@ def test_inputs_that_do_not_require_grad_get_none_and_are_skipped():
 def test_backward_builds_no_graph():
     x = bp.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
-    assert type(x.grad) is np.ndarray
+    assert type(x.grad) is bp.Tensor and x.grad.grad_fn is None and not x.grad.requires_grad
 
 
 def test_grad_fn_and_is_leaf():
@@ -325,7 +325,7 @@ def test_backward_keeps_the_structure_but_not_the_intermediate_values():
     (square,) = exp_out.grad_fn.inputs
     assert square.grad_fn.name() == "MulBackward" and square.grad_fn.inputs == (x, x)  # leaves as they are
     # intermediates are placeholders: right shape and dtype, no memory, values gone (torch frees them too)
-    assert exp_out.shape == (2,) and exp_out.dtype == np.float32 and exp_out.data.strides == (0,)
+    assert exp_out.shape == (2,) and exp_out.dtype == np.float32 and np.asarray(exp_out.data).strides == (0,)
     assert np.isnan(exp_out.data).all()
 
 
@@ -560,7 +560,7 @@ def test_stale_saved_values_are_refused_in_every_case_torch_refuses(case):
         elif case == "setitem":
             x[1] = 5.0
         elif case == "optimizer step":  # w is saved by Mul; the step changes it in place
-            w.grad = lib.ones(3) if lib is torch else np.ones(3, np.float32)
+            w.grad = lib.ones(3)  # the same code in both libraries now
             sgd([w], lr=0.1).step()
         elif case == "detached alias":
             x.detach().add_(1.0)

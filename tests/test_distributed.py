@@ -117,7 +117,7 @@ def test_single_process_fallback():
     world = dist.init()
     assert world.size == 1 and dist.rank() == 0 and dist.is_main()
     m = model()
-    before = [p.data.copy() for p in m.parameters()]
+    before = [np.array(p.data) for p in m.parameters()]
     dist.broadcast_parameters(m)
     dist.allreduce_gradients(m)
     assert dist.allreduce_sum([1.0, 2.0]) == [1.0, 2.0]

@@ -126,7 +126,7 @@ def test_same_steps_as_scikit_learn_from_its_initial_weights_and_batch_order(dty
     from bprop.data.datasets import load_digits
 
     digits = load_digits()
-    X, y = digits.data.reshape(len(digits.data), -1)[:600].astype(np.float64) / 16.0, digits.targets[:600]
+    X, y = np.asarray(digits.data).reshape(len(digits.data), -1)[:600].astype(np.float64) / 16.0, digits.targets[:600]
     params = dict(hidden_layer_sizes=(32, 16), max_iter=8, batch_size=64, alpha=1e-3, random_state=0)
     theirs, start = fit_scikit_learn_recording(params, X, y)
     ours = fit_bprop_from(start, {**params, "dtype": dtype}, X, y)

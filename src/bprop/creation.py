@@ -33,11 +33,11 @@ def full(size: Any, fill_value: float, dtype: DTypeLike = np.float32, requires_g
 
 
 def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros_like(t.data), requires_grad)
+    return _make(np.zeros_like(t._data), requires_grad)
 
 
 def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones_like(t.data), requires_grad)
+    return _make(np.ones_like(t._data), requires_grad)
 
 
 def randn(*size: Any, dtype: DTypeLike = np.float32, requires_grad: bool = False) -> Tensor:

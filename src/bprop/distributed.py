@@ -127,7 +127,7 @@ def broadcast_parameters(model: Module, root: int = 0) -> None:
     if _world.size == 1:
         return
     for param in model.parameters():
-        _world.comm.Bcast(param.data, root=root)
+        _world.comm.Bcast(np.asarray(param), root=root)  # the parameter's own memory
     for module in model.modules():
         for buf in module._buffers.values():
             if isinstance(buf, np.ndarray):
@@ -151,20 +151,21 @@ def allreduce_gradients(model: Module, bucket_bytes: int = BUCKET_BYTES) -> None
     for p in params:
         by_dtype.setdefault(p.grad.dtype, []).append(p)
     for bucket in (b for group in by_dtype.values() for b in _buckets(group, bucket_bytes)):
-        flat = np.concatenate([p.grad.reshape(-1) for p in bucket])
+        flat = np.concatenate([np.asarray(p.grad).reshape(-1) for p in bucket])
         _world.comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
         flat /= _world.size
         offset = 0
         for p in bucket:
-            p.grad[...] = flat[offset : offset + p.grad.size].reshape(p.grad.shape)
-            offset += p.grad.size
+            grad = np.asarray(p.grad)
+            grad[...] = flat[offset : offset + grad.size].reshape(grad.shape)
+            offset += grad.size
 
 
 def _buckets(params: list, bucket_bytes: int) -> Iterator[list]:
     bucket, size = [], 0
     for p in params:
         bucket.append(p)
-        size += p.grad.nbytes
+        size += np.asarray(p.grad).nbytes
         if size >= bucket_bytes:
             yield bucket
             bucket, size = [], 0

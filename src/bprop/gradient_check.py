@@ -76,8 +76,8 @@ def gradcheck(
                 f"gradcheck: input {i} is {args[i].dtype}; finite differences need float64 to be meaningful",
                 stacklevel=2,
             )
-        if not args[i].data.flags.writeable or not args[i].data.flags.c_contiguous:
-            args[i].data = args[i].data.copy(order="C")  # nudged in place below
+        if not args[i]._data.flags.writeable or not args[i]._data.flags.c_contiguous:
+            args[i]._data = args[i]._data.copy(order="C")  # nudged in place below
         args[i].grad = None
 
     out = fn(*args)
@@ -88,11 +88,11 @@ def gradcheck(
 
     def loss() -> float:
         with no_grad():
-            return float(np.sum(fn(*args).data.astype(np.float64) * projection))
+            return float(np.sum(fn(*args)._data.astype(np.float64) * projection))
 
     for i in checked:
-        analytic = args[i].grad if args[i].grad is not None else np.zeros(args[i].shape)
-        numeric = numerical_gradient(loss, args[i].data, eps)
+        analytic = args[i]._grad._data if args[i]._grad is not None else np.zeros(args[i].shape)
+        numeric = numerical_gradient(loss, args[i]._data, eps)
         error = np.abs(analytic - numeric)
         bound = atol + rtol * np.abs(numeric)
         # equal values pass (infinities included); otherwise the bound must be finite, or an

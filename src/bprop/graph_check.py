@@ -110,7 +110,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 
 def _as_float64(value: Any) -> Any:
-    array = value.data if isinstance(value, Tensor) else value
+    array = value._data if isinstance(value, Tensor) else value
     if isinstance(array, np.ndarray) and array.dtype.kind == "f":
         return array.astype(np.float64)  # a copy: the op may write into it (running statistics)
     return array

@@ -25,7 +25,7 @@ STRUCTURE_KEY = "__bprop_structure__"
 
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
             raise TypeError("bp.save: object arrays cannot be stored without pickle")

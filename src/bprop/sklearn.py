@@ -148,7 +148,7 @@ class _BaseMLP(BaseEstimator):
     def _flat_parameters(self) -> tuple[Tensor, Tensor]:
         """The parameters as views into one flat buffer, split in two Tensors: the weights, which
         the L2 term decays, then the rest (biases, batch-norm scales and shifts); the parameters'
-        grads view the two Tensors' ``.grad``, which backward accumulates into.
+        grads view the two Tensors' gradient arrays, which backward accumulates into.
 
         Adam then updates everything with a dozen whole-buffer ufunc calls per step instead of a
         dozen per parameter. The views are rebuilt (optimizer state kept) when something rebound
@@ -159,27 +159,27 @@ class _BaseMLP(BaseEstimator):
         params = weights + [p for p in self.model_.parameters() if all(p is not w for w in weights)]
         flat = getattr(self, "_flat", None)
         if flat is not None and all(
-            p.data.base is flat[0].data.base is not None
-            and p.grad is not None
-            and p.grad.base is flat[0].grad.base is not None
+            p._data.base is flat[0]._data.base is not None
+            and p._grad is not None
+            and p._grad._data.base is flat[0]._grad._data.base is not None
             for p in params
         ):
             return flat
-        data = np.concatenate([p.data.ravel() for p in params])
+        data = np.concatenate([p._data.ravel() for p in params])
         grad = np.zeros_like(data)
         offset = 0
         for p in params:
-            p.data = data[offset : offset + p.data.size].reshape(p.data.shape)
-            p.grad = grad[offset : offset + p.data.size].reshape(p.data.shape)
-            offset += p.data.size
+            p._data = data[offset : offset + p._data.size].reshape(p._data.shape)
+            p._grad = Tensor._from_op(grad[offset : offset + p._data.size].reshape(p._data.shape), None)
+            offset += p._data.size
         if flat is None:
             flat = self._flat = (
                 Tensor(np.empty(0, data.dtype), requires_grad=True),
                 Tensor(np.empty(0, data.dtype), requires_grad=True),
             )
-        split = sum(w.data.size for w in weights)
-        flat[0].data, flat[0].grad = data[:split], grad[:split]
-        flat[1].data, flat[1].grad = data[split:], grad[split:]
+        split = sum(w._data.size for w in weights)
+        for part, piece in zip(flat, (slice(None, split), slice(split, None))):
+            part._data, part._grad = data[piece], Tensor._from_op(grad[piece], None)
         return flat
 
     def _weights(self) -> list[Tensor]:
@@ -197,12 +197,12 @@ class _BaseMLP(BaseEstimator):
             rows = order[start : start + batch]
             if self.batchnorm and len(rows) == 1:
                 continue  # batch statistics of one sample are undefined
-            weights.grad.base.fill(0)  # backward adds into the parameters' grads, views of this buffer
+            weights._grad._data.base.fill(0)  # backward adds into the parameters' grads, views of this buffer
             loss = self._loss(self.model_(Tensor._from_op(X[rows], None)), y[rows])
             loss.backward()
             decay = self.alpha / len(rows)
             self.optimizer_.param_groups[0]["weight_decay"] = decay
-            penalty = 0.5 * decay * float(np.vdot(weights.data, weights.data)) if decay else 0.0
+            penalty = 0.5 * decay * float(np.vdot(weights._data, weights._data)) if decay else 0.0
             self.optimizer_.step()
             total += (loss.item() + penalty) * len(rows)
         return total / n
@@ -294,19 +294,19 @@ class _BaseMLP(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         self.model_.eval()
         with no_grad():
-            return self.model_(Tensor(X)).data
+            return np.asarray(self.model_(Tensor(X)))
 
     @property
     def coefs_(self) -> list[np.ndarray]:
         """The weight matrices in scikit-learn's layout, (n_in, n_out) per layer (copies)."""
         check_is_fitted(self, "model_")
-        return [w.data.T.copy() for w in self._weights()]
+        return [np.asarray(w).T.copy() for w in self._weights()]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """The bias vectors, one per layer (copies)."""
         check_is_fitted(self, "model_")
-        return [layer.bias.data.copy() for layer in self.model_ if isinstance(layer, nn.Linear)]
+        return [np.asarray(layer.bias).copy() for layer in self.model_ if isinstance(layer, nn.Linear)]
 
     def fit(self, X: Any, y: Any) -> _BaseMLP:
         """Train from scratch for up to max_iter epochs."""
@@ -342,7 +342,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _score_batch(self, X: np.ndarray, y: np.ndarray) -> float:
         self.model_.eval()
         with no_grad():
-            return float(np.mean(self.model_(Tensor(X)).data.argmax(1) == y))
+            return float(np.mean(np.asarray(self.model_(Tensor(X))).argmax(1) == y))
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
         """One epoch over (X, y); the first call needs ``classes`` (all labels that will occur)."""
@@ -381,7 +381,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _score_batch(self, X: np.ndarray, y: np.ndarray) -> float:
         self.model_.eval()
         with no_grad():
-            pred = self.model_(Tensor(X)).data
+            pred = np.asarray(self.model_(Tensor(X)))
         total = ((y - y.mean(axis=0)) ** 2).sum()
         return float(1 - ((y - pred) ** 2).sum() / total) if total > 0 else 0.0
 

@@ -1,5 +1,11 @@
 """Tensor: an ndarray plus what autograd needs (grad, requires_grad, grad_fn).
 
+As in torch, ``t.data`` and ``t.grad`` are Tensors: ``t.data`` shares t's memory outside the
+graph, ``t.grad`` is the gradient tensor the engine accumulates into (None until a backward
+reaches t); ``t.numpy()`` or ``np.asarray(t)`` gives the array. Inside bprop the raw ndarray
+is ``t._data`` and the gradient's is ``t._grad._data``: ops, the engine and optimizers work on
+those, so the hot paths never build a wrapper.
+
 Floating data defaults to float32 (Python floats and lists become float32; NumPy arrays keep
 their dtype, as ``torch.tensor`` does, so float64 is there on request). Integer tensors hold
 labels and indices and never require grad. Every differentiable method calls an op from
@@ -27,7 +33,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 def _to_array(data: Any, dtype: DTypeLike = None) -> np.ndarray:
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=np.dtype(dtype))
     explicit = isinstance(data, (np.ndarray, np.generic))
@@ -45,16 +51,16 @@ class Tensor:
     >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
     >>> (x * x).sum().backward()
     >>> x.grad
-    array([[2., 4.]], dtype=float32)
+    tensor([[2., 4.]])
     """
 
-    __slots__ = ("__weakref__", "_hooks", "_version_counter", "data", "grad", "grad_fn", "requires_grad")
+    __slots__ = ("__weakref__", "_data", "_grad", "_hooks", "_version_counter", "grad_fn", "requires_grad")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # __eq__ is elementwise, identity stays hashable (like torch)
 
     def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False):
-        self.data: np.ndarray = _to_array(data, dtype)
-        self.grad: np.ndarray | None = None
+        self._data: np.ndarray = _to_array(data, dtype)
+        self._grad: Tensor | None = None
         self.grad_fn: autograd.Context | None = None
         self.requires_grad = False
         self._version_counter = [0, 0]  # [version, epoch of the last in-place change]: see autograd
@@ -65,26 +71,50 @@ class Tensor:
     @classmethod
     def _from_op(cls, data: Any, ctx: autograd.Context | None) -> Tensor:
         out = object.__new__(Tensor)
-        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
-        out.grad = None
+        out._data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out._grad = None
         out.grad_fn = ctx
         out.requires_grad = ctx is not None
         out._version_counter = [0, 0]
         out._hooks = None
         return out
 
+    # ----- data and grad: Tensors, as in torch --------------------------------------------
+    @property
+    def data(self) -> Tensor:
+        """The values as a tensor outside the graph: same memory, requires_grad False and its own
+        version counter, so in-place changes through it are not tracked (torch's ``.data``)."""
+        return Tensor._from_op(self._data, None)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        self._data = value._data
+
+    @property
+    def grad(self) -> Tensor | None:
+        """∂C/∂self after backward (accumulated over backward calls), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            _check_assigned_grad(self, value)
+        self._grad = value
+
     # ----- properties -------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -95,36 +125,36 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # ----- conversion -------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise RuntimeError("numpy() on a tensor that requires grad: call .detach().numpy()")
-        return self.data
+        return self._data
 
     def item(self) -> float | int | bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and the version counter, like torch)."""
-        out = Tensor._from_op(self.data, None)
+        out = Tensor._from_op(self._data, None)
         out._version_counter = self._version_counter
         return out
 
@@ -133,7 +163,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # integer and bool tensors cannot require grad: the result is a constant
-            return Tensor._from_op(self.data.astype(dtype), None)
+            return Tensor._from_op(self._data.astype(dtype), None)
         return elementwise.Cast.apply(self, dtype=dtype)
 
     astype = to
@@ -148,7 +178,7 @@ class Tensor:
         return self.to(np.int64)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+        if requires_grad and not np.issubdtype(self._data.dtype, np.floating):
             raise TypeError(f"only floating tensors can require grad, this one is {self.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
@@ -201,14 +231,14 @@ class Tensor:
         if self._tracks_in_place(other):
             self._become(op.apply(self._before_change(), self._operand(other)))
             return self
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        ufunc(self._data, other._data if isinstance(other, Tensor) else other, out=self._data, casting="same_kind")
         autograd.bump_version(self._version_counter)
         return self
 
     def _before_change(self) -> Tensor:
         """A copy of this tensor as it is now, on the same graph node: the op recording an
         in-place change saves it, so later changes to self cannot reach its backward."""
-        before = Tensor._from_op(self.data.copy(), self.grad_fn)
+        before = Tensor._from_op(self._data.copy(), self.grad_fn)
         before.requires_grad = self.requires_grad
         return before
 
@@ -219,15 +249,15 @@ class Tensor:
                 f"in-place result of shape {result.shape} does not fit the tensor's shape {self.shape} "
                 "(the other operand may broadcast into this tensor, not this tensor into it)"
             )
-        np.copyto(self.data, result.data, casting="same_kind")
+        np.copyto(self._data, result._data, casting="same_kind")
         self.grad_fn = result.grad_fn
         self.requires_grad = True
         autograd.bump_version(self._version_counter)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, precision=4, separator=", ", prefix="tensor(")
         extra = ""
-        if self.dtype not in (np.float32, np.int64, np.bool_) or (self.data.size == 0 and self.dtype != np.float32):
+        if self.dtype not in (np.float32, np.int64, np.bool_) or (self._data.size == 0 and self.dtype != np.float32):
             extra += f", dtype={self.dtype}"  # torch's rule: the default float, int64 and bool go unnamed
         if self.grad_fn is not None:
             extra += f", grad_fn={self.grad_fn!r}"
@@ -236,13 +266,13 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __array__(self, dtype: DTypeLike = None, copy: bool | None = None) -> np.ndarray:
-        # np.array(t) asks for copy=True and does not copy again: handing out self.data would alias it
+        # np.array(t) asks for copy=True and does not copy again: handing out self._data would alias it
         if copy or (dtype is not None and np.dtype(dtype) != self.dtype):
-            return self.data.astype(self.dtype if dtype is None else dtype)
-        return self.data
+            return self._data.astype(self.dtype if dtype is None else dtype)
+        return self._data
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -262,12 +292,12 @@ class Tensor:
                 "computation had requires_grad=True (or it ran under no_grad)"
             )
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"backward() without a gradient needs a scalar output, got shape "
                     f"{self.shape}; pass grad= of that shape or reduce first (e.g. .sum())"
                 )
-            grad = np.ones_like(self.data)
+            grad = np.ones_like(self._data)
         else:
             grad = _to_array(grad, self.dtype)
             if grad.shape != self.shape:
@@ -281,7 +311,7 @@ class Tensor:
             return other
         # NumPy scalars count as numbers too: under NEP 50 np.int64(3) would upcast float32 to float64
         if isinstance(other, (int, float, np.integer, np.floating, np.bool_)):
-            kind = self.data.dtype
+            kind = self._data.dtype
             if isinstance(other, (float, np.floating)) and kind.kind != "f":
                 kind = np.float32
             elif kind == np.bool_ and not isinstance(other, (bool, np.bool_)):
@@ -315,7 +345,7 @@ class Tensor:
 
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (int, float)):
-            if isinstance(exponent, float) and self.data.dtype.kind != "f":
+            if isinstance(exponent, float) and self._data.dtype.kind != "f":
                 return self.float() ** exponent  # integer tensor, float power: float32, as torch
             return elementwise.PowScalar.apply(self, exponent=float(exponent))
         return elementwise.Pow.apply(self, self._operand(exponent))
@@ -349,8 +379,8 @@ class Tensor:
 
     # comparisons give bool tensors outside the graph
     def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._from_op(ufunc(self.data, other), None)
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._from_op(ufunc(self._data, other), None)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(np.equal, other)
@@ -435,6 +465,12 @@ class Tensor:
         correction = int(unbiased) if correction is None else correction
         return reduction.Std.apply(self, dim=dim, keepdim=keepdim, correction=correction)
 
+    def norm(self, p: float | str = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """The p-norm over ``dim`` (all dims when None), as torch's ``Tensor.norm``: p = 2 (or
+        "fro") by default, any p > 0, or inf for the largest magnitude."""
+        p = 2.0 if p == "fro" else float(p)
+        return reduction.Norm.apply(self, p=p, dim=dim, keepdim=keepdim)
+
     def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
         """Without dim: the largest value (ties share its gradient, like amax). With dim:
         (values, indices) as in torch, the gradient going to the returned index only."""
@@ -457,7 +493,7 @@ class Tensor:
         (axis,) = axes
         if self.shape[axis] == 0:
             raise ValueError(f"{op.__name__.lower()}(): cannot reduce dim {dim} of size 0 (shape {self.shape})")
-        indices = arg(self.data, axis=axis, keepdims=True)
+        indices = arg(self._data, axis=axis, keepdims=True)
         values = shape.Gather.apply(self, dim=axis, index=indices)
         if not keepdim:
             values, indices = values.squeeze(axis), np.squeeze(indices, axis)
@@ -470,11 +506,11 @@ class Tensor:
         return reduction.Min.apply(self, dim=dim, keepdim=keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        out = np.argmax(self.data, axis=dim, keepdims=keepdim)
+        out = np.argmax(self._data, axis=dim, keepdims=keepdim)
         return Tensor._from_op(np.asarray(out), None)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        out = np.argmin(self.data, axis=dim, keepdims=keepdim)
+        out = np.argmin(self._data, axis=dim, keepdims=keepdim)
         return Tensor._from_op(np.asarray(out), None)
 
     # ----- shape ------------------------------------------------------------------------
@@ -528,14 +564,14 @@ class Tensor:
 
     def gather(self, dim: int, index: Any) -> Tensor:
         """torch.gather: out[…, j, …] = self[…, index[…, j, …], …] along ``dim``."""
-        return shape.Gather.apply(self, dim=dim, index=index.data if isinstance(index, Tensor) else index)
+        return shape.Gather.apply(self, dim=dim, index=index._data if isinstance(index, Tensor) else index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = _index_arrays(index)
         if self._tracks_in_place(value):
             self._become(self._with_item_set(index, value))
             return
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        self._data[index] = value._data if isinstance(value, Tensor) else value
         autograd.bump_version(self._version_counter)
 
     def _with_item_set(self, index: Any, value: Any) -> Tensor:
@@ -587,12 +623,28 @@ class Tensor:
         return hooks is not None and hooks.retained is not None and hooks.retained() is self
 
 
+def _check_assigned_grad(t: Tensor, grad: Any) -> None:
+    """torch's checks on ``t.grad = grad``: a Tensor of t's dtype and shape."""
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(grad).__name__}")
+    if grad.shape != t.shape:
+        raise RuntimeError(
+            f"attempting to assign a gradient of size '{list(grad.shape)}' to a tensor of size "
+            f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size"
+        )
+    if grad.dtype != t.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{grad.dtype}' to a tensor with dtype "
+            f"'{t.dtype}': the gradient must have the tensor's dtype"
+        )
+
+
 def _index_arrays(index: Any) -> Any:
     """An index with its Tensors and lists turned into ndarrays, so NumPy reads them as arrays."""
 
     def one(part: Any) -> Any:
         if isinstance(part, Tensor):
-            return part.data
+            return part._data
         if isinstance(part, list):
             return np.asarray(part)
         return part

@@ -53,7 +53,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise a where condition holds, else b (condition gets no gradient)."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = condition._data if isinstance(condition, Tensor) else condition
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else _t(a)
     return elementwise.Where.apply(
         cond, like._operand(a) if not isinstance(a, Tensor) else a, like._operand(b) if not isinstance(b, Tensor) else b

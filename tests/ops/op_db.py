@@ -315,6 +315,10 @@ def _torch_reduce(method: str) -> Callable[..., Any]:
     return call
 
 
+def _torch_norm(torch: Any, x: Any, p: float, dim: Any = None, keepdim: bool = False) -> Any:
+    return torch.linalg.vector_norm(x, ord=p, dim=None if dim == () else dim, keepdim=keepdim)
+
+
 def _np_reduce(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     def call(x: np.ndarray, dim: Any = None, keepdim: bool = False, **kw: Any) -> np.ndarray:
         axis = None if dim is None or dim == () else dim
@@ -348,6 +352,26 @@ def _std_grad(g: np.ndarray, x: np.ndarray, dim: Any = None, keepdim: bool = Fal
     with np.errstate(invalid="ignore", divide="ignore"):
         std = np.std(x, axis=axis, ddof=correction, keepdims=True)
         return (g_kept * np.where(std == 0, 0.0, (x - x.mean(axis=axis, keepdims=True)) / ((n - correction) * std)),)
+
+
+def _norm_ref(x: np.ndarray, p: float, dim: Any = None, keepdim: bool = False) -> np.ndarray:
+    axis = None if dim is None or dim == () else dim
+    with np.errstate(invalid="ignore", over="ignore"):
+        if p == np.inf:
+            return np.max(np.abs(x), axis=axis, keepdims=keepdim)
+        return np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdim) ** (1 / p)
+
+
+def _norm_grad(g: np.ndarray, x: np.ndarray, p: float, dim: Any = None, keepdim: bool = False) -> tuple:
+    """∂‖x‖_p/∂x_i = sign(x_i)|x_i|^(p−1)/‖x‖^(p−1), 0 where the norm is 0; p = ∞: ties share sign(x_i)."""
+    axis = None if dim is None or dim == () else dim
+    y = _norm_ref(x, p, dim, keepdim=True)
+    g_kept = g if keepdim or axis is None else np.expand_dims(g, axis)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if p == np.inf:
+            hit = (np.abs(x) == y) | np.isnan(x)
+            return (g_kept * np.sign(x) * hit / hit.sum(axis=axis, keepdims=True),)
+        return (g_kept * np.where(y == 0, 0.0, np.sign(x) * np.abs(x) ** (p - 1) / y ** (p - 1)),)
 
 
 def _var_grad(g: np.ndarray, x: np.ndarray, dim: Any = None, keepdim: bool = False, correction: int = 1) -> tuple:
@@ -644,6 +668,21 @@ def _reductions() -> list[OpInfo]:
                 s.fd = False
         return out
 
+    def norm_samples(rng: np.random.Generator) -> list[Sample]:
+        out = _reduction_samples({"p": 2.0}, ties=False)(rng)
+        x = rng.standard_normal((3, 4))
+        for p in (1.0, 3.0, 0.5, np.inf):
+            out.append(Sample(f"p{p}-dim1", (x,), {"p": p, "dim": 1, "keepdim": False}))
+        zero_row = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5]])
+        for p in (2.0, 3.0, np.inf):  # a zero slice: the cone's point, gradient 0 as torch's
+            out.append(Sample(f"zero-slice-p{p}", (zero_row,), {"p": p, "dim": 1, "keepdim": False}, fd=False))
+        tied = np.array([[1.0, -3.0, 3.0, -2.0], [2.0, 2.0, -2.0, 2.0]])
+        out.append(Sample("ties-pinf", (tied,), {"p": np.inf, "dim": 1, "keepdim": False}, fd=False))
+        out.append(
+            Sample("empty-pinf", (np.zeros((0, 3)),), {"p": np.inf, "dim": 0, "keepdim": False}, raises=ValueError)
+        )
+        return out
+
     return [
         OpInfo(
             reduction.Sum,
@@ -674,6 +713,7 @@ def _reductions() -> list[OpInfo]:
             ref_grad=_extreme_grad(np.min),
         ),
         OpInfo(reduction.Var, var_samples, torch=_torch_reduce("var"), ref=var_ref, ref_grad=_var_grad),
+        OpInfo(reduction.Norm, norm_samples, torch=_torch_norm, ref=_norm_ref, ref_grad=_norm_grad),
         OpInfo(reduction.Std, var_samples, torch=_torch_reduce("std"), ref=std_ref, ref_grad=_std_grad),
     ]
 

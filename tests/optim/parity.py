@@ -51,8 +51,8 @@ class Problem:
 
     def set_grads(self, ours: list[bp.Tensor], theirs: list[Any] | None, torch: Any = None, sign: float = 1.0) -> None:
         """Gradients of sign·f (sign −1 with maximize=True, so that ascent still converges)."""
-        for p, g in zip(ours, self.grads([p.data for p in ours])):
-            p.grad = sign * g
+        for p, g in zip(ours, self.grads([p.detach().numpy() for p in ours])):
+            p.grad = bp.tensor(sign * g, dtype=p.dtype)
         if theirs is not None:
             for p, g in zip(theirs, self.grads([p.detach().numpy() for p in theirs])):
                 p.grad = torch.tensor(sign * g)

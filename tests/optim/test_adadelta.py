@@ -18,7 +18,7 @@ def test_matches_torch_over_many_steps(config):
 def test_first_step_is_the_ratio_of_root_mean_squares():
     """v₁ = (1 − ρ)g², u₀ = 0: Δx₁ = √ε/√((1 − ρ)g² + ε)·g."""
     p = bp.tensor([0.0], dtype=bp.float64, requires_grad=True)
-    p.grad = np.array([2.0])
+    p.grad = bp.tensor([2.0], dtype=p.dtype)
     optim.Adadelta([p], lr=1.0, rho=0.75, eps=1e-4).step()
     np.testing.assert_allclose(p.data, [-np.sqrt(1e-4) / np.sqrt(0.25 * 4 + 1e-4) * 2.0], rtol=1e-14)
 

@@ -25,7 +25,7 @@ def test_matches_torch_over_many_steps(config):
 def test_first_step_is_a_signed_step_of_lr():
     """s₁ = g², so the first step is lr·g/(|g| + ε) = lr·sign(g) for ε = 0."""
     p = bp.tensor([0.0, 0.0], dtype=bp.float64, requires_grad=True)
-    p.grad = np.array([2.0, -0.5])
+    p.grad = bp.tensor([2.0, -0.5], dtype=p.dtype)
     optim.Adagrad([p], lr=0.1, eps=0.0).step()
     np.testing.assert_allclose(p.data, [-0.1, 0.1], rtol=1e-14)
 

@@ -26,7 +26,7 @@ def test_matches_torch_over_many_steps(config):
 def test_first_step_moves_every_weight_by_lr():
     """After one step m̂ = g and v̂ = g², so the step is lr·g/(|g| + ε) ≈ lr·sign(g)."""
     p = bp.tensor([1.0, 1.0, 1.0], dtype=bp.float64, requires_grad=True)
-    p.grad = np.array([1e-3, -5.0, 300.0])
+    p.grad = bp.tensor(np.array([1e-3, -5.0, 300.0]), dtype=p.dtype)
     optim.Adam([p], lr=0.01, eps=0.0).step()
     np.testing.assert_allclose(p.data, [0.99, 1.01, 0.99], rtol=1e-14)
 
@@ -35,7 +35,7 @@ def test_amsgrad_keeps_the_largest_second_moment():
     p = bp.tensor([0.0], dtype=bp.float64, requires_grad=True)
     opt = optim.Adam([p], betas=(0.5, 0.5), amsgrad=True)
     for g in (4.0, 0.0, 0.0):
-        p.grad = np.array([g])
+        p.grad = bp.tensor(np.array([g]), dtype=p.dtype)
         opt.step()
     state = opt.state[p]
     assert state["step"] == 3

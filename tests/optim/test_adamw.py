@@ -34,7 +34,7 @@ def test_decay_is_decoupled_from_the_moments():
     """With a zero gradient Adam's moments stay zero, so the whole step is θ ← θ(1 − γλ)."""
     p = bp.tensor([2.0, -4.0], dtype=bp.float64, requires_grad=True)
     opt = optim.AdamW([p], lr=0.1, weight_decay=0.5)
-    p.grad = np.zeros(2)
+    p.grad = bp.tensor(np.zeros(2), dtype=p.dtype)
     opt.step()
     np.testing.assert_array_equal(p.data, [2.0 * 0.95, -4.0 * 0.95])
     assert not opt.state[p]["exp_avg"].any() and not opt.state[p]["exp_avg_sq"].any()
@@ -43,7 +43,7 @@ def test_decay_is_decoupled_from_the_moments():
 def test_differs_from_adam_with_weight_decay():
     params = [bp.tensor([1.0, 2.0], dtype=bp.float64, requires_grad=True) for _ in range(2)]
     for p, cls in zip(params, (optim.Adam, optim.AdamW)):
-        p.grad = np.array([0.1, -0.3])
+        p.grad = bp.tensor(np.array([0.1, -0.3]), dtype=p.dtype)
         cls([p], lr=0.1, weight_decay=0.5).step()
     assert np.abs(params[0].data - params[1].data).min() > 1e-3
 

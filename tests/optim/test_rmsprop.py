@@ -27,14 +27,14 @@ def test_matches_torch_over_many_steps(config):
 def test_first_step_divides_by_the_root_mean_square():
     """s₁ = (1 − α)g², so the first step is lr·g/(√(1 − α)|g| + ε)."""
     p = bp.tensor([0.0, 0.0], dtype=bp.float64, requires_grad=True)
-    p.grad = np.array([2.0, -0.5])
+    p.grad = bp.tensor(np.array([2.0, -0.5]), dtype=p.dtype)
     optim.RMSprop([p], lr=0.1, alpha=0.75, eps=0.0).step()
     np.testing.assert_allclose(p.data, [-0.2, 0.2], rtol=1e-14)
 
 
 def test_state_buffers_follow_the_options():
     p = bp.tensor([1.0], requires_grad=True)
-    p.grad = np.ones(1, np.float32)
+    p.grad = bp.tensor(np.ones(1, np.float32), dtype=p.dtype)
     plain, full = optim.RMSprop([p]), optim.RMSprop([p], momentum=0.5, centered=True)
     plain.step()
     full.step()

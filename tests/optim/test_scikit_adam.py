@@ -24,7 +24,7 @@ def test_matches_scikit_learns_adam_including_the_l2_gradient(decay):
         # tiny gradients on some entries: where ε's placement matters
         grads = [rng.standard_normal(a.shape) * 10.0 ** rng.integers(-9, 0, a.shape) for a in start]
         for p, g in zip(ours, grads):
-            p.grad = g.copy()
+            p.grad = Tensor(g.copy(), dtype=p.dtype)
         opt.step()
         reference.update_params(theirs, [grads[0] + decay * theirs[0], grads[1]])
         for p, a in zip(ours, theirs):

@@ -28,7 +28,7 @@ def test_matches_torch_over_many_steps(config):
 
 def test_plain_sgd_is_the_notes_update():
     p = bp.tensor([1.0, -2.0], dtype=bp.float64, requires_grad=True)
-    p.grad = np.array([0.5, 4.0])
+    p.grad = bp.tensor(np.array([0.5, 4.0]), dtype=p.dtype)
     optim.SGD([p], lr=0.1).step()
     np.testing.assert_array_equal(p.data, [1.0 - 0.1 * 0.5, -2.0 - 0.1 * 4.0])
 
@@ -36,10 +36,10 @@ def test_plain_sgd_is_the_notes_update():
 def test_first_momentum_step_copies_the_gradient_without_dampening():
     p = bp.tensor([1.0], dtype=bp.float64, requires_grad=True)
     opt = optim.SGD([p], lr=1.0, momentum=0.9, dampening=0.5)
-    p.grad = np.array([2.0])
+    p.grad = bp.tensor(np.array([2.0]), dtype=p.dtype)
     opt.step()
     assert opt.state[p]["momentum_buffer"][0] == 2.0 and p.data[0] == -1.0
-    p.grad = np.array([2.0])
+    p.grad = bp.tensor(np.array([2.0]), dtype=p.dtype)
     opt.step()
     assert opt.state[p]["momentum_buffer"][0] == 0.9 * 2.0 + 0.5 * 2.0
 
@@ -47,7 +47,7 @@ def test_first_momentum_step_copies_the_gradient_without_dampening():
 def test_no_state_without_momentum():
     p = bp.tensor([1.0], requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
-    p.grad = np.ones(1, np.float32)
+    p.grad = bp.tensor(np.ones(1, np.float32), dtype=p.dtype)
     opt.step()
     assert opt.state_dict()["state"] == {}
 

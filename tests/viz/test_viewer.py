@@ -116,7 +116,7 @@ def test_the_page_steps_through_the_pass_in_chromium(tmp_path, browser):
         if name in grads and "backward" in page.text_content("#step-title"):
             assert page.locator(".edge.delta-flow").count() == 0  # a leaf passes δ nowhere
             shown = _grid(page, "#delta-values")
-            np.testing.assert_allclose(shown, grads[name].grad.reshape(-1), rtol=1e-5, atol=1e-12)
+            np.testing.assert_allclose(shown, np.asarray(grads[name].grad).reshape(-1), rtol=1e-5, atol=1e-12)
             checked.add(name)
     assert checked == set(grads)
     page.click("#reset")

@@ -33,7 +33,7 @@ Version counters (torch's rule against stale saved values)
     ``y = x + w; x += 1`` is still fine (Add keeps nothing), as in torch; bprop's ops keep
     their inputs whether or not a gradient needs them, so now and then bprop refuses where
     torch, which keeps only what the needed gradients use, would not. A raw write to the
-    ndarray (``t.data[...] = v``) bypasses bprop and cannot be tracked.
+    ndarray (``t.numpy()[...] = v``) bypasses bprop and cannot be tracked.
 
     In-place changes follow torch's rules: on a leaf that requires grad (or a view of one)
     they are refused outside ``no_grad``; on a non-leaf, or a constant written with a tensor
@@ -62,7 +62,7 @@ from bprop.autograd import function
 from bprop.autograd.engine import GradSlots, _topological_order, checked_gradient, run_backward
 from bprop.autograd.function import Context, Function, sum_to_shape
 from bprop.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from bprop.autograd.hooks import RemovableHandle, TensorHooks
+from bprop.autograd.hooks import RemovableHandle, TensorHooks, read_only_tensor
 from bprop.autograd.versions import _inplace_epoch, bump_version, check_saved_versions, share_version_counter
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "no_grad",
+    "read_only_tensor",
     "run_backward",
     "set_grad_enabled",
     "share_version_counter",

@@ -74,7 +74,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
         for parent, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
             if not needed or g is None:
                 continue
-            if type(g) is not np.ndarray or g.shape != parent.data.shape or g.dtype.kind != "f":
+            if type(g) is not np.ndarray or g.shape != parent._data.shape or g.dtype.kind != "f":
                 g = checked_gradient(node, input_grads, parent, g)
             if parent.grad_fn is None:
                 if parent._hooks is None:
@@ -119,14 +119,14 @@ def checked_gradient(node: Context, input_grads: tuple, parent: Tensor, g: Any) 
     """The op contract's slow path: accept a NumPy scalar of the right shape; raise otherwise."""
     if isinstance(g, GradSlots):
         return g
-    if isinstance(g, np.generic) and g.dtype.kind == "f" and parent.data.shape == ():
+    if isinstance(g, np.generic) and g.dtype.kind == "f" and parent._data.shape == ():
         return np.asarray(g)
     # found here rather than counted in the hot loop; an op may return one array for two inputs
     index = next(i for i, (h, x) in enumerate(zip(input_grads, node.inputs)) if h is g and x is parent)
     got = f"shape {tuple(g.shape)} and dtype {g.dtype}" if isinstance(g, np.ndarray) else f"a {type(g).__name__}"
     raise RuntimeError(
         f"{node.name()} returned a wrong gradient for input {index}: expected an ndarray of shape "
-        f"{tuple(parent.data.shape)} and a floating dtype, got {got}. An op's backward must return "
+        f"{tuple(parent._data.shape)} and a floating dtype, got {got}. An op's backward must return "
         "each input's gradient in that input's shape (undo broadcasting with sum_to_shape)."
     )
 
@@ -153,11 +153,11 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed: set[int], owned: set[i
     """
     if not leaf.requires_grad:
         return
-    if leaf.grad is not None:
-        leaf.grad += g
-    elif id(g) in handed or g.base is not None or g.dtype != leaf.data.dtype or not g.flags.writeable:
-        leaf.grad = np.array(g, dtype=leaf.data.dtype, copy=True)
+    if leaf._grad is not None:
+        leaf._grad._data += g
+    elif id(g) in handed or g.base is not None or g.dtype != leaf._data.dtype or not g.flags.writeable:
+        leaf._grad = leaf._from_op(np.array(g, dtype=leaf._data.dtype, copy=True), None)
     else:
-        leaf.grad = g
+        leaf._grad = leaf._from_op(g, None)
         owned.add(id(g))
     handed.add(id(g))

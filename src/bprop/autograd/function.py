@@ -81,7 +81,7 @@ _NO_VALUES: dict[tuple, np.ndarray] = {}  # (shape, dtype) -> read-only NaN arra
 
 def _placeholder(t: Tensor, producer: Context) -> Tensor:
     """A stand-in for a freed intermediate tensor: same shape, dtype and grad_fn, no values."""
-    data = t.data
+    data = t._data
     key = (data.shape, data.dtype.char)
     array = _NO_VALUES.get(key)
     if array is None:
@@ -89,7 +89,7 @@ def _placeholder(t: Tensor, producer: Context) -> Tensor:
             _NO_VALUES.clear()
         array = _NO_VALUES[key] = np.broadcast_to(np.array(np.nan, dtype=data.dtype), data.shape)
     stand_in = object.__new__(type(t))
-    stand_in.data, stand_in.grad, stand_in.grad_fn, stand_in.requires_grad = array, None, producer, True
+    stand_in._data, stand_in._grad, stand_in.grad_fn, stand_in.requires_grad = array, None, producer, True
     stand_in._version_counter, stand_in._hooks = _FREED_COUNTER, None
     return stand_in
 
@@ -98,7 +98,8 @@ _FREED_COUNTER = [0, 0]  # placeholders are never changed in place
 
 
 class Function:
-    """Base class of every op. Subclasses define ``forward`` and ``backward`` as staticmethods.
+    """Base class of every op of bprop (array level: ndarrays in and out).
+    Subclasses define ``forward`` and ``backward`` as staticmethods.
 
     Rules that keep the engine fast and correct: backward never modifies ``grad_out`` in place
     (several inputs may share it) and returns either ``grad_out`` itself or arrays it
@@ -118,7 +119,7 @@ class Function:
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         from bprop.tensor import Tensor
 
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
         ctx = Context(cls)
         forward = cls.forward if _profiler is None else _profiler.timed(cls, "forward")
         if grad_mode._grad_mode.enabled:
@@ -130,13 +131,13 @@ class Function:
                 ctx.inputs = inputs
                 ctx.attrs = attrs  # so that gradcheck_graph can run this op again alone
                 result = Tensor._from_op(out, ctx)
-                if result.data.base is not None:
+                if result._data.base is not None:
                     share_version_counter(result, inputs)
                 ctx.output_counter = result._version_counter
-                ctx.output_array = result.data
+                ctx.output_array = result._data
                 return result
         result = Tensor._from_op(forward(ctx, *arrays, **attrs), None)
-        if result.data.base is not None:
+        if result._data.base is not None:
             share_version_counter(result, inputs)
         return result
 

@@ -5,9 +5,12 @@ nothing when unused: the backward walk tests one attribute per node."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bprop.tensor import Tensor
 
 
 class RemovableHandle:
@@ -49,22 +52,32 @@ class TensorHooks:
         """torch's order: hooks in registration order, each seeing the previous one's result (a
         hook returning None keeps the gradient); retain_grad stores the final gradient last.
 
-        Hooks get a read-only view: several tensors may share one gradient array, so a hook
-        must return a new array instead of writing into the one it got."""
+        Hooks get a Tensor over a read-only view: several tensors may share one gradient array,
+        so a hook must return a new tensor instead of writing into the one it got."""
         for fn in list(self.fns.values()):
-            view = grad.view()
-            view.flags.writeable = False
-            new = fn(view)
+            new = fn(read_only_tensor(grad))
             if new is not None:
                 grad = _hook_result(fn, new, grad)
         tensor = self.retained() if self.retained is not None else None
         if tensor is not None:
-            tensor.grad = grad.copy() if tensor.grad is None else tensor.grad + grad
+            if tensor._grad is None:
+                tensor._grad = tensor._from_op(grad.copy(), None)
+            else:
+                tensor._grad._data = tensor._grad._data + grad
         return grad
 
 
+def read_only_tensor(array: np.ndarray) -> Tensor:
+    """A gradient as hooks see it: a Tensor over a read-only view (the array may be shared)."""
+    from bprop.tensor import Tensor
+
+    view = array.view()
+    view.flags.writeable = False
+    return Tensor._from_op(view, None)
+
+
 def _hook_result(fn: Callable, new: Any, grad: np.ndarray) -> np.ndarray:
-    new = np.asarray(getattr(new, "data", new))  # a Tensor is accepted as well as an ndarray
+    new = np.asarray(new)  # a Tensor or an ndarray
     if new.shape != grad.shape:
         name = getattr(fn, "__qualname__", repr(fn))
         raise RuntimeError(f"hook {name} returned a gradient of shape {new.shape}, the tensor's is {grad.shape}")

@@ -31,9 +31,9 @@ def bump_version(counter: list) -> None:
 def share_version_counter(view: Tensor, inputs: tuple) -> None:
     """Give ``view`` the version counter of the input whose memory it views (torch's rule: an
     in-place change through a view is a change of its base, and the reverse)."""
-    base = view.data.base
+    base = view._data.base
     for x in inputs:
-        data = getattr(x, "data", None)
+        data = getattr(x, "_data", None)
         if isinstance(data, np.ndarray) and (data is base or data.base is base):
             counter = view._version_counter = x._version_counter
             if x.grad_fn is None and x.requires_grad and len(counter) == 2:
@@ -49,8 +49,8 @@ def check_saved_versions(node: Context) -> None:
         return
     for i, x in enumerate(node.inputs):
         counter = getattr(x, "_version_counter", None)
-        if counter is not None and counter[1] > node.epoch and _kept(x.data, kept):
-            _raise_stale(node, f"input {i}", x.data.shape, counter[0])
+        if counter is not None and counter[1] > node.epoch and _kept(x._data, kept):
+            _raise_stale(node, f"input {i}", x._data.shape, counter[0])
     if node.output_counter[1] > node.epoch and _kept(node.output_array, kept):
         _raise_stale(node, "its output", node.output_array.shape, node.output_counter[0])
 

@@ -189,7 +189,7 @@ def batchnorm_backward(dout: np.ndarray, cache: OpCache) -> tuple[np.ndarray, np
     std = ((centred * centred).mean(0, keepdim=True) + eps).sqrt()
     out = centred / std * gt + bt
     out.backward(dout)
-    return xt.grad, gt.grad, bt.grad
+    return xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy()
 
 
 def batchnorm_backward_alt(dout: np.ndarray, cache: OpCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

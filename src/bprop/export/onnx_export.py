@@ -73,16 +73,18 @@ class _Graph:
 
 
 def _linear(g: _Graph, m: L.Linear, x: str, rank: int) -> str:
-    w = m.weight.data
+    w = np.asarray(m.weight)
     if rank == 2:
-        inputs = [x, g.const(w, "weight")] + ([g.const(m.bias.data, "bias")] if m.bias is not None else [])
+        inputs = [x, g.const(w, "weight")] + ([g.const(np.asarray(m.bias), "bias")] if m.bias is not None else [])
         return g.op("Gemm", inputs, transB=1)
     y = g.op("MatMul", [x, g.const(w.T, "weight_t")])
-    return g.op("Add", [y, g.const(m.bias.data, "bias")]) if m.bias is not None else y
+    return g.op("Add", [y, g.const(np.asarray(m.bias), "bias")]) if m.bias is not None else y
 
 
 def _conv(g: _Graph, m: L.Conv2d, x: str, rank: int) -> str:
-    inputs = [x, g.const(m.weight.data, "weight")] + ([g.const(m.bias.data, "bias")] if m.bias is not None else [])
+    inputs = [x, g.const(np.asarray(m.weight), "weight")] + (
+        [g.const(np.asarray(m.bias), "bias")] if m.bias is not None else []
+    )
     a, b = m.padding
     return g.op(
         "Conv",
@@ -115,8 +117,8 @@ def _batch_norm(g: _Graph, m: Module, x: str, rank: int) -> str:
             "with batch statistics even in eval mode, which ONNX inference cannot reproduce"
         )
     n = m.num_features
-    scale = m.weight.data if m.weight is not None else np.ones(n)
-    shift = m.bias.data if m.bias is not None else np.zeros(n)
+    scale = np.asarray(m.weight) if m.weight is not None else np.ones(n)
+    shift = np.asarray(m.bias) if m.bias is not None else np.zeros(n)
     inputs = [
         x,
         g.const(scale, "gamma"),
@@ -129,16 +131,16 @@ def _batch_norm(g: _Graph, m: Module, x: str, rank: int) -> str:
 
 def _layer_norm(g: _Graph, m: L.LayerNorm, x: str, rank: int) -> str:
     shape = m.normalized_shape
-    scale = m.weight.data if m.weight is not None else np.ones(shape)
-    shift = m.bias.data if m.bias is not None else np.zeros(shape)
+    scale = np.asarray(m.weight) if m.weight is not None else np.ones(shape)
+    shift = np.asarray(m.bias) if m.bias is not None else np.zeros(shape)
     inputs = [x, g.const(scale, "gamma"), g.const(shift, "beta")]
     return g.op("LayerNormalization", inputs, axis=-len(shape), epsilon=float(m.eps))
 
 
 def _group_norm(g: _Graph, m: L.GroupNorm, x: str, rank: int) -> str:
     c, groups = m.num_channels, m.num_groups
-    scale = m.weight.data if m.weight is not None else np.ones(c)
-    shift = m.bias.data if m.bias is not None else np.zeros(c)
+    scale = np.asarray(m.weight) if m.weight is not None else np.ones(c)
+    shift = np.asarray(m.bias) if m.bias is not None else np.zeros(c)
     if g.opset >= 21:
         inputs = [x, g.const(scale, "gamma"), g.const(shift, "beta")]
         return g.op("GroupNormalization", inputs, num_groups=groups, epsilon=float(m.eps))

@@ -109,7 +109,7 @@ def _ints(g: Any, values: list[int], hint: str) -> str:
 
 
 def _embedding(g: Any, m: L.Embedding, x: str, rank: int) -> str:
-    return g.op("Gather", [g.const(m.weight.data, "embedding"), x], axis=0)
+    return g.op("Gather", [g.const(np.asarray(m.weight), "embedding"), x], axis=0)
 
 
 def _gate_blocks(array: np.ndarray, order: list[int]) -> np.ndarray:
@@ -134,11 +134,13 @@ def _recurrent(g: Any, step: RecurrentOutput, x: str, rank: int) -> str:
     for layer in range(m.num_layers):
         w, r, b = [], [], []
         for suffix in suffixes:
-            w.append(_gate_blocks(getattr(m, f"weight_ih_l{layer}{suffix}").data, order))
-            r.append(_gate_blocks(getattr(m, f"weight_hh_l{layer}{suffix}").data, order))
+            w.append(_gate_blocks(np.asarray(getattr(m, f"weight_ih_l{layer}{suffix}")), order))
+            r.append(_gate_blocks(np.asarray(getattr(m, f"weight_hh_l{layer}{suffix}")), order))
             gates = w[-1].shape[0]
             biases = [getattr(m, f"bias_{k}_l{layer}{suffix}") for k in ("ih", "hh")] if m.bias else [None, None]
-            b.append(np.concatenate([np.zeros(gates) if p is None else _gate_blocks(p.data, order) for p in biases]))
+            b.append(
+                np.concatenate([np.zeros(gates) if p is None else _gate_blocks(np.asarray(p), order) for p in biases])
+            )
         inputs = [x, g.const(np.stack(w), "W"), g.const(np.stack(r), "R"), g.const(np.stack(b), "B")]
         y = g.op(op_type, inputs, **attrs)  # (T, D, N, H)
         x = g.op("Reshape", [g.op("Transpose", [y], perm=[0, 2, 1, 3]), _ints(g, [0, 0, -1], "shape")])
@@ -152,12 +154,12 @@ def _affine(g: Any, weight: np.ndarray, bias: np.ndarray | None, x: str) -> str:
 
 
 def _linear(g: Any, m: L.Linear, x: str) -> str:
-    return _affine(g, m.weight.data, None if m.bias is None else m.bias.data, x)
+    return _affine(g, np.asarray(m.weight), None if m.bias is None else np.asarray(m.bias), x)
 
 
 def _layer_norm(g: Any, m: L.LayerNorm, x: str) -> str:
-    scale = m.weight.data if m.weight is not None else np.ones(m.normalized_shape)
-    shift = m.bias.data if m.bias is not None else np.zeros(m.normalized_shape)
+    scale = np.asarray(m.weight) if m.weight is not None else np.ones(m.normalized_shape)
+    shift = np.asarray(m.bias) if m.bias is not None else np.zeros(m.normalized_shape)
     return g.op("LayerNormalization", [x, g.const(scale, "gamma"), g.const(shift, "beta")], axis=-1, epsilon=m.eps)
 
 
@@ -188,8 +190,8 @@ def _extra_keys(g: Any, m: L.MultiheadAttention, k: str, v: str, project: Callab
     (a zero key/value appended to every head); k and v are (N, T, E), the result (N, heads, T', d)."""
     e, heads, d = m.embed_dim, m.num_heads, m.head_dim
     if m.bias_k is not None:
-        k = g.op("Concat", [k, _batch_rows(g, m.bias_k.data, k, [1, e])], axis=1)
-        v = g.op("Concat", [v, _batch_rows(g, m.bias_v.data, v, [1, e])], axis=1)
+        k = g.op("Concat", [k, _batch_rows(g, np.asarray(m.bias_k), k, [1, e])], axis=1)
+        v = g.op("Concat", [v, _batch_rows(g, np.asarray(m.bias_v), v, [1, e])], axis=1)
     k, v = project(k), project(v)
     if m.add_zero_attn:
         zeros = np.zeros((1, 1, 1, d))
@@ -202,7 +204,7 @@ def _self_attention(g: Any, m: L.MultiheadAttention, x: str, length: int, causal
     """softmax(Q Kᵀ/√d + mask) V per head, then the output projection; x is (N, T, E)."""
     _check_exportable_attention(m)
     e, heads, d = m.embed_dim, m.num_heads, m.head_dim
-    w, b = m.in_proj_weight.data, m.in_proj_bias.data if m.in_proj_bias is not None else None
+    w, b = np.asarray(m.in_proj_weight), np.asarray(m.in_proj_bias) if m.in_proj_bias is not None else None
     q, k, v = (_affine(g, w[i * e : (i + 1) * e], None if b is None else b[i * e : (i + 1) * e], x) for i in range(3))
     q = _heads(g, q, heads, d)
     k, v = _extra_keys(g, m, k, v, lambda t: _heads(g, t, heads, d))
@@ -264,7 +266,7 @@ def emitters(shape_of: Callable[[], tuple[int, ...]]) -> dict[type, Callable[[An
             "Add",
             [
                 _embedding(g, m.model.token, x, r),
-                g.const(m.model.position.weight.data[: shape_of()[1]], "positions"),
+                g.const(np.asarray(m.model.position.weight)[: shape_of()[1]], "positions"),
             ],
         ),
         L.TransformerEncoderLayer: lambda g, m, x, r: _encoder_layer(

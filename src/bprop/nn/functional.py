@@ -17,7 +17,7 @@ from bprop.tensor import Tensor
 
 
 def _array(x: Any) -> np.ndarray | None:
-    return None if x is None else (x.data if isinstance(x, Tensor) else np.asarray(x))
+    return None if x is None else (x._data if isinstance(x, Tensor) else np.asarray(x))
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

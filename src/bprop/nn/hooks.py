@@ -113,7 +113,7 @@ class _BackwardCatcher:
             return args
         for i, a in enumerate(args):
             if isinstance(a, Tensor) and not a.requires_grad:
-                self.zero_grads[i] = np.zeros_like(a.data) if a.dtype.kind == "f" else None
+                self.zero_grads[i] = np.zeros_like(a._data) if a.dtype.kind == "f" else None
         gather = _node(ModuleInputs, tuple(args[i] for i in self.arg_slots))
         gather.catcher = self
         gathered = Tensor._from_op(np.empty(0), gather)
@@ -121,7 +121,7 @@ class _BackwardCatcher:
         for slot, i in enumerate(self.arg_slots):
             node = _node(ModuleInput, (gathered,))
             node.slot = slot
-            wrapped[i] = Tensor._from_op(args[i].data, node)
+            wrapped[i] = Tensor._from_op(args[i]._data, node)
             wrapped[i]._version_counter = args[i]._version_counter  # the same memory
         return tuple(wrapped)
 
@@ -133,9 +133,9 @@ class _BackwardCatcher:
                 self.n_outputs += 1
                 out.register_hook(self._note(j))
 
-    def _note(self, j: int) -> Callable[[np.ndarray], None]:
-        def note_grad_output(grad: np.ndarray) -> None:
-            self.grad_outputs[j] = grad
+    def _note(self, j: int) -> Callable[[Tensor], None]:
+        def note_grad_output(grad: Tensor) -> None:
+            self.grad_outputs[j] = grad._data
             if not self.arg_slots and sum(g is not None for g in self.grad_outputs) == self.n_outputs:
                 self._call_hooks([None] * self.n_args, no_input_grad=True)  # torch: grad_input all None
 
@@ -173,7 +173,7 @@ class _BackwardCatcher:
 def _replacement(name: str, index: int, new: Any, old: np.ndarray | None) -> np.ndarray | None:
     if new is None:
         return None
-    new = np.asarray(getattr(new, "data", new))  # a Tensor is accepted as well as an ndarray
+    new = np.asarray(new)  # a Tensor or an ndarray
     if old is None:
         return new  # the engine checks its shape against the input's
     if new.shape != old.shape:
@@ -184,11 +184,6 @@ def _replacement(name: str, index: int, new: Any, old: np.ndarray | None) -> np.
 
 
 def _read_only(grads: list) -> tuple:
-    """Gradient arrays may be shared with other tensors: hooks see them read-only."""
-    views = []
-    for g in grads:
-        if g is not None:
-            g = g.view()
-            g.flags.writeable = False
-        views.append(g)
-    return tuple(views)
+    """Gradient arrays may be shared with other tensors: hooks see them as Tensors over
+    read-only views."""
+    return tuple(None if g is None else autograd.read_only_tensor(g) for g in grads)

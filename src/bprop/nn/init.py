@@ -4,7 +4,7 @@ fan_in = in_features (× kernel area for conv weights (out, in, kh, kw)), fan_ou
 xavier (Glorot): std = gain·√(2/(fan_in + fan_out)), keeping the variance of activations and of
 gradients alike; kaiming (He): std = gain/√fan with gain = √(2/(1 + a²)) for (leaky) ReLU, which
 halves the variance it keeps. A uniform draw on [−b, b] has std b/√3, which gives the uniform
-bounds b = √3·std. Every function writes into ``tensor.data`` (no graph is recorded), draws
+bounds b = √3·std. Every function writes into the tensor's array (no graph is recorded), draws
 from ``bprop.random.generator()`` so that ``bp.manual_seed`` repeats it, and returns the tensor.
 """
 
@@ -64,7 +64,7 @@ def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
 
 
 def _fill(t: Tensor, values: np.ndarray) -> Tensor:
-    t.data[...] = values.astype(t.dtype, copy=False)
+    t._data[...] = values.astype(t.dtype, copy=False)
     bump_version(t._version_counter)
     return t
 
@@ -81,7 +81,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``."""
-    tensor.data[...] = val
+    tensor._data[...] = val
     bump_version(tensor._version_counter)
     return tensor
 
@@ -97,7 +97,7 @@ def ones_(tensor: Tensor) -> Tensor:
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """U(−b, b) with b = gain·√(6/(fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         return tensor
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
@@ -106,7 +106,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """N(0, std²) with std = gain·√(2/(fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         return tensor
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -121,7 +121,7 @@ def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """U(−b, b) with b = √3·gain/√fan; ``a`` is the leaky ReLU's negative slope."""
-    if tensor.data.size == 0:  # torch makes this a no-op too (a fan of 0 has no std)
+    if tensor._data.size == 0:  # torch makes this a no-op too (a fan of 0 has no std)
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
@@ -129,6 +129,6 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """N(0, std²) with std = gain/√fan; ``a`` is the leaky ReLU's negative slope."""
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))

@@ -24,7 +24,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True):
-        array = data.data if isinstance(data, Tensor) else np.asarray(data)
+        array = data._data if isinstance(data, Tensor) else np.asarray(data)
         if array.dtype.kind != "f":
             array = array.astype(np.float32)
         super().__init__(array, dtype=array.dtype, requires_grad=requires_grad)
@@ -174,7 +174,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad[...] = 0
+                param._grad._data[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for param in self.parameters():
@@ -189,8 +189,9 @@ class Module:
         for module in self.modules():
             for param in module._parameters.values():
                 if param is not None:
-                    param.data = param.data.astype(dtype)
-                    param.grad = None if param.grad is None else param.grad.astype(dtype)
+                    param._data = param._data.astype(dtype)
+                    if param._grad is not None:
+                        param._grad = Tensor._from_op(param._grad._data.astype(dtype), None)
             for name, buf in module._buffers.items():
                 if isinstance(buf, np.ndarray) and buf.dtype.kind == "f":
                     module._buffers[name] = buf.astype(dtype)
@@ -214,10 +215,10 @@ class Module:
         for path, module in self.named_modules():
             for name, param in module._parameters.items():
                 if param is not None:
-                    state[f"{path}.{name}" if path else name] = param.data.copy()
+                    state[f"{path}.{name}" if path else name] = param._data.copy()
             for name, buf in module._buffers.items():
                 if buf is not None:
-                    value = buf.data if isinstance(buf, Tensor) else buf
+                    value = buf._data if isinstance(buf, Tensor) else buf
                     state[f"{path}.{name}" if path else name] = np.array(value, copy=True)
         return state
 
@@ -245,7 +246,7 @@ class Module:
                 continue
             value = np.asarray(getattr(state_dict[key], "data", state_dict[key]))
             current = getattr(module, kind)[name]
-            current_data = current.data if isinstance(current, Tensor) else np.asarray(current)
+            current_data = current._data if isinstance(current, Tensor) else np.asarray(current)
             if value.shape != current_data.shape:
                 bad_shapes.append(f"{key}: checkpoint {value.shape}, model {current_data.shape}")
         if bad_shapes:
@@ -256,7 +257,7 @@ class Module:
             value = np.asarray(getattr(state_dict[key], "data", state_dict[key]))
             current = getattr(module, kind)[name]
             if isinstance(current, Tensor):
-                current.data = value.astype(current.data.dtype, copy=True)
+                current._data = value.astype(current._data.dtype, copy=True)
             else:
                 getattr(module, kind)[name] = value.astype(np.asarray(current).dtype, copy=True)
         return missing, unexpected

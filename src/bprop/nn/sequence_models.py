@@ -113,7 +113,7 @@ def sample_tokens(
     with no_grad():
         for _ in range(length):
             window = np.array([tokens[-context:]])
-            scores = model(Tensor(window)).data[0, :, -1].astype(np.float64) / temperature
+            scores = model(Tensor(window))._data[0, :, -1].astype(np.float64) / temperature
             probs = np.exp(scores - scores.max())
             tokens.append(int(rng.choice(len(probs), p=probs / probs.sum())))
     return tokens

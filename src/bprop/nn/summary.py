@@ -24,7 +24,7 @@ def capture_outputs(model: Module, x: Tensor) -> list[tuple[str, Module, np.ndar
         def recording(*args: Any, **kwargs: Any) -> Any:
             out = original(module, *args, **kwargs)
             main = out if isinstance(out, Tensor) else out[0]  # recurrent layers: (output, final states)
-            records.append((name or type(module).__name__, module, main.data))
+            records.append((name or type(module).__name__, module, main._data))
             return out
 
         return recording

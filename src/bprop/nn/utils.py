@@ -25,7 +25,7 @@ def clip_grad_norm_(
     before clipping, as torch does.
     """
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = [p._grad._data for p in params if p._grad is not None]
     if not grads:
         return Tensor(np.zeros((), np.float32))
     norm_type = float(norm_type)
@@ -33,16 +33,18 @@ def clip_grad_norm_(
         raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
     if math.isinf(norm_type):
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+        if any(np.isnan(g).any() for g in grads):
+            total = math.nan  # np.max propagates NaN per gradient, Python's max does not across them
     else:
         per_tensor = [np.linalg.norm(g.reshape(-1).astype(np.float64), ord=norm_type) for g in grads]
         total = float(np.linalg.norm(np.array(per_tensor), ord=norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
-            "pass error_if_nonfinite=False to clip anyway"
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is non-finite ({total}), "
+            "so it cannot be clipped; pass error_if_nonfinite=False to scale them by it anyway"
         )
     coefficient = max_norm / (total + 1e-6)
-    if coefficient < 1.0:
+    if not coefficient >= 1.0:  # NaN too: as torch, a NaN norm makes every gradient NaN
         for g in grads:
             g *= np.asarray(coefficient, dtype=g.dtype)
     return Tensor(np.asarray(total, dtype=grads[0].dtype))

@@ -160,3 +160,50 @@ class Std(Function):
             scale = np.where(out == 0, np.zeros((), out.dtype), 1.0 / (ctx.denom * out))
         gx = _expand_back(grad_out, ctx.axes, ctx.keepdim, centred.ndim) * (centred * scale)
         return (gx.astype(centred.dtype, copy=False),)
+
+
+class Norm(Function):
+    """y = ‖x‖_p = (Σ_i |x_i|^p)^(1/p) over the reduced dims, or max_i |x_i| for p = ∞ (torch's
+    ``vector_norm``).
+
+    ∂y/∂x_i = sign(x_i)·|x_i|^(p−1) / y^(p−1)   (p = 2: x_i / y;  p = 1: sign(x_i)).
+    At y = 0 the norm is a cone, ‖εv‖ = |ε|·‖v‖, with no derivative; its centred difference is 0
+    in every direction and torch gives 0 there, so ∂y/∂x = 0. For p = ∞, ∂y/∂x_i = sign(x_i) at the
+    entries where |x_i| = y, ties sharing it equally (as amax).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, p: float, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
+        if not p > 0:
+            raise ValueError(f"norm: p must be positive or inf, got {p}")
+        axes = normalise_dims(dim, x.ndim)
+        magnitude = np.abs(x)
+        if p == np.inf:
+            if any(x.shape[a] == 0 for a in axes):
+                raise ValueError(f"norm(p=inf): cannot reduce an empty dim (shape {x.shape}, dims {axes})")
+            out = np.max(magnitude, axis=axes, keepdims=True)
+        elif p == 2:
+            out = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+        elif p == 1:
+            out = np.sum(magnitude, axis=axes, keepdims=True)
+        else:
+            out = np.sum(magnitude**p, axis=axes, keepdims=True) ** (1 / p)
+        ctx.x, ctx.out, ctx.p, ctx.axes, ctx.keepdim = x, out, p, axes, keepdim
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        x, out, p = ctx.x, ctx.out, ctx.p
+        zero = np.zeros((), x.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if p == np.inf:
+                hit = (np.abs(x) == out) | np.isnan(x)
+                local = np.sign(x) * hit / hit.sum(axis=ctx.axes, keepdims=True, dtype=x.dtype)
+            elif p == 1:
+                local = np.sign(x)
+            elif p == 2:
+                local = np.where(out == 0, zero, x / out)
+            else:
+                local = np.where(out == 0, zero, np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1))
+        gx = _expand_back(grad_out, ctx.axes, ctx.keepdim, x.ndim) * local
+        return (gx.astype(x.dtype, copy=False),)

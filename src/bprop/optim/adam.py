@@ -80,14 +80,14 @@ class Adam(Optimizer):
     def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if not state:
-            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            state.update(step=0, exp_avg=np.zeros_like(p._data), exp_avg_sq=np.zeros_like(p._data))
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(p._data)
         state["step"] += 1
         t = state["step"]
         decoupled = group["decoupled_weight_decay"]
         if wd and decoupled:
-            p.data *= 1 - lr * wd
+            p._data *= 1 - lr * wd
         g = self.direction(p, group["maximize"], 0.0 if decoupled else wd)
         tmp = self.workspace(p, 1)
         exp_avg, v = self.update_moments(state, g, beta1, beta2, tmp)
@@ -99,4 +99,4 @@ class Adam(Optimizer):
         denom += group["eps"]
         np.divide(exp_avg, denom, out=tmp)
         tmp *= step_size
-        p.data -= tmp
+        p._data -= tmp

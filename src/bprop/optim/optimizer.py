@@ -4,7 +4,7 @@ An optimizer owns ``param_groups`` — a list of dicts, each with ``'params'`` (
 and that group's hyper-parameters — and ``state``, a dict from parameter to that parameter's
 buffers (momentum, running moments…). ``step()`` updates every parameter that has a ``.grad``.
 
-Updates work on raw arrays in place (``param.data``, the state buffers and two reusable
+Updates work on raw arrays in place (``param._data``, the state buffers and two reusable
 workspaces per dtype, each as large as the largest parameter), so they build no autograd
 graph, allocate nothing per step once warm, keep each parameter's dtype, and never modify
 ``.grad`` (a caller may still read it after the step).
@@ -52,7 +52,7 @@ class Optimizer:
         raise NotImplementedError
 
     def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        """Update ``p.data`` in place from ``p.grad`` (not None) and ``state`` (empty at first)."""
+        """Update ``p._data`` in place from ``p._grad._data`` (p.grad not None) and ``state`` (empty at first)."""
         raise NotImplementedError
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -91,7 +91,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.fill(0)
+                    p._grad._data.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter with a gradient; parameters whose ``.grad`` is None
@@ -103,7 +103,7 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
+                if p._grad is not None:
                     self.update(p, group, self.state[p])
                     bump_version(p._version_counter)  # as torch: a graph saved before the step is stale
         return loss
@@ -111,23 +111,23 @@ class Optimizer:
     # ----- helpers for the in-place updates ----------------------------------------------
     def workspace(self, p: Tensor, slot: int) -> np.ndarray:
         """A scratch array shaped and typed like ``p``, reused across parameters and steps."""
-        key = (slot, p.data.dtype)
+        key = (slot, p._data.dtype)
         flat = self._workspaces.get(key)
-        if flat is None or flat.size < p.data.size:
-            flat = self._workspaces[key] = np.empty(p.data.size, dtype=p.data.dtype)
-        return flat[: p.data.size].reshape(p.data.shape)
+        if flat is None or flat.size < p._data.size:
+            flat = self._workspaces[key] = np.empty(p._data.size, dtype=p._data.dtype)
+        return flat[: p._data.size].reshape(p._data.shape)
 
     def direction(self, p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
         """g = ±∇ + λθ (the gradient as the update rules use it), in workspace 0 when it
         differs from ``p.grad``, which is never written to."""
         if not maximize and not weight_decay:
-            return p.grad
+            return p._grad._data
         g = self.workspace(p, 0)
         if weight_decay:
-            np.multiply(p.data, weight_decay, out=g)
-            (np.subtract if maximize else np.add)(g, p.grad, out=g)
+            np.multiply(p._data, weight_decay, out=g)
+            (np.subtract if maximize else np.add)(g, p._grad._data, out=g)
         else:
-            np.negative(p.grad, out=g)
+            np.negative(p._grad._data, out=g)
         return g
 
     def lerp_(self, avg: np.ndarray, g: np.ndarray, weight: float, tmp: np.ndarray) -> None:
@@ -208,13 +208,13 @@ class Optimizer:
 def _cast_state(value: Any, p: Tensor, index: int, name: str) -> Any:
     if not isinstance(value, np.ndarray):
         return value
-    if value.ndim == 0 and p.data.ndim != 0:  # a counter kept as a 0-d array (torch keeps 'step' so)
+    if value.ndim == 0 and p._data.ndim != 0:  # a counter kept as a 0-d array (torch keeps 'step' so)
         return value.item()
-    if value.shape != p.data.shape:
+    if value.shape != p._data.shape:
         raise ValueError(
-            f"loaded state '{name}' of parameter {index} has shape {value.shape}, the parameter {p.data.shape}"
+            f"loaded state '{name}' of parameter {index} has shape {value.shape}, the parameter {p._data.shape}"
         )
-    return np.array(value, dtype=p.data.dtype, copy=True)
+    return np.array(value, dtype=p._data.dtype, copy=True)
 
 
 def check_non_negative(group: dict[str, Any], *names: str) -> None:

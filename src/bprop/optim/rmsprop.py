@@ -62,11 +62,11 @@ class RMSprop(Optimizer):
     def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
-            state.update(step=0, square_avg=np.zeros_like(p.data))
+            state.update(step=0, square_avg=np.zeros_like(p._data))
             if momentum > 0:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(p._data)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(p._data)
         state["step"] += 1
         g = self.direction(p, group["maximize"], group["weight_decay"])
         tmp = self.workspace(p, 1)
@@ -92,4 +92,4 @@ class RMSprop(Optimizer):
             np.multiply(buf, group["lr"], out=tmp)
         else:
             tmp *= group["lr"]
-        p.data -= tmp
+        p._data -= tmp

@@ -36,7 +36,7 @@ class ScikitLearnAdam(Adam):
 
     def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         if not state:
-            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            state.update(step=0, exp_avg=np.zeros_like(p._data), exp_avg_sq=np.zeros_like(p._data))
         state["step"] += 1
         (beta1, beta2), decay, t = group["betas"], group["weight_decay"], state["step"]
         step_size = group["lr"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
@@ -46,4 +46,4 @@ class ScikitLearnAdam(Adam):
         tmp += group["eps"]
         np.divide(m, tmp, out=tmp)
         tmp *= step_size
-        p.data -= tmp
+        p._data -= tmp

@@ -66,7 +66,7 @@ class SGD(Optimizer):
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype, copy=True)
+                buf = state["momentum_buffer"] = np.array(g, dtype=p._data.dtype, copy=True)
             else:
                 buf *= momentum
                 if dampening:
@@ -81,4 +81,4 @@ class SGD(Optimizer):
             else:
                 g = buf
         np.multiply(g, group["lr"], out=step)
-        p.data -= step
+        p._data -= step

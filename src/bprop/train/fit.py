@@ -140,7 +140,7 @@ class Trainer:
         total = 0.0
         for p in self.model.parameters():
             if p.grad is not None:
-                flat = p.grad.reshape(-1)
+                flat = np.asarray(p.grad).reshape(-1)
                 total += float(np.dot(flat, flat))
         return math.sqrt(total)
 
@@ -163,7 +163,7 @@ class Trainer:
             )
         self.optimizer.step()
         self.step += 1
-        return value, norm, self.batch_metrics(scores.data, y.data)
+        return value, norm, self.batch_metrics(np.asarray(scores), np.asarray(y))
 
     def train_epoch(self, epochs: int, quiet: bool) -> dict[str, float]:
         """One pass over the loader (or the rest of one stopped part-way); the logs hold
@@ -392,8 +392,8 @@ def _outputs_and_targets(model: Module, loader: DataLoader) -> tuple[np.ndarray,
     try:
         with no_grad():
             for batch in loader:
-                outputs.append(model(batch[0]).data)
-                targets.append(batch[1].data if len(batch) > 1 else None)
+                outputs.append(np.asarray(model(batch[0])))
+                targets.append(np.asarray(batch[1]) if len(batch) > 1 else None)
     finally:
         model.train(was_training)
     if not outputs:

@@ -69,7 +69,7 @@ class DeltaRecorder(Callback):
         def record(module: Any, args: tuple, output: Any) -> None:
             if not module.training:
                 return  # evaluation passes do not count towards "never active while training"
-            data = output.data
+            data = np.asarray(output)
             axes = tuple(i for i in range(data.ndim) if i != 1) if data.ndim > 1 else (0,)
             active = (data > 0).any(axis=axes)
             seen = self._active.get(label)

@@ -168,13 +168,13 @@ def _checked_chain(model: nn.Module, x: np.ndarray) -> list[nn.Module]:
     if not isinstance(model, nn.Sequential) or type(model).forward is not nn.Sequential.forward:
         state = get_rng_state()  # the model's own forward must be this chain (same dropout draws)
         with no_grad():
-            whole = copy.deepcopy(model)(Tensor(x)).data
+            whole = np.asarray(copy.deepcopy(model)(Tensor(x)))
             set_rng_state(state)
             h = Tensor(x)
             for layer in copy.deepcopy(nn.Sequential(*layers)):
                 h = layer(h)
         set_rng_state(state)
-        if whole.shape != h.shape or not np.allclose(whole, h.data, atol=1e-10):
+        if whole.shape != h.shape or not np.allclose(whole, np.asarray(h), atol=1e-10):
             raise ValueError(f"explain: {type(model).__name__} is not a chain of layers in the order it registers them")
     return layers
 
@@ -215,7 +215,7 @@ class _Run:
             out = layer(self.leaves[-1])
             self.masks.append(self._mask(layer, x.dtype) if isinstance(layer, nn.Dropout) else None)
             self.outputs.append(out)
-            self.leaves.append(Tensor(out.data.copy(), requires_grad=True))
+            self.leaves.append(Tensor(np.asarray(out).copy(), requires_grad=True))
 
     def _mask(self, layer: nn.Dropout, dtype: Any) -> np.ndarray | None:
         """The mask the last forward drew: the same layer on ones, from the same random state."""
@@ -224,7 +224,7 @@ class _Run:
         after = get_rng_state()
         set_rng_state(self.states[-1])
         with no_grad():
-            scaled = layer(Tensor(np.ones(self.leaves[-1].shape, dtype=dtype))).data
+            scaled = np.asarray(layer(Tensor(np.ones(self.leaves[-1].shape, dtype=dtype))))
         set_rng_state(after)
         return (scaled != 0).astype(np.float64)
 
@@ -237,7 +237,7 @@ class _Run:
                 set_rng_state(self.states[i])
                 t = self.layers[i](t)
         set_rng_state(after)
-        return t.data
+        return np.asarray(t)
 
 
 def _autograd_loss(loss: str, out: Tensor, target: Any) -> Tensor:
@@ -286,7 +286,7 @@ def explain(
         run = _Run(layers, x)
     except ValueError as err:
         raise ValueError(f"explain: the batch x of shape {x.shape} does not fit the network: {err}") from None
-    out = run.outputs[-1].data
+    out = np.asarray(run.outputs[-1])
     targets, autograd_target = _targets(loss, y, out.shape)
 
     def loss_of(output: np.ndarray) -> float:
@@ -302,7 +302,7 @@ def explain(
     deltas = [delta] * len(layers)
     for i in reversed(range(len(layers))):
         deltas[i] = delta
-        works[i] = derive(layers[i], run.leaves[i].data, run.outputs[i].data, delta, run.masks[i])
+        works[i] = derive(layers[i], np.asarray(run.leaves[i]), np.asarray(run.outputs[i]), delta, run.masks[i])
         delta = works[i].grad_input
 
     # autograd, layer by layer: each layer's own graph, fed autograd's δ from above
@@ -315,7 +315,7 @@ def explain(
     rng = np.random.default_rng(seed)
 
     def loss_at(array: np.ndarray, start: int, nudge_input: bool) -> float:
-        h = array if nudge_input else run.leaves[start].data
+        h = array if nudge_input else np.asarray(run.leaves[start])
         return loss_of(run.output_from(start, h)) if start < len(layers) else loss_of(h)
 
     def numeric(array: np.ndarray, start: int, nudge_input: bool) -> tuple[np.ndarray, int, np.ndarray]:
@@ -341,18 +341,28 @@ def explain(
     numbering = notes_numbering(layers)
     last = max((i for i, (_, role) in enumerate(numbering) if role == "z"), default=len(layers) - 1)
     output_error = Check(
-        deltas[last], run.leaves[last + 1].grad, *numeric(run.leaves[last + 1].data.copy(), last + 1, True)
+        deltas[last], np.asarray(run.leaves[last + 1].grad), *numeric(np.array(run.leaves[last + 1]), last + 1, True)
     )
     for i, (layer, work) in enumerate(zip(layers, works)):
         for line in work.backward:
             if line.check == "input":
-                line.result = Check(line.value, run.leaves[i].grad, *numeric(run.leaves[i].data.copy(), i, True))
+                line.result = Check(
+                    line.value, np.asarray(run.leaves[i].grad), *numeric(np.asarray(run.leaves[i]).copy(), i, True)
+                )
             elif line.check is not None:
                 param = getattr(layer, line.check)
-                line.result = Check(line.value, param.grad, *numeric(param.data, i, False))
+                line.result = Check(line.value, np.asarray(param.grad), *numeric(np.asarray(param), i, False))
 
     steps = [
-        LayerStep(i + 1, label(layer), run.leaves[i].data, run.outputs[i].data, deltas[i], works[i], *numbering[i])
+        LayerStep(
+            i + 1,
+            label(layer),
+            np.asarray(run.leaves[i]),
+            np.asarray(run.outputs[i]),
+            deltas[i],
+            works[i],
+            *numbering[i],
+        )
         for i, layer in enumerate(layers)
     ]
     new_loss = _loss_after_step(run, layers, works, lr, loss_of)
@@ -382,10 +392,10 @@ def _loss_after_step(run: _Run, layers: list[nn.Module], works: list[LayerWork],
     for layer, work in zip(layers, works):
         for name, grad in work.grad_params.items():
             param = getattr(layer, name)
-            saved.append((param, param.data.copy()))
+            saved.append((param, np.asarray(param).copy()))
             param.data -= lr * grad
     try:
-        return loss_of(run.output_from(0, run.leaves[0].data))
+        return loss_of(run.output_from(0, np.asarray(run.leaves[0])))
     finally:
         for param, data in saved:
             param.data[...] = data

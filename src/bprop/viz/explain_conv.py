@@ -172,8 +172,8 @@ def explain_conv(
         grad_x,
         grad_k[0, 0],
         float(grad_b[0]),
-        xt.grad[0, 0],
-        kt.grad[0, 0],
+        np.asarray(xt.grad)[0, 0],
+        np.asarray(kt.grad)[0, 0],
         numeric(x, True),
         numeric(k, False),
     )

@@ -105,7 +105,7 @@ def pool_geometry(layer: nn.Module) -> tuple[tuple[int, int], tuple[int, int], t
 
 # ----- one function per layer kind ----------------------------------------------------------
 def _linear(layer: nn.Linear, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
-    w, b = layer.weight.data, None if layer.bias is None else layer.bias.data
+    w, b = np.asarray(layer.weight), None if layer.bias is None else np.asarray(layer.bias)
     dx, dw, db = np.zeros(x.shape), np.zeros(w.shape), np.zeros(w.shape[0])
     for n in range(x.shape[0]):  # the notes' one-sample formulas, summed over the batch
         dw_n, dx[n], db_n = ref.affine_backward(w, x[n], delta[n])
@@ -180,8 +180,8 @@ def _dropout(layer: nn.Dropout, x: np.ndarray, y: np.ndarray, delta: np.ndarray,
 
 def _batch_norm(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
     c, eps = layer.num_features, layer.eps
-    gamma = layer.weight.data if layer.weight is not None else np.ones(c)
-    beta = layer.bias.data if layer.bias is not None else np.zeros(c)
+    gamma = np.asarray(layer.weight) if layer.weight is not None else np.ones(c)
+    beta = np.asarray(layer.bias) if layer.bias is not None else np.zeros(c)
     m = x.size // c
     per = {2: "N", 3: "N·L", 4: "N·H·W"}[x.ndim]
     column = (1, c) + (1,) * (x.ndim - 2)  # a per-channel vector against (N, C, …)
@@ -233,8 +233,8 @@ def _layer_norm(layer: nn.LayerNorm, x: np.ndarray, y: np.ndarray, delta: np.nda
     shape, eps = layer.normalized_shape, layer.eps
     axes = tuple(range(x.ndim - len(shape), x.ndim))
     lead = tuple(range(x.ndim - len(shape)))
-    gamma = layer.weight.data if layer.weight is not None else np.ones(shape)
-    beta = layer.bias.data if layer.bias is not None else np.zeros(shape)
+    gamma = np.asarray(layer.weight) if layer.weight is not None else np.ones(shape)
+    beta = np.asarray(layer.bias) if layer.bias is not None else np.zeros(shape)
     mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
     s = np.sqrt(var + eps)
     x_hat = (x - mu) / s
@@ -277,7 +277,7 @@ def _dilated_kernel(k: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
 
 
 def _conv(layer: nn.Conv2d, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
-    k = layer.weight.data
+    k = np.asarray(layer.weight)
     k_dil = _dilated_kernel(k, layer.dilation)
     (u, v), (a, b), groups = layer.stride, layer.padding, layer.groups
     c_per, o_per = k.shape[1], k.shape[0] // groups
@@ -294,7 +294,7 @@ def _conv(layer: nn.Conv2d, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: 
     if layer.dilation != (1, 1):
         forward.append(Line(f"K dilated by {layer.dilation} (zeros between the taps), K[0, 0]", k_dil[0, 0]))
     if layer.bias is not None:
-        forward.append(Line("b", layer.bias.data))
+        forward.append(Line("b", np.asarray(layer.bias)))
     note = f"stride ({u}, {v}), padding ({a}, {b})" + (f", {groups} groups" if groups > 1 else "")
     forward.append(Line("y[n, o] = b[o] + Σ_c x̃[n, c] ⋆ K[o, c]   (⋆: cross-correlation, x̃: x padded)", y, note))
     backward = _conv_walkthrough(x, k_dil, delta, (u, v), (a, b))

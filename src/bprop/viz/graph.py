@@ -37,7 +37,7 @@ def draw_graph(
     keeps the graph's structure; only leaves keep their values)."""
     names = {id(t): name for name, t in (params or {}).items()}
     out_id = f"t{id(output)}"
-    values = describe(output.data, "=") if show_values else ""
+    values = describe(np.asarray(output), "=") if show_values else ""
     lines = [
         "digraph bprop {",
         '  rankdir=LR; node [fontname="Helvetica", fontsize=10];',
@@ -69,8 +69,8 @@ def draw_graph(
                 seen.add(id(parent))
                 default = "parameter" if parent.requires_grad else "input"
                 text = f"{names.get(id(parent), default)} {tuple(parent.shape)}"
-                text += describe(parent.data, "=") if show_values else ""
-                text += describe(parent.grad, "grad") if show_grads else ""
+                text += describe(np.asarray(parent), "=") if show_values else ""
+                text += describe(None if parent.grad is None else np.asarray(parent.grad), "grad") if show_grads else ""
                 colour = "#f8e8c8" if parent.requires_grad else "#eeeeee"
                 lines.append(f'  {leaf} [label="{text}", shape=ellipse, style=filled, fillcolor="{colour}"];')
             lines.append(f"  {leaf} -> n{id(node)};")

@@ -23,7 +23,7 @@ ACTIVATION_LAYERS = (L.ReLU, L.LeakyReLU, L.Sigmoid, L.Tanh, L.GELU)
 
 class VizRecorder(Callback):
     def __init__(self, probe: Any = None, every: int = 10):
-        self.probe = None if probe is None else (probe.data if isinstance(probe, Tensor) else np.asarray(probe))
+        self.probe = None if probe is None else np.asarray(probe)
         self.every = every
         self.steps: list[int] = []
         self.grad_norms: dict[str, list[float]] = {}
@@ -36,10 +36,10 @@ class VizRecorder(Callback):
         self.steps.append(trainer.step)
         for name, p in trainer.model.named_parameters():
             if p.ndim >= 2 and p.grad is not None:
-                self.grad_norms.setdefault(name, []).append(float(np.linalg.norm(p.grad)))
+                self.grad_norms.setdefault(name, []).append(float(np.linalg.norm(np.asarray(p.grad))))
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
-        self.weights = {name: p.data.copy() for name, p in trainer.model.named_parameters() if p.ndim >= 2}
+        self.weights = {name: np.asarray(p).copy() for name, p in trainer.model.named_parameters() if p.ndim >= 2}
         if self.probe is not None:
             outputs = capture_outputs(trainer.model, Tensor(self.probe))
             self.activations = {

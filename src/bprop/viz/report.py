@@ -283,7 +283,7 @@ def write_run_report(run_dir: Path) -> Path:
     deltas = _run_file(run_dir / "delta.npz", DeltaRecorder.load)
     examples = _run_file(run_dir / "examples.npz", load)
     if not recorder.weights:
-        recorder.weights = {n: p.data for n, p in model.named_parameters() if p.ndim >= 2}
+        recorder.weights = {n: np.asarray(p) for n, p in model.named_parameters() if p.ndim >= 2}
     classes = examples["classes"] if examples else [str(c) for c in range(config["num_classes"])]
     try:
         return write_report(

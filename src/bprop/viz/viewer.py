@@ -179,8 +179,9 @@ def _record_backward(loss: Tensor, nodes: list[_Node]) -> None:
         t = node.tensor
         if t is not None and t.requires_grad:
 
-            def catch(grad: np.ndarray, node: _Node = node) -> None:
-                node.delta = np.array(grad, dtype=np.float64) if node.delta is None else node.delta + grad
+            def catch(grad: Tensor, node: _Node = node) -> None:
+                delta = np.array(grad, dtype=np.float64)
+                node.delta = delta if node.delta is None else node.delta + delta
 
             handles.append(t.register_hook(catch))
     try:
@@ -202,15 +203,15 @@ def view(
     check_lang(lang)
     if not isinstance(loss, Tensor) or loss.grad_fn is None:
         raise ValueError("view: expected a loss computed from tensors that require grad (it has no graph)")
-    if loss.data.size != 1:
+    if np.asarray(loss).size != 1:
         raise ValueError(f"view: the loss must be a scalar, got shape {tuple(loss.shape)}")
     if loss.grad_fn.freed:
         raise ValueError("view: this graph was freed by an earlier backward(); call view instead of backward")
     nodes = _graph(loss, params or {})
-    values = {node.id: _numbers(node.tensor.data) for node in nodes}  # before backward frees them
+    values = {node.id: _numbers(np.asarray(node.tensor)) for node in nodes}  # before backward frees them
     rng = np.random.default_rng(0)
     for node in nodes:
-        small = all(nodes[i].tensor.data.size <= CHECKED for i in node.inputs)
+        small = all(np.asarray(nodes[i].tensor).size <= CHECKED for i in node.inputs)
         if node.kind == "op" and small:
             row = _check_node(node.id, node.context, rng, 16, 1e-6)
             kinks = text("viewer.kinks", lang, count=row.kinks) if row.kinks else ""
@@ -245,7 +246,7 @@ def view(
             for n in nodes
         ],
         "steps": steps,
-        "loss": float(np.asarray(loss.data).reshape(-1)[0]),
+        "loss": float(np.asarray(loss).reshape(-1)[0]),
         "text": {
             key.split(".", 1)[1]: texts[LANGUAGES.index(lang)]
             for key, texts in CATALOGUE.items()

@@ -199,7 +199,7 @@ def test_separate_projections_have_torchs_names_shapes_and_init():
         w = getattr(mha, name).data
         assert np.abs(w).max() <= bound and abs(w.std() - bound / np.sqrt(3)) < 0.1 * bound, name
     for name in ("bias_k", "bias_v"):  # xavier_normal_ of (1, 1, E): fan_in = fan_out = E
-        assert abs(getattr(mha, name).data.std() - 1 / 16) < 0.015, name
+        assert abs(np.asarray(getattr(mha, name).data).std() - 1 / 16) < 0.015, name
     assert np.all(mha.in_proj_bias.data == 0) and np.all(mha.out_proj.bias.data == 0)
     same = nn.MultiheadAttention(8, 2, kdim=8, vdim=8)
     assert same._qkv_same_embed_dim and same.q_proj_weight is None and same.bias_k is None

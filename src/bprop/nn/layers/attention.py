@@ -23,7 +23,7 @@ def _additive(mask: Any, dtype: np.dtype, what: str) -> np.ndarray | None:
     (added to the scores) as an additive float mask."""
     if mask is None:
         return None
-    array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    array = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if array.dtype == bool:
         return np.where(array, -np.inf, 0.0).astype(dtype)
     if array.dtype.kind != "f":

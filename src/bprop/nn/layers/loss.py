@@ -15,7 +15,7 @@ def _as_buffer(value: Any) -> np.ndarray | None:
     """Class weights are buffers, as in torch: in the state dict, and cast by ``.to(dtype)``."""
     if value is None:
         return None
-    return np.asarray(value.data if isinstance(value, Tensor) else value)
+    return np.asarray(value._data if isinstance(value, Tensor) else value)
 
 
 class _Loss(Module):
