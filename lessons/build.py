@@ -25,13 +25,16 @@ def md(en: str, zh: str) -> tuple[str, str, str]:
 
 def unwrap(text: str) -> str:
     """Join the wrapped lines of each paragraph and list item — a line break inside a Chinese
-    paragraph renders as a space between two characters — with a space only where neither side
-    is Chinese; and use Chinese quotation marks."""
+    paragraph renders as a space between two characters — with no space between two Chinese
+    characters or beside full-width punctuation, and a space between Chinese and Latin text; and
+    use Chinese quotation marks."""
     lines: list[str] = []
     for line in text.split("\n"):
         starts_block = not line.strip() or re.match(r"(\* |#|\d+\. |\|)", line)
         if lines and lines[-1].strip() and not starts_block:
-            joint = "" if wide(lines[-1][-1]) or wide(line.strip()[0]) else " "
+            left, right = lines[-1][-1], line.strip()[0]
+            closed = punctuation(left) or punctuation(right) or (chinese(left) and chinese(right))
+            joint = "" if closed else " "
             lines[-1] = lines[-1].rstrip() + joint + line.strip()
         else:
             lines.append(line)
@@ -39,9 +42,13 @@ def unwrap(text: str) -> str:
     return "`".join(re.sub(r'"([^"\n]*)"', r"“\1”", part) if i % 2 == 0 else part for i, part in enumerate(parts))
 
 
-def wide(ch: str) -> bool:
-    """A Chinese character or full-width punctuation: no space next to it."""
-    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" or ch in "—“”‘’…"
+def chinese(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def punctuation(ch: str) -> bool:
+    """Full-width punctuation, which takes no space beside it."""
+    return "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef" or ch in "—“”‘’…"
 
 
 def code(en: str, zh: str | None = None) -> tuple[str, str, str]:
