@@ -419,7 +419,12 @@ each op's backward formula and a local finite-difference check.
 model, x0, y0 = teaching_network()
 loss = 0.5 * ((model(bp.tensor(x0[None])) - bp.tensor(y0[None])) ** 2).sum()
 bp.viz.view_inline(loss, dict(model.named_parameters()))
-"""
+""",
+        """
+model, x0, y0 = teaching_network()
+loss = 0.5 * ((model(bp.tensor(x0[None])) - bp.tensor(y0[None])) ** 2).sum()
+bp.viz.view_inline(loss, dict(model.named_parameters()), lang="zh")
+""",
     ),
     md(
         """

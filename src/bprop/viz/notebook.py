@@ -61,13 +61,13 @@ def explanation_html(explanation: Any, lang: str = "en") -> str:
     return InlinePage(explanation.to_html(lang), "bprop explain", 640)._repr_html_()
 
 
-def view_inline(loss: Any, params: dict[str, Any] | None = None, height: int = 640) -> InlinePage:
+def view_inline(loss: Any, params: dict[str, Any] | None = None, lang: str = "en", height: int = 640) -> InlinePage:
     """``bp.viz.view`` shown in the notebook: runs ``loss.backward()`` (the same ``.grad``) and
-    returns the step-through page inline, its buttons working inside the notebook."""
+    returns the step-through page inline (in ``lang``), its buttons working inside the notebook."""
     from bprop.viz.viewer import view
 
     with tempfile.TemporaryDirectory() as folder:
-        path = view(loss, params, Path(folder) / "viewer.html")
+        path = view(loss, params, Path(folder) / "viewer.html", lang=lang)
         page = path.read_text(encoding="utf-8")
     return InlinePage(page, "bprop viewer", height)
 
