@@ -1,5 +1,6 @@
 """Exercise mode: the written files, right answers graded right, typical wrong answers named."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -280,3 +281,23 @@ def test_grading_does_not_depend_on_the_learner_touching_inputs(tmp_path):
     assert check_file(with_backward("batchnorm", body, tmp_path)).ok
     report = check_file(with_backward("relu", RIGHT["relu"], tmp_path))
     assert report.ok and report.cases[0].inputs["x"].shape == (4, 6)
+
+
+@pytest.mark.parametrize("op", names())
+def test_the_exercise_files_in_chinese(op, tmp_path):
+    path = write_exercise(op, tmp_path / f"{op}.py", lang="zh")
+    text = path.read_text()
+    assert text.startswith('"""练习：') and f"bprop check {op}.py --lang zh" in text
+    hints = text[text.index("def backward") :]
+    assert re.search("    # .*[\u4e00-\u9fff]", hints) and "NotImplementedError" in hints
+    assert not re.search("[\u4e00-\u9fff][,;:]|[,;:] ?[\u4e00-\u9fff]", re.sub("`[^`]*`", "", text))
+    report = check_file(with_backward(op, RIGHT[op], tmp_path, f"{op}_right"))
+    assert report.ok
+    zh_right = tmp_path / f"{op}_zh_right.py"
+    zh_right.write_text(
+        text.replace(
+            text[text.index("    raise NotImplementedError") :].split("\n")[0],
+            "\n".join("    " + line for line in RIGHT[op].splitlines()),
+        )
+    )
+    assert check_file(zh_right, lang="zh").ok

@@ -59,3 +59,15 @@ def test_hooks_go_and_the_record_round_trips(tmp_path):
     steps = len(recorder.norms[recorder.layers[0]])
     model(bp.tensor(_data()[0])).sum().backward()  # no hook left: nothing more recorded
     assert len(recorder.norms[recorder.layers[0]]) == steps
+
+
+def test_the_verdicts_in_chinese():
+    from bprop.viz import DeltaRecorder
+
+    recorder = DeltaRecorder()
+    recorder.layers = ["0 (Linear)", "2 (Linear)"]
+    recorder.norms = {"0 (Linear)": [1e-6], "2 (Linear)": [1.0]}
+    recorder.dead = {"1 (ReLU)": (3, 5, 8)}
+    english, chinese = recorder.verdicts(), recorder.verdicts("zh")
+    assert english[0].startswith("vanishing gradients") and chinese[0].startswith("梯度消失：")
+    assert "死亡的 ReLU：1 (ReLU) 的 8 个单元中有 5 个在第 3 轮从未被激活" in chinese[1] and "超过一半" in chinese[1]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from bprop.i18n import exercise, explain, viewer
+from bprop.i18n import exercise, explain, report, viewer
 
 LANGUAGES = ("en", "zh")
 
@@ -29,7 +29,7 @@ def _merge(*modules: Any) -> dict[str, tuple[str, str]]:
     return merged
 
 
-CATALOGUE: dict[str, tuple[str, str]] = _merge(exercise, explain, viewer)
+CATALOGUE: dict[str, tuple[str, str]] = _merge(exercise, explain, report, viewer)
 
 
 class Msg(NamedTuple):

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bprop.i18n import text
 from bprop.nn import layers as L
 from bprop.serialization import load, save
 from bprop.train.callbacks import Callback
@@ -103,39 +104,29 @@ class DeltaRecorder(Callback):
         """Mean ‖δ‖ of each layer over its ``last`` records, in forward order."""
         return {label: float(np.mean(self.norms[label][-last:])) for label in self.layers if self.norms.get(label)}
 
-    def verdicts(self) -> list[str]:
-        """Plain sentences about the gradients and the ReLUs."""
+    def verdicts(self, lang: str = "en") -> list[str]:
+        """Plain sentences about the gradients and the ReLUs, in ``lang`` ("en" or "zh")."""
         found = []
         means = self.mean_norms()
         if len(means) >= 2:
             (first, a), (last, b) = next(iter(means.items())), list(means.items())[-1]
+            sizes = {"first": first, "last": last, "a": f"{a:.3g}", "b": f"{b:.3g}"}
             if not all(np.isfinite(v) for v in means.values()):
-                found.append("exploding gradients: δ is not finite (inf or NaN) in some layer")
+                found.append(text("verdict.not_finite", lang))
             elif b == 0 or a / b > EXPLODING:
-                found.append(
-                    f"exploding gradients: mean ‖δ‖ grows from {b:.3g} at the last layer {last} to {a:.3g} at "
-                    f"the first layer {first} (×{a / b if b else float('inf'):.3g}); lower the learning rate or "
-                    "the initial weights, or add batch norm"
-                )
+                found.append(text("verdict.exploding", lang, ratio=f"{a / b if b else float('inf'):.3g}", **sizes))
             elif a / b < VANISHING:
-                found.append(
-                    f"vanishing gradients: mean ‖δ‖ shrinks from {b:.3g} at the last layer {last} to {a:.3g} at "
-                    f"the first layer {first} (×{a / b:.2g}); the first layers hardly learn (try ReLU, batch "
-                    "norm or a larger initial scale)"
-                )
+                found.append(text("verdict.vanishing", lang, ratio=f"{a / b:.2g}", **sizes))
             else:
-                found.append(
-                    f"gradients flow: mean ‖δ‖ stays within ×{max(a / b, b / a):.3g} from the last layer to the first"
-                )
+                found.append(text("verdict.flow", lang, ratio=f"{max(a / b, b / a):.3g}"))
         for label, (epoch, dead, units) in self.dead.items():
             if dead:
-                advice = " (more than half: lower the learning rate or check the initialisation)"
+                advice = text("verdict.dead_advice", lang) if dead > units / 2 else ""
                 found.append(
-                    f"dead ReLUs: {dead} of {units} units of {label} were never active in epoch {epoch}; they "
-                    "pass no gradient back" + (advice if dead > units / 2 else "")
+                    text("verdict.dead", lang, dead=dead, units=units, label=label, epoch=epoch, advice=advice)
                 )
         if self.dead and not any(dead for _, dead, _ in self.dead.values()):
-            found.append("no dead ReLUs: every unit was active for some sample in the last epoch")
+            found.append(text("verdict.none_dead", lang))
         return found
 
     def __repr__(self) -> str:

@@ -10,6 +10,7 @@ mathematics stays as it is.
 from __future__ import annotations
 
 import html
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,8 +73,7 @@ ZH = {
     "routed to the maximum of its window (0 elsewhere)": "流向其窗口的最大值 (其余为 0)",
     "each window spreads": "每个窗口均匀分配",
     "over its pixels (overlaps add)": "到其像素 (重叠处相加)",
-    "dilated by the stride": "按步幅扩张",
-    "zeros between entries": "个零插入元素之间",
+    "dilated by the stride": "按步长膨胀",
     "crop by the padding": "按填充裁剪",
     "reshaped back to": "变形回",
     "reshaped to": "变形为",
@@ -86,6 +86,13 @@ ZH = {
     "else": "否则",
     "Step-through viewer of this graph": "此计算图的逐步查看器",
     "one row per sample": "每个样本一行",
+    "windows": "个窗口",
+    "y[c, p, q] = max of the window of x̃ at (p·u, q·v)": "y[c, p, q] = x̃ 在 (p·u, q·v) 处那个窗口内的最大值",
+    "(⋆: cross-correlation, x̃: x padded)": "（⋆ 表示互相关，x̃ 是填充后的 x）",
+    "zeros between entries": "个 0 插在相邻元素之间",
+    "δ′ padded by R−1, S−1": "δ′ 四周补 R−1、S−1 圈 0",
+    "stride": "步长",
+    "padding": "填充",
     "The drawing: neurons coloured by value (sample 0), connections by ∂C/∂W, width by |W|": (
         "图: 神经元按取值着色 (样本 0), 连接按 ∂C/∂W 着色, 宽度按 |W|"
     ),
@@ -106,7 +113,14 @@ def translate(text: str, lang: str) -> str:
 
 def chinese_block(block: Block) -> Block:
     """A block's words with Chinese punctuation (its values untouched)."""
-    return tuple(fullwidth(part) if isinstance(part, str) else part for part in block)
+    return tuple(_chinese_marks(part) if isinstance(part, str) else part for part in block)
+
+
+def _chinese_marks(text: str) -> str:
+    text = fullwidth(text)
+    if not re.search(f"[{_CJK}]", text):
+        return text
+    return re.sub(r";\s*", "；", re.sub(r"(?<![a-zA-Z0-9_)\]]): ", "：", text))
 
 
 _CJK = "\u3400-\u9fff"
@@ -114,8 +128,6 @@ _CJK = "\u3400-\u9fff"
 
 def fullwidth(text: str) -> str:
     """Chinese punctuation beside Chinese words: "，" "：" "；" where an ASCII one touches CJK."""
-    import re
-
     for ascii_mark, wide in ((",", "，"), (":", "："), (";", "；")):
         text = re.sub(f"(?<=[{_CJK}]){re.escape(ascii_mark)} *", wide, text)
         text = re.sub(f"{re.escape(ascii_mark)} (?=[{_CJK}])", wide, text)
@@ -153,9 +165,10 @@ def value_text(value: Any, lang: str = "en", whole: bool = False) -> str:
         return np.array2string(a, precision=6, suppress_small=True, max_line_width=100)
     first = ", ".join(f"{v:.4g}" for v in a.reshape(-1)[:6])
     t = lambda s: translate(s, lang)  # noqa: E731
+    low, high = ("最小", "最大") if lang == "zh" else ("min", "max")
     return (
         f"[{t('shape')} {shape_text(a)}: ‖·‖ = {np.linalg.norm(a):.4g}, {t('mean')} {a.mean():.4g}, "
-        f"min {a.min():.4g}, max {a.max():.4g}; {t('first values')} {first}, …]"
+        f"{low} {a.min():.4g}, {high} {a.max():.4g}; {t('first values')} {first}, …]"
     )
 
 
