@@ -11,6 +11,7 @@ from tests.helpers import check, rand, torch_parity
 import bprop as bp
 import bprop.nn.functional as F
 from bprop.ops import conv
+from bprop.ops.kernels import im2col
 
 CONV_CASES = [  # (N, C, H, W), O, kernel, stride, padding, dilation, groups
     ((2, 2, 5, 5), 2, 3, 1, 0, 1, 1),
@@ -58,11 +59,11 @@ def test_conv2d_chunked_path_gives_the_same_result(monkeypatch, groups):
         return [out.data] + [t.grad for t in leaves]
 
     per_sample = 36 * 9 * (4 // groups) * 8  # P·Q·R·S·C/G float64 im2col bytes of one sample
-    monkeypatch.setattr(conv, "COLS_CHUNK_BYTES", 5 * per_sample)
-    assert len(conv._chunks(slice(0, 5), per_sample)) == 1
+    monkeypatch.setattr(im2col, "COLS_CHUNK_BYTES", 5 * per_sample)
+    assert len(im2col.batch_chunks(slice(0, 5), per_sample)) == 1
     whole = grads()
-    monkeypatch.setattr(conv, "COLS_CHUNK_BYTES", 2 * per_sample)
-    assert len(conv._chunks(slice(0, 5), per_sample)) == 3  # two, two and one samples
+    monkeypatch.setattr(im2col, "COLS_CHUNK_BYTES", 2 * per_sample)
+    assert len(im2col.batch_chunks(slice(0, 5), per_sample)) == 3  # two, two and one samples
     for chunked, expected in zip(grads(), whole):
         np.testing.assert_allclose(chunked, expected, atol=1e-12)
     check(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=groups), x, w, b)
@@ -146,8 +147,8 @@ def test_conv2d_im2row_and_im2col_agree(case, bias):
         out = F.conv2d(layout(leaves[0]), leaves[1], leaves[2] if bias else None, stride, padding, dilation, groups)
         out.backward(bp.tensor(g))
         results.append([out.data] + [t.grad for t in leaves[: 2 + bias]])
-    assert conv._rows_innermost(x)
-    assert shape[1] == 1 or not conv._rows_innermost(ChannelsLast.forward(None, x))
+    assert im2col.rows_innermost(x)
+    assert shape[1] == 1 or not im2col.rows_innermost(ChannelsLast.forward(None, x))
     for a, b_ in zip(*results):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 

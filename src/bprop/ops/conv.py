@@ -19,11 +19,12 @@ whichever layout the input has (the algorithm per layer follows the shape):
   whole image rows; X_col itself would copy runs of 1–3 numbers (5–20× slower). Its columns
   are in torch's weight order (c, r, s), so W_col is a free reshape.
 
-Either copy is done a few samples at a time into a workspace of at most COLS_CHUNK_BYTES that
-lives across calls (one per thread: runtime/workspace.py). With several threads the batch is
-split in parts, one per thread (runtime/pool.py), each running its own chunks with a one-thread
-GEMM, so that the gathers and the col2im adds use every core too, not only the GEMMs (the
-CIFAR-shape CNN's two convolutions: 39.5 instead of 44 ms per training step on 2 cores).
+Either copy (ops/kernels/im2col.py) is done a few samples at a time into a workspace of at most
+COLS_CHUNK_BYTES that lives across calls (one per thread: runtime/workspace.py). With several
+threads the batch is split in parts, one per thread (runtime/pool.py), each running its own
+chunks with a one-thread GEMM, so that the gathers and the col2im adds use every core too, not
+only the GEMMs (the CIFAR-shape CNN's two convolutions: 39.5 instead of 44 ms per training step
+on 2 cores).
 
 A column of ones next to X_col (a row under X_colᵀ) folds the bias into the forward GEMM (no
 pass over the output to add it) and makes the weight-gradient GEMM return ∂C/∂b as its last
@@ -32,21 +33,14 @@ column.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from bprop.autograd import Context, Function
-from bprop.runtime import pool, workspace
-
-# The im2col matrix is never built whole: the batch goes through in chunks whose columns fit in
-# this many bytes, copied into one reused buffer, and backward rebuilds them rather than keeping
-# X_col. Memory stays O(chunk) instead of O(N·P·Q·R·S·C) (38 MB for the CIFAR benchmark's second
-# conv), and it is faster too: each chunk is still in cache for its GEMM, and no multi-MB buffer
-# is page-faulted in at every step. 4 MiB measured best on the benchmark (2 to 16 are close).
-COLS_CHUNK_BYTES = 4 * 2**20
+from bprop.ops.kernels.im2col import add_col2im, batch_chunks, cols_buffer, rows_innermost, x_col
+from bprop.ops.kernels.layout import channels_last, pad_nchw, to_nhwc_padded, unpad_to_nchw
+from bprop.runtime import pool
 
 # A part of the batch on its own core (runtime/pool.py) needs at least this many im2col elements:
 # LeNet-5's thin convolutions (≤ 1.3 M in all) trained 10% slower split in two, the CNN's on
@@ -96,180 +90,12 @@ def check_geometry(
     )
 
 
-def to_nhwc_padded(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndarray:
-    """(N, C, H, W) → padded (N, H + 2a, W + 2b, C); a view when there is no padding."""
-    nhwc = x.transpose(0, 2, 3, 1)
-    a, b = padding
-    if a == 0 and b == 0:
-        return nhwc
-    out = np.full((x.shape[0], x.shape[2] + 2 * a, x.shape[3] + 2 * b, x.shape[1]), value, dtype=x.dtype)
-    out[:, a : a + x.shape[2], b : b + x.shape[3], :] = nhwc
-    return out
-
-
-def windows(
-    xp: np.ndarray,
-    kernel: tuple[int, int],
-    out_hw: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int] = (1, 1),
-) -> np.ndarray:
-    """Strided view (N, P, Q, R, S, C) of a padded NHWC array: [n, p, q, r, s, c] =
-    xp[n, p·u + r·d₁, q·v + s·d₂, c]. No copy."""
-    sn, sh, sw, sc = xp.strides
-    shape = (xp.shape[0], out_hw[0], out_hw[1], kernel[0], kernel[1], xp.shape[3])
-    strides = (sn, stride[0] * sh, stride[1] * sw, dilation[0] * sh, dilation[1] * sw, sc)
-    return as_strided(xp, shape, strides, writeable=False)
-
-
-def im2col(
-    x_rows: np.ndarray,
-    kernel: tuple[int, int],
-    out_hw: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-    buffer: np.ndarray,
-) -> np.ndarray:
-    """X_col of a few samples of a padded NHWC input, (n·P·Q, R·S·C), copied into the first
-    rows of a reused (rows, R·S·C [+ 1]) buffer; a last column of ones in the buffer, if any,
-    stays (it multiplies the bias row of the weight matrix)."""
-    view = windows(x_rows, kernel, out_hw, stride, dilation)
-    k = kernel[0] * kernel[1] * view.shape[-1]
-    cols = buffer[: view.shape[0] * out_hw[0] * out_hw[1]]
-    np.copyto(cols[:, :k].reshape(view.shape), view)
-    return cols
-
-
-def im2row(
-    x_rows: np.ndarray,
-    kernel: tuple[int, int],
-    out_hw: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-    buffer: np.ndarray,
-) -> np.ndarray:
-    """X_colᵀ of a few samples of a padded input whose W axis is innermost in memory (NCHW, as
-    data arrives): (C·R·S [+ 1], n·P·Q), copied from the strided view [c, r, s, n, p, q] =
-    x̃[n, c, p·u + r·d₁, q·v + s·d₂], whose innermost runs are image rows. For thin inputs (1 or 3
-    channels) this is 5–20× faster than the channels-last copy, whose runs are only S·C long."""
-    sn, sc, sh, sw = x_rows.strides
-    (p, q), (u, v) = out_hw, stride
-    n, c = x_rows.shape[:2]
-    shape = (c, kernel[0], kernel[1], n, p, q)
-    view = as_strided(x_rows, shape, (sc, dilation[0] * sh, dilation[1] * sw, sn, u * sh, v * sw), writeable=False)
-    rows = buffer[:, : n * p * q]
-    np.copyto(rows[: c * kernel[0] * kernel[1]].reshape(shape), view)
-    return rows
-
-
-def x_col(
-    xp: np.ndarray,
-    rows: slice,
-    channels: slice,
-    kernel: tuple[int, int],
-    out_hw: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-    buffer: np.ndarray,
-    rows_first: bool,
-) -> np.ndarray:
-    """X_col (n·P·Q, R·S·C [+ 1]) of the samples ``rows`` and the group's ``channels``, gathered
-    in the input's layout: im2row's X_colᵀ seen transposed (a view; only used without groups),
-    or im2col's X_col."""
-    if rows_first:
-        return im2row(xp[rows], kernel, out_hw, stride, dilation, buffer).T
-    return im2col(xp[rows, ..., channels], kernel, out_hw, stride, dilation, buffer)
-
-
 def _group_slices(groups: int, out_per_group: int, in_per_group: int) -> list[tuple[slice, slice]]:
     """(output channels, input channels) of each group."""
     return [
         (slice(g * out_per_group, (g + 1) * out_per_group), slice(g * in_per_group, (g + 1) * in_per_group))
         for g in range(groups)
     ]
-
-
-def channels_last(a: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) → a contiguous (N, H, W, C) array: free when ``a`` is an NCHW view of an NHWC
-    buffer (our conv and pool outputs), else a copy spread over bprop's threads."""
-    nhwc = a.transpose(0, 2, 3, 1)
-    if nhwc.flags.c_contiguous:
-        return nhwc
-    out = np.empty(nhwc.shape, a.dtype)
-
-    def copy(part: slice) -> None:
-        np.copyto(out[part], nhwc[part])
-
-    pool.for_parts(copy, a.shape[0], items_each=math.prod(out.shape[1:]))
-    return out
-
-
-def add_col2im(
-    delta: np.ndarray,
-    weight: np.ndarray,
-    gxp: np.ndarray,
-    out_hw: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-) -> None:
-    """gxp += col2im(δ_col W_col), fused: one GEMM and one strided add per kernel offset.
-
-    Kernel offset (r, s) sends δ[n, :, p, q]·W[:, :, r, s] to pixel (p·u + r·d₁, q·v + s·d₂),
-    so for every offset the whole batch's contribution is δ_col W[:, :, r, s] (a GEMM whose
-    result is contiguous) added to one strided slice of the padded image. Same flops as
-    building δ_col W_col first, without its R·S-times-larger scattered buffer.
-    """
-    (p, q), (u, v) = out_hw, stride
-    taps = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (R, S, O, C): one contiguous matrix per offset
-    # one buffer for all R·S products: a fresh multi-MB array per offset costs page faults
-    contribution = np.empty((delta.shape[0], weight.shape[1]), np.result_type(delta, weight))
-    for r in range(weight.shape[2]):
-        for s in range(weight.shape[3]):
-            top, left = r * dilation[0], s * dilation[1]
-            np.matmul(delta, taps[r, s], out=contribution)
-            gxp[:, top : top + u * (p - 1) + 1 : u, left : left + v * (q - 1) + 1 : v, :] += contribution.reshape(
-                -1, p, q, weight.shape[1]
-            )
-
-
-def unpad_to_nchw(xp: np.ndarray, padding: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
-    a, b = padding
-    return xp[:, a : a + hw[0], b : b + hw[1], :].transpose(0, 3, 1, 2)
-
-
-def _chunks(part: slice, bytes_per_sample: int) -> list[slice]:
-    """Slices of a part of the batch whose im2col columns fit in COLS_CHUNK_BYTES (at least one
-    sample each)."""
-    size = max(1, COLS_CHUNK_BYTES // max(bytes_per_sample, 1))
-    return [slice(i, min(i + size, part.stop)) for i in range(part.start, part.stop, size)]
-
-
-def _cols_buffer(
-    chunks: list[slice],
-    out_hw: tuple[int, int],
-    k: int,
-    dtype: Any,
-    ones: bool,
-    transposed: bool,
-) -> np.ndarray:
-    """The im2col buffer of the largest (the first) chunk: (rows, k [+ 1]), or its transpose
-    (k [+ 1], rows) for im2row, with the extra column (row) of ones set when ``ones``."""
-    rows = (chunks[0].stop - chunks[0].start if chunks else 0) * out_hw[0] * out_hw[1]
-    if transposed:
-        buffer = workspace.scratch((k + ones, rows), dtype)
-        if ones:
-            buffer[k] = 1
-    else:
-        buffer = workspace.scratch((rows, k + ones), dtype)
-        if ones:
-            buffer[:, k] = 1
-    return buffer
-
-
-def _rows_innermost(x: np.ndarray) -> bool:
-    """Whether x (N, C, H, W) has its W axis innermost in memory (NCHW, as data comes), so that
-    im2row reads whole image rows; channels-last inputs (our conv and pool outputs) take im2col."""
-    return x.shape[1] == 1 or (x.strides[3] == x.itemsize and abs(x.strides[1]) > x.itemsize)
 
 
 class Conv2d(Function):
@@ -309,15 +135,15 @@ class Conv2d(Function):
             )
         out_hw = check_geometry("conv2d", x.shape, (kr, ks), stride, padding, dilation)
         n, (p, q), og, k = x.shape[0], out_hw, o_ch // groups, kr * ks * c_per_group
-        rows_first = groups == 1 and _rows_innermost(x)
+        rows_first = groups == 1 and rows_innermost(x)
         xp = pad_nchw(x, padding) if rows_first else to_nhwc_padded(x, padding)
         out = np.empty((n, p, q, o_ch), np.result_type(x, weight))
         groups_of = _group_slices(groups, og, c_per_group)
         w_rows = [_weight_rows(weight[outs], None if bias is None else bias[outs], rows_first) for outs, _ in groups_of]
 
         def fill(part: slice) -> None:  # the output of some samples, a few at a time
-            chunks = _chunks(part, p * q * k * x.itemsize)
-            buffer = _cols_buffer(chunks, out_hw, k, x.dtype, bias is not None, rows_first)
+            chunks = batch_chunks(part, p * q * k * x.itemsize)
+            buffer = cols_buffer(chunks, out_hw, k, x.dtype, bias is not None, rows_first)
             for (outs, channels), w in zip(groups_of, w_rows):
                 for rows in chunks:
                     cols = x_col(xp, rows, channels, (kr, ks), out_hw, stride, dilation, buffer, rows_first)
@@ -352,9 +178,9 @@ class Conv2d(Function):
         def grads(part: slice) -> np.ndarray | None:
             """Adds some samples' ∂C/∂x̃ into gxp; returns their [∂C/∂W_col | ∂C/∂b] when wanted:
             δ_colᵀ [X_col | 1], the bias gradient coming with the weight GEMM."""
-            chunks = _chunks(part, out_hw[0] * out_hw[1] * k * xp.itemsize)
+            chunks = batch_chunks(part, out_hw[0] * out_hw[1] * k * xp.itemsize)
             gwb = np.zeros((o_ch, k + bias_grad), grad_out.dtype) if needs[1] else None
-            buffer = _cols_buffer(chunks, out_hw, k, xp.dtype, bias_grad, rows_first) if needs[1] else None
+            buffer = cols_buffer(chunks, out_hw, k, xp.dtype, bias_grad, rows_first) if needs[1] else None
             for outs, channels in groups_of:
                 for rows in chunks:
                     delta = g_nhwc[rows, ..., outs].reshape(-1, og)  # (n·P·Q, O/g) rows of δ_col
@@ -383,16 +209,6 @@ class Conv2d(Function):
                 g_rows = g_nhwc.reshape(-1, o_ch)
                 gb = np.ones(g_rows.shape[0], g_rows.dtype) @ g_rows  # Σ_{n,p,q} as a BLAS GEMV: 3-4× faster than .sum
         return gx, gw, gb
-
-
-def pad_nchw(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
-    """x zero-padded by (a, b) in its own (N, C, H, W) layout; x itself without padding."""
-    a, b = padding
-    if a == 0 and b == 0:
-        return x
-    out = np.zeros((*x.shape[:2], x.shape[2] + 2 * a, x.shape[3] + 2 * b), x.dtype)
-    out[:, :, a : a + x.shape[2], b : b + x.shape[3]] = x
-    return out
 
 
 def _weight_rows(weight: np.ndarray, bias: np.ndarray | None, rows_first: bool) -> np.ndarray:

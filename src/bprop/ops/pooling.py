@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from bprop.autograd import Context, Function
-from bprop.ops.conv import channels_last, check_geometry, pair, to_nhwc_padded, unpad_to_nchw
+from bprop.ops.conv import check_geometry, pair
+from bprop.ops.kernels.layout import channels_last, to_nhwc_padded, unpad_to_nchw
 from bprop.runtime import pool
 
 
