@@ -61,7 +61,7 @@ def test_gelu_rejects_an_unknown_approximation():
     ids=["contiguous", "channels-last view", "strided", "reversed", "empty", "0-d", "nan and zeros"],
 )
 def test_relu_array_equals_maximum_with_zero_and_keeps_the_memory_layout(make):
-    from bprop.ops.activation import relu_array
+    from bprop.ops.kernels.relu import relu_array
 
     x = make()
     out = relu_array(x)
@@ -75,14 +75,14 @@ def test_relu_array_equals_maximum_with_zero_and_keeps_the_memory_layout(make):
 
 
 def test_relu_array_goes_through_large_inputs_in_blocks(monkeypatch):
-    import bprop.ops.activation as activation
+    from bprop.ops.kernels import relu
 
-    monkeypatch.setattr(activation, "RELU_BLOCK", 1000)
+    monkeypatch.setattr(relu, "RELU_BLOCK", 1000)
     for x in (
         np.random.default_rng(0).standard_normal((3, 7, 50)),
         np.random.default_rng(0).standard_normal((2, 40, 30, 5)).transpose(0, 3, 1, 2),
     ):
-        out = activation.relu_array(x)
+        out = relu.relu_array(x)
         np.testing.assert_array_equal(out, np.maximum(x, 0))
         assert np.argsort(out.strides).tolist() == np.argsort(x.strides).tolist()
 

@@ -10,7 +10,8 @@ import pytest
 
 from bprop import runtime
 from bprop.autograd import Context
-from bprop.ops.activation import ReLU, relu_array, relu_backward_array
+from bprop.ops.activation import ReLU
+from bprop.ops.kernels.relu import relu_array, relu_backward_array
 from bprop.ops.pooling import AvgPool2d, MaxPool2d
 from bprop.runtime import pool
 
