@@ -195,7 +195,7 @@ def main() -> None:
     print(f"bprop / torch, float32, SGD momentum 0.9, {threads}, {tuning}; load average {load()}")
     for key in filter(None, args.only.split(",")):
         network, shape, batch, mode = TABLE[key]
-        run(f"{key} {mode}, batch {batch}", network, shape, batch, mode, args)
+        run(f"{key.removesuffix('-infer')} {mode}, batch {batch}", network, shape, batch, mode, args)
     if args.sweep:
         for network, shape in SWEEP_NETWORKS.items():
             for mode in ("infer", "train"):

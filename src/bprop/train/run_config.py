@@ -143,8 +143,8 @@ class RunConfig:
     # running and output (may change when resuming)
     threads: int | str = option(
         None,
-        "threads of bprop and the BLAS; auto: the cores free at the start (kept for the whole run, as given"
-        " or picked, and recorded in the checkpoint)",
+        "threads of bprop and the BLAS for the whole run (off: the data set's choice, else bp.get_num_threads());"
+        " auto: the cores other processes leave free at the start; recorded in the checkpoint",
         kind="threads",
         low=1,
         high=1024,
