@@ -143,17 +143,61 @@ def conv_backward(
     return dx, dk, db
 
 
+def border_source(j: int, n: int, before: int, mode: str) -> int:
+    """The input position padded position j copies: reflect mirrors about the edge element,
+    replicate repeats it, circular wraps around."""
+    k = j - before
+    if mode == "reflect":
+        return -k if k < 0 else (2 * (n - 1) - k if k >= n else k)
+    if mode == "replicate":
+        return min(max(k, 0), n - 1)
+    return k % n  # circular
+
+
+def pad_border(x: np.ndarray, pad: tuple, mode: str) -> np.ndarray:
+    """y[j] = x[source(j)] per padded dim, ``pad`` as torch ((left, right) of the last dim first)."""
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    y = np.zeros(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, widths)))
+    for j in np.ndindex(y.shape):
+        y[j] = x[tuple(border_source(jd, n, lo, mode) for jd, n, (lo, _) in zip(j, x.shape, widths))]
+    return y
+
+
+def pad_border_backward(delta: np.ndarray, x: np.ndarray, pad: tuple, mode: str) -> np.ndarray:
+    """Each padded position's δ back to the input element it copied; they add up."""
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    dx = np.zeros(x.shape)
+    for j in np.ndindex(delta.shape):
+        dx[tuple(border_source(jd, n, lo, mode) for jd, n, (lo, _) in zip(j, x.shape, widths))] += delta[j]
+    return dx
+
+
+def pool_size(h: int, r: int, u: int, a: int, d: int = 1, ceil_mode: bool = False) -> int:
+    """P = ⌊(H + 2a − d(R − 1) − 1)/u⌋ + 1; with ceil_mode ⌈…⌉ + 1, less one if the last window
+    would start in the right padding (torch's rule)."""
+    reach = h + 2 * a - d * (r - 1) - 1
+    p = (math.ceil(reach / u) if ceil_mode else reach // u) + 1
+    if ceil_mode and (p - 1) * u >= h + a:
+        p -= 1
+    return p
+
+
 def _window_argmax(
-    x: np.ndarray, c: int, p: int, q: int, r_size: int, s_size: int, u: int, v: int, a: int, b: int
+    x: np.ndarray, c: int, p: int, q: int, r_size: int, s_size: int, u: int, v: int, a: int, b: int, d1=1, d2=1
 ) -> tuple[int, int]:
     """(i, j) in x of the maximum of window (p, q) of channel c, torch's rule: scanning the
     window row by row, a larger value or a NaN takes over, so the first maximum wins ties and the
     last NaN wins when there is one (y is NaN then). Padding is −∞ and no candidate: only the
-    window's real pixels are scanned, so a window of −∞ pixels still has its argmax."""
+    window's real pixels are scanned, so a window of −∞ pixels still has its argmax. Taps are
+    d apart (dilation)."""
     best: tuple[int, int] | None = None
     for r in range(r_size):
         for s in range(s_size):
-            i, j = p * u + r - a, q * v + s - b
+            i, j = p * u + r * d1 - a, q * v + s * d2 - b
             if not (0 <= i < x.shape[1] and 0 <= j < x.shape[2]):
                 continue  # a padding position
             if best is None or x[c, i, j] > x[c, best[0], best[1]] or math.isnan(x[c, i, j]):
@@ -162,27 +206,62 @@ def _window_argmax(
     return best
 
 
-def max_pool(x: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0) -> np.ndarray:
-    """y[c, p, q] = max_{r,s} x̃[c, p·u + r, q·v + s], x̃ padded with −∞ (NaN if the window has one)."""
-    p_size, q_size = output_size(x.shape[1], x.shape[2], r_size, s_size, u, v, a, b)
+def max_pool(
+    x: np.ndarray,
+    r_size: int,
+    s_size: int,
+    u: int,
+    v: int,
+    a: int = 0,
+    b: int = 0,
+    d1: int = 1,
+    d2: int = 1,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """y[c, p, q] = max_{r,s} x̃[c, p·u + r·d₁, q·v + s·d₂], x̃ padded with −∞ (NaN if the window has one)."""
+    p_size, q_size = (
+        pool_size(x.shape[1], r_size, u, a, d1, ceil_mode),
+        pool_size(x.shape[2], s_size, v, b, d2, ceil_mode),
+    )
     y = np.zeros((x.shape[0], p_size, q_size))
     for c in range(x.shape[0]):
         for p in range(p_size):
             for q in range(q_size):
-                i, j = _window_argmax(x, c, p, q, r_size, s_size, u, v, a, b)
+                i, j = _window_argmax(x, c, p, q, r_size, s_size, u, v, a, b, d1, d2)
                 y[c, p, q] = x[c, i, j]
     return y
 
 
+def max_pool_indices(x: np.ndarray, *args: int, ceil_mode: bool = False) -> np.ndarray:
+    """The flat index i·W + j of each window's argmax (torch's return_indices), same arguments as max_pool."""
+    y = max_pool(x, *args, ceil_mode=ceil_mode)
+    index = np.zeros(y.shape, np.int64)
+    for c in range(y.shape[0]):
+        for p in range(y.shape[1]):
+            for q in range(y.shape[2]):
+                i, j = _window_argmax(x, c, p, q, *args)
+                index[c, p, q] = i * x.shape[2] + j
+    return index
+
+
 def max_pool_backward(
-    x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0
+    x: np.ndarray,
+    delta: np.ndarray,
+    r_size: int,
+    s_size: int,
+    u: int,
+    v: int,
+    a: int = 0,
+    b: int = 0,
+    d1: int = 1,
+    d2: int = 1,
 ) -> np.ndarray:
     """The gradient of each window goes to its argmax (the first one on ties), nowhere else."""
     dx = np.zeros(x.shape)
     for c in range(x.shape[0]):
         for p in range(delta.shape[1]):
             for q in range(delta.shape[2]):
-                i, j = _window_argmax(x, c, p, q, r_size, s_size, u, v, a, b)
+                i, j = _window_argmax(x, c, p, q, r_size, s_size, u, v, a, b, d1, d2)
                 dx[c, i, j] += delta[c, p, q]
     return dx
 
@@ -206,31 +285,163 @@ def max_pool_argmax(
     return routes
 
 
-def avg_pool(x: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0) -> np.ndarray:
-    """y[c, p, q] = (1/(R·S)) Σ_{r,s} x̃[c, p·u + r, q·v + s], zero padding counted."""
-    xp = pad(x, a, b)
-    p_size, q_size = output_size(x.shape[1], x.shape[2], r_size, s_size, u, v, a, b)
+def _avg_divisor(
+    h: int, w: int, i0: int, j0: int, r_size: int, s_size: int, a: int, b: int, count_include_pad: bool
+) -> int:
+    """torch's divisor of the window starting at padded (i0, j0): its part inside the padded
+    input, or (count_include_pad=False) its real pixels only."""
+    i1, j1 = min(i0 + r_size, h + 2 * a), min(j0 + s_size, w + 2 * b)
+    if count_include_pad:
+        return (i1 - i0) * (j1 - j0)
+    rows = min(i1, h + a) - max(i0, a)
+    cols = min(j1, w + b) - max(j0, b)
+    return rows * cols
+
+
+def avg_pool(
+    x: np.ndarray,
+    r_size: int,
+    s_size: int,
+    u: int,
+    v: int,
+    a: int = 0,
+    b: int = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """y[c, p, q] = (1/D) Σ_{r,s} x̃[c, p·u + r, q·v + s], zero padding x̃; D = R·S by default
+    (see _avg_divisor for ceil_mode and count_include_pad), or divisor_override."""
+    h, w = x.shape[1], x.shape[2]
+    p_size, q_size = pool_size(h, r_size, u, a, 1, ceil_mode), pool_size(w, s_size, v, b, 1, ceil_mode)
     y = np.zeros((x.shape[0], p_size, q_size))
     for c in range(x.shape[0]):
         for p in range(p_size):
             for q in range(q_size):
-                window = [xp[c, p * u + r, q * v + s] for r in range(r_size) for s in range(s_size)]
-                y[c, p, q] = sum(window) / (r_size * s_size)
+                total = 0.0
+                for r in range(r_size):
+                    for s in range(s_size):
+                        i, j = p * u + r - a, q * v + s - b
+                        if 0 <= i < h and 0 <= j < w:
+                            total += x[c, i, j]
+                divisor = divisor_override or _avg_divisor(h, w, p * u, q * v, r_size, s_size, a, b, count_include_pad)
+                y[c, p, q] = total / divisor
     return y
 
 
 def avg_pool_backward(
-    x: np.ndarray, delta: np.ndarray, r_size: int, s_size: int, u: int, v: int, a: int = 0, b: int = 0
+    x: np.ndarray,
+    delta: np.ndarray,
+    r_size: int,
+    s_size: int,
+    u: int,
+    v: int,
+    a: int = 0,
+    b: int = 0,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
 ) -> np.ndarray:
-    """Each window spreads δ/(R·S) evenly over its pixels; overlapping windows add up."""
-    dxp = np.zeros((x.shape[0], x.shape[1] + 2 * a, x.shape[2] + 2 * b))
+    """Each window spreads δ/D evenly over its pixels; overlapping windows add up."""
+    h, w = x.shape[1], x.shape[2]
+    dx = np.zeros(x.shape)
     for c in range(x.shape[0]):
         for p in range(delta.shape[1]):
             for q in range(delta.shape[2]):
+                divisor = divisor_override or _avg_divisor(h, w, p * u, q * v, r_size, s_size, a, b, count_include_pad)
                 for r in range(r_size):
                     for s in range(s_size):
-                        dxp[c, p * u + r, q * v + s] += delta[c, p, q] / (r_size * s_size)
-    return dxp[:, a : a + x.shape[1], b : b + x.shape[2]]
+                        i, j = p * u + r - a, q * v + s - b
+                        if 0 <= i < h and 0 <= j < w:
+                            dx[c, i, j] += delta[c, p, q] / divisor
+    return dx
+
+
+def _adaptive_window(i: int, size: int, out: int) -> range:
+    """Cells of window i of ``out`` over ``size``: ⌊i·size/out⌋ … ⌈(i + 1)·size/out⌉ − 1."""
+    return range((i * size) // out, -(-((i + 1) * size) // out))
+
+
+def adaptive_avg_pool(x: np.ndarray, p_size: int, q_size: int) -> np.ndarray:
+    """y[c, p, q] = the mean of x[c] over rows _adaptive_window(p) × columns _adaptive_window(q)."""
+    y = np.zeros((x.shape[0], p_size, q_size))
+    for c in range(x.shape[0]):
+        for p in range(p_size):
+            for q in range(q_size):
+                cells = [
+                    x[c, i, j]
+                    for i in _adaptive_window(p, x.shape[1], p_size)
+                    for j in _adaptive_window(q, x.shape[2], q_size)
+                ]
+                y[c, p, q] = sum(cells) / len(cells)
+    return y
+
+
+def adaptive_avg_pool_backward(x: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Each window's δ, divided by its size, to each of its cells (windows may overlap)."""
+    dx = np.zeros(x.shape)
+    for c in range(x.shape[0]):
+        for p in range(delta.shape[1]):
+            for q in range(delta.shape[2]):
+                rows, cols = (
+                    _adaptive_window(p, x.shape[1], delta.shape[1]),
+                    _adaptive_window(q, x.shape[2], delta.shape[2]),
+                )
+                for i in rows:
+                    for j in cols:
+                        dx[c, i, j] += delta[c, p, q] / (len(rows) * len(cols))
+    return dx
+
+
+def _adaptive_argmax(x: np.ndarray, c: int, p: int, q: int, p_size: int, q_size: int) -> tuple[int, int]:
+    """torch's scan: a larger value or a NaN takes over (first maximum, last NaN)."""
+    best: tuple[int, int] | None = None
+    for i in _adaptive_window(p, x.shape[1], p_size):
+        for j in _adaptive_window(q, x.shape[2], q_size):
+            if best is None or x[c, i, j] > x[c, best[0], best[1]] or math.isnan(x[c, i, j]):
+                best = (i, j)
+    assert best is not None
+    return best
+
+
+def adaptive_max_pool(x: np.ndarray, p_size: int, q_size: int) -> np.ndarray:
+    y = np.zeros((x.shape[0], p_size, q_size))
+    for c in range(x.shape[0]):
+        for p in range(p_size):
+            for q in range(q_size):
+                y[c, p, q] = x[(c, *_adaptive_argmax(x, c, p, q, p_size, q_size))]
+    return y
+
+
+def adaptive_max_pool_backward(x: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Each window's δ to its argmax; a cell that is the argmax of several windows collects all."""
+    dx = np.zeros(x.shape)
+    for c in range(x.shape[0]):
+        for p in range(delta.shape[1]):
+            for q in range(delta.shape[2]):
+                dx[(c, *_adaptive_argmax(x, c, p, q, *delta.shape[1:]))] += delta[c, p, q]
+    return dx
+
+
+def max_unpool(x: np.ndarray, indices: np.ndarray, h: int, w: int) -> np.ndarray:
+    """y[c] = 0 but for y[c, k // W, k % W] = x[c, p, q] with k = indices[c, p, q]."""
+    y = np.zeros((x.shape[0], h, w))
+    for c in range(x.shape[0]):
+        for p in range(x.shape[1]):
+            for q in range(x.shape[2]):
+                k = indices[c, p, q]
+                y[c, k // w, k % w] = x[c, p, q]
+    return y
+
+
+def max_unpool_backward(delta: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """∂C/∂x[c, p, q] = δ[c] at the place x[c, p, q] was written to."""
+    dx = np.zeros(indices.shape)
+    for c in range(indices.shape[0]):
+        for p in range(indices.shape[1]):
+            for q in range(indices.shape[2]):
+                k = indices[c, p, q]
+                dx[c, p, q] = delta[c, k // delta.shape[2], k % delta.shape[2]]
+    return dx
 
 
 # ---------------------------------------------------------------------------------------------
@@ -883,6 +1094,20 @@ def dropout_backward(grad: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray
     """∂y_i/∂x_i = m_i/(1 − p): only the kept units pass gradient, scaled the same way."""
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return _floats(grad) * mask * scale
+
+
+def dropout2d(x: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """y[n, c] = x[n, c]·m[n, c]/(1 − p): one keep decision per channel of each sample."""
+    y = np.zeros(x.shape)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            y[n, c] = dropout(x[n, c], mask[n, c], p)
+    return y
+
+
+def dropout2d_backward(grad: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """∂y[n, c]/∂x[n, c] = m[n, c]/(1 − p): a dropped channel passes no gradient."""
+    return dropout2d(grad, mask, p)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bprop import reference as ref
-from bprop.autograd import Function
+from bprop.autograd import Context, Function
 from bprop.ops import (
     activation,
     attention,
@@ -788,6 +788,28 @@ def _shapes() -> list[OpInfo]:
             Sample("empty-0x3", (np.zeros((0, 3)),), {"pad": (1, 1)}),
         ]
 
+    def border_pad_samples(rng: np.random.Generator) -> list[Sample]:
+        image = rng.standard_normal((2, 2, 3, 4))
+        out = []
+        for mode in ("reflect", "replicate", "circular"):
+            out += [
+                Sample(f"{mode}-2d", (image,), {"pad": (1, 2, 2, 1), "mode": mode}),
+                Sample(f"{mode}-1d-NCW", (rng.standard_normal((2, 3, 5)),), {"pad": (2, 1), "mode": mode}),
+                Sample(f"{mode}-unbatched-CHW", (rng.standard_normal((1, 3, 3)),), {"pad": (0, 2, 1, 0), "mode": mode}),
+            ]
+        out += [
+            Sample("replicate-wide", (rng.standard_normal((1, 1, 2, 2)),), {"pad": (3, 3, 3, 3), "mode": "replicate"}),
+            Sample("circular-full", (rng.standard_normal((1, 1, 2, 3)),), {"pad": (3, 3, 2, 2), "mode": "circular"}),
+            Sample("empty-batch", (np.zeros((0, 2, 3, 3)),), {"pad": (1, 1, 1, 1), "mode": "reflect"}),
+            Sample("extremes", (np.tile(EXTREMES, (1, 1, 2, 1)),), {"pad": (1, 1, 1, 1), "mode": "reflect"}),
+            Sample(
+                "nonfinite", (np.tile(NONFINITE, (1, 1, 2, 1)),), {"pad": (1, 2, 1, 0), "mode": "circular"}, fd=False
+            ),
+            Sample("reflect-too-wide", (image,), {"pad": (4, 0), "mode": "reflect"}, raises=ValueError),
+            Sample("unknown-mode", (image,), {"pad": (1, 1), "mode": "mirror"}, raises=ValueError),
+        ]
+        return out
+
     def torch_index(torch: Any, index: Any) -> Any:
         if isinstance(index, tuple):
             return tuple(torch_index(torch, i) for i in index)
@@ -857,6 +879,13 @@ def _shapes() -> list[OpInfo]:
             torch=lambda torch, x, pad, value=0.0: torch.nn.functional.pad(x, pad, value=value),
             ref=pad_ref,
             ref_grad=affine_vjp(pad_ref),
+        ),
+        OpInfo(
+            shape.PadFromInput,
+            border_pad_samples,
+            torch=lambda torch, x, pad, mode="reflect": torch.nn.functional.pad(x, pad, mode=mode),
+            ref=ref.pad_border,
+            ref_grad=lambda g, x, pad, mode="reflect": (ref.pad_border_backward(g, x, pad, mode),),
         ),
     ]
 
@@ -938,6 +967,26 @@ def _dropout() -> list[OpInfo]:
             Sample("nonfinite", (np.tile(NONFINITE, 3),), {"p": 0.5}, fd=False),
         ]
 
+    def samples2d(rng: np.random.Generator) -> list[Sample]:
+        x = rng.standard_normal((4, 6, 2, 3))
+        return [
+            Sample("p0.5", (x,), {"p": 0.5}),
+            Sample("p0.3-3d-NCL", (rng.standard_normal((2, 5, 3)),), {"p": 0.3}),
+            Sample("p0", (x,), {"p": 0.0}),
+            Sample("p1", (x,), {"p": 1.0}),
+            Sample("empty-0x3x2x2", (np.zeros((0, 3, 2, 2)),), {"p": 0.5}),
+            Sample("extremes", (np.tile(EXTREMES, (2, 3, 1, 1)),), {"p": 0.5}),
+            Sample("nonfinite", (np.tile(NONFINITE, (2, 3, 1, 1)),), {"p": 0.5}, fd=False),
+            Sample("1d-refused", (np.zeros(3),), {"p": 0.5}, raises=ValueError),
+        ]
+
+    def channel_mask(x: np.ndarray, p: float) -> np.ndarray:
+        return dropout_mask(x.shape[:2] + (1,) * (x.ndim - 2), p)
+
+    def torch_dropout2d(torch: Any, x: Any, p: float) -> Any:
+        mask = torch.from_numpy(channel_mask(np.zeros(tuple(x.shape)), p))
+        return x * mask * (0.0 if p == 1 else 1 / (1 - p))
+
     def torch_dropout(torch: Any, x: Any, p: float) -> Any:
         mask = torch.from_numpy(dropout_mask(tuple(x.shape), p))
         return x * mask * (0.0 if p == 1 else 1 / (1 - p))
@@ -950,7 +999,15 @@ def _dropout() -> list[OpInfo]:
             ref=lambda x, p: ref.dropout(x, dropout_mask(x.shape, p), p),
             ref_grad=lambda g, x, p: (ref.dropout_backward(g, dropout_mask(x.shape, p), p),),
             random=True,
-        )
+        ),
+        OpInfo(
+            dropout.Dropout2d,
+            samples2d,
+            torch=torch_dropout2d,
+            ref=lambda x, p: ref.dropout2d(x, channel_mask(x, p), p),
+            ref_grad=lambda g, x, p: (ref.dropout2d_backward(g, channel_mask(x, p), p),),
+            random=True,
+        ),
     ]
 
 
@@ -1413,31 +1470,157 @@ def _convolutions() -> list[OpInfo]:
                 {"kernel_size": 2, "stride": 1, "padding": 1},
                 fd=False,
             ),
+            Sample("dilation2", (rng.standard_normal((1, 2, 6, 5)),), {"kernel_size": 2, "dilation": 2}),
+            Sample(
+                "dilation-2x1-pad1-s1",
+                (rng.standard_normal((1, 1, 5, 5)),),
+                {"kernel_size": 3, "stride": 1, "padding": 1, "dilation": (2, 1)},
+            ),
+            Sample("ceil-5x7-k2", (rng.standard_normal((2, 1, 5, 7)),), {"kernel_size": 2, "ceil_mode": True}),
+            Sample(
+                "ceil-k3-s2-p1",
+                (rng.standard_normal((1, 2, 6, 6)),),
+                {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+            ),
+            Sample(
+                "ceil-dilation-ties",
+                (rng.integers(0, 2, (1, 1, 6, 7)).astype(np.float64),),
+                {"kernel_size": 2, "stride": 2, "dilation": 2, "ceil_mode": True},
+                fd=False,
+            ),
+            Sample(
+                "pad-over-half-refused", (np.zeros((1, 1, 4, 4)),), {"kernel_size": 2, "padding": 2}, raises=ValueError
+            ),
         ]
 
-    def pooled(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
-        """A (C, H, W) reference over the batch, with torch's pooling arguments."""
+    def avg_pool_samples(rng: np.random.Generator) -> list[Sample]:
+        x = rng.standard_normal((1, 2, 5, 6))
+        return [
+            *pool_samples(rng),
+            Sample("exclude-pad", (x,), {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}),
+            Sample("ceil-5x6-k2", (x,), {"kernel_size": 2, "ceil_mode": True}),
+            Sample("ceil-pad-include", (x,), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+            Sample(
+                "ceil-pad-exclude",
+                (x,),
+                {"kernel_size": (3, 2), "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+            ),
+            Sample("divisor-override", (x,), {"kernel_size": 2, "stride": 1, "divisor_override": 3}),
+            Sample(
+                "divisor-override-ceil-pad",
+                (x,),
+                {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "divisor_override": 5},
+            ),
+        ]
 
-        def call(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
-            (r, s), (a, b) = _pair(kernel_size, "kernel_size"), _pair(padding, "padding")
-            u, v = (r, s) if stride is None else _pair(stride, "stride")
-            p, q = ref.output_size(x.shape[2], x.shape[3], r, s, u, v, a, b)
-            return np.array([fn(image, r, s, u, v, a, b) for image in x]).reshape(x.shape[0], x.shape[1], p, q)
+    def geometry(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -> tuple:
+        (r, s), (a, b), (d1, d2) = _pair(kernel_size), _pair(padding), _pair(dilation)
+        u, v = (r, s) if stride is None else _pair(stride)
+        return r, s, u, v, a, b, d1, d2
 
-        return call
+    def max_ref(
+        x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1, ceil_mode=False
+    ):
+        args = geometry(x, kernel_size, stride, padding, dilation)
+        out = [ref.max_pool(image, *args, ceil_mode=ceil_mode) for image in x]
+        if out:
+            return np.array(out)
+        empty = ref.max_pool(np.zeros(x.shape[1:]), *args, ceil_mode=ceil_mode)
+        return np.zeros((0, *empty.shape))
 
-    def pooled_grad(fn: Callable[..., np.ndarray]) -> Callable[..., tuple]:
-        def call(g: np.ndarray, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> tuple:
-            (r, s), (a, b) = _pair(kernel_size, "kernel_size"), _pair(padding, "padding")
-            u, v = (r, s) if stride is None else _pair(stride, "stride")
-            return (np.array([fn(x[n], g[n], r, s, u, v, a, b) for n in range(len(x))]).reshape(x.shape),)
+    def max_grad(g: np.ndarray, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation=1, **_):
+        args = geometry(x, kernel_size, stride, padding, dilation)
+        return (np.array([ref.max_pool_backward(x[n], g[n], *args) for n in range(len(x))]).reshape(x.shape),)
 
-        return call
+    def avg_options(kw: dict) -> tuple[dict, dict]:
+        return {k: kw[k] for k in ("ceil_mode",) if k in kw}, {
+            k: kw[k] for k in ("count_include_pad", "divisor_override") if k in kw
+        }
+
+    def avg_ref(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, **kw: Any):
+        r, s, u, v, a, b, _, _ = geometry(x, kernel_size, stride, padding)
+        ceil, counting = avg_options(kw)
+        out = [ref.avg_pool(image, r, s, u, v, a, b, **ceil, **counting) for image in x]
+        if out:
+            return np.array(out)
+        return np.zeros((0, *ref.avg_pool(np.zeros(x.shape[1:]), r, s, u, v, a, b, **ceil, **counting).shape))
+
+    def avg_grad(g: np.ndarray, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, **kw: Any):
+        r, s, u, v, a, b, _, _ = geometry(x, kernel_size, stride, padding)
+        _, counting = avg_options(kw)
+        grads = [ref.avg_pool_backward(x[n], g[n], r, s, u, v, a, b, **counting) for n in range(len(x))]
+        return (np.array(grads).reshape(x.shape),)
 
     def pool_torch(name: str) -> Callable[..., Any]:
-        return lambda torch, x, kernel_size, stride=None, padding=0: getattr(torch.nn.functional, name)(
-            x, kernel_size, stride, padding
+        return lambda torch, x, kernel_size, stride=None, padding=0, **kw: getattr(torch.nn.functional, name)(
+            x, kernel_size, stride, padding, **kw
         )
+
+    def adaptive_samples(rng: np.random.Generator) -> list[Sample]:
+        return [
+            Sample("7x7-to-3x3-overlap", (rng.standard_normal((2, 2, 7, 7)),), {"output_size": 3}),
+            Sample("5x6-to-2x4", (rng.standard_normal((1, 3, 5, 6)),), {"output_size": (2, 4)}),
+            Sample("to-1x1-global", (rng.standard_normal((2, 3, 4, 5)),), {"output_size": 1}),
+            Sample("up-3x2-to-5x4", (rng.standard_normal((1, 1, 3, 2)),), {"output_size": (5, 4)}),
+            Sample("none-keeps-width", (rng.standard_normal((1, 2, 6, 3)),), {"output_size": (2, None)}),
+            Sample("unbatched-CHW", (rng.standard_normal((3, 5, 5)),), {"output_size": 2}),
+            Sample("ties", (rng.integers(0, 2, (1, 2, 6, 6)).astype(np.float64),), {"output_size": 4}, fd=False),
+            Sample("empty-batch", (np.zeros((0, 2, 4, 4)),), {"output_size": 2}),
+            Sample("extremes", ((EXTREMES + 0.25 * np.arange(4)[:, None])[None, None],), {"output_size": 3}),
+            Sample("nonfinite", (np.tile(NONFINITE, (1, 1, 4, 1)),), {"output_size": 2}, fd=False),
+        ]
+
+    def adaptive(fn: Callable[..., np.ndarray], backward: bool = False) -> Callable[..., Any]:
+        """Batch the (C, H, W) reference over any leading dims, output_size as torch reads it."""
+
+        def call(*arrays: np.ndarray, output_size: Any) -> Any:
+            x = arrays[-1]
+            sizes = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+            p, q = (x.shape[-2 + i] if n is None else n for i, n in enumerate(sizes))
+            planes = x.reshape(-1, *x.shape[-3:]) if x.ndim == 4 else x[None]
+            if backward:
+                g = arrays[0].reshape(-1, *arrays[0].shape[-3:])
+                out = [fn(planes[n], g[n]) for n in range(len(planes))]
+                return (np.array(out).reshape(x.shape) if out else np.zeros(x.shape),)
+            out = [fn(plane, p, q) for plane in planes]
+            return np.array(out).reshape(*x.shape[:-2], p, q) if out else np.zeros((*x.shape[:-2], p, q))
+
+        return call
+
+    def unpool_samples(rng: np.random.Generator) -> list[Sample]:
+        def pooled(x: np.ndarray, **kw: Any) -> tuple:
+            out = pooling.MaxPool2d.forward(Context(pooling.MaxPool2d), x, **kw)
+            return np.array(out), pooling.max_pool2d_indices(x, **kw)
+
+        x = rng.standard_normal((2, 2, 4, 6))
+        vals, idx = pooled(x, kernel_size=2)
+        vals3, idx3 = pooled(rng.standard_normal((1, 1, 5, 5)), kernel_size=3, stride=2, padding=1)
+        vals_s1, idx_s1 = pooled(rng.standard_normal((1, 2, 4, 4)), kernel_size=2, stride=1)
+        return [
+            Sample("k2", (vals, idx), {"output_size": (4, 6)}),
+            Sample("k2-odd-output-5x7", (vals, idx), {"output_size": (5, 7)}),
+            Sample("k3-s2-p1-shared-argmax", (vals3, idx3), {"output_size": (5, 5)}, fd=False),
+            Sample("overlapping-shared-argmax", (vals_s1, idx_s1), {"output_size": (4, 4)}, fd=False),
+            Sample("unbatched", (vals[0], idx[0]), {"output_size": (4, 6)}),
+            Sample("empty-batch", (np.zeros((0, 2, 2, 3)), np.zeros((0, 2, 2, 3), np.int64)), {"output_size": (4, 6)}),
+            Sample("index-outside", (vals, idx + 100), {"output_size": (4, 6)}, raises=ValueError),
+            Sample(
+                "nonfinite",
+                (np.tile(NONFINITE, (1, 1, 1, 1)), np.array([[[[0, 3, 5, 7]]]])),
+                {"output_size": (2, 4)},
+                fd=False,
+            ),
+        ]
+
+    def unpool_ref(x: np.ndarray, indices: np.ndarray, output_size: tuple) -> np.ndarray:
+        planes, index = x.reshape(-1, *x.shape[-3:]), indices.reshape(-1, *x.shape[-3:])
+        out = [ref.max_unpool(planes[n], index[n], *output_size) for n in range(len(planes))]
+        return np.array(out).reshape(*x.shape[:-2], *output_size) if out else np.zeros((*x.shape[:-2], *output_size))
+
+    def unpool_grad(g: np.ndarray, x: np.ndarray, indices: np.ndarray, output_size: tuple) -> tuple:
+        deltas, index = g.reshape(-1, *g.shape[-3:]), indices.reshape(-1, *x.shape[-3:])
+        out = [ref.max_unpool_backward(deltas[n], index[n]) for n in range(len(index))]
+        return (np.array(out).reshape(x.shape) if out else np.zeros(x.shape), None)
 
     return [
         OpInfo(
@@ -1447,19 +1630,35 @@ def _convolutions() -> list[OpInfo]:
             ref=conv_ref,
             ref_grad=conv_grad,
         ),
+        OpInfo(pooling.MaxPool2d, max_pool_samples, torch=pool_torch("max_pool2d"), ref=max_ref, ref_grad=max_grad),
+        OpInfo(pooling.AvgPool2d, avg_pool_samples, torch=pool_torch("avg_pool2d"), ref=avg_ref, ref_grad=avg_grad),
         OpInfo(
-            pooling.MaxPool2d,
-            max_pool_samples,
-            torch=pool_torch("max_pool2d"),
-            ref=pooled(ref.max_pool),
-            ref_grad=pooled_grad(ref.max_pool_backward),
+            pooling.AdaptiveAvgPool2d,
+            adaptive_samples,
+            torch=lambda torch, x, output_size: torch.nn.functional.adaptive_avg_pool2d(x, output_size),
+            ref=adaptive(ref.adaptive_avg_pool),
+            ref_grad=adaptive(ref.adaptive_avg_pool_backward, backward=True),
         ),
         OpInfo(
-            pooling.AvgPool2d,
-            pool_samples,
-            torch=pool_torch("avg_pool2d"),
-            ref=pooled(ref.avg_pool),
-            ref_grad=pooled_grad(ref.avg_pool_backward),
+            pooling.AdaptiveMaxPool2d,
+            adaptive_samples,
+            torch=lambda torch, x, output_size: torch.nn.functional.adaptive_max_pool2d(x, output_size),
+            ref=adaptive(ref.adaptive_max_pool),
+            ref_grad=adaptive(ref.adaptive_max_pool_backward, backward=True),
+        ),
+        OpInfo(
+            pooling.MaxUnpool2d,
+            unpool_samples,
+            torch=lambda torch, x, indices, output_size: torch.nn.functional.max_unpool2d(
+                x,
+                indices,
+                # torch checks output_size against (in − 1)·stride + kernel: pick the kernel that gives it
+                (output_size[0] - x.shape[-2] + 1, output_size[1] - x.shape[-1] + 1),
+                1,
+                output_size=output_size,
+            ),
+            ref=unpool_ref,
+            ref_grad=unpool_grad,
         ),
     ]
 

@@ -34,8 +34,9 @@ def test_errors_name_the_problem():
     x = bp.zeros(1, 2, 4, 4)
     with pytest.raises(ValueError, match="at most half the kernel"):
         F.max_pool2d(x, 2, padding=2)
-    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\)"):
-        F.avg_pool2d(bp.zeros(2, 4, 4), 2)
+    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\) or unbatched \(C, H, W\)"):
+        F.avg_pool2d(bp.zeros(4, 4), 2)
+    assert F.avg_pool2d(bp.zeros(2, 4, 4), 2).shape == (2, 2, 2)  # unbatched, as torch
     with pytest.raises(ValueError, match=r"max_pool2d: kernel \(0, 2\).*at least 1"):
         F.max_pool2d(x, (0, 2))
 

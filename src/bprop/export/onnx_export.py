@@ -85,13 +85,15 @@ def _conv(g: _Graph, m: L.Conv2d, x: str, rank: int) -> str:
     inputs = [x, g.const(np.asarray(m.weight), "weight")] + (
         [g.const(np.asarray(m.bias), "bias")] if m.bias is not None else []
     )
-    a, b = m.padding
+    if m.padding_mode != "zeros":
+        raise ValueError(f"ONNX export: Conv2d padding_mode={m.padding_mode!r} is not supported (only 'zeros')")
+    left, right, top, bottom = m.border_widths()
     return g.op(
         "Conv",
         inputs,
         kernel_shape=list(m.kernel_size),
         strides=list(m.stride),
-        pads=[a, b, a, b],
+        pads=[top, left, bottom, right],
         dilations=list(m.dilation),
         group=m.groups,
     )
@@ -104,7 +106,15 @@ def _pool(op_type: str) -> Callable[[_Graph, Module, str, int], str]:
         kernel = pair(m.kernel_size, "kernel_size")
         stride = kernel if m.stride is None else pair(m.stride, "stride")
         a, b = pair(m.padding, "padding")
-        extra = {"count_include_pad": 1} if op_type == "AveragePool" else {}
+        if getattr(m, "return_indices", False) or getattr(m, "divisor_override", None):
+            raise ValueError(
+                f"ONNX export: {type(m).__name__} with return_indices or divisor_override is not supported"
+            )
+        extra: dict[str, Any] = {"ceil_mode": int(m.ceil_mode)}
+        if op_type == "AveragePool":
+            extra["count_include_pad"] = int(m.count_include_pad)
+        else:
+            extra["dilations"] = list(pair(m.dilation, "dilation"))
         return g.op(op_type, [x], kernel_shape=list(kernel), strides=list(stride), pads=[a, b, a, b], **extra)
 
     return emit

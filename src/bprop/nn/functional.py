@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from bprop.ops import activation, attention, conv, linalg, loss, normalization, pooling
+from bprop.ops import activation, attention, conv, linalg, loss, normalization, pooling, shape
 from bprop.ops import cross_entropy as cross_entropy_op
 from bprop.ops import dropout as dropout_op
 from bprop.ops import embedding as embedding_op
+from bprop.ops.conv import pair
 from bprop.tensor import Tensor
 
 
@@ -246,16 +247,150 @@ def conv2d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """2-D cross-correlation (see ops.conv.Conv2d for the gradients)."""
-    return conv.Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    """2-D cross-correlation of an (N, C, H, W) or unbatched (C, H, W) input (see ops.conv.Conv2d
+    for the gradients). ``padding`` may also be 'valid' (none) or 'same' (output as large as the
+    input, stride 1; an even kernel pads one more on the bottom and right, as torch does)."""
+    options = dict(stride=stride, dilation=dilation, groups=groups)
+    image = input
+    if isinstance(padding, str):
+        image, padding = _string_padding(image, padding, weight.shape[-2:], stride, dilation)
+    return _batched("conv2d", image, lambda x: conv.Conv2d.apply(x, weight, bias, padding=padding, **options))
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    return pooling.MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+def _string_padding(input: Tensor, padding: str, kernel: tuple, stride: Any, dilation: Any) -> tuple[Tensor, Any]:
+    """(input, symmetric padding) for conv2d's padding='valid' | 'same': 'same' pads d(k − 1)
+    in total per axis, half on each side, the odd one on the bottom/right (explicitly, then)."""
+    if padding == "valid":
+        return input, 0
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    if pair(stride, "stride") != (1, 1):
+        raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+    totals = [d * (k - 1) for k, d in zip(kernel, pair(dilation, "dilation"))]
+    if all(t % 2 == 0 for t in totals):
+        return input, (totals[0] // 2, totals[1] // 2)
+    widths = (totals[1] // 2, totals[1] - totals[1] // 2, totals[0] // 2, totals[0] - totals[0] // 2)
+    return pad(input, widths), 0
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    return pooling.AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """torch's F.pad: ``pad`` = (left, right) of the last dim, then of the one before, …;
+    mode 'constant' (``value``, default 0) or 'reflect' | 'replicate' | 'circular', whose
+    borders copy input values (see ops.shape.Pad and ops.shape.PadFromInput)."""
+    if mode == "constant":
+        return shape.Pad.apply(input, pad=tuple(pad), value=0.0 if value is None else value)
+    if value:
+        raise ValueError(f"pad: value is only for mode 'constant', not {mode!r}")
+    return shape.PadFromInput.apply(input, pad=tuple(pad), mode=mode)
+
+
+def _batched(op: str, input: Tensor, call: Any) -> Any:
+    """call(input) for (N, C, H, W); an unbatched (C, H, W) input runs as a batch of one, and
+    each Tensor result loses that batch dim again (torch accepts both)."""
+    if input.ndim == 4:
+        return call(input)
+    if input.ndim != 3:
+        raise ValueError(f"{op}: expected input (N, C, H, W) or unbatched (C, H, W), got shape {tuple(input.shape)}")
+    out = call(input.unsqueeze(0))
+    if isinstance(out, tuple):
+        return tuple(o.squeeze(0) for o in out)
+    return out.squeeze(0)
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum of each window (see ops.pooling.MaxPool2d); with return_indices also where
+    it sits (flat h·W + w per plane), for max_unpool2d."""
+
+    def pool(x: Tensor) -> Any:
+        options = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+        out = pooling.MaxPool2d.apply(x, **options)
+        if not return_indices:
+            return out
+        return out, Tensor(pooling.max_pool2d_indices(np.asarray(x), **options))
+
+    return _batched("max_pool2d", input, pool)
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of each window (see ops.pooling.AvgPool2d for the divisor's rules)."""
+    options = dict(
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+    )
+    return _batched("avg_pool2d", input, lambda x: pooling.AvgPool2d.apply(x, **options))
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling to a fixed (P, Q) whatever the input size (see ops.pooling.AdaptiveAvgPool2d)."""
+    return pooling.AdaptiveAvgPool2d.apply(input, output_size=output_size)
+
+
+def adaptive_max_pool2d(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling to a fixed (P, Q) (see ops.pooling.AdaptiveMaxPool2d)."""
+    out = pooling.AdaptiveMaxPool2d.apply(input, output_size=output_size)
+    if not return_indices:
+        return out
+    return out, Tensor(pooling.adaptive_max_pool2d_indices(np.asarray(input), output_size))
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """Put each value back where max_pool2d found it, zeros elsewhere (see ops.pooling.MaxUnpool2d).
+    The output is (H_in − 1)·stride − 2·padding + kernel_size unless ``output_size`` says
+    otherwise (torch's check: within a stride of that size)."""
+    kernel = pair(kernel_size, "kernel_size")
+    steps = kernel if stride is None else pair(stride, "stride")
+    pads = pair(padding, "padding")
+    default = [(input.shape[-2 + i] - 1) * steps[i] - 2 * pads[i] + kernel[i] for i in range(2)]
+    if output_size is None:
+        size = tuple(default)
+    else:
+        size = tuple(int(n) for n in tuple(output_size)[-2:])
+        for i in range(2):
+            if not default[i] - steps[i] < size[i] < default[i] + steps[i]:
+                raise ValueError(
+                    f"max_unpool2d: invalid output_size {size} (dim {i} must be between "
+                    f"{default[i] - steps[i]} and {default[i] + steps[i]})"
+                )
+    return pooling.MaxUnpool2d.apply(input, _array(indices), output_size=size)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels with probability p, scale the rest by 1/(1 − p) (see ops.dropout.Dropout2d);
+    ``inplace`` is accepted for torch's sake and computed out of place."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: probability p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    return dropout_op.Dropout2d.apply(input, p=p)
 
 
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:

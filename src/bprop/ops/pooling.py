@@ -7,57 +7,104 @@ an NCHW view outside); docs/cnn-backprop.md derives both backward passes.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bprop.autograd import Context, Function
 from bprop.ops.conv import check_geometry, pair
-from bprop.ops.kernels.layout import channels_last, to_nhwc_padded, unpad_to_nchw
+from bprop.ops.kernels.layout import channels_last
 from bprop.runtime import pool
 
 
-def _pool_setup(op: str, x: np.ndarray, kernel_size: Any, stride: Any, padding: Any):
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Where the windows of a 2-D pooling sit: window (p, q) reads the padded pixels
+    (p·u + r·d₁, q·v + s·d₂), r < R, s < S. ``extra`` rows and columns of padding below and
+    right of the input are there only for the last windows of ceil_mode (torch's rule: a
+    window may hang over the edge, but must start inside the input or its left padding)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    out_hw: tuple[int, int]
+    extra: tuple[int, int]
+
+    def padded_hw(self, hw: tuple[int, ...]) -> tuple[int, int]:
+        return hw[0] + 2 * self.padding[0] + self.extra[0], hw[1] + 2 * self.padding[1] + self.extra[1]
+
+
+def pool_geometry(
+    op: str, x_shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1, ceil_mode=False
+) -> PoolGeometry:
+    """Check a pooling's arguments against a 4-D input and place its windows.
+
+    P = ⌊(H + 2a − d(R − 1) − 1)/u⌋ + 1, or with ceil_mode ⌈…⌉ + 1 less the last window if it
+    would start in the right padding."""
     kernel = pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else pair(stride, "stride")
-    padding = pair(padding, "padding")
-    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
-        raise ValueError(f"{op}: padding {padding} should be at most half the kernel {kernel}")
-    return kernel, stride, padding, check_geometry(op, x.shape, kernel, stride, padding)
+    stride = kernel if stride is None or (not np.ndim(stride) and stride == []) else pair(stride, "stride")
+    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
+    check_geometry(op, x_shape, kernel, stride, padding, dilation)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if padding[0] * 2 > span[0] or padding[1] * 2 > span[1]:
+        raise ValueError(f"{op}: padding {padding} should be at most half the kernel {kernel} (dilation {dilation})")
+    out_hw, extra = [], []
+    for size, k, u, a in zip(x_shape[2:], span, stride, padding):
+        reach = size + 2 * a - k
+        n = (-(-reach // u) if ceil_mode else reach // u) + 1
+        if ceil_mode and (n - 1) * u >= size + a:
+            n -= 1
+        out_hw.append(n)
+        extra.append(max(0, (n - 1) * u + k - (size + 2 * a)))
+    return PoolGeometry(kernel, stride, padding, dilation, (out_hw[0], out_hw[1]), (extra[0], extra[1]))
 
 
-def _offset_slices(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int]):
+def _padded_nhwc(x: np.ndarray, geo: PoolGeometry, value: float) -> np.ndarray:
+    """(N, C, H, W) → (N, H + 2a + e₁, W + 2b + e₂, C) filled with ``value`` around x; a view
+    when there is no padding."""
+    if geo.padding == (0, 0) and geo.extra == (0, 0):
+        return x.transpose(0, 2, 3, 1)
+    (a, b), (h, w) = geo.padding, x.shape[2:]
+    out = np.full((x.shape[0], *geo.padded_hw(x.shape[2:]), x.shape[1]), value, dtype=x.dtype)
+    out[:, a : a + h, b : b + w, :] = x.transpose(0, 2, 3, 1)
+    return out
+
+
+def _unpad(gxp: np.ndarray, geo: PoolGeometry, hw: tuple[int, ...]) -> np.ndarray:
+    (a, b) = geo.padding
+    return gxp[:, a : a + hw[0], b : b + hw[1], :].transpose(0, 3, 1, 2)
+
+
+def _offset_slices(geo: PoolGeometry):
     """For each kernel offset (k, r, s): the (N, P, Q, C) slice of a padded NHWC image that
-    holds pixel (p·u + r, q·v + s) of every window. Pooling loops over these R·S offsets."""
-    (p, q), (u, v) = out_hw, stride
-    for r in range(kernel[0]):
-        for s in range(kernel[1]):
-            yield r * kernel[1] + s, (slice(None), slice(r, r + u * (p - 1) + 1, u), slice(s, s + v * (q - 1) + 1, v))
+    holds pixel (p·u + r·d₁, q·v + s·d₂) of every window. Pooling loops over these R·S offsets."""
+    (p, q), (u, v), (d1, d2) = geo.out_hw, geo.stride, geo.dilation
+    for r in range(geo.kernel[0]):
+        for s in range(geo.kernel[1]):
+            rows, cols = slice(r * d1, r * d1 + u * (p - 1) + 1, u), slice(s * d2, s * d2 + v * (q - 1) + 1, v)
+            yield r * geo.kernel[1] + s, (slice(None), rows, cols)
 
 
-def _pool_grad_buffer(
-    x_shape: tuple[int, ...],
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    out_hw: tuple[int, int],
-    dtype: Any,
-) -> tuple[np.ndarray, bool]:
+def _pool_grad_buffer(x_shape: tuple[int, ...], geo: PoolGeometry, dtype: Any) -> tuple[np.ndarray, bool]:
     """The padded NHWC buffer of a pooling input gradient, and whether the windows are disjoint.
 
-    Disjoint windows (stride ≥ kernel) let backward assign each offset's share instead of adding
-    it; when they also tile the padded input exactly (the usual 2×2, stride 2 on even sizes)
-    every element is written once, so the buffer needs no zero fill.
+    Disjoint windows (stride ≥ kernel, no dilation) let backward assign each offset's share
+    instead of adding it; when they also tile the padded input exactly (the usual 2×2, stride 2
+    on even sizes) every element is written once, so the buffer needs no zero fill.
     """
-    hp, wp = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
-    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    hp, wp = geo.padded_hw(x_shape[2:])
+    kernel, stride, out_hw = geo.kernel, geo.stride, geo.out_hw
+    disjoint = geo.dilation == (1, 1) and stride[0] >= kernel[0] and stride[1] >= kernel[1]
     tiled = disjoint and (out_hw[0] * stride[0], out_hw[1] * stride[1]) == (hp, wp) and stride == kernel
     return (np.empty if tiled else np.zeros)((x_shape[0], hp, wp, x_shape[1]), dtype), disjoint
 
 
 class MaxPool2d(Function):
-    """y[n, c, p, q] = max of x over the window (r, s) at (p·u + r, q·v + s) of the padded grid,
-    padding not a candidate (torch: a window of −∞ still has a real argmax).
+    """y[n, c, p, q] = max of x over the window (r, s) at (p·u + r·d₁, q·v + s·d₂) of the padded
+    grid, padding not a candidate (torch: a window of −∞ still has a real argmax); dilation d
+    spreads the taps, ceil_mode keeps a last, partial window at the bottom and right edges.
 
     The max is locally the identity on its argmax and constant in the others, so
     ∂C/∂x[argmax of window (p, q)] += δ[p, q] and 0 elsewhere. The argmax is torch's: the first
@@ -73,26 +120,38 @@ class MaxPool2d(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
-        kernel, stride, padding, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding)
-        xp = to_nhwc_padded(x, padding, value=-np.inf)
-        out = _reduce_windows(np.maximum, xp, kernel, stride, out_hw)
-        ctx.xp, ctx.out, ctx.x_shape = xp, out, x.shape
-        ctx.kernel, ctx.stride, ctx.padding, ctx.out_hw = kernel, stride, padding, out_hw
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: bool = False,
+    ) -> np.ndarray:
+        geo = pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+        xp = _padded_nhwc(x, geo, -np.inf)
+        out = _reduce_windows(np.maximum, xp, geo)
+        ctx.xp, ctx.out, ctx.x_shape, ctx.geo = xp, out, x.shape, geo
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        xp, out, padding = ctx.xp, ctx.out, ctx.padding
+        xp, out, geo = ctx.xp, ctx.out, ctx.geo
         g = channels_last(grad_out)  # read R·S times: one copy beats R·S strided reads
-        gxp, disjoint = _pool_grad_buffer(ctx.x_shape, ctx.kernel, ctx.stride, padding, ctx.out_hw, g.dtype)
-        offsets = [where for _, where in _offset_slices(ctx.kernel, ctx.out_hw, ctx.stride)]
+        gxp, disjoint = _pool_grad_buffer(ctx.x_shape, geo, g.dtype)
+        offsets = [where for _, where in _offset_slices(geo)]
+        real = _real_pixels(ctx.x_shape, geo) if _pads(geo) and np.isneginf(out).any() else None
 
         def route(part: slice) -> None:
-            _route_to_argmax(xp[part], out[part], g[part], gxp[part], offsets, padding, disjoint)
+            _route_to_argmax(xp[part], out[part], g[part], gxp[part], offsets, real, disjoint)
 
         pool.for_parts(route, g.shape[0], items_each=math.prod(xp.shape[1:]))
-        return (unpad_to_nchw(gxp, padding, ctx.x_shape[2:]),)
+        return (_unpad(gxp, geo, ctx.x_shape[2:]),)
+
+
+def _pads(geo: PoolGeometry) -> bool:
+    return max(geo.padding) > 0 or max(geo.extra) > 0
 
 
 def _route_to_argmax(
@@ -101,12 +160,11 @@ def _route_to_argmax(
     g: np.ndarray,
     gxp: np.ndarray,
     offsets: list,
-    padding: tuple[int, int],
+    real: np.ndarray | None,
     disjoint: bool,
 ) -> None:
-    """gxp[argmax of each window] += δ of the window, for some samples (MaxPool2d.backward)."""
-    # only a window whose maximum is −∞ can tie with the −∞ padding
-    real = _real_pixels(xp.shape, padding) if max(padding) > 0 and np.isneginf(out).any() else None
+    """gxp[argmax of each window] += δ of the window, for some samples (MaxPool2d.backward).
+    ``real`` masks the padding, which only a window whose maximum is −∞ could tie with."""
     won = None  # windows whose maximum an earlier offset already took
     share = None if disjoint else np.empty(out.shape, g.dtype)
     for k, where in enumerate(offsets):
@@ -126,17 +184,14 @@ def _route_to_argmax(
 
 
 def _reduce_windows(
-    reduce: np.ufunc,
-    xp: np.ndarray,
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    out_hw: tuple[int, int],
-    scale: float | None = None,
+    reduce: np.ufunc, xp: np.ndarray, geo: PoolGeometry, divisor: np.ndarray | float | None = None
 ) -> np.ndarray:
     """(N, P, Q, C): ``reduce`` (np.maximum or np.add) over each window's R·S offsets, each a
-    strided slice of the padded NHWC input; the batch is spread over bprop's threads."""
-    out = np.empty((xp.shape[0], *out_hw, xp.shape[3]), xp.dtype)
-    offsets = [where for _, where in _offset_slices(kernel, out_hw, stride)]
+    strided slice of the padded NHWC input, divided by ``divisor`` if given; the batch is
+    spread over the free cores."""
+    out = np.empty((xp.shape[0], *geo.out_hw, xp.shape[3]), xp.dtype)
+    offsets = [where for _, where in _offset_slices(geo)]
+    scale = None if divisor is None else np.asarray(1.0 / np.asarray(divisor, dtype=np.float64), dtype=xp.dtype)
 
     def windows_of(part: slice) -> None:
         x_part, o = xp[part], out[part]
@@ -144,16 +199,17 @@ def _reduce_windows(
         for where in offsets[1:]:
             reduce(o, x_part[where], out=o)
         if scale is not None:
-            o *= np.asarray(scale, dtype=o.dtype)
+            o *= scale
 
     pool.for_parts(windows_of, xp.shape[0], items_each=math.prod(out.shape[1:]) * len(offsets))
     return out
 
 
-def _real_pixels(padded_shape: tuple[int, ...], padding: tuple[int, int]) -> np.ndarray:
-    """(H + 2a, W + 2b) mask: True on the input's pixels, False on the padding."""
-    real = np.zeros(padded_shape[1:3], bool)
-    real[padding[0] : padded_shape[1] - padding[0], padding[1] : padded_shape[2] - padding[1]] = True
+def _real_pixels(x_shape: tuple[int, ...], geo: PoolGeometry) -> np.ndarray:
+    """(H + 2a + e₁, W + 2b + e₂) mask: True on the input's pixels, False on the padding."""
+    real = np.zeros(geo.padded_hw(x_shape[2:]), bool)
+    (a, b), (h, w) = geo.padding, x_shape[2:]
+    real[a : a + h, b : b + w] = True
     return real
 
 
@@ -168,31 +224,220 @@ def _route_to_last_nan(xp: np.ndarray, g: np.ndarray, gxp: np.ndarray, offsets: 
         won = hit if won is None else np.logical_or(won, hit, out=won)
 
 
-class AvgPool2d(Function):
-    """y[n, c, p, q] = (1/(R·S)) Σ_{r,s} x̃[n, c, p·u + r, q·v + s], zero padding counted in the
-    divisor (torch's default count_include_pad=True).
+def max_pool2d_indices(
+    x: np.ndarray,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """(N, C, P, Q) int64: where each window's maximum sits, as the flat index h·W + w into its
+    (H, W) plane (torch's return_indices; MaxPool2d's backward routes δ to the same pixels).
+    Not differentiable: indices are what MaxUnpool2d takes."""
+    geo = pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    xp = _padded_nhwc(x, geo, -np.inf)
+    out = _reduce_windows(np.maximum, xp, geo)
+    real = _real_pixels(x.shape, geo)
+    (u, v), (d1, d2), (a, b), width = geo.stride, geo.dilation, geo.padding, x.shape[3]
+    rows, cols = np.arange(geo.out_hw[0]) * u - a, np.arange(geo.out_hw[1]) * v - b
+    index, won, last_nan = np.zeros(out.shape, np.int64), np.zeros(out.shape, bool), np.zeros(out.shape, bool)
+    for k, where in _offset_slices(geo):
+        r, s = divmod(k, geo.kernel[1])
+        flat = ((rows + r * d1)[:, None] * width + (cols + s * d2)[None, :])[None, :, :, None]
+        candidate = xp[where]
+        hit = (candidate == out) & real[where[1], where[2], None] & ~won
+        nan = np.isnan(candidate)
+        np.copyto(index, flat, where=hit | nan)  # a later NaN takes over, as in torch
+        won |= hit
+        last_nan |= nan
+    return index.transpose(0, 3, 1, 2)
 
-    ∂y[p, q]/∂x̃[p·u + r, q·v + s] = 1/(R·S): each window spreads its δ evenly over its pixels;
+
+def _avg_divisors(x_shape: tuple[int, ...], geo: PoolGeometry, count_include_pad: bool) -> np.ndarray | float:
+    """The divisor of each window, torch's rule: its size within the padded input (windows of
+    ceil_mode cut at the padding's edge), or with count_include_pad=False its real pixels only.
+    A float when every window has the same (the common case: one scale for the whole output)."""
+    per_axis = []
+    for size, k, u, a, n in zip(x_shape[2:], geo.kernel, geo.stride, geo.padding, geo.out_hw):
+        start = np.arange(n) * u - a
+        end = np.minimum(start + k, size + a)
+        per_axis.append(end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0))
+    divisors = np.multiply.outer(per_axis[0], per_axis[1]).astype(np.float64)
+    return float(divisors.flat[0]) if divisors.size and (divisors == divisors.flat[0]).all() else divisors[:, :, None]
+
+
+class AvgPool2d(Function):
+    """y[n, c, p, q] = (1/D_pq) Σ_{r,s} x̃[n, c, p·u + r, q·v + s], x̃ zero-padded. D_pq is the
+    window's size (torch's count_include_pad=True, zero padding counted; cut at the padding's
+    edge for a last ceil_mode window), its count of real pixels (count_include_pad=False), or
+    ``divisor_override``.
+
+    ∂y[p, q]/∂x̃[p·u + r, q·v + s] = 1/D_pq: each window spreads its δ evenly over its pixels;
     a pixel in several windows collects from each. Computed as a sum over the R·S offsets,
     each a strided slice of the whole batch (assigned rather than added for disjoint windows).
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
-        kernel, stride, padding, out_hw = _pool_setup("avg_pool2d", x, kernel_size, stride, padding)
-        xp = to_nhwc_padded(x, padding)
-        out = _reduce_windows(np.add, xp, kernel, stride, out_hw, scale=1.0 / (kernel[0] * kernel[1]))
-        ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding, ctx.out_hw = x.shape, kernel, stride, padding, out_hw
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> np.ndarray:
+        geo = pool_geometry("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
+        if divisor_override is not None and divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor_override must not be zero")
+        divisor = divisor_override or _avg_divisors(x.shape, geo, count_include_pad)
+        out = _reduce_windows(np.add, _padded_nhwc(x, geo, 0.0), geo, divisor)
+        ctx.x_shape, ctx.geo, ctx.divisor = x.shape, geo, divisor
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        kernel, x_shape, padding = ctx.kernel, ctx.x_shape, ctx.padding
-        share = grad_out.transpose(0, 2, 3, 1) * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=grad_out.dtype)
-        gxp, disjoint = _pool_grad_buffer(x_shape, kernel, ctx.stride, padding, ctx.out_hw, grad_out.dtype)
-        for _, where in _offset_slices(kernel, ctx.out_hw, ctx.stride):
+        geo, x_shape = ctx.geo, ctx.x_shape
+        scale = np.asarray(1.0 / np.asarray(ctx.divisor, dtype=np.float64), dtype=grad_out.dtype)
+        share = grad_out.transpose(0, 2, 3, 1) * scale
+        gxp, disjoint = _pool_grad_buffer(x_shape, geo, grad_out.dtype)
+        for _, where in _offset_slices(geo):
             if disjoint:
                 gxp[where] = share
             else:
                 gxp[where] += share
-        return (unpad_to_nchw(gxp, padding, x_shape[2:]),)
+        return (_unpad(gxp, geo, x_shape[2:]),)
+
+
+def adaptive_bounds(size: int, out: int) -> list[tuple[int, int]]:
+    """Window i of ``out`` covering ``size`` cells: [⌊i·size/out⌋, ⌈(i + 1)·size/out⌉) (torch's)."""
+    return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
+
+
+def adaptive_output_size(op: str, x_shape: tuple[int, ...], output_size: Any) -> tuple[int, int]:
+    """torch's output_size: an int, or a pair whose None entries keep the input's size."""
+    if len(x_shape) not in (3, 4):
+        raise ValueError(f"{op}: expected input (N, C, H, W) or (C, H, W), got shape {tuple(x_shape)}")
+    sizes = (output_size, output_size) if output_size is None or np.ndim(output_size) == 0 else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    out = tuple(int(x_shape[-2 + i]) if s is None else int(s) for i, s in enumerate(sizes))
+    if min(out) < 1 and min(x_shape[-2:]) > 0:
+        raise ValueError(f"{op}: output_size {out} must be positive")
+    return out[0], out[1]
+
+
+class AdaptiveAvgPool2d(Function):
+    """Average pooling to a fixed output size (P, Q): window p spans rows
+    I_p = [⌊pH/P⌋, ⌈(p + 1)H/P⌉), window q columns J_q = [⌊qW/Q⌋, ⌈(q + 1)W/Q⌉).
+
+    The windows are separable: y[p, q] = (1/|J_q|) Σ_{w∈J_q} m[p, w] with
+    m[p, w] = (1/|I_p|) Σ_{h∈I_p} x[h, w], the row means. So
+        ∂C/∂m[p, w] = Σ_{q: w∈J_q} δ[p, q]/|J_q|,    ∂C/∂x[h, w] = Σ_{p: h∈I_p} ∂C/∂m[p, w]/|I_p|
+    (windows may overlap when P does not divide H). P + Q slices, each over the whole batch and
+    any leading dims ((N, C) or an unbatched (C,)); a matrix product would turn one ±∞ into NaN
+    everywhere (0·∞).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, output_size: Any) -> np.ndarray:
+        p_size, q_size = adaptive_output_size("adaptive_avg_pool2d", x.shape, output_size)
+        ctx.rows, ctx.cols = adaptive_bounds(x.shape[-2], p_size), adaptive_bounds(x.shape[-1], q_size)
+        ctx.x_shape = x.shape
+        means = np.stack([x[..., h0:h1, :].mean(axis=-2) for h0, h1 in ctx.rows], axis=-2)
+        return np.stack([means[..., w0:w1].mean(axis=-1) for w0, w1 in ctx.cols], axis=-1)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        g_means = np.zeros((*grad_out.shape[:-1], ctx.x_shape[-1]), grad_out.dtype)
+        for q, (w0, w1) in enumerate(ctx.cols):
+            g_means[..., w0:w1] += grad_out[..., q : q + 1] / np.asarray(w1 - w0, grad_out.dtype)
+        gx = np.zeros(ctx.x_shape, grad_out.dtype)
+        for p, (h0, h1) in enumerate(ctx.rows):
+            gx[..., h0:h1, :] += g_means[..., p : p + 1, :] / np.asarray(h1 - h0, grad_out.dtype)
+        return (gx,)
+
+
+def adaptive_max_pool2d_indices(x: np.ndarray, output_size: Any) -> np.ndarray:
+    """(…, P, Q) int64: the flat index h·W + w of each adaptive window's maximum in its plane
+    (the first maximum in row-major order, the last NaN if the window holds one, as in torch)."""
+    p_size, q_size = adaptive_output_size("adaptive_max_pool2d", x.shape, output_size)
+    height, width = x.shape[-2:]
+    index = np.zeros((*x.shape[:-2], p_size, q_size), np.int64)
+    for p, (h0, h1) in enumerate(adaptive_bounds(height, p_size)):
+        for q, (w0, w1) in enumerate(adaptive_bounds(width, q_size)):
+            block = x[..., h0:h1, w0:w1].reshape(*x.shape[:-2], (h1 - h0) * (w1 - w0))
+            local = np.argmax(block, axis=-1)  # NumPy: the first maximum, or the first NaN
+            nan = np.isnan(block)
+            last_nan = block.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+            local = np.where(nan.any(axis=-1), last_nan, local)
+            index[..., p, q] = (h0 + local // (w1 - w0)) * width + w0 + local % (w1 - w0)
+    return index
+
+
+class AdaptiveMaxPool2d(Function):
+    """Max pooling to a fixed output size (P, Q), windows as AdaptiveAvgPool2d's.
+
+    y[p, q] = x[i*(p, q)] with i* the window's argmax (torch's: first maximum, last NaN);
+    ∂C/∂x[i] = Σ of δ[p, q] over the windows whose argmax is i (windows may overlap, so a
+    pixel can collect from several). The loop runs over the P·Q windows, each a slice of the
+    whole batch; backward is one bincount over the flat indices.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, output_size: Any) -> np.ndarray:
+        index = adaptive_max_pool2d_indices(x, output_size)
+        planes = x.reshape(*x.shape[:-2], x.shape[-2] * x.shape[-1])
+        ctx.index, ctx.x_shape = index, x.shape
+        out = np.take_along_axis(planes, index.reshape(*index.shape[:-2], index.shape[-2] * index.shape[-1]), axis=-1)
+        return out.reshape(index.shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (scatter_add_planes(grad_out, ctx.index, ctx.x_shape),)
+
+
+def scatter_add_planes(values: np.ndarray, index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """An array of ``shape`` (…, H, W), zero but for Σ values[…, k] added at flat plane index
+    index[…, k] (a repeated index collects every value sent to it)."""
+    planes = math.prod(shape[:-2])
+    area = shape[-2] * shape[-1]
+    per_plane = index.shape[-2] * index.shape[-1]
+    flat = index.reshape(planes, per_plane) + (np.arange(planes) * area)[:, None]
+    total = np.bincount(flat.ravel(), weights=values.reshape(planes, per_plane).ravel(), minlength=planes * area)
+    return total.astype(values.dtype, copy=False).reshape(shape)
+
+
+class MaxUnpool2d(Function):
+    """The partial inverse of max pooling: y (…, H, W) is zero except y[indices[k]] = x[k],
+    ``indices`` being MaxPool2d's return_indices (flat h·W + w within each plane).
+
+    y is a scatter of x, so ∂C/∂x[k] = δ_y[indices[k]]: backward gathers.
+    (Where two windows share an argmax one write wins, as in torch, and backward still gives
+    both x the same δ.)
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, indices: np.ndarray, output_size: tuple[int, int]) -> np.ndarray:
+        indices = np.asarray(indices)
+        if indices.shape != x.shape:
+            raise ValueError(f"max_unpool2d: indices of shape {indices.shape} must match the input {x.shape}")
+        area = output_size[0] * output_size[1]
+        if indices.size and (indices.min() < 0 or indices.max() >= area):
+            raise ValueError(
+                f"max_unpool2d: an index ({int(indices.max())}) is outside the output {tuple(output_size)}"
+            )
+        out = np.zeros((*x.shape[:-2], area), x.dtype)
+        per_plane = x.shape[-2] * x.shape[-1]
+        flat = indices.reshape(*x.shape[:-2], per_plane)
+        np.put_along_axis(out, flat, x.reshape(*x.shape[:-2], per_plane), axis=-1)
+        ctx.flat, ctx.x_shape = flat, x.shape
+        return out.reshape(*x.shape[:-2], *output_size)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        area = grad_out.shape[-2] * grad_out.shape[-1]
+        g = np.take_along_axis(grad_out.reshape(*grad_out.shape[:-2], area), ctx.flat, axis=-1)
+        return g.reshape(ctx.x_shape), None

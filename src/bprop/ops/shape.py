@@ -173,3 +173,57 @@ class Pad(Function):
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         return (grad_out[ctx.interior],)
+
+
+PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # torch's name → NumPy's
+
+
+def border_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Which input position each of the before + n + after padded positions copies:
+    reflect mirrors without repeating the edge (… 2 1 | 0 1 2 … n−1 | n−2 …), replicate repeats
+    the edge (0 0 | 0 1 …), circular wraps around (n−1 | 0 1 … n−1 | 0). torch's limits: reflect
+    needs before, after < n; circular ≤ n."""
+    limit = n if mode == "circular" else n - 1
+    if mode != "replicate" and max(before, after) > limit:
+        raise ValueError(f"pad: {mode} padding ({before}, {after}) must be at most {limit} for a dim of size {n}")
+    if n == 0 and before + after:
+        raise ValueError(f"pad: {mode} padding of an empty dim has nothing to copy")
+    return np.pad(np.arange(n), (before, after), mode=PAD_MODES[mode])
+
+
+class PadFromInput(Function):
+    """Padding whose borders copy input values (torch's pad modes 'reflect', 'replicate',
+    'circular'); ``pad`` as torch: (left, right) of the last dim, then of the one before, … .
+
+    Each padded dim d reads x at an index map i_d(j) (border_index), so y = x[i_1(j_1), …] is a
+    gather and ∂C/∂x[k] = Σ_{j: i(j) = k} ∂C/∂y[j]: each border position sends its gradient back
+    to the input element it copied (an edge element collects from several). Backward undoes
+    the dims one at a time, a scatter-add along each.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, pad: Sequence[int], mode: str = "reflect") -> np.ndarray:
+        if mode not in PAD_MODES:
+            raise ValueError(f"pad: mode must be 'constant' or one of {tuple(PAD_MODES)}, got {mode!r}")
+        if len(pad) % 2 or len(pad) // 2 > x.ndim:
+            raise ValueError(f"pad: {tuple(pad)} must hold (before, after) pairs for at most {x.ndim} dims")
+        if min(pad, default=0) < 0:
+            raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+        ctx.maps = []
+        out = x
+        for i in range(len(pad) // 2):
+            axis = x.ndim - 1 - i
+            index = border_index(x.shape[axis], pad[2 * i], pad[2 * i + 1], mode)
+            ctx.maps.append((axis, index, x.shape[axis]))
+            out = np.take(out, index, axis=axis)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        g = grad_out
+        for axis, index, n in reversed(ctx.maps):
+            moved = np.moveaxis(g, axis, 0)
+            summed = np.zeros((n, *moved.shape[1:]), g.dtype)
+            np.add.at(summed, index, moved)
+            g = np.moveaxis(summed, 0, axis)
+        return (g,)

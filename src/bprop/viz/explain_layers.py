@@ -68,7 +68,7 @@ def label(layer: nn.Module) -> str:
         return f"Linear({layer.in_features}→{layer.out_features})"
     if isinstance(layer, nn.Conv2d):
         extras = [
-            f"{name} {value[0] if value[0] == value[1] else value}"
+            f"{name} {value if isinstance(value, str) else value[0] if value[0] == value[1] else value}"
             for name, value, default in (
                 ("stride", layer.stride, 1),
                 ("padding", layer.padding, 0),

@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+from tests.helpers import torch_parity
 
 import bprop as bp
 from bprop import nn
@@ -79,7 +80,9 @@ def test_small_cnn_end_to_end_matches_torch():
 
 
 def test_layer_errors_name_the_layer_and_shapes():
-    with pytest.raises(ValueError, match=r"Conv2d\(3→16, k=3\): expected input \(N, 3, H, W\), got \(8, 1, 28, 28\)"):
+    with pytest.raises(
+        ValueError, match=r"Conv2d\(3→16, k=3\): expected input \(N, 3, H, W\) or \(3, H, W\), got \(8, 1, 28"
+    ):
         nn.Conv2d(3, 16, 3)(bp.zeros(8, 1, 28, 28))
     with pytest.raises(ValueError, match=r"Conv2d\(1→2, k=5\):.*larger than the padded input"):
         nn.Conv2d(1, 2, 5)(bp.zeros(1, 1, 3, 3))
@@ -89,3 +92,36 @@ def test_layer_errors_name_the_layer_and_shapes():
         nn.Conv2d(3, 4, 3, stride=0)
     with pytest.raises(ValueError, match=r"BatchNorm2d\(4\): expected input \(N, C, H, W\) with C = 4"):
         nn.BatchNorm2d(4)(bp.zeros(2, 3, 5, 5))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=3, padding="same"),
+        dict(kernel_size=(4, 3), padding="same", dilation=(1, 2)),  # even: one more on the bottom
+        dict(kernel_size=3, padding="valid"),
+        dict(kernel_size=3, padding=1, padding_mode="reflect"),
+        dict(kernel_size=(2, 3), padding=(1, 2), padding_mode="replicate", stride=2),
+        dict(kernel_size=4, padding="same", padding_mode="circular"),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("batched", [True, False], ids=["NCHW", "CHW"])
+def test_string_padding_and_padding_modes_match_torch(kwargs, batched):
+    torch = pytest.importorskip("torch")
+    ours = nn.Conv2d(2, 3, dtype=np.float64, **kwargs)
+    theirs = torch.nn.Conv2d(2, 3, dtype=torch.float64, **kwargs)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(np.asarray(ours.weight)))
+        theirs.bias.copy_(torch.tensor(np.asarray(ours.bias)))
+    shape = (2, 2, 7, 6) if batched else (2, 7, 6)
+    torch_parity(ours, theirs, np.random.default_rng(0).standard_normal(shape))
+
+
+def test_padding_options_are_checked_when_the_layer_is_built():
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="padding_mode"):
+        nn.Conv2d(1, 1, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="'valid' or 'same'"):
+        nn.Conv2d(1, 1, 3, padding="full")

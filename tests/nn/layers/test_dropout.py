@@ -66,3 +66,29 @@ def test_dtype_and_repr():
     assert nn.Dropout(0.5)(bp.tensor(rand(3, 3))).dtype == np.float64
     assert nn.Dropout(0.5)(bp.randn(3, 3)).dtype == np.float32
     assert repr(nn.Dropout(0.3)) == "Dropout(p=0.3, inplace=False)"
+
+
+def test_dropout2d_drops_whole_channels_and_is_the_identity_in_eval():
+    bp.manual_seed(0)
+    layer = nn.Dropout2d(0.3)
+    x = bp.ones(40, 50, 3, 4, requires_grad=True)
+    out = np.asarray(layer(x))
+    per_channel = out.reshape(40, 50, -1)
+    assert ((per_channel == 0).all(-1) | (per_channel == np.float32(1 / 0.7)).all(-1)).all()
+    assert (per_channel[..., 0] == 0).mean() == pytest.approx(0.3, abs=0.03)
+    layer(x).sum().backward()
+    assert np.ptp(np.asarray(x.grad).reshape(40, 50, -1), axis=-1).max() == 0  # one factor per channel
+    assert layer.eval()(x) is x
+    assert repr(nn.Dropout2d(0.2)) == "Dropout2d(p=0.2, inplace=False)"
+
+
+def test_pad_modes_match_torch():
+    torch = pytest.importorskip("torch")
+    from tests.helpers import torch_parity
+
+    for mode in ("constant", "reflect", "replicate", "circular"):
+        torch_parity(
+            lambda x, mode=mode: nn.functional.pad(x, (1, 2, 2, 0), mode=mode),
+            lambda x, mode=mode: torch.nn.functional.pad(x, (1, 2, 2, 0), mode=mode),
+            rand(2, 3, 4, 5),
+        )

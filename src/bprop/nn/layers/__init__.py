@@ -3,7 +3,7 @@
 from bprop.nn.layers.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from bprop.nn.layers.attention import MultiheadAttention
 from bprop.nn.layers.conv import Conv2d
-from bprop.nn.layers.dropout import Dropout
+from bprop.nn.layers.dropout import Dropout, Dropout2d
 from bprop.nn.layers.embedding import Embedding
 from bprop.nn.layers.flatten import Flatten, Identity
 from bprop.nn.layers.linear import Linear
@@ -18,7 +18,7 @@ from bprop.nn.layers.loss import (
     SmoothL1Loss,
 )
 from bprop.nn.layers.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
-from bprop.nn.layers.pooling import AvgPool2d, MaxPool2d
+from bprop.nn.layers.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, MaxUnpool2d
 from bprop.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from bprop.nn.layers.transformer import TransformerEncoder, TransformerEncoderLayer
 
@@ -27,6 +27,8 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "AvgPool2d",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
@@ -34,6 +36,7 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout2d",
     "Embedding",
     "Flatten",
     "GRUCell",
@@ -49,6 +52,7 @@ __all__ = [
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
+    "MaxUnpool2d",
     "MultiheadAttention",
     "NLLLoss",
     "RNNCell",

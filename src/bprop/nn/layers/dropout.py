@@ -1,4 +1,5 @@
-"""Dropout layer: inverted dropout in training, the identity in eval mode."""
+"""Dropout layers: inverted dropout in training (of single values, or of whole channels), the
+identity in eval mode."""
 
 from __future__ import annotations
 
@@ -26,3 +27,11 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) input with probability p while training, scaling the
+    rest by 1/(1 − p) (see ops.dropout.Dropout2d); the identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout2d(x, self.p, self.training)
