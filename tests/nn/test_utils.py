@@ -39,3 +39,18 @@ def test_small_gradients_are_untouched_and_nonfinite_can_raise():
     params[0].grad[0, 0] = np.inf
     with pytest.raises(RuntimeError, match=r"total norm of order 2\.0 of the gradients is non-finite \(inf\)"):
         nn.utils.clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+
+
+def test_clip_grad_value_matches_torch():
+    torch = pytest.importorskip("torch")
+    grads = [np.random.default_rng(i).standard_normal((3, 4)) * 3 for i in range(2)]
+    ours = [bp.tensor(np.zeros((3, 4)), requires_grad=True) for _ in grads]
+    theirs = [torch.zeros(3, 4, dtype=torch.float64, requires_grad=True) for _ in grads]
+    for p, t, g in zip(ours, theirs, grads):
+        p.grad, t.grad = g.copy(), torch.tensor(g)
+    no_grad = bp.tensor([1.0], requires_grad=True)
+    assert nn.utils.clip_grad_value_([*ours, no_grad], 1.5) is None
+    torch.nn.utils.clip_grad_value_(theirs, 1.5)
+    for p, t in zip(ours, theirs):
+        np.testing.assert_array_equal(np.asarray(p.grad), t.grad.numpy())
+    assert np.abs(np.asarray(ours[0].grad)).max() == 1.5 and no_grad.grad is None

@@ -81,3 +81,27 @@ def test_errors_name_the_shapes():
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((2, 2), bool))
     with pytest.raises(ValueError, match="either attn_mask or is_causal"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=BOOL_MASK, is_causal=True)
+
+
+@pytest.mark.parametrize("kv_heads", [1, 2, 4])
+def test_grouped_query_attention_matches_torch(kv_heads):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(kv_heads)
+    q, k, v = (
+        rng.standard_normal((2, 4, 3, 5)),
+        rng.standard_normal((2, kv_heads, 6, 5)),
+        rng.standard_normal((2, kv_heads, 6, 2)),
+    )
+    torch_parity(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+        lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+        q,
+        k,
+        v,
+    )
+
+
+def test_grouped_query_attention_needs_a_multiple_of_the_heads():
+    q, kv = bp.randn(1, 4, 2, 3), bp.randn(1, 3, 2, 3)
+    with pytest.raises(ValueError, match="4 heads must be a multiple of the key/value's 3"):
+        F.scaled_dot_product_attention(q, kv, kv, enable_gqa=True)

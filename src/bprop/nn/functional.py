@@ -401,6 +401,17 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
     return embedding_op.Embedding.apply(indices, weight, padding_idx=padding_idx)
 
 
+def _share_heads(query: Tensor, kv: Tensor) -> Tensor:
+    """kv with each of its H_kv heads repeated H_q/H_kv times, in place along dim −3."""
+    heads, kv_heads = query.shape[-3], kv.shape[-3]
+    if kv_heads == 0 or heads % kv_heads:
+        raise ValueError(
+            f"scaled_dot_product_attention: with enable_gqa the query's {heads} heads must be a multiple "
+            f"of the key/value's {kv_heads}"
+        )
+    return kv[..., np.repeat(np.arange(kv_heads), heads // kv_heads), :, :]
+
+
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -409,9 +420,16 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Tensor:
     """softmax(QKᵀ/√E + mask) V, torch's signature: a bool attn_mask is True where a query may
-    attend, a float one is added to the scores (see ops.attention for the gradients)."""
+    attend, a float one is added to the scores (see ops.attention for the gradients).
+
+    ``enable_gqa`` (grouped-query attention): key and value may have fewer heads (dim −3) than
+    query, H_q = g·H_kv; each key/value head then serves g consecutive query heads (torch's
+    repeat_interleave), and its gradient is the sum over them (the indexing's backward)."""
+    if enable_gqa and key.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        key, value = _share_heads(query, key), _share_heads(query, value)
     mask = attn_mask if isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f" else None
     if mask is None:
         mask = attention.additive_mask(_array(attn_mask), is_causal, query.shape[-2], key.shape[-2], query.dtype)

@@ -1,4 +1,4 @@
-"""Gradient utilities with torch's names: ``nn.utils.clip_grad_norm_``."""
+"""Gradient utilities with torch's names: ``nn.utils.clip_grad_norm_``, ``clip_grad_value_``."""
 
 from __future__ import annotations
 
@@ -48,3 +48,18 @@ def clip_grad_norm_(
         for g in grads:
             g *= np.asarray(coefficient, dtype=g.dtype)
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
+    """Clip every ``.grad`` in place to [−clip_value, clip_value], element by element.
+
+    Unlike clip_grad_norm_ this changes the update's direction (large components are cut, small
+    ones kept). ``foreach`` picks torch's kernel and is accepted for its sake.
+    """
+    del foreach
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    bound = float(clip_value)
+    for p in params:
+        if p.grad is not None:
+            g = np.asarray(p.grad)
+            np.clip(g, -bound, bound, out=g)

@@ -33,3 +33,20 @@ def test_bad_arguments():
         nn.Embedding(0, 3)
     with pytest.raises(ValueError, match="padding_idx 5 must be within num_embeddings 5"):
         nn.Embedding(5, 3, padding_idx=5)
+
+
+def test_from_pretrained_copies_freezes_and_matches_torch():
+    torch = pytest.importorskip("torch")
+    vectors = np.random.default_rng(0).standard_normal((5, 3))
+    layer = nn.Embedding.from_pretrained(vectors, padding_idx=1)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(vectors), padding_idx=1)
+    ids = np.array([[0, 1, 4], [2, 2, 3]])
+    np.testing.assert_array_equal(np.asarray(layer(ids)), theirs(torch.tensor(ids)).detach().numpy())
+    assert not layer.weight.requires_grad and layer.padding_idx == 1 and layer.weight.dtype == np.float64
+    vectors[0] = 0  # a copy: the layer keeps its own weight
+    assert np.asarray(layer.weight)[0].any()
+    trainable = nn.Embedding.from_pretrained(bp.tensor(vectors), freeze=False)
+    trainable(ids).sum().backward()
+    assert trainable.weight.grad is not None
+    with pytest.raises(ValueError, match="max_norm"):
+        nn.Embedding.from_pretrained(vectors, max_norm=1.0)

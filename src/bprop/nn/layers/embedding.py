@@ -34,6 +34,34 @@ class Embedding(Module):
         if padding_idx is not None:
             self.weight._data[padding_idx] = 0
 
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Any,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An Embedding whose weight is a copy of ``embeddings`` (num_embeddings, embedding_dim),
+        frozen (requires_grad=False) unless ``freeze=False``; the padding row is kept as given, as
+        torch does. max_norm, scale_grad_by_freq and sparse are torch options bprop lacks."""
+        for name, value, default in (("max_norm", max_norm, None), ("scale_grad_by_freq", scale_grad_by_freq, False)):
+            if value != default:
+                raise ValueError(f"Embedding.from_pretrained: {name}={value!r} is not supported by bprop")
+        if sparse:
+            raise ValueError("Embedding.from_pretrained: sparse=True is not supported by bprop (gradients are dense)")
+        del norm_type  # used by max_norm only
+        weight = np.array(embeddings, copy=True)
+        if weight.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {weight.shape}")
+        layer = cls(*weight.shape, padding_idx=padding_idx, dtype=weight.dtype)
+        np.copyto(np.asarray(layer.weight), weight)
+        layer.weight.requires_grad = not freeze
+        return layer
+
     def forward(self, input: Any) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx)
 
