@@ -1096,6 +1096,23 @@ def dropout_backward(grad: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray
     return _floats(grad) * mask * scale
 
 
+def embedding(indices: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """y[i] = W[indices[i]]: a row of the table for every index."""
+    y = np.zeros((*indices.shape, weight.shape[1]))
+    for i in np.ndindex(indices.shape):
+        y[i] = weight[indices[i]]
+    return y
+
+
+def embedding_backward(delta: np.ndarray, indices: np.ndarray, weight: np.ndarray, padding_idx=None) -> np.ndarray:
+    """∂C/∂W[k] = Σ of δ[i] over the positions i that read row k (none for the padding row)."""
+    d_weight = np.zeros(weight.shape)
+    for i in np.ndindex(indices.shape):
+        if indices[i] != padding_idx:
+            d_weight[indices[i]] += delta[i]
+    return d_weight
+
+
 def dropout2d(x: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
     """y[n, c] = x[n, c]·m[n, c]/(1 − p): one keep decision per channel of each sample."""
     y = np.zeros(x.shape)

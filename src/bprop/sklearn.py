@@ -32,7 +32,8 @@ from bprop.optim.scikit_adam import ScikitLearnAdam
 from bprop.random import get_rng_state, manual_seed, set_rng_state
 from bprop.tensor import Tensor
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
+# scikit-learn's activation names → the activation table's (nn.layers.activation.ACTIVATIONS)
+ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "identity"}
 
 
 class _BaseMLP(BaseEstimator):
@@ -120,15 +121,11 @@ class _BaseMLP(BaseEstimator):
 
     def _build(self, n_in: int, n_out: int) -> nn.Module:
         sizes = [self.hidden_layer_sizes] if np.isscalar(self.hidden_layer_sizes) else list(self.hidden_layer_sizes)
-        layers: list[nn.Module] = []
-        for fan_in, fan_out in zip([n_in, *sizes], sizes):
-            layers.append(nn.Linear(fan_in, int(fan_out)))
-            if self.batchnorm:
-                layers.append(nn.BatchNorm1d(int(fan_out)))
-            layers.append(ACTIVATIONS[self.activation]())
-            if self.dropout:
-                layers.append(nn.Dropout(self.dropout))
-        layers.append(nn.Linear(([n_in, *sizes])[-1], n_out))
+        normalization = "batchnorm" if self.batchnorm else None
+        sizes = [n_in, *(int(n) for n in sizes), n_out]
+        layers = nn.models.mlp_layers(
+            sizes, ACTIVATIONS[self.activation], normalization, self.dropout or 0.0, owner=type(self).__name__
+        )
         model = nn.Sequential(*layers).to(self._dtype())
         factor = 2.0 if self.activation == "logistic" else 6.0
         for layer in model:  # scikit-learn's Glorot-uniform init, so both learn alike

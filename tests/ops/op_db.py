@@ -1719,14 +1719,6 @@ def _sequences() -> list[OpInfo]:
             Sample("nonfinite", (np.array([0, 1]), np.array([[np.nan, 1.0], [np.inf, 2.0]])), fd=False),
         ]
 
-    def embedding_grad(g: np.ndarray, indices: np.ndarray, w: np.ndarray, padding_idx: Any = None) -> tuple:
-        """∂C/∂W[k] = Σ of ∂C/∂y over the positions that looked row k up (none for padding_idx)."""
-        d_w = np.zeros(w.shape)
-        for position in np.ndindex(indices.shape):
-            if indices[position] != padding_idx:
-                d_w[indices[position]] += g[position]
-        return None, d_w
-
     def recurrent_samples(gates: int, two_states: bool = False, relu: bool = False) -> Callable[..., list[Sample]]:
         def samples(rng: np.random.Generator) -> list[Sample]:
             def arrays(t: int, n: int, d: int, h: int, bias: bool = True, scale: float = 1.0) -> tuple:
@@ -1771,8 +1763,8 @@ def _sequences() -> list[OpInfo]:
             embedding.Embedding,
             embedding_samples,
             torch=lambda torch, indices, w, padding_idx=None: torch.nn.functional.embedding(indices, w, padding_idx),
-            ref=lambda indices, w, padding_idx=None: np.asarray(w[indices]),
-            ref_grad=embedding_grad,
+            ref=lambda indices, w, padding_idx=None: ref.embedding(indices, w),
+            ref_grad=lambda g, indices, w, padding_idx=None: (None, ref.embedding_backward(g, indices, w, padding_idx)),
         ),
         OpInfo(
             recurrent.RNN,

@@ -14,14 +14,13 @@ option the builder needs goes into ``ModelOptions`` and into ``bprop.train.RunCo
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
-from bprop.nn.layers import BatchNorm1d, Dropout, Flatten, LayerNorm, Linear, ReLU
-from bprop.nn.models import FullyConnectedNet, LeNet5, ThreeLayerConvNet, l2_penalty
+from bprop.nn.layers import Flatten, Linear
+from bprop.nn.models import FullyConnectedNet, LeNet5, ThreeLayerConvNet, l2_penalty, mlp_layers
 from bprop.nn.module import Module, Sequential
 from bprop.nn.sequence_models import CharLSTM, CharTransformer, SequenceClassifier
 from bprop.tensor import Tensor
@@ -71,15 +70,9 @@ class MLP(Sequential):
     default init (where FullyConnectedNet uses cs231n's N(0, weight_scale²))."""
 
     def __init__(self, features: int, hidden: Sequence[int], num_classes: int, options: ModelOptions):
-        layers: list[Module] = [Flatten()]
-        for fan_in, fan_out in itertools.pairwise([features, *hidden]):
-            layers.append(Linear(fan_in, fan_out, dtype=options.dtype))
-            if options.normalization == "batchnorm":
-                layers.append(BatchNorm1d(fan_out, dtype=options.dtype))
-            elif options.normalization == "layernorm":
-                layers.append(LayerNorm(fan_out, dtype=options.dtype))
-            layers += [ReLU()] + ([Dropout(options.dropout)] if options.dropout else [])
-        super().__init__(*layers, Linear([features, *hidden][-1], num_classes, dtype=options.dtype))
+        sizes = [features, *hidden, num_classes]
+        layers = mlp_layers(sizes, "relu", options.normalization, options.dropout, dtype=options.dtype, owner="mlp")
+        super().__init__(Flatten(), *layers)
         self.reg = options.reg
 
     def regularization(self) -> Tensor:

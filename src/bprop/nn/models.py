@@ -8,12 +8,13 @@ affine, returning class scores; pair it with CrossEntropyLoss (softmax is fused 
 from __future__ import annotations
 
 import itertools
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from bprop.nn import init
 from bprop.nn.layers import BatchNorm1d, Conv2d, Dropout, Flatten, LayerNorm, Linear, MaxPool2d, ReLU
+from bprop.nn.layers.activation import activation_entry
 from bprop.nn.module import Module, Sequential
 from bprop.tensor import Tensor
 
@@ -35,6 +36,48 @@ def l2_penalty(weights: Sequence[Tensor], reg: float) -> Tensor:
 
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
+
+
+def mlp_layers(
+    sizes: Sequence[int],
+    activation: str = "relu",
+    normalization: str | None = None,
+    dropout: float = 0.0,
+    activate_last: bool = False,
+    dtype: object = np.float32,
+    owner: str = "mlp_layers",
+    init_linear: Callable[[Linear], None] | None = None,
+) -> list[Module]:
+    """The one MLP builder: the layers of {Linear − [batch/layer norm] − σ − [dropout]} between
+    consecutive ``sizes``, the last Linear bare (a score layer) unless ``activate_last``. σ is
+    ``activation``'s layer in the activation table (nn.layers.activation.ACTIVATIONS).
+
+    FullyConnectedNet, the builder's "mlp", bprop.sklearn's estimators and explain's networks
+    are all these layers with their own init (``init_linear``, applied to each Linear as it is
+    made, so a seeded model draws its numbers in layer order); the order fixes their state_dict
+    keys.
+    """
+    sigma = activation_entry(activation, owner).layer
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"{owner}: normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"{owner}: dropout must be in [0, 1), got {dropout}")
+    layers: list[Module] = []
+    pairs = list(itertools.pairwise(sizes))
+    for i, (fan_in, fan_out) in enumerate(pairs):
+        layers.append(Linear(fan_in, fan_out, dtype=dtype))
+        if init_linear is not None:
+            init_linear(layers[-1])
+        if i == len(pairs) - 1 and not activate_last:
+            break
+        if normalization == "batchnorm":
+            layers.append(BatchNorm1d(fan_out, dtype=dtype))
+        elif normalization == "layernorm":
+            layers.append(LayerNorm(fan_out, dtype=dtype))
+        layers.append(sigma())
+        if dropout > 0:
+            layers.append(Dropout(dropout))
+    return layers
 
 
 class FullyConnectedNet(Sequential):
@@ -62,28 +105,15 @@ class FullyConnectedNet(Sequential):
         reg: float = 0.0,
         dtype: object = np.float32,
     ):
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"FullyConnectedNet: normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"FullyConnectedNet: dropout must be in [0, 1), got {dropout}")
         dims = [input_dim, *hidden_dims, num_classes]
-        layers: list[Module] = []
-        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(dims)):
-            affine = Linear(fan_in, fan_out, dtype=dtype)
+
+        def cs231n_init(affine: Linear) -> None:
             init.normal_(affine.weight, 0.0, weight_scale)
             init.zeros_(affine.bias)
-            layers.append(affine)
-            if i == len(dims) - 2:
-                break
-            if normalization == "batchnorm":
-                layers.append(BatchNorm1d(fan_out, dtype=dtype))
-            elif normalization == "layernorm":
-                layers.append(LayerNorm(fan_out, dtype=dtype))
-            layers.append(ReLU())
-            if dropout > 0:
-                layers.append(Dropout(dropout))
+
+        layers = mlp_layers(
+            dims, "relu", normalization, dropout, dtype=dtype, owner="FullyConnectedNet", init_linear=cs231n_init
+        )
         super().__init__(*layers)
         self.reg = reg
 

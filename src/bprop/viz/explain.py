@@ -19,7 +19,6 @@ targets 0.01, 0.99; its textbook weights).
 from __future__ import annotations
 
 import copy
-import itertools
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -30,13 +29,14 @@ from bprop import nn
 from bprop import reference as ref
 from bprop.autograd import no_grad
 from bprop.graph_check import is_kink
+from bprop.nn.layers.activation import activation_entry
 from bprop.random import get_rng_state, set_rng_state
 from bprop.tensor import Tensor
 from bprop.viz import explain_render
 from bprop.viz.explain_layers import ACTIVATIONS as ACTIVATION_LAYERS
 from bprop.viz.explain_layers import SUPPORTED, Check, LayerWork, derive, label
 
-ACTIVATIONS = {"sigmoid", "tanh", "relu", "identity"}
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")  # the table's activations explain derives
 LOSSES = {"mse", "cross_entropy"}
 
 
@@ -56,17 +56,18 @@ def build_network(
     """Linear layers of the given sizes, each followed by the activation (float64); without
     ``output_activation`` the last layer's z is the output (for a softmax cross-entropy, whose
     softmax is then the last layer's activation, as in note 000)."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"explain: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    activation_entry(activation, "explain", allowed=ACTIVATIONS)  # the ones explain writes σ′ for
     rng = np.random.default_rng(seed)
-    layers: list[nn.Module] = []
-    kinds = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}
-    for fan_in, fan_out in itertools.pairwise(sizes):
-        linear = nn.Linear(fan_in, fan_out).to(np.float64)
+
+    def scaled_normal(linear: nn.Linear) -> None:
+        fan_out, fan_in = linear.weight.shape
         linear.weight.data[...] = rng.normal(0, 1 / np.sqrt(fan_in), (fan_out, fan_in))
         linear.bias.data[...] = rng.normal(0, 0.1, fan_out)
-        layers += [linear, kinds[activation]()]
-    return nn.Sequential(*(layers if output_activation else layers[:-1]))
+
+    layers = nn.models.mlp_layers(
+        sizes, activation, activate_last=output_activation, dtype=np.float64, init_linear=scaled_normal
+    )
+    return nn.Sequential(*layers)
 
 
 @dataclass

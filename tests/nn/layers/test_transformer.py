@@ -66,5 +66,5 @@ def test_dropout_acts_only_in_training():
 
 
 def test_unknown_activation_is_named():
-    with pytest.raises(ValueError, match="activation must be 'relu' or 'gelu', got 'swish'"):
+    with pytest.raises(ValueError, match="activation must be one of 'relu', 'gelu', got 'swish'"):
         nn.TransformerEncoderLayer(D, HEADS, activation="swish")

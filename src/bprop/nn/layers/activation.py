@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from bprop.nn import functional as F
+from bprop.nn.layers.flatten import Identity
 from bprop.nn.module import Module
 from bprop.tensor import Tensor
 
@@ -97,3 +101,36 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One row of the activation table: the layer and the function of the same σ."""
+
+    layer: type[Module]
+    function: Callable[[Tensor], Tensor]
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x
+
+
+# The one table of activations by name, used wherever a name picks one (models built from options,
+# the transformer's feed-forward block, bprop.sklearn, explain); each σ′ lives in ops/activation.py.
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation(ReLU, F.relu),
+    "leaky_relu": Activation(LeakyReLU, F.leaky_relu),
+    "sigmoid": Activation(Sigmoid, F.sigmoid),
+    "tanh": Activation(Tanh, F.tanh),
+    "gelu": Activation(GELU, F.gelu),
+    "identity": Activation(Identity, _identity),
+}
+
+
+def activation_entry(name: str, owner: str = "activation", allowed: tuple[str, ...] | None = None) -> Activation:
+    """ACTIVATIONS[name], or a ValueError naming ``owner`` and the names it takes (``allowed``,
+    a subset of the table, where a caller supports only some)."""
+    names = tuple(ACTIVATIONS) if allowed is None else allowed
+    if name not in names:
+        raise ValueError(f"{owner}: activation must be one of {', '.join(map(repr, names))}, got {name!r}")
+    return ACTIVATIONS[name]

@@ -10,15 +10,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bprop.nn import functional as F
+from bprop.nn.layers.activation import ACTIVATIONS, activation_entry
 from bprop.nn.layers.attention import MultiheadAttention
 from bprop.nn.layers.dropout import Dropout
 from bprop.nn.layers.linear import Linear
 from bprop.nn.layers.normalization import LayerNorm
 from bprop.nn.module import Module, ModuleList
 from bprop.tensor import Tensor
-
-_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
 
 class TransformerEncoderLayer(Module):
@@ -48,8 +46,8 @@ class TransformerEncoderLayer(Module):
         dtype: object = np.float32,
     ):
         super().__init__()
-        if isinstance(activation, str) and activation not in _ACTIVATIONS:
-            raise ValueError(f"TransformerEncoderLayer: activation must be 'relu' or 'gelu', got {activation!r}")
+        if isinstance(activation, str):  # torch takes these two names
+            activation_entry(activation, "TransformerEncoderLayer", allowed=("relu", "gelu"))
         self.self_attn = MultiheadAttention(
             d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
         )
@@ -62,7 +60,7 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.activation_name = activation if isinstance(activation, str) else getattr(activation, "__name__", "custom")
-        self.activation = _ACTIVATIONS[activation] if isinstance(activation, str) else activation
+        self.activation = ACTIVATIONS[activation].function if isinstance(activation, str) else activation
 
     def _self_attention(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
         out, _ = self.self_attn(
