@@ -1170,10 +1170,19 @@ def tanh_prime_from_output(h: np.ndarray) -> np.ndarray:
     return 1.0 - _floats(h) ** 2
 
 
-def lstm(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray) -> dict:
+def lstm(
+    xs: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b: np.ndarray,
+    w_hr: np.ndarray | None = None,
+) -> dict:
     """(i, f, g, o) = (σ, σ, tanh, σ)(W_ih x_t + W_hh h_{t−1} + b), c_t = f⊙c_{t−1} + i⊙g,
-    h_t = o⊙tanh(c_t), b = b_ih + b_hh; returns the lists hs, cs and gates (i, f, g, o) per step."""
-    size = len(h0)
+    h_t = o⊙tanh(c_t), b = b_ih + b_hh; with a projection W_hr (torch's proj_size)
+    h_t = W_hr·(o⊙tanh(c_t)). Returns the lists hs, cs and gates (i, f, g, o) per step."""
+    size = len(c0)
     h, c = _floats(h0), _floats(c0)
     out: dict = {"hs": [], "cs": [], "gates": []}
     for x in xs:
@@ -1185,7 +1194,7 @@ def lstm(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh:
             sigmoid(z[3 * size :]),
         )
         c = f * c + i * g
-        h = o * tanh(c)
+        h = o * tanh(c) if w_hr is None else affine(w_hr, o * tanh(c))
         out["hs"].append(h)
         out["cs"].append(c)
         out["gates"].append((i, f, g, o))

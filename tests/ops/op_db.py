@@ -1749,7 +1749,32 @@ def _sequences() -> list[OpInfo]:
 
         return samples
 
+    def projected_lstm_samples(rng: np.random.Generator) -> list[Sample]:
+        def arrays(t: int, n: int, d: int, h: int, p: int, bias: bool = True, scale: float = 1.0) -> tuple:
+            states = (rng.standard_normal((n, p)), rng.standard_normal((n, h)))
+            weights = tuple(rng.standard_normal(shape) * 0.6 for shape in ((4 * h, d), (4 * h, p), (p, h)))
+            biases = (rng.standard_normal(4 * h), rng.standard_normal(4 * h)) if bias else ()
+            return (rng.standard_normal((t, n, d)) * scale, *states, *weights, *biases)
+
+        nan_x = arrays(2, 1, 2, 3, 2)
+        nan_x[0][0, 0, 0] = np.nan
+        return [
+            Sample("3x2x3-h4-p2", arrays(3, 2, 3, 4, 2)),
+            Sample("proj-larger-h2-p3", arrays(2, 2, 2, 2, 3)),
+            Sample("reverse", arrays(3, 2, 2, 3, 2), {"reverse": True}),
+            Sample("no-bias", arrays(2, 1, 3, 3, 1, bias=False)),
+            Sample("empty-batch", arrays(2, 0, 2, 3, 2)),
+            Sample("saturated", arrays(2, 2, 2, 3, 2, scale=50.0)),
+            Sample("nonfinite", nan_x, fd=False),
+        ]
+
     return [
+        OpInfo(
+            recurrent.ProjectedLSTM,
+            projected_lstm_samples,
+            torch=_torch_projected_lstm,
+            ref=_ref_projected_lstm,
+        ),
         OpInfo(
             attention.ScaledDotProductAttention,
             attention_samples,
@@ -1819,6 +1844,35 @@ def _ref_lstm(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False) -> np.
     steps = _recurrence(step, x, (h0, c0), reverse)
     final_c = steps[0 if reverse else -1][1]
     return np.array([*(st[0] for st in steps), final_c])
+
+
+def _ref_projected_lstm(x, h0, c0, w_ih, w_hh, w_hr, b_ih=None, b_hh=None, reverse=False) -> np.ndarray:
+    """reference.lstm with W_hr, one sample at a time; packed as ProjectedLSTM's output."""
+    bias = (0.0 if b_ih is None else b_ih) + (0.0 if b_hh is None else b_hh)
+    proj, hidden = w_hr.shape
+    out = np.zeros((len(x) + 1, x.shape[1], max(proj, hidden)))
+    for n in range(x.shape[1]):
+        steps = x[::-1, n] if reverse else x[:, n]
+        run = ref.lstm(steps, h0[n], c0[n], w_ih, w_hh, bias * np.ones(4 * hidden), w_hr=w_hr)
+        hs = run["hs"][::-1] if reverse else run["hs"]
+        out[: len(x), n, :proj] = hs
+        out[len(x), n, :hidden] = run["cs"][-1]
+    return out
+
+
+def _torch_projected_lstm(torch, x, h0, c0, w_ih, w_hh, w_hr, b_ih=None, b_hh=None, reverse=False) -> Any:
+    def step(xt: Any, st: tuple) -> tuple:
+        a = xt @ w_ih.T + st[0] @ w_hh.T + (0 if b_ih is None else b_ih) + (0 if b_hh is None else b_hh)
+        i, f, g, o = a.chunk(4, dim=-1)
+        c = torch.sigmoid(f) * st[1] + torch.sigmoid(i) * torch.tanh(g)
+        return (torch.sigmoid(o) * torch.tanh(c)) @ w_hr.T, c
+
+    steps = _torch_recurrence(torch, step, x, (h0, c0), reverse)
+    proj, hidden = w_hr.shape
+    width = max(proj, hidden)
+    pad = torch.nn.functional.pad
+    rows = [pad(st[0], (0, width - proj)) for st in steps]
+    return torch.stack([*rows, pad(steps[0 if reverse else -1][1], (0, width - hidden))])
 
 
 def _ref_gru(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False) -> np.ndarray:

@@ -120,6 +120,8 @@ def _gate_blocks(array: np.ndarray, order: list[int]) -> np.ndarray:
 
 def _recurrent(g: Any, step: RecurrentOutput, x: str, rank: int) -> str:
     m = step.rnn
+    if getattr(m, "proj_size", 0):
+        raise ValueError("ONNX export: LSTM with proj_size has no ONNX LSTM operator; export it without projection")
     op_type, order = {"LSTM": ("LSTM", LSTM_ORDER), "GRU": ("GRU", GRU_ORDER), "RNN": ("RNN", [0])}[m.mode]
     attrs: dict[str, Any] = {"hidden_size": m.hidden_size}
     if m.mode == "GRU":

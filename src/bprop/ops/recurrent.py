@@ -257,6 +257,128 @@ class LSTM(Function):
         return dx, (dh if needs[1] else None), (dc if needs[2] else None), dw_ih, dw_hh, db_ih, db_hh
 
 
+class ProjectedLSTM(Function):
+    """LSTM with a projection of its output (torch's proj_size = P > 0, Sak et al., 2014):
+
+        (i, f, g, o) = (σ, σ, tanh, σ)(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)
+        c_t = f ⊙ c_{t−1} + i ⊙ g,     m_t = o ⊙ tanh c_t,     h_t = W_hr m_t
+    with W_hr (P, H), so h_t and h_0 have P entries and W_hh is (4H, P); c keeps H.
+
+    Output (T + 1, N, max(P, H)): rows 0…T−1 hold h_t in their first P columns, row T holds
+    c_T in its first H (the rest is zero; the layer slices the two apart).
+
+    Backward through time is the LSTM's with one more step from h to m, for ∂h = ∂C/∂h_t:
+        ∂m = W_hrᵀ ∂h  (per sample: ∂m = ∂h W_hr)        ∂C/∂W_hr = Σ_t ∂h_tᵀ m_t
+    then, with ∂m in place of the LSTM's ∂h: δo = ∂m ⊙ tanh c_t ⊙ o(1 − o),
+    ∂c += ∂m ⊙ o ⊙ (1 − tanh² c_t), δi, δf, δg as in LSTM, ∂C/∂h_{t−1} = δ_t W_hh.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: np.ndarray,
+        h0: np.ndarray,
+        c0: np.ndarray,
+        w_ih: np.ndarray,
+        w_hh: np.ndarray,
+        w_hr: np.ndarray,
+        b_ih: np.ndarray | None = None,
+        b_hh: np.ndarray | None = None,
+        reverse: bool = False,
+    ) -> np.ndarray:
+        length, batch = x.shape[:2]
+        proj, hidden_size = w_hr.shape
+        if x.ndim != 3 or length == 0:
+            raise ValueError(f"lstm: input must be a non-empty (T, N, input_size), got shape {x.shape}")
+        expected = {"weight_ih": (4 * hidden_size, x.shape[2]), "weight_hh": (4 * hidden_size, proj)}
+        for name, w in (("weight_ih", w_ih), ("weight_hh", w_hh)):
+            if w.shape != expected[name]:
+                raise ValueError(f"lstm: {name} must be {expected[name]} with weight_hr {w_hr.shape}, got {w.shape}")
+        if h0.shape != (batch, proj) or c0.shape != (batch, hidden_size):
+            raise ValueError(
+                f"lstm: h_0 must be (N, proj_size) = {(batch, proj)} and c_0 (N, H) = {(batch, hidden_size)}, "
+                f"got {h0.shape} and {c0.shape}"
+            )
+        gates = _project(x, w_ih, b_ih, b_hh)
+        out = np.zeros((length + 1, batch, max(proj, hidden_size)), x.dtype)
+        hidden = np.empty((length, batch, proj), x.dtype)
+        cells, tanh_cells = (
+            np.empty((length, batch, hidden_size), x.dtype),
+            np.empty((length, batch, hidden_size), x.dtype),
+        )
+        m = np.empty((length, batch, hidden_size), x.dtype)
+        w_hh_t, w_hr_t, h, c = w_hh.T, w_hr.T, h0, c0
+        two, three = 2 * hidden_size, 3 * hidden_size
+        for t in _steps(length, reverse):
+            z = gates[t]
+            z += h @ w_hh_t
+            _sigmoid_(z[:, :two])
+            np.tanh(z[:, two:three], out=z[:, two:three])
+            _sigmoid_(z[:, three:])
+            np.multiply(z[:, hidden_size:two], c, out=cells[t])
+            cells[t] += z[:, :hidden_size] * z[:, two:three]
+            np.tanh(cells[t], out=tanh_cells[t])
+            np.multiply(z[:, three:], tanh_cells[t], out=m[t])
+            np.matmul(m[t], w_hr_t, out=hidden[t])
+            h, c = hidden[t], cells[t]
+        out[:length, :, :proj] = hidden
+        out[length, :, :hidden_size] = c
+        _save_inputs(ctx, x, h0, w_ih, w_hh, reverse)
+        ctx.c0, ctx.w_hr, ctx.gates, ctx.cells, ctx.tanh_cells, ctx.m = c0, w_hr, gates, cells, tanh_cells, m
+        ctx.hidden = hidden
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        gates, cells, tanh_cells, reverse, w_hr = ctx.gates, ctx.cells, ctx.tanh_cells, ctx.reverse, ctx.w_hr
+        length, hidden_size, proj = len(cells), cells.shape[2], w_hr.shape[0]
+        two, three = 2 * hidden_size, 3 * hidden_size
+        delta = np.empty_like(gates)
+        dh_all = np.empty_like(ctx.hidden)
+        dh = np.zeros_like(ctx.h0)
+        dc = grad[length, :, :hidden_size].copy()
+        for t in _steps(length, not reverse):
+            i, f, g, o = (
+                gates[t, :, :hidden_size],
+                gates[t, :, hidden_size:two],
+                gates[t, :, two:three],
+                gates[t, :, three:],
+            )
+            d = delta[t]
+            dh += grad[t, :, :proj]
+            dh_all[t] = dh
+            dm = dh @ w_hr  # ∂C/∂m_t
+            tc = tanh_cells[t]
+            np.multiply(dm, tc, out=d[:, three:])
+            d[:, three:] *= o * (1 - o)
+            dm *= o
+            dm *= 1 - tc * tc
+            dc += dm
+            np.multiply(dc, g, out=d[:, :hidden_size])
+            d[:, :hidden_size] *= i * (1 - i)
+            np.multiply(dc, _previous(cells, ctx.c0, t, reverse), out=d[:, hidden_size:two])
+            d[:, hidden_size:two] *= f * (1 - f)
+            np.multiply(dc, i, out=d[:, two:three])
+            d[:, two:three] *= 1 - g * g
+            dc *= f
+            dh = d @ ctx.w_hh
+        previous = _previous_all(ctx.hidden, ctx.h0, reverse)
+        dx, dw_ih, dw_hh, db_ih, db_hh = _parameter_grads_with_projection(ctx, delta, previous)
+        needs = ctx.needs_input_grad
+        dw_hr = dh_all.reshape(-1, proj).T @ ctx.m.reshape(-1, hidden_size) if needs[5] else None
+        return dx, (dh if needs[1] else None), (dc if needs[2] else None), dw_ih, dw_hh, dw_hr, db_ih, db_hh
+
+
+def _parameter_grads_with_projection(ctx: Context, delta: np.ndarray, previous: np.ndarray) -> tuple:
+    """_parameter_grads for ProjectedLSTM, whose biases come after W_hr (inputs 6 and 7)."""
+    needs = ctx.needs_input_grad
+    ctx.needs_input_grad = (*needs[:5], *needs[6:])  # as if W_hr were not there
+    try:
+        return _parameter_grads(ctx, 3, delta, delta, previous)
+    finally:
+        ctx.needs_input_grad = needs
+
+
 class GRU(Function):
     """Gated recurrent unit over a sequence, torch's gate order (r, z, n) and formulation:
 

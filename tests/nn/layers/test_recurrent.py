@@ -161,3 +161,47 @@ def test_bad_input_names_the_layer_and_the_shapes():
         nn.RNN(D, H, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match=r"GRUCell: expected input \(N, 4\)"):
         nn.GRUCell(D, H)(bp.randn(N, 5))
+
+
+@pytest.mark.parametrize("num_layers,bidirectional,batch_first,with_states,bias", CONFIGS)
+def test_lstm_with_projection_matches_torch_forward_and_every_gradient(
+    num_layers, bidirectional, batch_first, with_states, bias
+):
+    proj = 4
+    torch.manual_seed(0)
+    kwargs = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
+    theirs = torch.nn.LSTM(D, H, proj_size=proj, **kwargs).double()
+    ours = nn.LSTM(D, H, proj_size=proj, **kwargs)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    ours.load_state_dict(from_torch(theirs.state_dict()))
+    ours = ours.double()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((N, T, D) if batch_first else (T, N, D))
+    count = num_layers * (2 if bidirectional else 1)
+    states = [rng.standard_normal((count, N, proj)), rng.standard_normal((count, N, H))] if with_states else []
+    xb, xt = bp.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    sb = [bp.tensor(s, requires_grad=True) for s in states]
+    st = [torch.tensor(s, requires_grad=True) for s in states]
+    out_b, (h_b, c_b) = ours(xb, tuple(sb) if sb else None)
+    out_t, (h_t, c_t) = theirs(xt, tuple(st) if st else None)
+    assert out_b.shape[-1] == proj * (2 if bidirectional else 1) and h_b.shape[-1] == proj and c_b.shape[-1] == H
+    loss_t = 0
+    for ob, ot in zip((out_b, h_b, c_b), (out_t, h_t, c_t)):
+        np.testing.assert_allclose(np.asarray(ob), ot.detach().numpy(), atol=1e-10)
+        g = rng.standard_normal(ob.shape)
+        ob.backward(g, retain_graph=True)
+        loss_t = loss_t + (ot * torch.tensor(g)).sum()
+    loss_t.backward()
+    np.testing.assert_allclose(np.asarray(xb.grad), xt.grad.numpy(), atol=1e-10)
+    for b, t in zip(sb, st):
+        np.testing.assert_allclose(np.asarray(b.grad), t.grad.numpy(), atol=1e-10)
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(np.asarray(p.grad), tp.grad.numpy(), atol=1e-10, err_msg=name)
+
+
+def test_lstm_projection_arguments_are_checked():
+    with pytest.raises(ValueError, match="proj_size 6 must be smaller than hidden_size 6"):
+        nn.LSTM(D, H, proj_size=H)
+    with pytest.raises(ValueError, match=r"initial state must be .*proj_size\) = \(1, 3, 2\)"):
+        nn.LSTM(D, H, proj_size=2)(bp.randn(T, N, D), (bp.randn(1, N, H), bp.randn(1, N, H)))
+    assert repr(nn.LSTM(D, H, proj_size=2)) == "LSTM(4, 6, proj_size=2)"

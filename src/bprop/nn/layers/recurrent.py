@@ -40,6 +40,8 @@ def _uniform_parameter(shape: tuple[int, ...], bound: float, dtype: object) -> P
 def _run_op(mode: str, nonlinearity: str, x: Any, state: tuple, weights: tuple, reverse: bool) -> Tensor:
     if mode == "LSTM":
         return recurrent.LSTM.apply(x, *state, *weights, reverse=reverse)
+    if mode == "ProjectedLSTM":
+        return recurrent.ProjectedLSTM.apply(x, *state, *weights, reverse=reverse)
     if mode == "GRU":
         return recurrent.GRU.apply(x, *state, *weights, reverse=reverse)
     return recurrent.RNN.apply(x, *state, *weights, nonlinearity=nonlinearity, reverse=reverse)
@@ -59,11 +61,17 @@ class _RNNBase(Module):
         bidirectional: bool = False,
         nonlinearity: str = "tanh",
         dtype: object = np.float32,
+        proj_size: int = 0,
     ):
         super().__init__()
         owner = type(self).__name__
+        if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)) or proj_size < 0:
+            raise ValueError(f"{owner}: proj_size must be a non-negative integer, got {proj_size!r}")
+        self.proj_size = int(proj_size)
         self.input_size = _positive_int(owner, "input_size", input_size)
         self.hidden_size = _positive_int(owner, "hidden_size", hidden_size)
+        if proj_size and proj_size >= hidden_size:
+            raise ValueError(f"{owner}: proj_size {proj_size} must be smaller than hidden_size {hidden_size}")
         self.num_layers = _positive_int(owner, "num_layers", num_layers)
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{owner}: dropout must be a probability in [0, 1], got {dropout}")
@@ -73,38 +81,45 @@ class _RNNBase(Module):
         self.bidirectional, self.nonlinearity = bool(bidirectional), nonlinearity
         directions = 2 if bidirectional else 1
         gates, bound = _GATES[self.mode] * hidden_size, 1 / math.sqrt(hidden_size)
+        out_size = self.proj_size or hidden_size  # h_t's size: the projection's when there is one
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else out_size * directions
             for suffix in ("", "_reverse")[:directions]:
                 self.register_parameter(
                     f"weight_ih_l{layer}{suffix}", _uniform_parameter((gates, layer_input), bound, dtype)
                 )
                 self.register_parameter(
-                    f"weight_hh_l{layer}{suffix}", _uniform_parameter((gates, hidden_size), bound, dtype)
+                    f"weight_hh_l{layer}{suffix}", _uniform_parameter((gates, out_size), bound, dtype)
                 )
                 if bias:
                     self.register_parameter(f"bias_ih_l{layer}{suffix}", _uniform_parameter((gates,), bound, dtype))
                     self.register_parameter(f"bias_hh_l{layer}{suffix}", _uniform_parameter((gates,), bound, dtype))
+                if self.proj_size:
+                    self.register_parameter(
+                        f"weight_hr_l{layer}{suffix}", _uniform_parameter((self.proj_size, hidden_size), bound, dtype)
+                    )
 
     def _weights(self, layer: int, suffix: str) -> tuple:
-        names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ())
+        names = ("weight_ih", "weight_hh") + (("weight_hr",) if self.proj_size else ())
+        names += ("bias_ih", "bias_hh") if self.bias else ()
         return tuple(getattr(self, f"{name}_l{layer}{suffix}") for name in names)
 
     def _states(self, hx: Any, batch: int, dtype: np.dtype) -> list:
         """The initial states as a list (h0, c0 for the LSTM) of (layers·directions, N, H)."""
         count = self.num_layers * (2 if self.bidirectional else 1)
-        expected = (count, batch, self.hidden_size)
         n_states = 2 if self.mode == "LSTM" else 1
+        sizes = [(count, batch, self.proj_size or self.hidden_size), (count, batch, self.hidden_size)][:n_states]
         if hx is None:
-            return [np.zeros(expected, dtype) for _ in range(n_states)]
+            return [np.zeros(size, dtype) for size in sizes]
         states = list(hx) if self.mode == "LSTM" else [hx]
         if len(states) != n_states:
             raise ValueError(f"{type(self).__name__}: hx must be a pair (h_0, c_0), got {len(states)} states")
-        for state in states:
+        for state, expected in zip(states, sizes):
             if tuple(state.shape) != expected:
                 raise ValueError(
-                    f"{type(self).__name__}: initial state must be (num_layers·directions, N, hidden_size) "
-                    f"= {expected}, got {tuple(state.shape)}"
+                    f"{type(self).__name__}: initial state must be (num_layers·directions, N, "
+                    f"{'proj_size' if expected[2] != self.hidden_size else 'hidden_size'}) = {expected}, "
+                    f"got {tuple(state.shape)}"
                 )
         return states
 
@@ -131,13 +146,16 @@ class _RNNBase(Module):
             outputs = []
             for d, suffix in enumerate(directions):
                 k = layer * len(directions) + d
+                mode = "ProjectedLSTM" if self.proj_size else self.mode
                 y = _run_op(
-                    self.mode, self.nonlinearity, x, tuple(s[k] for s in states), self._weights(layer, suffix), d == 1
+                    mode, self.nonlinearity, x, tuple(s[k] for s in states), self._weights(layer, suffix), d == 1
                 )
-                outputs.append(y[:length] if self.mode == "LSTM" else y)
-                finals[0].append(y[0] if d == 1 else y[length - 1])  # the last step in its direction
+                h_width = self.proj_size or self.hidden_size  # ProjectedLSTM packs h and c into one wider array
+                hs = y[:length, :, :h_width] if self.proj_size else (y[:length] if self.mode == "LSTM" else y)
+                outputs.append(hs)
+                finals[0].append(hs[0] if d == 1 else hs[length - 1])  # the last step in its direction
                 if self.mode == "LSTM":
-                    finals[1].append(y[length])
+                    finals[1].append(y[length, :, : self.hidden_size] if self.proj_size else y[length])
             x = cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)
@@ -154,7 +172,13 @@ class _RNNBase(Module):
             parts.append(f"num_layers={self.num_layers}")
         if self.mode == "RNN" and self.nonlinearity != "tanh":
             parts.append(f"nonlinearity={self.nonlinearity!r}")
-        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+        for name, default in (
+            ("bias", True),
+            ("batch_first", False),
+            ("dropout", 0.0),
+            ("bidirectional", False),
+            ("proj_size", 0),
+        ):
             if getattr(self, name) != default:
                 parts.append(f"{name}={getattr(self, name)}")
         return ", ".join(parts)
@@ -186,8 +210,10 @@ class RNN(_RNNBase):
 
 class LSTM(_RNNBase):
     """LSTM with torch's gate order (i, f, g, o) and arguments ``LSTM(input_size, hidden_size,
-    num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False)``; returns
-    (output, (h_n, c_n)); hx is the pair (h_0, c_0)."""
+    num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False,
+    proj_size=0)``; returns (output, (h_n, c_n)); hx is the pair (h_0, c_0). With proj_size P > 0
+    each h_t is projected to P entries by weight_hr_l{k} (P, H) (ops.recurrent.ProjectedLSTM):
+    output and h_n have P features, c_n keeps H."""
 
     mode = "LSTM"
 
@@ -200,9 +226,15 @@ class LSTM(_RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
+        device: object = None,
         dtype: object = np.float32,
     ):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, "tanh", dtype)
+        if device not in (None, "cpu"):
+            raise ValueError(f"LSTM: bprop runs on the CPU only, got device={device!r}")
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, "tanh", dtype, proj_size
+        )
 
 
 class GRU(_RNNBase):
