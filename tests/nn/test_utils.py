@@ -47,7 +47,7 @@ def test_clip_grad_value_matches_torch():
     ours = [bp.tensor(np.zeros((3, 4)), requires_grad=True) for _ in grads]
     theirs = [torch.zeros(3, 4, dtype=torch.float64, requires_grad=True) for _ in grads]
     for p, t, g in zip(ours, theirs, grads):
-        p.grad, t.grad = g.copy(), torch.tensor(g)
+        p.grad, t.grad = bp.tensor(g.copy()), torch.tensor(g)
     no_grad = bp.tensor([1.0], requires_grad=True)
     assert nn.utils.clip_grad_value_([*ours, no_grad], 1.5) is None
     torch.nn.utils.clip_grad_value_(theirs, 1.5)
