@@ -1,6 +1,7 @@
 """Data-parallel training under `mpirun -n 2` on this machine (skipped when MPI is absent)."""
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -215,3 +216,76 @@ def test_workers_with_a_bad_data_dir_is_one_line(tmp_path):
     )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith("bprop train: error: missing ")
+
+
+@needs_mpi
+def test_a_full_disk_under_workers_is_one_line(tmp_path):
+    """Rank 1 meets a full disk mid-run: the job ends, and the launcher shows bprop's line only,
+    not Open MPI's notice that a rank called abort."""
+    script = tmp_path / "full.py"
+    script.write_text(
+        textwrap.dedent("""
+        import sys
+        from bprop import distributed as dist
+        from bprop.cli import main
+        from bprop.train import Trainer
+        real = Trainer.train_step
+        def fail_on_rank_1(self, x, y):
+            if dist.rank() == 1 and self.step == 3:
+                raise OSError(28, "No space left on device")
+            return real(self, x, y)
+        Trainer.train_step = fail_on_rank_1
+        sys.exit(main(["train", "--epochs", "2", "--hidden", "8", "--quiet"]))
+        """)
+    )
+    command = dist.launch_command(2, [str(script)])
+    launcher = f"import sys; from bprop import distributed as d; sys.exit(d.run_launched({command!r}, d.worker_env()))"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run([sys.executable, "-c", launcher], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == ["bprop train: error: [Errno 28] No space left on device"], (
+        result.stderr
+    )
+
+
+def _job_processes(marker: str) -> list[str]:
+    """The command lines of live processes that mention ``marker`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if marker in command:
+                found.append(f"{entry}: {command}")
+    return found
+
+
+@needs_mpi
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the job's processes through /proc")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_a_signal_to_the_launcher_ends_the_whole_job_and_saves(tmp_path, name):
+    out = tmp_path / f"run-{name}"  # a name no other process mentions
+    env = dict(dist.worker_env(), PYTHONPATH=os.pathsep.join(sys.path))
+    command = [sys.executable, "-m", "bprop.cli", "train", "--workers", "2", "--epochs", "500", "--hidden", "8"]
+    launcher = subprocess.Popen(
+        [*command, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "last.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_job_processes(str(out))) >= 4  # the launcher, mpirun and two ranks
+    launcher.send_signal(getattr(signal, name))
+    err = launcher.communicate(timeout=60)[1]
+    deadline = time.monotonic() + 10
+    while _job_processes(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _job_processes(str(out)) == []
+    assert launcher.returncode == 128 + getattr(signal, name)
+    assert err.strip().splitlines() == [
+        f"bprop train: interrupted; the last complete step is saved: resume with `bprop train --out {out} --resume`"
+    ], err
+    saved = bp.load(out / "last.npz")
+    assert not (out / ".bprop.lock").exists() and saved["step"] > 0

@@ -274,31 +274,95 @@ def launch_command(workers: int, argv: list[str]) -> list[str]:
 
 
 # Open MPI's own multi-line notices after a rank failed: the rank has already said what failed
-MPIRUN_FAILURE_NOTICES = ("exited with non-zero status", "MPI_ABORT was invoked")
+MPIRUN_FAILURE_NOTICES = ("exited with non-zero status", "MPI_ABORT was invoked", 'calling "abort"')
 # a line Open MPI 5 sometimes prints when ranks end together: PMIx lost a peer that had exited
 MPIRUN_TEARDOWN_NOISE = "PMIX ERROR: PMIX_ERR_UNREACH"
+# the signals that end a launched job; Open MPI forwards SIGUSR1 to every rank, which then stop
+# together at the next step boundary and save, as Ctrl-C does in one process
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+STOP_GRACE_SECONDS = 30.0  # how long the ranks may take to save before mpirun is told to kill them
 
 
 def run_launched(command: list[str], env: dict[str, str]) -> int:
     """Run a ``launch_command`` and return its exit status, forwarding its stderr line by line
     except mpirun's boxed notices that a rank failed and its teardown noise (so a user's mistake
-    stays one line)."""
-    import subprocess
+    stays one line).
 
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, bufsize=1)
+    SIGINT, SIGTERM or SIGHUP to this process end the whole job: the ranks are asked to stop at
+    a step boundary and save (SIGUSR1, which mpirun forwards); if they have not ended
+    ``STOP_GRACE_SECONDS`` later, or at a second signal, mpirun is terminated, and it kills
+    them. mpirun runs in its own session, so that a Ctrl-C typed in the terminal reaches the
+    ranks only this way, and it is terminated if this process dies without a word (SIGKILL)."""
+    import signal
+    import subprocess
+    import threading
+
+    process = subprocess.Popen(
+        command, env=env, stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True,
+        preexec_fn=_terminate_with_parent,
+    )  # fmt: skip
+    received: list[int] = []
+
+    def stop_job(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if process.poll() is not None:
+            return
+        if len(received) == 1:
+            process.send_signal(signal.SIGUSR1)
+            timer = threading.Timer(STOP_GRACE_SECONDS, _end, (process,))
+            timer.daemon = True  # the launcher exits with the job, not a grace period later
+            timer.start()
+        else:
+            _end(process)
+
+    stops = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    previous = {signum: signal.signal(signum, stop_job) for signum in stops}
     try:
-        box: list[str] = []  # the lines of a notice between two rules of dashes
-        for line in process.stderr:
-            if box or line.startswith("-----"):
-                box.append(line)
-                if len(box) > 1 and line.startswith("-----"):
-                    text, box = "".join(box), []
-                    if not any(notice in text for notice in MPIRUN_FAILURE_NOTICES):
-                        sys.stderr.write(text)
-                continue
-            if MPIRUN_TEARDOWN_NOISE not in line:
-                sys.stderr.write(line)
-        sys.stderr.write("".join(box))
+        _forward_stderr(process)
     finally:
         status = process.wait()
-    return status
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 + received[0] if received else status
+
+
+def _forward_stderr(process: Any) -> None:
+    box: list[str] = []  # the lines of a notice between two rules of dashes
+    for line in process.stderr:
+        if box or line.startswith("-----"):
+            box.append(line)
+            if len(box) > 1 and line.startswith("-----"):
+                text, box = "".join(box), []
+                words = " ".join(text.split())  # Open MPI wraps its notices at any word
+                if not any(notice in words for notice in MPIRUN_FAILURE_NOTICES):
+                    sys.stderr.write(text)
+            continue
+        noise = MPIRUN_TEARDOWN_NOISE in line or (
+            "\0" in line and not line.strip(" \0\n")
+        )  # a stray NUL after a notice
+        if not noise:
+            sys.stderr.write(line)
+    sys.stderr.write("".join(box))
+
+
+def _end(process: Any) -> None:
+    """Terminate mpirun (it kills its ranks), and kill it if it lingers."""
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the launcher dies, even by SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the launcher's handlers still end the job
+        pass

@@ -239,9 +239,9 @@ class CtrlCAtStep(Callback):
     def __init__(self, step):
         self.step = step
 
-    def on_batch_end(self, trainer):
-        if trainer.step == self.step:
-            trainer.interrupted = True
+    def on_backward_end(self, trainer):
+        if trainer.step + 1 == self.step:  # during that step, as a signal would come
+            trainer.request_stop("signal", "interrupted (Ctrl-C)")
 
 
 def test_a_run_interrupted_mid_epoch_resumes_bit_identically(tmp_path):

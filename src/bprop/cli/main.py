@@ -5,18 +5,22 @@ functions, one adding its arguments and one running it (argv → library call �
 registered here in ``SUBCOMMANDS``.
 
 A user's mistake ends in one line on stderr: exit status 2 for bad input (options, data,
-files), 3 for a diverged run, 130 for Ctrl-C; never a traceback.
+files), 3 for a diverged run, 130 for Ctrl-C (128 + the signal's number for SIGTERM, SIGHUP);
+never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import bprop as bp
 from bprop import distributed as dist
@@ -31,7 +35,7 @@ from bprop.cli.sample import add_sample_args, cmd_sample
 from bprop.cli.train import add_train_args, cmd_train, train_config
 from bprop.data.datasets import DatasetError
 from bprop.exercise import ExerciseError
-from bprop.train.fit import DivergenceError
+from bprop.train.fit import DivergenceError, Interrupted
 from bprop.train.run import RunError
 from bprop.train.run_config import ConfigError
 
@@ -156,6 +160,31 @@ def _fail(args: argparse.Namespace, message: str, code: int, agreed: bool = Fals
     return code
 
 
+@contextlib.contextmanager
+def _signals_as_interrupts(received: list[int]) -> Iterator[None]:
+    """SIGTERM and SIGHUP (and SIGUSR1, the launcher's request to its ranks) end the command as
+    Ctrl-C does: at a step boundary inside the fit loop, which sets its own handlers, and by
+    KeyboardInterrupt elsewhere, so that the run folder's lock is released and the message is
+    one line."""
+    names = ["SIGTERM", "SIGHUP"] + (["SIGUSR1"] if _under_launcher() else [])
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {
+        n: signal.signal(n, interrupt) for n in (getattr(signal, name) for name in names if hasattr(signal, name))
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -163,8 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
+    received: list[int] = []
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _signals_as_interrupts(received):
             warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow warnings: divergence is caught
             return _dispatch(args, argv)
     except dist.RankError as err:
@@ -174,8 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DivergenceError as err:
         # every rank finds the divergence at the same step (fit sees to it): no abort needed
         return _fail(args, f"stopped: {err} (--lr){_kept(args)}", EXIT_DIVERGED, agreed=True)
+    except Interrupted as err:  # stopped at a step boundary, on every rank at the same step
+        code = 128 + err.signum if err.signum else EXIT_INTERRUPTED
+        return _fail(args, f"interrupted{_resume_hint(args)}", code, agreed=True)
     except KeyboardInterrupt:
-        return _fail(args, f"interrupted{_resume_hint(args)}", EXIT_INTERRUPTED)
+        code = 128 + received[0] if received else EXIT_INTERRUPTED
+        return _fail(args, f"interrupted{_resume_hint(args)}", code)
     except MemoryError as err:  # e.g. --hidden 99999999999: NumPy says how much it wanted
         return _fail(args, f"error: not enough memory: {_lower_first(str(err))}{_smaller_hint(args)}", EXIT_USER_ERROR)
     except BrokenPipeError:  # e.g. `bprop eval … | head -1`: the reader has all it wanted

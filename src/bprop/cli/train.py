@@ -26,7 +26,7 @@ TRAIN_EXAMPLES = """examples:
   bprop train                                   # fcnet on the embedded digits, a few seconds
   bprop train --data mnist --data-dir DIR --download --out runs/mlp
   bprop train --data fashion-mnist --data-dir DIR --model lenet5 --epochs 5
-  bprop train --out runs/mlp --resume --epochs 20   # carry on from runs/mlp/last.npz with its options
+  bprop train --out runs/mlp --resume           # carry on exactly from runs/mlp/last.npz, with its options
   bprop train --config run.toml --lr 0.01       # TOML keys are the options' names (lr, batch-size…)
 
 defaults per data set (flags and --config override them):

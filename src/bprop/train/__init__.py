@@ -4,7 +4,8 @@ training run as a validated ``RunConfig`` describes it (what ``bprop train`` doe
 from bprop.train import metrics
 from bprop.train.callbacks import Callback, CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint
 from bprop.train.checkpoint import load_checkpoint, save_checkpoint
-from bprop.train.fit import DivergenceError, Trainer, evaluate, fit, predict
+from bprop.train.evaluate import evaluate, predict
+from bprop.train.fit import DivergenceError, Interrupted, Trainer, fit
 from bprop.train.history import History
 from bprop.train.run import RunError, RunResult, run
 from bprop.train.run_config import ConfigError, RunConfig
@@ -16,6 +17,7 @@ __all__ = [
     "DivergenceError",
     "EarlyStopping",
     "History",
+    "Interrupted",
     "JSONLogger",
     "ModelCheckpoint",
     "RunConfig",

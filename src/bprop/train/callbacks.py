@@ -24,6 +24,10 @@ class Callback:
     def on_train_begin(self, trainer: Any) -> None:
         """Called once before the first (or first resumed) epoch."""
 
+    def on_backward_end(self, trainer: Any) -> None:
+        """Called after each backward, before the gradient is checked and the step taken
+        (data parallelism averages the gradients here)."""
+
     def on_batch_end(self, trainer: Any) -> None:
         """Called after each optimizer step, gradients still in place."""
 
@@ -82,7 +86,7 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Write ``last.npz`` (the full training state, for resuming) after every epoch and
-    ``best.npz`` whenever ``monitor`` improves; both atomically. ``monitor`` defaults to
+    ``best.npz`` whenever ``monitor`` improves; both atomically, with ``config`` (a dict). ``monitor`` defaults to
     "val_loss" when there is validation data and to the training "loss" otherwise."""
 
     def __init__(
@@ -92,8 +96,10 @@ class ModelCheckpoint(Callback):
         mode: str = "auto",
         save_best: bool = True,
         save_last: bool = True,
+        config: dict[str, Any] | None = None,
     ):
         self.directory = Path(directory)
+        self.config = config  # stored in each checkpoint (``run`` stores its RunConfig there)
         self.monitor, self.mode = monitor, mode
         self.save_best, self.save_last = save_best, save_last
         self.best: float | None = None
@@ -107,14 +113,14 @@ class ModelCheckpoint(Callback):
             mode = _mode_for(self.monitor, self.mode)
             if self.best is None or _better(mode, logs[self.monitor], self.best, 0.0):
                 self.best = logs[self.monitor]
-                trainer.save_checkpoint(self.directory / "best.npz")
+                trainer.save_checkpoint(self.directory / "best.npz", self.config)
         if self.save_last:  # after best.npz, so that the state saved holds the new best value
-            trainer.save_checkpoint(self.directory / "last.npz")
+            trainer.save_checkpoint(self.directory / "last.npz", self.config)
 
     def on_train_end(self, trainer: Any) -> None:
         """A run stopped part-way through an epoch saves that exact state, to resume mid-epoch."""
         if self.save_last and trainer.mid_epoch:
-            trainer.save_checkpoint(self.directory / "last.npz")
+            trainer.save_checkpoint(self.directory / "last.npz", self.config)
 
     def state_dict(self) -> dict[str, Any]:
         return {"monitor": self.monitor, "best": self.best}

@@ -16,6 +16,7 @@ to ``last.npz`` and raises KeyboardInterrupt.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -36,9 +37,11 @@ from bprop.random import manual_seed
 from bprop.serialization import atomic_write_bytes
 from bprop.train.callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, ProfileFirstEpoch
 from bprop.train.checkpoint import load_checkpoint
-from bprop.train.fit import evaluate, fit
+from bprop.train.evaluate import evaluate
+from bprop.train.fit import fit
 from bprop.train.history import History
 from bprop.train.run_config import ConfigError, RunConfig, flag
+from bprop.train.run_lock import LockError, RunLock
 
 RUN_FILES = (
     "last.npz",
@@ -92,6 +95,7 @@ class _Setup:
     eval_transform: Any
     notes: list[str]
     threads: int
+    lock: RunLock | None = None  # held on rank 0 from the checks until the run ends
 
 
 def checkpoint_file(path: str | os.PathLike) -> Path:
@@ -173,23 +177,24 @@ def make_optimizer(config: RunConfig, params: Any) -> optim.Optimizer:
     return optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=config.momentum)
 
 
-class StretchSchedule(Callback):
-    """A run resumed with a different number of epochs than it was started with gets the cosine
-    schedule of the new length: T_max becomes the new count and the lr jumps to that schedule's
-    value at the current epoch, η_t = ½η₀(1 + cos(πt/T_max)). With the same count nothing
-    changes, so an interrupted run resumes exactly."""
+class CosineThenHold:
+    """The run's learning-rate schedule: cosine annealing from --lr to 0 over the epochs the run
+    was started with (torch's CosineAnnealingLR), then its final value. A resumed run continues
+    the schedule exactly; given more --epochs than it began with, the added epochs run at the
+    schedule's final value (they never restart or re-stretch the cosine)."""
 
-    def __init__(self, epochs: int):
-        self.epochs = epochs
+    def __init__(self, cosine: optim.lr_scheduler.CosineAnnealingLR):
+        self.cosine = cosine
 
-    def on_train_begin(self, trainer: Any) -> None:
-        schedule = trainer.scheduler
-        if schedule.T_max == self.epochs:
-            return
-        schedule.T_max = self.epochs
-        cosine = (1 + math.cos(math.pi * schedule.last_epoch / self.epochs)) / 2
-        for group, base in zip(trainer.optimizer.param_groups, schedule.base_lrs):
-            group["lr"] = schedule.eta_min + (base - schedule.eta_min) * cosine
+    def step(self) -> None:
+        if self.cosine.last_epoch < self.cosine.T_max:
+            self.cosine.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.cosine.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.cosine.load_state_dict(state)
 
 
 def run(
@@ -210,24 +215,44 @@ def run(
     dist.init()
     # the process tuning (runtime/tuning.py) for the run's length only; the results do not depend on it
     with np.errstate(all="ignore"), runtime.tuned():
-        error = None
+        error, setup = None, None
         try:
             setup = _prepare(config, resume, overwrite)
         except USER_ERRORS as err:
             error = err
-        dist.agree_on_errors(error)  # every rank stops here if any failed
-        with runtime.using_threads(setup.threads):  # one count for the whole run: see _thread_count
-            return _train(setup, callbacks)
+        try:
+            dist.agree_on_errors(error)  # every rank stops here if any failed
+            with runtime.using_threads(setup.threads):  # one count for the whole run: see _thread_count
+                return _train(setup, callbacks)
+        finally:
+            if setup is not None and setup.lock is not None:
+                setup.lock.release()
 
 
 def _prepare(config: RunConfig, resume: bool | str | os.PathLike, overwrite: bool) -> _Setup:
-    """Check every input and build everything, writing nothing."""
+    """Check every input and build everything, writing nothing but the lock of the run's folder
+    (which the caller releases)."""
+    if resume not in (False, None) and overwrite:
+        raise RunError("--resume continues the run in the folder and --overwrite replaces it: give one of them")
     out_dir = config.out or config.report
     out = Path(out_dir) if out_dir else None
     resume_path, state = _checkpoint_to_resume(config, resume, out)
+    lock = None
     if out is not None and dist.is_main():
         option = "--out" if config.out else "--report"  # the flag the user gave, to name in errors
-        _check_out(out, option, resuming=resume_path is not None, overwrite=overwrite)
+        lock = _check_out(out, option, resume_path, overwrite=overwrite)
+    try:
+        setup = _build(config, out, resume_path, state)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    setup.lock = lock
+    return setup
+
+
+def _build(config: RunConfig, out: Path | None, resume_path: Path | None, state: dict[str, Any] | None) -> _Setup:
+    """Load the data and build the model, optimizer and loader, checking that they fit."""
     manual_seed(config.seed)
     train_set, test_set = load_dataset(config.data, config.data_dir, config.download)
     spec = dataset_spec(config.data)
@@ -254,13 +279,19 @@ def _prepare(config: RunConfig, resume: bool | str | os.PathLike, overwrite: boo
     if state is not None:
         _load_weights(model, state, resume_path)
     opt = make_optimizer(config, model.parameters())
-    scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+    scheduler = CosineThenHold(optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs))
     train_tf, eval_tf = spec.transforms(config.augment)
     notes: list[str] = []
     if state is not None:
         position = int(state.get("loader", {}).get("position", 0))
         where = f", after step {position} of it" if position else ""
         notes.append(f"resuming {resume_path} at epoch {int(state['epoch']) + 1}{where}")
+        length = int(state.get("scheduler", {}).get("T_max", config.epochs))
+        if config.epochs > length:
+            notes.append(
+                f"note: the learning rate keeps its schedule (cosine over the run's first {length} epochs, "
+                f"ending at 0): epochs {length + 1}–{config.epochs} run at that final value"
+            )
     threads = _thread_count(config, state, notes)
     drop_last = _drop_last(config, model, len(train_set), notes)
     loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=drop_last, transform=train_tf)
@@ -315,20 +346,60 @@ def _checkpoint_to_resume(
     return path, state
 
 
-def _check_out(out: Path, option: str, resuming: bool, overwrite: bool) -> None:
+def _check_out(out: Path, option: str, resume_path: Path | None, overwrite: bool) -> RunLock:
+    """Check that the run may write in ``out`` and lock it (the lock is returned, held): it is
+    a folder or can be made one, no other run is using it, and it holds no run that this one
+    would replace without --overwrite (resuming continues the run it holds, not another one)."""
+    if out.is_symlink() and not out.exists():  # a dangling link, or a loop of links
+        target = os.readlink(out)
+        why = "a loop of symbolic links" if _is_link_loop(out) else f"a symbolic link to {target}, which does not exist"
+        raise RunError(f"{option} {out} is {why}: give a folder")
     if out.exists() and not out.is_dir():
         raise RunError(f"{option} {out} is a file, not a folder")
-    existing = [name for name in RUN_FILES if (out / name).exists()] if out.is_dir() else []
-    if existing and not resuming and not overwrite:
-        raise RunError(
-            f"{option} {out} already holds a run ({existing[0]}): give --resume to continue it "
-            "or --overwrite to replace it"
-        )
     parent = out if out.is_dir() else next((p for p in out.parents if p.exists()), Path("."))
     if not parent.is_dir():  # out lies under a file: no folder can be made there
         raise RunError(f"{option} {out}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise RunError(f"{option} {out}: {parent} is not writable")
+    lock = RunLock(out, option)
+    try:
+        lock.acquire()
+    except LockError as err:
+        raise RunError(str(err)) from None
+    except OSError as err:
+        raise RunError(f"{option} {out}: cannot create the folder ({err.strerror})") from None
+    try:
+        _check_no_other_run(out, option, resume_path, overwrite)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _check_no_other_run(out: Path, option: str, resume_path: Path | None, overwrite: bool) -> None:
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if not existing or overwrite:
+        return
+    if resume_path is None:
+        raise RunError(
+            f"{option} {out} already holds a run ({existing[0]}): give --resume to continue it "
+            "or --overwrite to replace it"
+        )
+    if resume_path.resolve().parent != out.resolve():  # resuming run A into the folder of run B
+        raise RunError(
+            f"{option} {out} already holds another run ({existing[0]}); continuing {resume_path} there would "
+            f"replace it: give a new folder as {option}, or {option} {resume_path.parent} to continue in place"
+        )
+
+
+def _is_link_loop(path: Path) -> bool:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 says "Symlink loop"
+        return True
+    except OSError as err:
+        return err.errno == errno.ELOOP
+    return False
 
 
 def _num_classes(train: Dataset, test: Dataset) -> int:
@@ -362,8 +433,11 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
     quiet = config.quiet or not main
     if out is not None and main:
         _clean_out(out, remove_run=setup.resume is None)
-    callbacks: list[Callback] = [StretchSchedule(config.epochs)]
-    callbacks += [ModelCheckpoint(out), CSVLogger(out / "history.csv")] if out else []
+    saved = {**config.to_dict(), "input_shape": list(setup.input_shape), "num_classes": setup.num_classes}
+    if dataset_spec(config.data).task == "language-model":  # `bprop sample` needs the characters of the ids
+        saved["vocabulary"] = class_names(setup.train_set)
+    callbacks: list[Callback] = []
+    callbacks += [ModelCheckpoint(out, config=saved), CSVLogger(out / "history.csv")] if out else []
     if config.patience is not None:
         callbacks.append(EarlyStopping("val_loss", patience=config.patience))
     callbacks += list(extra_callbacks)
@@ -382,9 +456,6 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
             f"training {config.model} ({n_params:,} parameters) on {config.data}: {len(setup.train_set)} train / "
             f"{len(setup.val_set or [])} validation / {len(setup.test_set)} test samples"
         )
-    saved = {**config.to_dict(), "input_shape": list(setup.input_shape), "num_classes": setup.num_classes}
-    if dataset_spec(config.data).task == "language-model":  # `bprop sample` needs the characters of the ids
-        saved["vocabulary"] = class_names(setup.train_set)
     try:
         history = fit(
             setup.model,
@@ -401,7 +472,6 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
             val_transform=setup.eval_transform,
             resume=setup.resume,
             quiet=config.quiet,
-            config=saved,
             distributed=dist.is_distributed(),
         )
     finally:

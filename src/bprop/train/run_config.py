@@ -124,7 +124,10 @@ class RunConfig:
     batch_size: int = option(PER_DATA_SET, "samples per step (per process under MPI)", kind="int", low=1)
     seed: int = option(0, "random seed", kind="int", low=0, high=2**32 - 1)
     # stopping (may change when resuming)
-    epochs: int = option(PER_DATA_SET, "maximum number of epochs", kind="int", low=1, resumable=True)
+    epochs: int = option(
+        PER_DATA_SET, "maximum number of epochs; the lr follows a cosine schedule from --lr to 0 over them (a "
+        "resumed run keeps that schedule: added epochs run at its end value)", kind="int", low=1, resumable=True,
+    )  # fmt: skip
     time_limit: float = option(
         None, "stop after this many seconds", kind="float", low=0, low_open=True, optional=True, resumable=True,
         metavar="SECONDS",
