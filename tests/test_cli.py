@@ -383,9 +383,12 @@ def test_profile_prints_the_per_op_table_after_the_first_epoch(capsys):
 
     assert main(["train", "--epochs", "2", "--hidden", "16", "--quiet", "--profile"]) == 0
     text = capsys.readouterr().out
-    assert text.count("per-op profile of the first epoch") == 1
-    table = text.split("per-op profile of the first epoch", 1)[1].splitlines()[1:]
-    assert table[0].split()[:3] == ["op", "fwd", "calls"]
+    assert text.count("per-op time profile of the first epoch") == 1
+    table = text.split("per-op time profile of the first epoch", 1)[1].splitlines()[1:]
+    assert table[0].split()[:3] == ["op", "fwd", "calls"] and "MB alloc" not in table[0]  # no tracemalloc
     ops = {line.split()[0] for line in table[2:] if line and not line.startswith(("time in ops", "test"))}
     assert {"Linear", "ReLU", "CrossEntropy"} <= ops
     assert autograd._profiler is None  # recording ended with the epoch
+    assert main(["train", "--epochs", "1", "--hidden", "16", "--quiet", "--profile-memory"]) == 0
+    text = capsys.readouterr().out
+    assert "per-op time and memory profile of the first epoch" in text and "MB alloc" in text

@@ -121,3 +121,23 @@ def test_the_readme_python_run_config_example_runs(tmp_path, monkeypatch, capsys
     exec(compile(code, "README RunConfig example", "exec"), namespace)
     assert len(namespace["result"].history.epochs) == 5 and len(namespace["more"].history.epochs) == 8
     assert namespace["more"].test["accuracy"] > 0.5
+
+
+def test_the_readme_profile_output_is_what_its_block_prints(capsys):
+    """The profile example's output is regenerated here: every op, call count and memory figure
+    (and the header and the closing remark) as printed now; only the times may differ."""
+    section = (Path(__file__).resolve().parents[1] / "README.md").read_text().split("## Profiling", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"\n```\n(op .*?)```", section, re.S).group(1)
+    exec(compile(code, "README profile example", "exec"), {})
+
+    def figures(table: str) -> tuple:
+        lines = table.strip().splitlines()
+        rows = {f[0]: (f[1], f[4], float(f[-2]), float(f[-1])) for f in (line.split() for line in lines[2:-1])}
+        return lines[0], rows, lines[-1].split(";")[1:]
+
+    (header, rows, remark), (shown_header, shown_rows, shown_remark) = figures(capsys.readouterr().out), figures(shown)
+    assert (header, remark, rows.keys()) == (shown_header, shown_remark, shown_rows.keys())
+    for op, (fwd, bwd, alloc, peak) in rows.items():  # memory to the workspace's whims: within 5%
+        assert (fwd, bwd) == shown_rows[op][:2], op
+        assert (alloc, peak) == pytest.approx(shown_rows[op][2:], rel=0.05, abs=0.01), op

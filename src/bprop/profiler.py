@@ -110,12 +110,13 @@ class profile:  # noqa: N801 (a context manager named like torch.profiler.profil
         return call
 
     def table(self, limit: int | None = None) -> str:
-        """The per-op figures as a text table, slowest op first."""
+        """The per-op figures as a text table, slowest op first; the memory columns only when
+        memory was recorded."""
         rows = sorted(self.stats.values(), key=lambda s: s.total_seconds, reverse=True)
         in_ops = sum(s.total_seconds for s in rows)
         header = (
             f"{'op':<20} {'fwd calls':>9} {'fwd ms':>9} {'fwd mean':>9} {'bwd calls':>9} {'bwd ms':>9} "
-            f"{'bwd mean':>9} {'total ms':>9} {'%':>6} {'MB alloc':>9} {'peak MB':>8}"
+            f"{'bwd mean':>9} {'total ms':>9} {'%':>6}" + (f" {'MB alloc':>9} {'peak MB':>8}" if self.memory else "")
         )
         lines = [header, "-" * len(header)]
         for s in rows[:limit]:
@@ -123,13 +124,13 @@ class profile:  # noqa: N801 (a context manager named like torch.profiler.profil
                 f"{s.name:<20} {s.forward_calls:>9} {s.forward_seconds * 1e3:>9.2f} "
                 f"{_mean_ms(s.forward_seconds, s.forward_calls):>9} {s.backward_calls:>9} "
                 f"{s.backward_seconds * 1e3:>9.2f} {_mean_ms(s.backward_seconds, s.backward_calls):>9} "
-                f"{s.total_seconds * 1e3:>9.2f} {100 * s.total_seconds / max(in_ops, 1e-12):>6.1f} "
-                f"{s.bytes_allocated / 2**20:>9.1f} {s.peak_bytes / 2**20:>8.2f}"
+                f"{s.total_seconds * 1e3:>9.2f} {100 * s.total_seconds / max(in_ops, 1e-12):>6.1f}"
+                + (f" {s.bytes_allocated / 2**20:>9.1f} {s.peak_bytes / 2**20:>8.2f}" if self.memory else "")
             )
         share = 100 * in_ops / self.wall_seconds if self.wall_seconds else 0.0
         lines.append(
             f"time in ops {in_ops * 1e3:.1f} ms of {self.wall_seconds * 1e3:.1f} ms wall time ({share:.0f}%)"
-            + ("" if self.memory else "; bytes not recorded (memory=False)")
+            + ("; times inflated by tracemalloc's bookkeeping (memory=True)" if self.memory else "")
         )
         return "\n".join(lines)
 

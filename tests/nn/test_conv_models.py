@@ -86,3 +86,16 @@ def test_lenet5_matches_torch():
     expected.backward()
     for (name, p), (_, tp) in zip(model.named_parameters(), ref.named_parameters()):
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), atol=1e-10, err_msg=name)
+
+
+def test_lenet5_classic_is_tanh_and_average_pooling_with_lenet5s_parameters():
+    from bprop.nn.builder import ModelOptions, build_model
+    from bprop.nn.layers import AvgPool2d, MaxPool2d, ReLU, Tanh
+
+    today, classic = nn.models.LeNet5(), nn.models.LeNet5(classic=True)
+    kinds = {type(m) for m in classic.modules()}
+    assert {Tanh, AvgPool2d} <= kinds and not {ReLU, MaxPool2d} & kinds
+    assert {ReLU, MaxPool2d} <= {type(m) for m in today.modules()}
+    classic.load_state_dict(today.state_dict())  # same keys and shapes: checkpoints carry over
+    built = build_model("lenet5-classic", (1, 28, 28), 10, ModelOptions())
+    assert any(isinstance(m, Tanh) for m in built.modules())

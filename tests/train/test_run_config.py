@@ -13,7 +13,7 @@ def test_per_data_set_defaults_and_explicit_values():
     digits, mnist = RunConfig(), RunConfig(data="mnist")
     assert (digits.model, digits.epochs, digits.hidden, digits.lr) == ("fcnet", 30, (256, 256), 2e-3)
     assert (mnist.model, mnist.batch_size, mnist.hidden) == ("mlp", 128, (512, 256))
-    assert RunConfig(data="mnist", model="lenet5", hidden="64").hidden == (64,)
+    assert RunConfig(data="mnist", model="mlp", hidden="64").hidden == (64,)
     assert RunConfig(data="x.npz").model == "mlp"  # a PATH.npz takes the npz defaults
 
 
@@ -55,3 +55,12 @@ def test_a_resumed_run_may_change_only_the_resumable_options():
     assert dataclasses.replace(saved, epochs=6).epochs == 6  # frozen, but replace re-validates
     with pytest.raises(ConfigError):
         dataclasses.replace(saved, epochs=-6)
+
+
+def test_an_option_the_model_does_not_read_is_refused_in_python_as_in_the_cli():
+    with pytest.raises(ConfigError, match=r"--dropout has no effect on --model lenet5; of .* it reads none"):
+        RunConfig(data="mnist", model="lenet5", dropout=0.5)
+    with pytest.raises(ConfigError, match="--hidden has no effect on --model lenet5-classic"):
+        RunConfig(data="mnist", model="lenet5-classic", hidden=(64,))
+    stored = RunConfig(data="mnist", model="lenet5").to_dict()  # holds the data set's defaults for every option
+    assert RunConfig.from_dict(stored) == RunConfig(data="mnist", model="lenet5")

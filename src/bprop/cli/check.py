@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 
 from bprop.exercise import check_file
+from bprop.train.run import RunError
 from bprop.train.run_config import check_option
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     check_option("seed", args.seed)
+    if not args.file:  # Path("") would be the current folder
+        raise RunError("give the exercise file that `bprop exercise` wrote (FILE.py), not an empty name")
     report = check_file(args.file, seed=args.seed, lang=args.lang)
     print(report.format(args.lang))
     return 0 if report.ok else 1
@@ -17,5 +20,5 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def add_check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE.py", help="an exercise written by `bprop exercise`, backward filled in")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the report (default en)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the report (default: en)")

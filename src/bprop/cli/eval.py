@@ -17,10 +17,14 @@ from bprop.train.run import (
     class_names,
     model_from_checkpoint,
 )
+from bprop.train.run_config import check_option
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     model, config, state = model_from_checkpoint(args.checkpoint)
+    for name in ("data", "data_dir"):  # the checks of train's --data and --data-dir
+        if getattr(args, name) is not None:
+            check_option(name, getattr(args, name))
     data = args.data or config.data
     spec = dataset_spec(data)
     _, test_set = load_dataset(data, args.data_dir or config.data_dir, args.download)
@@ -71,8 +75,8 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a .npz checkpoint written by `bprop train --out`")
     p.add_argument(
         "--data",
-        help="data set to evaluate on: digits, mnist, fashion-mnist, cifar10 or PATH.npz "
-        "(default: the one it was trained on)",
+        help="data set to evaluate on: digits, mnist, fashion-mnist, cifar10, PATH.npz or text:PATH (a "
+        "language model's text) (default: the one it was trained on)",
     )
     p.add_argument("--data-dir", metavar="DIR", help="folder with the data files (default: the training run's)")
     p.add_argument("--download", action="store_true", help="fetch missing data files")

@@ -72,7 +72,7 @@ def _explained_case(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
         raise _explain_error(err) from None
     if args.sizes is None and args.activation == "sigmoid" and args.loss == "mse":
         return None, None, None, "mse"
-    sizes = _layer_sizes(args.sizes or "2,2,2")
+    sizes = _layer_sizes("2,2,2" if args.sizes is None else args.sizes)
     # with a cross-entropy the last layer's activation is its softmax (note 000), not σ before it
     model = build_network(sizes, args.activation, seed=args.seed, output_activation=args.loss != "cross_entropy")
     rng = np.random.default_rng(args.seed)
@@ -110,7 +110,7 @@ def _check_explain_options(args: argparse.Namespace) -> None:
         "--model": args.model,
         "--conv": args.conv,
         "--rnn": args.rnn,
-        "--sizes": args.sizes,
+        "--sizes": args.sizes is not None,
     }
     chosen = [name for name, value in groups.items() if value]
     if len(chosen) > 1:
@@ -201,28 +201,36 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def add_explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", help="layer sizes, e.g. 3,4,2 (default: the 2-2-2 teaching network)")
     p.add_argument(
-        "--activation", choices=("sigmoid", "tanh", "relu", "identity"), help="--sizes: activation (default sigmoid)"
+        "--activation", choices=("sigmoid", "tanh", "relu", "identity"), help="--sizes: activation (default: sigmoid)"
     )
-    p.add_argument("--loss", choices=("mse", "cross_entropy"), help="--sizes: loss (default mse)")
+    p.add_argument("--loss", choices=("mse", "cross_entropy"), help="--sizes: loss (default: mse)")
     p.add_argument("--model", choices=("fcnet", "convnet", "lenet5"), help="one of bprop's models on a batch of digits")
     p.add_argument("--batchnorm", action="store_true", help="--model fcnet: batch norm after the hidden layer")
     p.add_argument(
         "--dropout", type=float, metavar="P", help="--model fcnet: dropout probability after the hidden layer"
     )
-    p.add_argument("--batch", type=int, metavar="N", help="--model: samples in the batch, 1 to 64 (default 4)")
+    p.add_argument("--batch", type=int, metavar="N", help="--model: samples in the batch, 1 to 64 (default: 4)")
     p.add_argument("--checkpoint", metavar="FILE", help="explain a trained model (RUN/best.npz) on its own test data")
-    p.add_argument("--samples", type=int, metavar="N", help="--checkpoint: test samples in the batch (default 4)")
-    p.add_argument("--lr", type=float, default=0.5, help="learning rate of the gradient-descent step (default 0.5)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and sample")
-    p.add_argument("--format", choices=("text", "markdown", "html"), default="text")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the words (zh: Chinese)")
+    p.add_argument("--samples", type=int, metavar="N", help="--checkpoint: test samples in the batch (default: 4)")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate of the gradient-descent step (default: 0.5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and sample (default: 0)")
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "html"),
+        default="text",
+        help="text for the terminal, markdown, or html (a page; with --out, the step-through viewer beside it) "
+        "(default: text)",
+    )
+    p.add_argument(
+        "--lang", choices=("en", "zh"), default="en", help="language of the words, en or zh (Chinese) (default: en)"
+    )
     p.add_argument("--out", help="write to this file instead of the terminal (html: with the viewer beside it)")
     p.add_argument("--conv", action="store_true", help="a single-channel convolution instead of a dense network")
-    p.add_argument("--size", type=int, help="--conv: input height and width, 1 to 32 (default 5)")
-    p.add_argument("--kernel", type=int, help="--conv: kernel size, 1 to 32 (default 3)")
-    p.add_argument("--stride", type=int, help="--conv: stride, 1 to 32 (default 2)")
-    p.add_argument("--padding", type=int, help="--conv: padding, 0 to 32 (default 1)")
+    p.add_argument("--size", type=int, help="--conv: input height and width, 1 to 32 (default: 5)")
+    p.add_argument("--kernel", type=int, help="--conv: kernel size, 1 to 32 (default: 3)")
+    p.add_argument("--stride", type=int, help="--conv: stride, 1 to 32 (default: 2)")
+    p.add_argument("--padding", type=int, help="--conv: padding, 0 to 32 (default: 1)")
     p.add_argument(
         "--rnn", choices=("rnn", "lstm"), help="backprop through time in a small RNN or LSTM instead, δ step by step"
     )
-    p.add_argument("--steps", type=int, help="--rnn: time steps, 1 to 100 (default 10)")
+    p.add_argument("--steps", type=int, help="--rnn: time steps, 1 to 100 (default: 10)")

@@ -39,5 +39,5 @@ def add_export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a .npz checkpoint written by `bprop train --out`")
     p.add_argument("--onnx", required=True, metavar="FILE", help="where to write the ONNX model")
     p.add_argument(
-        "--opset", type=int, default=17, help=f"ONNX opset version, {ONNX_OPSETS[0]} to {ONNX_OPSETS[1]} (default 17)"
+        "--opset", type=int, default=17, help=f"ONNX opset version, {ONNX_OPSETS[0]} to {ONNX_OPSETS[1]} (default: 17)"
     )

@@ -34,6 +34,10 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def add_gradcheck_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a .npz checkpoint written by `bprop train --out`")
-    p.add_argument("--samples", type=int, default=8, metavar="N", help="test samples in the batch, 1 to 64 (default 8)")
-    p.add_argument("--entries", type=int, default=16, metavar="K", help="finite differences per input (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the upstream gradients and of the entries checked")
+    p.add_argument(
+        "--samples", type=int, default=8, metavar="N", help="test samples in the batch, 1 to 64 (default: 8)"
+    )
+    p.add_argument("--entries", type=int, default=16, metavar="K", help="finite differences per input (default: 16)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the upstream gradients and of the entries checked (default: 0)"
+    )

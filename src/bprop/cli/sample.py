@@ -24,8 +24,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise RunError(f"{args.checkpoint} is not a language model (train one with --data text:PATH)")
     if not 0 <= args.length <= MAX_SAMPLE_LENGTH:
         raise RunError(f"--length must be an integer in [0, {MAX_SAMPLE_LENGTH}], got {args.length}")
-    if not args.temperature > 0:
-        raise RunError(f"--temperature must be a number > 0, got {args.temperature}")
+    if not (np.isfinite(args.temperature) and args.temperature > 0):
+        raise RunError(f"--temperature must be a finite number > 0, got {args.temperature}")
     check_option("seed", args.seed)
     prompt = encode(args.prompt, vocabulary)
     if not prompt:
@@ -40,8 +40,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def add_sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a .npz checkpoint of a language model (`bprop train --data text:PATH --out`)")
     p.add_argument("--prompt", required=True, help="the text to continue (characters the model has seen)")
-    p.add_argument("--length", type=int, default=100, help=f"characters to add, 0 to {MAX_SAMPLE_LENGTH} (default 100)")
     p.add_argument(
-        "--temperature", type=float, default=0.8, help="softmax temperature: lower is safer, higher wilder (0.8)"
+        "--length", type=int, default=100, help=f"characters to add, 0 to {MAX_SAMPLE_LENGTH} (default: 100)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed of the sampling (default 0)")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=0.8,
+        help="softmax temperature: lower is safer, higher wilder (default: 0.8)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the sampling (default: 0)")

@@ -13,7 +13,6 @@ from typing import Any
 
 from bprop import distributed as dist
 from bprop.data.registry import DATASETS, dataset_spec
-from bprop.nn.builder import ARCHITECTURE_OPTIONS, MODEL_USES
 from bprop.train.run import (
     RunError,
     bits_per_token,
@@ -43,14 +42,14 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         _add_option(p, f)
     p.add_argument(
         "--resume", nargs="?", const="", metavar="CHECKPOINT",
-        help="continue a run from its checkpoint (default OUT/last.npz) with its options; only "
+        help="continue a run from its checkpoint (default: OUT/last.npz) with its options; only "
         + ", ".join(flag(f.name) for f in options() if f.metadata["resumable"]) + " may change",
     )  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--config", metavar="FILE.toml", help="TOML file of option values (flags win)")
     p.add_argument(
         "--workers", type=int, default=1, metavar="N",
-        help="data-parallel processes on this machine, at most one per core, run by mpirun (needs MPI; default 1)",
+        help="data-parallel processes on this machine, at most one per core, run by mpirun (needs MPI; default: 1)",
     )  # fmt: skip
 
 
@@ -106,9 +105,7 @@ def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
             f"got {args.workers}"
         )
     if args.resume is None:
-        config = RunConfig(**given)
-        _check_model_options(config.model, given)
-        return config, None
+        return RunConfig(**given), None
     out = given.get("out") or given.get("report")
     if args.resume:
         checkpoint = Path(args.resume)
@@ -119,21 +116,6 @@ def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
     if not checkpoint.exists():
         raise RunError(f"--resume: no checkpoint at {checkpoint}")
     return read_checkpoint(checkpoint)[1].resumed_with(given), checkpoint
-
-
-def _check_model_options(model: str, given: dict[str, Any]) -> None:
-    """Refuse an architecture option the model does not read (--dropout for lenet5): the run
-    would silently ignore it."""
-    uses = MODEL_USES.get(model)
-    if uses is None:  # a model registered without saying what it reads
-        return
-    for name in given:
-        option = "normalization" if name == "batchnorm" else name
-        if option in ARCHITECTURE_OPTIONS and option not in uses:
-            reads = f"; of {', '.join(map(flag, ARCHITECTURE_OPTIONS))} it reads " + (
-                ", ".join(flag(o) for o in ARCHITECTURE_OPTIONS if o in uses) or "none"
-            )
-            raise RunError(f"{flag(name)} has no effect on --model {model}{reads}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -70,13 +70,16 @@ def register_dataset(spec: DataSpec) -> DataSpec:
 
 def dataset_spec(name: str) -> DataSpec:
     """The spec of a registered name, or of the generic "npz" entry for a PATH.npz."""
+    if name == "text" or name == "text:":
+        raise DatasetError("--data text: give the text file after the colon, e.g. --data text:poem.txt")
     if name.startswith("text:"):  # before .npz: text:notes.npz names a text file
         return DATASETS["text"]
     if name.endswith(".npz"):
         return DATASETS["npz"]
     if name not in DATASETS:
-        known = ", ".join(n for n in DATASETS if n != "npz")
-        raise DatasetError(f"--data: unknown data set {name!r}; choose {known}, a PATH.npz or text:PATH")
+        known = ", ".join(n for n in DATASETS if n not in ("npz", "text"))
+        shown = repr(name) if len(name) <= 60 else f"{name[:40]!r}… ({len(name):,} characters)"
+        raise DatasetError(f"--data: unknown data set {shown}; choose {known}, a PATH.npz or text:PATH")
     return DATASETS[name]
 
 
@@ -111,6 +114,8 @@ def check_dataset(
     x, y = np.asarray(arrays[0]), np.asarray(arrays[1])
     if len(x) == 0:
         raise DatasetError(f"{where}: no samples")
+    if x.ndim >= 2 and x[0].size == 0:
+        raise DatasetError(f"{where}: the samples have no features (inputs of shape {x.shape}): nothing to learn from")
     if x.dtype.kind not in "biuf":
         raise DatasetError(f"{where}: inputs must be numbers (int, uint or float), got dtype {x.dtype}")
     if x.ndim < 2:

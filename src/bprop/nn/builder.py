@@ -82,8 +82,10 @@ class MLP(Sequential):
 class RegularizedLeNet5(LeNet5):
     """LeNet5 with the L2 term over its five weight tensors (the keys are LeNet5's)."""
 
-    def __init__(self, in_channels: int, num_classes: int, input_size: int, reg: float, dtype: object):
-        super().__init__(in_channels, num_classes, input_size, dtype=dtype)
+    def __init__(
+        self, in_channels: int, num_classes: int, input_size: int, reg: float, dtype: object, classic: bool = False
+    ):
+        super().__init__(in_channels, num_classes, input_size, dtype=dtype, classic=classic)
         self.reg = reg
 
     def regularization(self) -> Tensor:
@@ -118,11 +120,16 @@ def _convnet(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
     return ThreeLayerConvNet(shape, 32, 5, o.hidden[0], classes, o.weight_scale, o.reg, o.dtype)
 
 
-def _lenet5(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
-    channels, height, width = _images("lenet5", shape)
-    if (height, width) not in ((28, 28), (32, 32)):
-        raise ValueError(f"model 'lenet5' takes 28×28 or 32×32 images, not {height}×{width}")
-    return RegularizedLeNet5(channels, classes, height, o.reg, o.dtype)
+def _lenet5(classic: bool) -> Builder:
+    name = "lenet5-classic" if classic else "lenet5"
+
+    def build(shape: tuple[int, ...], classes: int, o: ModelOptions) -> Module:
+        channels, height, width = _images(name, shape)
+        if (height, width) not in ((28, 28), (32, 32)):
+            raise ValueError(f"model {name!r} takes 28×28 or 32×32 images, not {height}×{width}")
+        return RegularizedLeNet5(channels, classes, height, o.reg, o.dtype, classic)
+
+    return build
 
 
 register_model(
@@ -137,7 +144,13 @@ register_model(
     "convnet", _convnet, "cs231n's conv − relu − pool − affine − relu − affine; uses hidden[0]",
     uses=("hidden", "weight_scale"),
 )  # fmt: skip
-register_model("lenet5", _lenet5, "LeNet-5 for 28×28 or 32×32 images", uses=())
+register_model(
+    "lenet5", _lenet5(False), "LeNet-5 as trained today (ReLU, max pooling) for 28×28 or 32×32 images", uses=()
+)
+register_model(
+    "lenet5-classic", _lenet5(True), "LeNet-5 as in 1998 (tanh, average pooling); same parameters as lenet5",
+    uses=(),
+)  # fmt: skip
 
 
 def _sequence_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:

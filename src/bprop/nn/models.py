@@ -13,7 +13,18 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bprop.nn import init
-from bprop.nn.layers import BatchNorm1d, Conv2d, Dropout, Flatten, LayerNorm, Linear, MaxPool2d, ReLU
+from bprop.nn.layers import (
+    AvgPool2d,
+    BatchNorm1d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LayerNorm,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Tanh,
+)
 from bprop.nn.layers.activation import activation_entry
 from bprop.nn.module import Module, Sequential
 from bprop.tensor import Tensor
@@ -171,6 +182,9 @@ class ThreeLayerConvNet(Module):
 class LeNet5(Module):
     """LeCun et al. (1998), with ReLU and max pooling as usually trained today:
     conv5×5(6) − relu − pool2 − conv5×5(16) − relu − pool2 − fc120 − relu − fc84 − relu − fc10.
+    ``classic=True`` gives the 1998 choices instead, tanh and average pooling (the paper's
+    subsampling layers without their trainable scale, and its RBF output as a plain affine
+    layer); the parameters, and so the state dict, are the same either way.
 
     The original takes 32×32 images (``input_size=32``, no padding). MNIST's 28×28 digits
     (``input_size=28``, the default) get padding 2 on the first conv, which restores the same
@@ -179,25 +193,33 @@ class LeNet5(Module):
     state dict keys (features.0.weight, …, classifier.4.bias) match the same torch module.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 28, dtype: object = np.float32):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        input_size: int = 28,
+        dtype: object = np.float32,
+        classic: bool = False,
+    ):
         super().__init__()
+        activation, pool = (Tanh, AvgPool2d) if classic else (ReLU, MaxPool2d)
         if input_size not in (28, 32):
             raise ValueError(f"LeNet5: input_size must be 28 (padded by 2) or 32, got {input_size}")
         self.input_size = input_size
         self.features = Sequential(
             Conv2d(in_channels, 6, 5, padding=(32 - input_size) // 2, dtype=dtype),
-            ReLU(),
-            MaxPool2d(2),
+            activation(),
+            pool(2),
             Conv2d(6, 16, 5, dtype=dtype),
-            ReLU(),
-            MaxPool2d(2),
+            activation(),
+            pool(2),
             Flatten(),
         )
         self.classifier = Sequential(
             Linear(16 * 5 * 5, 120, dtype=dtype),
-            ReLU(),
+            activation(),
             Linear(120, 84, dtype=dtype),
-            ReLU(),
+            activation(),
             Linear(84, num_classes, dtype=dtype),
         )
 

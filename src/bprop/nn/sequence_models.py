@@ -113,7 +113,8 @@ def sample_tokens(
     with no_grad():
         for _ in range(length):
             window = np.array([tokens[-context:]])
-            scores = model(Tensor(window))._data[0, :, -1].astype(np.float64) / temperature
-            probs = np.exp(scores - scores.max())
+            scores = np.asarray(model(Tensor(window)))[0, :, -1].astype(np.float64)
+            # shifted before the division: a tiny temperature gives -inf (greedy), never inf − inf
+            probs = np.exp((scores - scores.max()) / temperature)
             tokens.append(int(rng.choice(len(probs), p=probs / probs.sum())))
     return tokens

@@ -158,13 +158,16 @@ class JSONLogger(Callback):
 class ProfileFirstEpoch(Callback):
     """``bprop train --profile``: records the first epoch (or the first epoch of a resumed run)
     with ``bp.profile`` and prints its per-op table when the epoch ends, or when training stops
-    before that. ``close()`` ends the recording without printing (after an error)."""
+    before that. Times only by default; ``memory=True`` (``--profile-memory``) also records each
+    op's memory with tracemalloc, whose bookkeeping inflates the times. ``close()`` ends the
+    recording without printing (after an error)."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory: bool = False) -> None:
+        self.memory = memory
         self.recording: profile | None = None
 
     def on_train_begin(self, trainer: Any) -> None:
-        self.recording = profile()
+        self.recording = profile(memory=self.memory)
         self.recording.__enter__()
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
@@ -178,7 +181,8 @@ class ProfileFirstEpoch(Callback):
         if recording is None:
             return
         self.close()
-        print(f"per-op profile of {what} (bp.profile; the README explains the columns):\n{recording.table()}")
+        kind = "time and memory" if self.memory else "time"
+        print(f"per-op {kind} profile of {what} (bp.profile; the README explains the columns):\n{recording.table()}")
 
     def close(self) -> None:
         if self.recording is not None:

@@ -129,12 +129,40 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], RunConfig]
         config = RunConfig.from_dict(stored, where=str(path))
     except ConfigError as err:
         raise RunError(str(err)) from None
-    shape, classes = stored.get("input_shape"), stored.get("num_classes")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and d > 0 for d in shape)):
-        raise RunError(f"{path}: the stored input shape {shape!r} is not a list of positive sizes")
-    if not (isinstance(classes, int) and classes > 0):
-        raise RunError(f"{path}: the stored class count {classes!r} is not a positive integer")
+    _check_checkpoint_fields(path, state, stored)
     return state, config
+
+
+def _check_checkpoint_fields(path: Path, state: dict[str, Any], stored: dict[str, Any]) -> None:
+    """Every field a command reads, checked for type, shape and range before any is used: a
+    damaged or hand-edited checkpoint is one line naming the field, not an IndexError later."""
+    shape, classes = stored.get("input_shape"), stored.get("num_classes")
+    if not (isinstance(shape, list) and shape and all(_count_like(d) and d > 0 for d in shape)):
+        raise RunError(f"{path}: the stored input shape {shape!r} is not a list of positive sizes")
+    if not (_count_like(classes) and classes > 0):
+        raise RunError(f"{path}: the stored class count {classes!r} is not a positive integer")
+    for name in ("epoch", "step"):
+        if not (_count_like(state.get(name)) and state[name] >= 0):
+            raise RunError(f"{path}: the stored {name} {state.get(name)!r} is not a non-negative integer")
+    if not isinstance(state.get("model"), dict) or not state["model"]:
+        raise RunError(f"{path}: holds no model weights")
+    vocabulary = stored.get("vocabulary")
+    if vocabulary is not None:
+        if not (isinstance(vocabulary, list) and all(isinstance(c, str) and len(c) == 1 for c in vocabulary)):
+            raise RunError(f"{path}: the stored vocabulary is not a list of single characters")
+        if len(vocabulary) != classes or len(set(vocabulary)) != len(vocabulary):
+            raise RunError(
+                f"{path}: the stored vocabulary holds {len(vocabulary)} characters "
+                f"({len(set(vocabulary))} distinct), but the model predicts {classes}: the checkpoint is damaged"
+            )
+    position = state.get("loader", {}).get("position", 0) if isinstance(state.get("loader"), dict) else None
+    if not (_count_like(position) and position >= 0):
+        raise RunError(f"{path}: the stored loader position {position!r} is not a non-negative integer")
+
+
+def _count_like(value: Any) -> bool:
+    """An integer (Python or NumPy), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def model_from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, RunConfig, dict[str, Any]]:
@@ -441,7 +469,7 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
     if config.patience is not None:
         callbacks.append(EarlyStopping("val_loss", patience=config.patience))
     callbacks += list(extra_callbacks)
-    profiler = ProfileFirstEpoch() if config.profile else None
+    profiler = ProfileFirstEpoch(memory=config.profile_memory) if config.profile or config.profile_memory else None
     callbacks += [profiler] if profiler else []
     if not quiet:
         for note in setup.notes:

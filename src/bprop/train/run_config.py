@@ -88,7 +88,13 @@ class RunConfig:
     """A training run. Options left at None ("per data set") take the data set's defaults."""
 
     # data
-    data: str = option("digits", "data set: a registered name or PATH.npz", kind="str", metavar="NAME")
+    data: str = option(
+        "digits",
+        "data set: digits, mnist, fashion-mnist, cifar10 (defaults below), PATH.npz (arrays x and y), or "
+        "text:PATH (a UTF-8 text, for --model char-lstm or char-transformer)",
+        kind="str",
+        metavar="NAME",
+    )
     data_dir: str = option("data", "folder with the data files", kind="str", resumable=True, metavar="DIR")
     download: bool = option(False, "fetch missing data files (sha256-checked)", kind="bool", resumable=True)
     augment: bool = option(True, "random crops and flips where the data set has them (cifar10)", kind="bool")
@@ -97,7 +103,13 @@ class RunConfig:
         high_open=True,
     )  # fmt: skip
     # model
-    model: str = option(PER_DATA_SET, "architecture", kind="str", choices=_models)
+    model: str = option(
+        PER_DATA_SET,
+        "architecture (lenet5: ReLU and max pooling, as trained today; lenet5-classic: tanh and average pooling, "
+        "as in 1998)",
+        kind="str",
+        choices=_models,
+    )
     hidden: tuple[int, ...] = option(
         PER_DATA_SET, "hidden layer sizes, comma separated (e.g. 256,128)", kind="sizes", metavar="SIZES"
     )
@@ -164,13 +176,17 @@ class RunConfig:
     )  # fmt: skip
     quiet: bool = option(False, "no progress output", kind="bool", resumable=True)
     profile: bool = option(
-        False, "print the per-op time and memory table (bp.profile) after the first epoch", kind="bool",
-        resumable=True,
+        False, "print the per-op time table (bp.profile) of the first epoch", kind="bool", resumable=True
+    )
+    profile_memory: bool = option(
+        False, "print the per-op time and memory table of the first epoch instead (tracemalloc: slower, so read "
+        "times from --profile)", kind="bool", resumable=True,
     )  # fmt: skip
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, check_option(f.name, getattr(self, f.name)))
+        chosen = {f.name for f in dataclasses.fields(self) if getattr(self, f.name) not in (None, f.default)}
         from bprop.data.registry import dataset_spec
 
         try:
@@ -185,6 +201,8 @@ class RunConfig:
             if getattr(self, f.name) is None and f.name in defaults:
                 object.__setattr__(self, f.name, check_option(f.name, defaults[f.name]))
         self._check_combinations(spec)
+        # an option counts as chosen if it differs from what the defaults give (a stored config holds those)
+        self._check_model_reads({n for n in chosen if getattr(self, n) != defaults.get(n, FIELDS[n].default)})
 
     @property
     def model_normalization(self) -> str | None:
@@ -195,6 +213,11 @@ class RunConfig:
     def _check_combinations(self, spec: Any) -> None:
         if not self.batchnorm and self.normalization == "layernorm":
             raise ConfigError("--no-batchnorm turns normalisation off, --normalization layernorm on: give one")
+        if self.profile and self.profile_memory:
+            raise ConfigError(
+                "--profile and --profile-memory each profile the first epoch: give --profile for its times, "
+                "--profile-memory for its memory (tracemalloc slows the times it shows)"
+            )
         if self.patience is not None and not self.val_split:
             raise ConfigError("--patience stops on the validation loss: give --val-split too")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
@@ -209,11 +232,32 @@ class RunConfig:
                 f"at every position: use --model {' or '.join(LANGUAGE_MODELS)}"
             )
         shape = spec.input_shape
-        if shape is not None and self.model in ("convnet", "lenet5") and shape[1:] not in ((28, 28), (32, 32)):
+        if (
+            shape is not None
+            and self.model in ("convnet", "lenet5", "lenet5-classic")
+            and shape[1:] not in ((28, 28), (32, 32))
+        ):
             raise ConfigError(
                 f"--model {self.model} needs larger images than {self.data}'s {shape[1]}×{shape[2]}; "
                 "use --model fcnet or mlp"
             )
+
+    def _check_model_reads(self, chosen: set[str]) -> None:
+        """Refuse an architecture option the model does not read (--dropout for lenet5): the run
+        would silently ignore it."""
+        from bprop.nn.builder import ARCHITECTURE_OPTIONS, MODEL_USES
+
+        uses = MODEL_USES.get(self.model)
+        if uses is None:  # a model registered without saying what it reads
+            return
+        for name in sorted(chosen, key=list(FIELDS).index):
+            option = "normalization" if name == "batchnorm" else name
+            if option in ARCHITECTURE_OPTIONS and option not in uses:
+                reads = ", ".join(flag(o) for o in ARCHITECTURE_OPTIONS if o in uses) or "none"
+                raise ConfigError(
+                    f"{flag(name)} has no effect on --model {self.model}; of "
+                    f"{', '.join(map(flag, ARCHITECTURE_OPTIONS))} it reads {reads}"
+                )
 
     # ----- conversions ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -305,7 +349,9 @@ def toml_values(path: str | os.PathLike) -> dict[str, Any]:
         if name in NOT_IN_CONFIG_FILES:
             raise ConfigError(f"{where}: {key!r} cannot be set in a config file; give {flag(name)} on the command line")
         if name not in known:
-            raise ConfigError(f"{where}: unknown option {key!r} (keys are the options' names, e.g. batch-size, lr)")
+            raise ConfigError(
+                f"{where}: unknown option {quoted(key)} (keys are the options' names, e.g. batch-size, lr)"
+            )
         try:
             values[name] = check_option(name, value)
         except ConfigError as err:
@@ -333,6 +379,9 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+STR_NOUNS = {"DIR": "a folder name", "NAME": "a data set name (see --help), PATH.npz or text:PATH"}
+
+
 def describe_range(name: str) -> str:
     """What ``name`` accepts, in words: "an integer ≥ 1", "a number in [0, 1)", "one of …"."""
     meta = FIELDS[name].metadata
@@ -342,7 +391,7 @@ def describe_range(name: str) -> str:
     if kind == "bool":
         return "true or false"
     if kind == "str":
-        return "a text"
+        return STR_NOUNS.get(meta["metavar"] or "", "a text")
     if kind == "sizes":
         return "positive integers separated by commas (e.g. 256,128)"
     noun = "an integer" if kind in ("int", "threads") else "a number"
@@ -371,12 +420,21 @@ def check_option(name: str, value: Any) -> Any:
         if meta["optional"] or meta["per_data_set"]:
             return None
         raise ConfigError(f"{flag(name)} must be {describe_range(name)}, got nothing")
+    if meta["kind"] == "str" and isinstance(value, str) and not value.strip():
+        raise ConfigError(f"{flag(name)} needs {describe_range(name)}, got an empty one")
     converted = _convert(meta["kind"], value)
     if converted == "auto":
         return converted
     if converted is None or not _in_range(meta, converted):
-        raise ConfigError(f"{flag(name)} must be {describe_range(name)}, got {value!r}")
+        raise ConfigError(f"{flag(name)} must be {describe_range(name)}, got {quoted(value)}")
     return converted
+
+
+def quoted(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, or its first characters and its length when longer than ``limit``: an
+    error echoes what was given, never a 10 MB line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}… ({len(text):,} characters)"
 
 
 def _convert(kind: str, value: Any) -> Any:

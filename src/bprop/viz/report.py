@@ -61,6 +61,7 @@ _MODEL_USES = {
     "mlp": {"hidden", "normalization", "batchnorm", "dropout"},
     "convnet": {"hidden", "weight_scale"},
     "lenet5": set(),
+    "lenet5-classic": set(),
 }
 
 
