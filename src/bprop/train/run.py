@@ -316,9 +316,14 @@ def _build(config: RunConfig, out: Path | None, resume_path: Path | None, state:
         notes.append(f"resuming {resume_path} at epoch {int(state['epoch']) + 1}{where}")
         length = int(state.get("scheduler", {}).get("T_max", config.epochs))
         if config.epochs > length:
+            added = (
+                f"epoch {config.epochs} runs"
+                if config.epochs == length + 1
+                else (f"epochs {length + 1}–{config.epochs} run")
+            )
             notes.append(
                 f"note: the learning rate keeps its schedule (cosine over the run's first {length} epochs, "
-                f"ending at 0): epochs {length + 1}–{config.epochs} run at that final value"
+                f"ending at 0): {added} at that final value"
             )
     threads = _thread_count(config, state, notes)
     drop_last = _drop_last(config, model, len(train_set), notes)
