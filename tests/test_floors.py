@@ -49,6 +49,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 EXCEPTIONS = {
     ("autograd", "tensor"): "Function.apply wraps an op's result in a Tensor; imported inside apply",
     ("train", "distributed"): "fit(distributed=True) averages gradients over MPI ranks; distributed needs only nn",
+    ("train", "viz"): "run(config) with report= adds viz's RunReport callback, imported only then (matplotlib)",
 }
 
 

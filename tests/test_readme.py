@@ -141,3 +141,22 @@ def test_the_readme_profile_output_is_what_its_block_prints(capsys):
     for op, (fwd, bwd, alloc, peak) in rows.items():  # memory to the workspace's whims: within 5%
         assert (fwd, bwd) == shown_rows[op][:2], op
         assert (alloc, peak) == pytest.approx(shown_rows[op][2:], rel=0.05, abs=0.01), op
+
+
+def test_the_readme_check_output_is_what_check_prints(tmp_path, monkeypatch, capsys):
+    """The exercise-mode example: the README's output of `bprop check bn.py` for a batch-norm
+    backward that forgot the path through the variance, regenerated. Errors below 1e-6 (the
+    right gradients' rounding) may differ in their digits; every word and the wrong one may not."""
+    from bprop.cli import main
+    from tests.exercise.answers import RIGHT, with_backward
+
+    section = (Path(__file__).resolve().parents[1] / "README.md").read_text().split("### Exercise mode", 1)[1]
+    shown = re.search(r"\n```\n(bn\.py: .*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    with_backward("batchnorm", RIGHT["batchnorm"].replace(" - x_hat * (a * x_hat).mean(axis=0)", ""), Path("."), "bn")
+    assert main(["check", "bn.py"]) == 1
+
+    def words(text: str) -> str:
+        return re.sub(r"\d\.\de-(?:0[7-9]|[1-9]\d)", "tiny", text.strip())
+
+    assert words(capsys.readouterr().out) == words(shown)

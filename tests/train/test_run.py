@@ -83,3 +83,10 @@ def test_threads_auto_is_picked_once_at_the_start(tmp_path, monkeypatch):
     monkeypatch.setattr(threads, "auto_threads", lambda: picks.append(1) or 1)
     run(RunConfig(epochs=2, hidden=(8,), out=str(tmp_path), quiet=True, threads="auto"))
     assert picks == [1] and load_checkpoint(tmp_path / "last.npz", restore_rng=False)["threads"] == 1
+
+
+def test_run_with_report_writes_the_page_from_python_too(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run(RunConfig(epochs=1, hidden=(8,), report=str(tmp_path / "r"), quiet=True))
+    assert result.report == tmp_path / "r" / "report.html" and result.report.read_text().startswith("<!DOCTYPE")
+    assert {"viz.npz", "delta.npz", "examples.npz", "last.npz"} <= {p.name for p in (tmp_path / "r").iterdir()}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bprop import distributed as dist
-from bprop.data.registry import DATASETS, dataset_spec
+from bprop.data.registry import DATASETS
 from bprop.train.run import (
     RunError,
     bits_per_token,
@@ -120,17 +120,7 @@ def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     config, checkpoint = train_config(args)
-    recorder, report_dir = None, Path(config.report) if config.report else None
-    callbacks: list[Any] = []
-    if report_dir is not None and dataset_spec(config.data).task == "language-model":
-        raise RunError("--report draws a classifier's plots and examples; for a language model use --out DIR")
-    if report_dir is not None:
-        from bprop.viz.delta_recorder import DeltaRecorder
-        from bprop.viz.report import run_recorder
-
-        recorder = run_recorder(dataset_spec(config.data).transforms(augment=False)[1])
-        callbacks = [recorder, DeltaRecorder()]
-    result = run(config, resume=checkpoint or False, overwrite=args.overwrite, callbacks=callbacks)
+    result = run(config, resume=checkpoint or False, overwrite=args.overwrite)
     if not dist.is_main():
         return 0
     test, history = result.test, result.history
@@ -145,8 +135,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if result.history.stop_reason.startswith("time limit") and result.out is not None:
         print(f"to train on: bprop train --out {result.out} --resume")
-    if report_dir is not None:
-        from bprop.viz.report import finish_run_report
-
-        print(f"report: {finish_run_report(result, recorder, callbacks[1], report_dir)}")
+    if result.report is not None:
+        print(f"report: {result.report}")
     return 0

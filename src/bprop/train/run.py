@@ -74,6 +74,7 @@ class RunResult:
     num_classes: int
     test_set: Dataset
     eval_transform: Any
+    report: Path | None = None  # report.html, when config.report asked for one
 
 
 @dataclass
@@ -474,6 +475,12 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
     if config.patience is not None:
         callbacks.append(EarlyStopping("val_loss", patience=config.patience))
     callbacks += list(extra_callbacks)
+    report = None
+    if config.report is not None and main:
+        from bprop.viz.report import RunReport  # the one upward import: see tests/test_floors.py
+
+        report = RunReport(Path(config.report), setup.eval_transform)
+        callbacks.append(report)
     profiler = ProfileFirstEpoch(memory=config.profile_memory) if config.profile or config.profile_memory else None
     callbacks += [profiler] if profiler else []
     if not quiet:
@@ -518,6 +525,8 @@ def _train(setup: _Setup, extra_callbacks: Sequence[Callback]) -> RunResult:
         result.test = evaluate(setup.model, setup.test_set, transform=setup.eval_transform)
         if out is not None:
             _write_metrics(out / "metrics.json", result)
+        if report is not None:
+            result.report = report.write(result)
     return result
 
 

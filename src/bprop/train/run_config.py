@@ -218,6 +218,8 @@ class RunConfig:
                 "--profile and --profile-memory each profile the first epoch: give --profile for its times, "
                 "--profile-memory for its memory (tracemalloc slows the times it shows)"
             )
+        if self.report is not None and spec.task == "language-model":
+            raise ConfigError("--report draws a classifier's plots and examples; for a language model use --out DIR")
         if self.patience is not None and not self.val_split:
             raise ConfigError("--patience stops on the validation loss: give --val-split too")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):

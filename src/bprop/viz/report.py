@@ -18,6 +18,7 @@ from bprop import nn
 from bprop.data import Dataset
 from bprop.data.registry import dataset_spec
 from bprop.serialization import atomic_write_bytes, load, save
+from bprop.train.callbacks import Callback
 from bprop.train.run import RunError, class_names, model_from_checkpoint
 from bprop.viz import plots
 from bprop.viz.delta_recorder import DeltaRecorder
@@ -218,30 +219,46 @@ def load_run_metrics(directory: str | os.PathLike) -> dict[str, Any]:
     return json.loads((Path(directory) / "metrics.json").read_text())
 
 
-def run_recorder(transform: Callable | None) -> Any:
-    """A VizRecorder that takes its probe (64 training inputs) and its pace (ten records an
-    epoch) from the run's loader when training begins."""
+class RunReport(Callback):
+    """``bprop train --report DIR``, ``RunConfig(report=DIR)``: ``run(config)`` adds this callback,
+    which records what report.html shows while the run trains (gradient flow, weights and
+    activations of 64 training inputs, ten records an epoch: VizRecorder; δ per layer:
+    DeltaRecorder), and ``write(result)`` saves those with the misclassified test examples and
+    writes the page once the run is over."""
 
-    class RunRecorder(VizRecorder):
-        def on_train_begin(self, trainer: Any) -> None:
-            loader = trainer.loader
-            probe = loader.dataset.gather(np.arange(min(64, len(loader.dataset))))[0]
-            self.probe = transform(probe) if transform is not None else np.asarray(probe)
-            self.every = max(1, len(loader) // 10)
+    def __init__(self, folder: str | os.PathLike, transform: Callable | None = None):
+        self.folder, self.transform = Path(folder), transform
+        self.recorder, self.deltas = VizRecorder(), DeltaRecorder()
 
-    return RunRecorder()
+    def on_train_begin(self, trainer: Any) -> None:
+        dataset = trainer.loader.dataset
+        probe = dataset.gather(np.arange(min(64, len(dataset))))[0]
+        self.recorder.probe = self.transform(probe) if self.transform is not None else np.asarray(probe)
+        self.recorder.every = max(1, len(trainer.loader) // 10)
+        self.deltas.on_train_begin(trainer)
 
+    def on_batch_end(self, trainer: Any) -> None:
+        self.recorder.on_batch_end(trainer)
+        self.deltas.on_batch_end(trainer)
 
-def finish_run_report(result: Any, recorder: Any, deltas: Any, report_dir: Path) -> Path:
-    out = result.out
-    recorder.save(report_dir / "viz.npz")
-    deltas.remove_hooks()
-    deltas.save(report_dir / "delta.npz")
-    save_misclassified(result.model, result.test_set, result.eval_transform, report_dir / "examples.npz")
-    if out != report_dir:
-        for name in ("last.npz", "metrics.json"):
-            atomic_write_bytes(report_dir / name, (out / name).read_bytes())
-    return write_run_report(report_dir)
+    def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
+        self.recorder.on_epoch_end(trainer, logs)
+        self.deltas.on_epoch_end(trainer, logs)
+
+    def on_train_end(self, trainer: Any) -> None:
+        self.deltas.on_train_end(trainer)
+
+    def write(self, result: Any) -> Path:
+        """Save the recordings and the misclassified examples next to the run's files; report.html."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.recorder.save(self.folder / "viz.npz")
+        self.deltas.remove_hooks()
+        self.deltas.save(self.folder / "delta.npz")
+        save_misclassified(result.model, result.test_set, result.eval_transform, self.folder / "examples.npz")
+        if result.out != self.folder:
+            for name in ("last.npz", "metrics.json"):
+                atomic_write_bytes(self.folder / name, (result.out / name).read_bytes())
+        return write_run_report(self.folder)
 
 
 def save_misclassified(
