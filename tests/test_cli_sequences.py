@@ -40,7 +40,7 @@ def test_sample_errors_are_one_line(corpus, tmp_path, capsys):
     assert main(["sample", str(out / "best.npz"), "--prompt", "Z"]) == 2
     assert "never saw, first 'Z'" in capsys.readouterr().err
     assert main(["sample", str(out / "best.npz"), "--prompt", "床", "--temperature", "-1"]) == 2
-    assert "--temperature must be a number > 0" in capsys.readouterr().err
+    assert "--temperature must be a finite number > 0" in capsys.readouterr().err
     digits = tmp_path / "digits"
     assert main(["train", "--data", "digits", "--epochs", "1", "--out", str(digits), "--quiet"]) == 0
     capsys.readouterr()
