@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import bprop as bp
-from bprop.autograd import Function
+from bprop.autograd import ArrayFunction
 
 
 def rand(*shape: int, seed: int = 0, low: float | None = None) -> np.ndarray:
@@ -70,7 +70,7 @@ def shapes_ok(grads: Sequence[np.ndarray | None], tensors: Sequence[bp.Tensor]) 
     return all(g is None or g.shape == t.shape for g, t in zip(grads, tensors))
 
 
-class _Probe(Function):
+class _Probe(ArrayFunction):
     """Identity whose backward records the dtype of the gradient reaching it."""
 
     @staticmethod

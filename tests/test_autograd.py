@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import bprop as bp
-from bprop.autograd import Context, Function, _topological_order, sum_to_shape
+from bprop.autograd import ArrayFunction, Context, _topological_order, sum_to_shape
 
 
 def f64(values, requires_grad=True):
@@ -16,7 +16,7 @@ def f64(values, requires_grad=True):
 # ----- order ---------------------------------------------------------------------------------
 
 
-class Record(Function):
+class Record(ArrayFunction):
     """Identity that logs its name when its backward runs."""
 
     @staticmethod
@@ -135,7 +135,7 @@ def test_leaf_grad_does_not_alias_the_gradient_passed_to_backward():
     np.testing.assert_array_equal(x.grad, [1.0, 1.0])
 
 
-class SameArrayTwice(Function):
+class SameArrayTwice(ArrayFunction):
     """y = a + b whose backward returns one fresh array for both inputs (allowed by the rules)."""
 
     @staticmethod
@@ -189,7 +189,7 @@ def test_sum_to_shape_undoes_broadcasting(grad_shape, shape, expected_shape):
     np.testing.assert_allclose(out, expected)
 
 
-# ----- what Function.apply records --------------------------------------------------------------
+# ----- what ArrayFunction.apply records --------------------------------------------------------------
 
 
 def test_no_graph_without_an_input_that_requires_grad():
@@ -200,7 +200,7 @@ def test_no_graph_without_an_input_that_requires_grad():
 def test_inputs_that_do_not_require_grad_get_none_and_are_skipped():
     seen = []
 
-    class Spy(Function):
+    class Spy(ArrayFunction):
         @staticmethod
         def forward(ctx, a, b):
             return a * b
@@ -413,7 +413,7 @@ def test_deep_chain_with_branches():
 # ----- the op contract ---------------------------------------------------------------------
 
 
-class ForgetsToUndoBroadcasting(Function):
+class ForgetsToUndoBroadcasting(ArrayFunction):
     """a * b whose backward returns the broadcast gradient instead of summing it back."""
 
     @staticmethod
@@ -438,7 +438,7 @@ def test_an_op_returning_a_wrongly_shaped_gradient_is_named():
 
 
 def test_the_input_named_is_the_wrong_one_when_one_array_goes_to_both():
-    class AddForgetsBroadcasting(Function):
+    class AddForgetsBroadcasting(ArrayFunction):
         @staticmethod
         def forward(ctx, a, b):
             return a + b
@@ -471,7 +471,7 @@ def test_the_contract_is_checked_between_ops_too():
     ],
 )
 def test_wrong_gradients_of_every_kind_are_refused(returned, match):
-    class ShapeShift(Function):
+    class ShapeShift(ArrayFunction):
         @staticmethod
         def forward(ctx, x):
             return x.copy()
@@ -485,7 +485,7 @@ def test_wrong_gradients_of_every_kind_are_refused(returned, match):
 
 
 def test_trailing_none_gradients_beyond_the_inputs_are_allowed():
-    class ExtraNone(Function):
+    class ExtraNone(ArrayFunction):
         @staticmethod
         def forward(ctx, x, scale=2.0):
             ctx.scale = scale

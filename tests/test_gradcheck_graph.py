@@ -6,10 +6,10 @@ import pytest
 import bprop as bp
 import bprop.nn.functional as F
 from bprop import nn
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 
 
-class Scale(Function):
+class Scale(ArrayFunction):
     """y = 3·x, so ∂C/∂x = 3·g."""
 
     factor = 3.0
@@ -32,7 +32,7 @@ class BrokenScale(Scale):
 
 
 class Custom(nn.Module):
-    def __init__(self, op: type[Function]):
+    def __init__(self, op: type[ArrayFunction]):
         super().__init__()
         self.op = op
 
@@ -40,7 +40,7 @@ class Custom(nn.Module):
         return self.op.apply(x)
 
 
-def _loss(op: type[Function]) -> bp.Tensor:
+def _loss(op: type[ArrayFunction]) -> bp.Tensor:
     bp.manual_seed(0)
     model = nn.Sequential(
         nn.Conv2d(1, 3, 3, padding=1),

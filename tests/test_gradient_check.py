@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import bprop as bp
-from bprop.autograd import Function
+from bprop.autograd import ArrayFunction
 from bprop.gradient_check import numerical_gradient
 from tests.helpers import leaf, rand
 
 
-class WrongSquare(Function):
+class WrongSquare(ArrayFunction):
     """y = x² with a deliberately wrong backward (x instead of 2x)."""
 
     @staticmethod
@@ -24,7 +24,7 @@ class WrongSquare(Function):
         return (grad_out * ctx.x,)
 
 
-class WrongInSecondInput(Function):
+class WrongInSecondInput(ArrayFunction):
     """y = a·b whose gradient for b is off by one at a single element."""
 
     @staticmethod
@@ -125,7 +125,7 @@ def test_nan_gradients_fail_and_are_counted():
         bp.gradcheck(lambda t: t.sqrt(), [leaf(-np.ones(3))])
 
 
-class ExpWithSlopeOne(Function):
+class ExpWithSlopeOne(ArrayFunction):
     """exp(x) with a backward that claims slope 1 everywhere (right only at x = 0)."""
 
     @staticmethod

@@ -126,7 +126,7 @@ class _Op:
         self.state = get_rng_state()  # a random op (dropout) draws the same values every run
 
     def forward(self, arrays: list[Any]) -> tuple[np.ndarray, Context]:
-        ctx = Context(self.fn)
+        ctx = getattr(self.fn, "context_type", Context)(self.fn)  # a user's Function has its own ctx
         ctx.needs_input_grad = self.needs
         after = get_rng_state()
         set_rng_state(self.state)

@@ -227,7 +227,7 @@ class Tensor:
             )
         return True
 
-    def _in_place(self, ufunc: np.ufunc, op: type[autograd.Function], other: Any) -> Tensor:
+    def _in_place(self, ufunc: np.ufunc, op: type[autograd.ArrayFunction], other: Any) -> Tensor:
         if self._tracks_in_place(other):
             self._become(op.apply(self._before_change(), self._operand(other)))
             return self

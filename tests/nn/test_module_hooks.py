@@ -171,3 +171,17 @@ def test_modules_without_hooks_take_the_direct_path():
     handle = layer.register_forward_hook(lambda m, args, out: None)
     assert layer._module_hooks is not None
     handle.remove()
+
+
+def test_full_backward_hook_sees_grad_output_after_the_outputs_tensor_hooks():
+    """torch: a tensor hook registered on a module's output (after forward) changes the
+    grad_output that the module's full backward hook receives."""
+    seen = {}
+    for lib, nn_ in ((torch, torch.nn), (bp, nn)):
+        layer = nn_.Linear(2, 2)
+        layer.register_full_backward_hook(lambda m, gi, go, lib=lib: seen.__setitem__(lib.__name__, as_np(go[0])))
+        out = layer(lib.ones(1, 2, requires_grad=True))
+        out.register_hook(lambda g: g * 10)
+        out.sum().backward()
+    np.testing.assert_array_equal(seen["bprop"], seen["torch"])
+    np.testing.assert_array_equal(seen["bprop"], [[10.0, 10.0]])

@@ -54,3 +54,22 @@ def test_clip_grad_value_matches_torch():
     for p, t in zip(ours, theirs):
         np.testing.assert_array_equal(np.asarray(p.grad), t.grad.numpy())
     assert np.abs(np.asarray(ours[0].grad)).max() == 1.5 and no_grad.grad is None
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_nonfinite_total_norm_clips_as_torch_or_raises(bad):
+    torch = pytest.importorskip("torch")
+    ours = _grads(1.0)
+    theirs = [torch.tensor(np.asarray(p), requires_grad=True) for p in ours]
+    ours[0].grad[1, 2] = bad
+    for t, p in zip(theirs, ours):
+        t.grad = torch.tensor(p.grad.numpy().copy())
+    total = nn.utils.clip_grad_norm_(ours, 1.0)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    np.testing.assert_array_equal(total.numpy(), expected.numpy())
+    for p, t in zip(ours, theirs):
+        np.testing.assert_array_equal(p.grad.numpy(), t.grad.numpy())
+    with pytest.raises(RuntimeError, match="non-finite"):
+        nn.utils.clip_grad_norm_(ours, 1.0, error_if_nonfinite=True)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        torch.nn.utils.clip_grad_norm_(theirs, 1.0, error_if_nonfinite=True)

@@ -1,4 +1,4 @@
-"""The op table (the idea of torch's OpInfo): one ``OpInfo`` per ``Function`` subclass in bprop.ops.
+"""The op table (the idea of torch's OpInfo): one ``OpInfo`` per ``ArrayFunction`` subclass in bprop.ops.
 
 tests/ops/test_op_db.py runs every sample of every entry through the same checks: centred finite
 differences in float64 with a random upstream gradient, torch parity of forward and backward,
@@ -9,7 +9,7 @@ batch. A meta-test fails when an op in bprop.ops has no entry here.
 How to add an op: append one OpInfo to OPS, e.g.
 
     OpInfo(
-        Softplus,                                      # the Function subclass
+        Softplus,                                      # the ArrayFunction subclass
         samples=unary(kinks=()),                       # rng -> list[Sample]; or your own generator
         torch=lambda torch, x, beta=1.0: torch.nn.functional.softplus(x, beta),
         ref=lambda x, beta=1.0: np.log1p(np.exp(beta * x)) / beta,    # float64, no torch
@@ -38,7 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bprop import reference as ref
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.ops import (
     activation,
     attention,
@@ -92,7 +92,7 @@ class Sample:
 
 @dataclass
 class OpInfo:
-    op: type[Function]
+    op: type[ArrayFunction]
     samples: Callable[[np.random.Generator], list[Sample]]
     torch: Callable[..., Any] | None = None  # (torch, *args, **kwargs) -> torch.Tensor
     ref: Callable[..., Any] | None = None  # (*args, **kwargs) -> ndarray, float64, no torch

@@ -117,3 +117,14 @@ def test_gelu_gradcheck_over_the_whole_line_with_a_random_upstream_gradient(appr
 def test_relu_passes_the_gradient_at_nan_like_torch():
     """torch's threshold backward zeroes δ only where relu(x) ≤ 0, so NaN passes it on."""
     torch_parity(lambda t: t.relu(), lambda t: t.relu(), np.array([np.nan, -np.inf, -1.0, 0.0, 2.0, np.inf]))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_over_a_dim_of_size_zero_is_empty_as_in_torch(name):
+    torch = pytest.importorskip("torch")
+    x = bp.zeros(2, 0, requires_grad=True)
+    out = getattr(F, name)(x, dim=1)
+    expected = getattr(torch.nn.functional, name)(torch.zeros(2, 0), dim=1)
+    assert out.shape == tuple(expected.shape) == (2, 0)
+    out.sum().backward()
+    assert x.grad.shape == (2, 0)

@@ -107,7 +107,7 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
     assert x.grad.shape == (0, 2, 5, 5) and not np.asarray(w.grad).any() and not np.asarray(b.grad).any()
 
 
-class ChannelsLast(bp.autograd.Function):
+class ChannelsLast(bp.autograd.ArrayFunction):
     """Identity whose output is stored channels-last (an NCHW view of an NHWC array), as conv
     and pool outputs are: it steers conv2d from im2row to im2col."""
 

@@ -143,3 +143,14 @@ def test_bce_target_gradient_at_minus_infinity_is_infinite_not_nan():
     F.binary_cross_entropy_with_logits(x, t, reduction="sum").backward()
     assert t.grad[0] == np.inf
     assert np.asarray(t.grad)[1] == pytest.approx(-2.0)
+
+
+def test_bce_with_logits_at_plus_infinity_is_infinite_as_torch():
+    torch = pytest.importorskip("torch")
+    logits, target = np.array([np.inf, np.inf, 3.0]), np.array([0.0, 0.5, 1.0])
+    ours = F.binary_cross_entropy_with_logits(bp.tensor(logits), bp.tensor(target), reduction="none")
+    theirs = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor(logits), torch.tensor(target), reduction="none"
+    )
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert np.isposinf(ours.numpy()[:2]).all()

@@ -21,7 +21,7 @@ import pytest
 from tests.ops.op_db import OPS, SEED, TESTS, OpInfo, Sample, is_float_array
 
 import bprop.ops
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.random import manual_seed
 
 TIME_LIMIT = 2.0  # seconds for one forward + backward of a tiny sample: far beyond any real op
@@ -320,13 +320,13 @@ def test_refuses_bad_input(info: OpInfo, sample: Sample) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def functions_in_ops() -> set[type[Function]]:
-    """Every Function subclass defined in a module of bprop.ops (abstract bases left out)."""
-    found: set[type[Function]] = set()
+def functions_in_ops() -> set[type[ArrayFunction]]:
+    """Every ArrayFunction subclass defined in a module of bprop.ops (abstract bases left out)."""
+    found: set[type[ArrayFunction]] = set()
     for module_info in pkgutil.walk_packages(bprop.ops.__path__, "bprop.ops."):
         module = importlib.import_module(module_info.name)
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Function) and obj is not Function and obj.__module__ == module.__name__:
+            if issubclass(obj, ArrayFunction) and obj is not ArrayFunction and obj.__module__ == module.__name__:
                 found.add(obj)
     return {f for f in found if not any(other is not f and issubclass(other, f) for other in found)}
 

@@ -144,3 +144,18 @@ def test_std_feeds_finite_gradients_upstream_of_a_constant_feature():
     x = leaf(np.array([[1.0, 3.0], [1.0, -2.0], [1.0, 0.5]]))  # feature 0 is constant
     ((x * 2.0).std(0, keepdim=True) * bp.tensor([[1.0, 1.0]], dtype=np.float64)).sum().backward()
     assert np.isfinite(x.grad).all() and not np.asarray(x.grad)[:, 0].any()
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "std"])
+def test_float32_reductions_over_many_rows_are_as_accurate_as_torchs(name):
+    """Over dim 0 of 10^5 rows NumPy would add row after row (relative error ~1e-5); bprop
+    accumulates such reductions in float64, as torch's pairwise sums reach ~1e-7."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((100_000, 3)).astype(np.float32) + 3.0
+    exact = getattr(np, name)(x.astype(np.float64), axis=0, **({"ddof": 1} if name in ("var", "std") else {}))
+    ours = getattr(bp.tensor(x), name)(0).numpy()
+    theirs = getattr(torch.from_numpy(x), name)(0).numpy()
+    assert ours.dtype == np.float32
+    ours_error = np.max(np.abs(ours - exact) / np.abs(exact))
+    torch_error = np.max(np.abs(theirs - exact) / np.abs(exact))
+    assert ours_error < 3e-7 and ours_error <= max(torch_error, 1e-7) * 3

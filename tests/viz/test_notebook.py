@@ -13,7 +13,7 @@ import pytest
 import bprop as bp
 import bprop.nn.functional as F
 from bprop import nn
-from bprop.autograd import Function
+from bprop.autograd import ArrayFunction
 from bprop.exercise import ExerciseError, check_backward
 from bprop.train import fit, progress
 from bprop.viz import DeltaRecorder, explain
@@ -82,7 +82,7 @@ def test_the_viewer_inline_is_the_viewer_page_and_leaves_the_same_grad(tmp_path)
 
 
 def test_gradcheck_graph_table_names_the_wrong_op_in_red():
-    class Doubled(Function):  # a custom op whose backward is twice too large
+    class Doubled(ArrayFunction):  # a custom op whose backward is twice too large
         @staticmethod
         def forward(ctx, x):
             return x * 3.0

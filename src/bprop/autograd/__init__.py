@@ -1,6 +1,7 @@
-"""The autograd engine: Function, the graph it records, and the backward walk.
+"""The autograd engine: the ops' ArrayFunction, the graph it records, and the backward walk;
+torch's user-facing ``Function``, ``grad`` and ``backward`` on top of it.
 
-An op is a ``Function`` subclass with two static methods working on raw ndarrays::
+An op of bprop is an ``ArrayFunction`` subclass with two static methods working on raw ndarrays::
 
     forward(ctx, *arrays, **attrs) -> ndarray
     backward(ctx, grad_out)        -> tuple of input gradients (None where not needed)
@@ -48,6 +49,13 @@ After backward
     NaN), so ``bp.viz.draw_graph`` still draws the whole graph. A second backward over a freed
     node raises.
 
+Users' functions
+    ``Function`` is torch's: forward(ctx, *tensors) and backward(ctx, *grads) on Tensors,
+    ``ctx.save_for_backward``/``saved_tensors``, ``needs_input_grad``, ``mark_non_differentiable``,
+    ``F.apply``. An adapter (``function._TensorFunctionOp``) runs it as an op of the same engine.
+    ``grad(outputs, inputs, …)`` and ``backward(tensors, grad_tensors, …)`` are torch's first-order
+    forms of the walk (``engine.run_backward_from``).
+
 Hooks
     ``Tensor.register_hook(fn)`` and ``Tensor.retain_grad()`` live on the node that produced a
     tensor (on the tensor itself for leaves) and cost nothing when unused: the walk tests one
@@ -59,28 +67,41 @@ from __future__ import annotations
 from typing import Any
 
 from bprop.autograd import function
-from bprop.autograd.engine import GradSlots, _topological_order, checked_gradient, run_backward
-from bprop.autograd.function import Context, Function, sum_to_shape
+from bprop.autograd.engine import (
+    GradSlots,
+    _topological_order,
+    backward,
+    checked_gradient,
+    grad,
+    run_backward,
+    run_backward_from,
+)
+from bprop.autograd.function import ArrayFunction, Context, Function, FunctionCtx, sum_to_shape
 from bprop.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from bprop.autograd.hooks import RemovableHandle, TensorHooks, read_only_tensor
 from bprop.autograd.versions import _inplace_epoch, bump_version, check_saved_versions, share_version_counter
 
 __all__ = [
+    "ArrayFunction",
     "Context",
     "Function",
+    "FunctionCtx",
     "GradSlots",
     "RemovableHandle",
     "TensorHooks",
     "_inplace_epoch",
     "_topological_order",
+    "backward",
     "bump_version",
     "check_saved_versions",
     "checked_gradient",
     "enable_grad",
+    "grad",
     "is_grad_enabled",
     "no_grad",
     "read_only_tensor",
     "run_backward",
+    "run_backward_from",
     "set_grad_enabled",
     "share_version_counter",
     "sum_to_shape",

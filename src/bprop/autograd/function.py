@@ -1,5 +1,6 @@
-"""The internal op base: ``Function`` (array-level forward/backward), its ``Context`` node,
-and ``sum_to_shape``, the helper every broadcasting op's backward uses."""
+"""Functions: ``ArrayFunction``, the base of bprop's ops (array-level forward/backward), its
+``Context`` node and ``sum_to_shape``, the helper every broadcasting op's backward uses; and
+torch's ``Function`` for users (Tensors in and out), run on the same engine by an adapter."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bprop.autograd import grad_mode
-from bprop.autograd.hooks import TensorHooks
+from bprop.autograd.hooks import TensorHooks, read_only_tensor
 from bprop.autograd.versions import _inplace_epoch, share_version_counter
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Context:
         "output_counter",
     )
 
-    def __init__(self, fn: type[Function]):
+    def __init__(self, fn: type[ArrayFunction]):
         self.fn = fn
         self.inputs: tuple = ()
         self.needs_input_grad: tuple[bool, ...] = ()
@@ -97,7 +98,7 @@ def _placeholder(t: Tensor, producer: Context) -> Tensor:
 _FREED_COUNTER = [0, 0]  # placeholders are never changed in place
 
 
-class Function:
+class ArrayFunction:
     """Base class of every op of bprop (array level: ndarrays in and out).
     Subclasses define ``forward`` and ``backward`` as staticmethods.
 
@@ -155,3 +156,245 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     summed = grad.sum(axis=axes, keepdims=True) if axes else grad
     return summed.reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# The public, torch-style Function: Tensors in and out, adapted onto the engine
+# ---------------------------------------------------------------------------------------------
+
+
+class FunctionCtx(Context):
+    """The ``ctx`` of a torch-style ``Function``: also its node in the graph (``y.grad_fn``).
+
+    forward stores what backward needs with ``save_for_backward(*tensors)`` (read back as
+    ``saved_tensors``, refused if changed in place since) or as attributes (``ctx.k = 3``).
+    ``needs_input_grad[i]`` says whether input i wants a gradient."""
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        from bprop.tensor import Tensor
+
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save Tensors or None, got {type(t).__name__}")
+        self.saved = tuple(tensors)
+        self.saved_versions = tuple(None if t is None else t._version for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self.freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors after "
+                "they have already been freed); pass retain_graph=True to the first backward()"
+            )
+        saved = self.__dict__.get("saved", ())
+        for i, (t, version) in enumerate(zip(saved, self.__dict__.get("saved_versions", ()))):
+            if t is not None and t._version != version:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: saved tensor {i} of {self.name()}, of shape {tuple(t.shape)}, is at version "
+                    f"{t._version}; expected version {version} instead"
+                )
+        return saved
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        """Outputs that get no gradient (indices, masks): they do not require grad, and backward
+        receives zeros (or None with ``set_materialize_grads(False)``) for them."""
+        self.non_differentiable = {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None instead of zeros for outputs with no gradient."""
+        self.materialize_grads = bool(value)
+
+
+class _Slot(ArrayFunction):
+    """The node of output i of a multi-output torch-style Function: hands ∂C/∂output_i on to
+    the Function's node tagged with i (``GradSlots``); engine machinery, no math."""
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        from bprop.autograd.engine import GradSlots
+
+        return (GradSlots({ctx.slot: grad_out}),)
+
+
+class _FunctionMeta(type):
+    """Gives each torch-style Function subclass its own engine op class, so that its node is
+    named ``<Name>Backward`` as in torch."""
+
+    def __init__(cls, name: str, bases: tuple, namespace: dict) -> None:
+        super().__init__(name, bases, namespace)
+        cls._op = type(name, (_TensorFunctionOp,), {"user": cls, "__module__": cls.__module__})
+
+
+class _TensorFunctionOp(ArrayFunction):
+    """The adapter: the engine's array-level op for a torch-style Function. Its backward wraps
+    the gradients as Tensors, calls the user's backward and checks what comes back; its forward
+    lets ``bp.gradcheck_graph`` run the Function again alone."""
+
+    user: Any = None
+    context_type = FunctionCtx  # what gradcheck_graph makes when it runs the Function again
+
+    @classmethod
+    def forward(cls, ctx: Context, *arrays: Any, **attrs: Any) -> np.ndarray:
+        from bprop.tensor import Tensor
+
+        wrapped = [Tensor._from_op(a, None) if isinstance(a, np.ndarray) else a for a in arrays]
+        ctx.inputs = tuple(wrapped)
+        out = _run_forward(cls.user, ctx, tuple(wrapped))
+        if isinstance(out, tuple):
+            raise RuntimeError(f"{cls.__name__}: a Function with several outputs cannot be re-run alone")
+        return out._data
+
+    @classmethod
+    def backward(cls, ctx: Context, grad_out: Any) -> tuple:
+        from bprop.autograd.engine import GradSlots
+        from bprop.tensor import Tensor
+
+        n = getattr(ctx, "n_outputs", 1)
+        if isinstance(grad_out, GradSlots):
+            grads = [grad_out.get(i) for i in range(n)]
+        else:
+            grads = [grad_out]
+        materialize = ctx.__dict__.get("materialize_grads", True)
+        shapes = getattr(ctx, "output_shapes", None)
+        wrapped = []
+        for i, g in enumerate(grads):
+            if g is None and materialize and shapes is not None:
+                g = np.zeros(*shapes[i])
+            wrapped.append(None if g is None else read_only_tensor(g))
+        with grad_mode.no_grad():
+            result = cls.user.backward(ctx, *wrapped)
+        result = result if isinstance(result, tuple) else (result,)
+        return _checked_function_grads(ctx, result, Tensor)
+
+
+def _checked_function_grads(ctx: Context, result: tuple, tensor_type: type) -> tuple:
+    """torch's checks on what a Function's backward returned: one gradient per forward input
+    (trailing Nones beyond them allowed), None for non-Tensor inputs, shapes that are the
+    input's or broadcast to it (then summed back, as torch does); cast to the input's dtype."""
+    n = len(ctx.inputs)
+    if len(result) < n or any(g is not None for g in result[n:]):
+        raise RuntimeError(
+            f"function {ctx.name()} returned an incorrect number of gradients (expected {n}, got {len(result)})"
+        )
+    grads = []
+    for i, (x, g) in enumerate(zip(ctx.inputs, result[:n])):
+        if g is None or not ctx.needs_input_grad[i]:
+            if g is not None and not isinstance(x, tensor_type):
+                raise RuntimeError(
+                    f"function {ctx.name()} returned a gradient different than None at position {i + 1}, "
+                    "but the corresponding forward input was not a Tensor"
+                )
+            grads.append(None)
+            continue
+        array = np.asarray(g._data if isinstance(g, tensor_type) else g)
+        shape = x._data.shape
+        if array.shape != shape:
+            try:
+                np.broadcast_shapes(shape, array.shape)
+                array = sum_to_shape(array, shape) if len(array.shape) >= len(shape) else None
+            except ValueError:
+                array = None
+            if array is None or array.shape != shape:
+                raise RuntimeError(
+                    f"Function {ctx.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(np.shape(g))} but expected shape compatible with {list(shape)}"
+                )
+        grads.append(np.array(array, dtype=x._data.dtype, copy=None))
+    return tuple(grads)
+
+
+class Function(metaclass=_FunctionMeta):
+    """torch.autograd.Function: a differentiable function written by the user on Tensors.
+
+        class Exp(bp.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, grad_y):
+                (y,) = ctx.saved_tensors
+                return grad_y * y
+
+        y = Exp.apply(x)
+
+    forward runs under no_grad on the given arguments and returns a Tensor or a tuple; backward
+    gets one gradient Tensor per output and returns one per forward argument (None where there
+    is none). ``setup_context(ctx, inputs, output)`` may replace forward's ctx argument, as in
+    torch 2. bprop's own ops use the array-level ``ArrayFunction`` instead; this class is adapted
+    onto the same engine, whose shape and dtype checks it passes too.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        from bprop.tensor import Tensor
+
+        ctx = FunctionCtx(cls._op)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.epoch = _inplace_epoch[0]
+        outputs = _run_forward(cls, ctx, args)
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        skip = ctx.__dict__.pop("non_differentiable", set())
+        differentiable = [isinstance(o, Tensor) and id(o) not in skip and o.dtype.kind == "f" for o in outs]
+        outs = tuple(_own_output(o, args) for o in outs)  # an input returned as is: a new tensor over it
+        if grad_mode._grad_mode.enabled and any(ctx.needs_input_grad) and any(differentiable):
+            _record(ctx, args, outs, differentiable)
+        return outs[0] if single else outs
+
+
+def _run_forward(cls: type, ctx: FunctionCtx, args: tuple) -> Any:
+    """forward(ctx, *args), or torch 2's forward(*args) then setup_context(ctx, args, output)."""
+    with grad_mode.no_grad():
+        if "setup_context" not in _overridden(cls):
+            return cls.forward(ctx, *args)
+        outputs = cls.forward(*args)
+        cls.setup_context(ctx, args, outputs)
+        return outputs
+
+
+def _overridden(cls: type) -> set[str]:
+    return {name for klass in cls.__mro__[:-1] if klass is not Function for name in vars(klass)}
+
+
+def _own_output(out: Any, args: tuple) -> Any:
+    from bprop.tensor import Tensor
+
+    if isinstance(out, Tensor) and any(out is a for a in args):
+        return out.detach()
+    return out
+
+
+def _record(ctx: FunctionCtx, args: tuple, outs: tuple, differentiable: list[bool]) -> None:
+    """Make ``ctx`` the node of the outputs: the output itself for one output; for several,
+    one ``_Slot`` node per output, all feeding ctx (their gradients gathered as GradSlots)."""
+    from bprop.tensor import Tensor
+
+    ctx.inputs, ctx.attrs = args, {}
+    ctx.n_outputs = len(outs)
+    ctx.output_shapes = [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
+    if len(outs) == 1:
+        (out,) = outs
+        out.grad_fn, out.requires_grad = ctx, True
+        ctx.output_counter, ctx.output_array = out._version_counter, out._data
+        return
+    hub = Tensor._from_op(np.empty(0), ctx)
+    ctx.output_counter, ctx.output_array = hub._version_counter, hub._data
+    for i, (out, diff) in enumerate(zip(outs, differentiable)):
+        if not diff:
+            continue
+        node = Context(_Slot)
+        node.inputs, node.needs_input_grad, node.epoch, node.slot = (hub,), (True,), ctx.epoch, i
+        node.output_counter, node.output_array = out._version_counter, out._data
+        out.grad_fn, out.requires_grad = node, True

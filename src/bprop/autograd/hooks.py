@@ -37,11 +37,12 @@ class TensorHooks:
     """The gradient hooks of one tensor (on its grad_fn, or on the tensor itself for a leaf):
     ``fns`` in registration order and, for a non-leaf, the retain_grad() target (a weakref)."""
 
-    __slots__ = ("fns", "retained")
+    __slots__ = ("fns", "observers", "retained")
 
     def __init__(self) -> None:
         self.fns: dict[int, Callable] = {}
         self.retained: Any = None
+        self.observers: list[Callable] = []  # bprop's own watchers (module backward hooks): see run
 
     def add(self, fn: Callable) -> RemovableHandle:
         handle = RemovableHandle(self.fns)
@@ -58,6 +59,8 @@ class TensorHooks:
             new = fn(read_only_tensor(grad))
             if new is not None:
                 grad = _hook_result(fn, new, grad)
+        for observe in self.observers:  # after the user's hooks: a module's grad_output is the hooked one
+            observe(grad)
         tensor = self.retained() if self.retained is not None else None
         if tensor is not None:
             if tensor._grad is None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from bprop import reference
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.ops import activation, conv, cross_entropy, elementwise, linalg, normalization, pooling
 from bprop.tensor import tensor
 
@@ -59,7 +59,7 @@ class OpCache:
 
     ``extra`` keeps what the course's API needs besides (input shapes, parameter shapes)."""
 
-    op: type[Function]
+    op: type[ArrayFunction]
     ctx: Context
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -67,7 +67,7 @@ class OpCache:
         return self.op.backward(self.ctx, dout)
 
 
-def run_forward(op: type[Function], *inputs: Any, **attrs: Any) -> tuple[np.ndarray, OpCache]:
+def run_forward(op: type[ArrayFunction], *inputs: Any, **attrs: Any) -> tuple[np.ndarray, OpCache]:
     """``op.forward`` on arrays, with every array input marked as wanting a gradient."""
     ctx = Context(op)
     ctx.needs_input_grad = tuple(isinstance(a, np.ndarray) for a in inputs)

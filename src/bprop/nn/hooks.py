@@ -131,11 +131,11 @@ class _BackwardCatcher:
         for j, out in enumerate(outputs):
             if isinstance(out, Tensor) and out.requires_grad:
                 self.n_outputs += 1
-                out.register_hook(self._note(j))
+                out._hook_store().observers.append(self._note(j))  # runs after the output's own hooks
 
-    def _note(self, j: int) -> Callable[[Tensor], None]:
-        def note_grad_output(grad: Tensor) -> None:
-            self.grad_outputs[j] = grad._data
+    def _note(self, j: int) -> Callable[[np.ndarray], None]:
+        def note_grad_output(grad: np.ndarray) -> None:
+            self.grad_outputs[j] = grad
             if not self.arg_slots and sum(g is not None for g in self.grad_outputs) == self.n_outputs:
                 self._call_hooks([None] * self.n_args, no_input_grad=True)  # torch: grad_input all None
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.ops.kernels.relu import relu_array, relu_backward_array
 from bprop.ops.special import normal_cdf
 
@@ -15,7 +15,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
 
 
-class Tanh(Function):
+class Tanh(ArrayFunction):
     """a = tanh z.   σ'(z) = 1 − tanh² z = 1 − a²."""
 
     @staticmethod
@@ -36,7 +36,7 @@ def sigmoid_array(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Function):
+class Sigmoid(ArrayFunction):
     """a = σ(z) = 1/(1 + e⁻ᶻ).   σ'(z) = σ(z)(1 − σ(z)) = a(1 − a)."""
 
     @staticmethod
@@ -50,7 +50,7 @@ class Sigmoid(Function):
         return (grad_out * (ctx.out * (1 - ctx.out)),)
 
 
-class ReLU(Function):
+class ReLU(ArrayFunction):
     """a = max(z, 0).   σ'(z) = 1 for z > 0, else 0 (0 at z = 0 and 1 at NaN, as torch)."""
 
     @staticmethod
@@ -64,7 +64,7 @@ class ReLU(Function):
         return (relu_backward_array(ctx.out, grad_out),)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(ArrayFunction):
     """a = z for z > 0, else s·z.   σ'(z) = 1 for z > 0, else s."""
 
     @staticmethod
@@ -79,7 +79,7 @@ class LeakyReLU(Function):
         return (np.where(ctx.positive, grad_out, grad_out * np.asarray(ctx.slope, grad_out.dtype)),)
 
 
-class GELU(Function):
+class GELU(ArrayFunction):
     """a = z·Φ(z), Φ the standard normal CDF, Φ(z) = ½(1 + erf(z/√2)) (ops.special, exact to rounding).
 
     Exact:  σ'(z) = Φ(z) + z·φ(z), φ(z) = e^{−z²/2}/√(2π).
@@ -114,6 +114,8 @@ class GELU(Function):
 
 def softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
     """Stable softmax: subtracting max x changes nothing mathematically and keeps exp ≤ 1."""
+    if x.shape[axis] == 0:  # nothing to normalise: an empty result, as torch
+        return x.copy()
     shifted = x - x.max(axis=axis, keepdims=True)
     np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=axis, keepdims=True)
@@ -122,12 +124,14 @@ def softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
 
 def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
     """log softmax = (x − m) − log Σ e^{x − m}, m = max x, so nothing overflows."""
+    if x.shape[axis] == 0:  # nothing to normalise: an empty result, as torch
+        return x.copy()
     shifted = x - x.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
 
 
-class Softmax(Function):
+class Softmax(ArrayFunction):
     """p_i = e^{x_i} / Σ_j e^{x_j} along ``dim``.
 
     ∂p_i/∂x_k = p_i(δ_ik − p_k), so ∂C/∂x_k = Σ_i g_i p_i(δ_ik − p_k) = p_k (g_k − Σ_i g_i p_i).
@@ -145,7 +149,7 @@ class Softmax(Function):
         return (p * (grad_out - (grad_out * p).sum(axis=ctx.dim, keepdims=True)),)
 
 
-class LogSoftmax(Function):
+class LogSoftmax(ArrayFunction):
     """y_i = x_i − log Σ_j e^{x_j} along ``dim``.
 
     ∂y_i/∂x_k = δ_ik − p_k (p = softmax x), so ∂C/∂x_k = g_k − p_k Σ_i g_i.

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop.autograd import Context, Function, sum_to_shape
+from bprop.autograd import ArrayFunction, Context, sum_to_shape
 from bprop.random import generator
 
 
@@ -53,7 +53,7 @@ def masked_softmax(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
-class ScaledDotProductAttention(Function):
+class ScaledDotProductAttention(ArrayFunction):
     """O = softmax(s·Q Kᵀ + M) V over the last two axes, batched over leading ones (see above).
 
     q (…, L, E), k (…, S, E), v (…, S, Ev); mask broadcastable to (…, L, S), differentiable if

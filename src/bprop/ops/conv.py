@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.ops.kernels.im2col import add_col2im, batch_chunks, cols_buffer, rows_innermost, x_col
 from bprop.ops.kernels.layout import channels_last, pad_nchw, to_nhwc_padded, unpad_to_nchw
 from bprop.runtime import pool
@@ -98,7 +98,7 @@ def _group_slices(groups: int, out_per_group: int, in_per_group: int) -> list[tu
     ]
 
 
-class Conv2d(Function):
+class Conv2d(ArrayFunction):
     """Cross-correlation (what deep learning calls convolution), torch's conv2d:
 
         z[n, o, p, q] = b[o] + Σ_{c, r, s} W[o, c, r, s] · x̃[n, c, p·u + r·d₁, q·v + s·d₂]

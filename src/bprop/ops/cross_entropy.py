@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.ops.loss import check_reduction, grad_per_position, reduce_loss
 
 
@@ -109,7 +109,7 @@ def _logits_rank(op: str, x: np.ndarray) -> None:
         raise ValueError(f"{op}: input must be (N, C) or (N, C, d1, …) with the classes on axis 1, got shape {x.shape}")
 
 
-class CrossEntropy(Function):
+class CrossEntropy(ArrayFunction):
     """L_i = −Σ_c A_ic·log softmax(x)_ic (module docstring), one fused op.
 
     Forward: log p = (x − m) − log Σ_c e^{x − m} with m = max_c x (nothing overflows).
@@ -265,7 +265,7 @@ def _dot_classes(a: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.expand_dims(np.einsum("ab...,b->a...", a, weight), 1)
 
 
-class NLLLoss(Function):
+class NLLLoss(ArrayFunction):
     """L_i = −w_{t_i}·ℓ_{i,t_i} for log-probabilities ℓ (classes on axis 1), reduced like cross-entropy.
 
     ∂L_i/∂ℓ_ic = −w_{t_i} where c = t_i, else 0; ignored targets contribute nothing.

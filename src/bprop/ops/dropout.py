@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.random import generator
 
 
-class Dropout(Function):
+class Dropout(ArrayFunction):
     """y = x ⊙ m/(1 − p), m_i ~ Bernoulli(1 − p) drawn once per forward.
 
     ∂y_i/∂x_i = m_i/(1 − p): the gradient flows only through the units that were kept, scaled
@@ -34,7 +34,7 @@ class Dropout(Function):
         return (grad_out * ctx.scale,)
 
 
-class Dropout2d(Function):
+class Dropout2d(ArrayFunction):
     """Channel dropout: y[n, c] = x[n, c]·m[n, c]/(1 − p), one m[n, c] ~ Bernoulli(1 − p) per
     channel of each sample, shared by all its positions (torch's dropout2d; neighbouring pixels
     are correlated, so dropping single pixels would barely regularise a conv net).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bprop.autograd import Context, Function, sum_to_shape
+from bprop.autograd import ArrayFunction, Context, sum_to_shape
 
 
 def _check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
@@ -21,7 +21,7 @@ def _check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
         ) from None
 
 
-class Add(Function):
+class Add(ArrayFunction):
     """y = a + b.   ∂y/∂a = 1, ∂y/∂b = 1, so ∂C/∂a = Σ_broadcast ∂C/∂y (likewise b)."""
 
     @staticmethod
@@ -36,7 +36,7 @@ class Add(Function):
         return sum_to_shape(grad_out, sa), sum_to_shape(grad_out, sb)
 
 
-class Sub(Function):
+class Sub(ArrayFunction):
     """y = a − b.   ∂C/∂a = Σ_broadcast ∂C/∂y,  ∂C/∂b = −Σ_broadcast ∂C/∂y."""
 
     @staticmethod
@@ -52,7 +52,7 @@ class Sub(Function):
         return sum_to_shape(grad_out, sa), gb
 
 
-class Mul(Function):
+class Mul(ArrayFunction):
     """y = a ⊙ b.   ∂C/∂a = Σ_broadcast ∂C/∂y ⊙ b,  ∂C/∂b = Σ_broadcast ∂C/∂y ⊙ a."""
 
     @staticmethod
@@ -69,7 +69,7 @@ class Mul(Function):
         return ga, gb
 
 
-class Div(Function):
+class Div(ArrayFunction):
     """y = a / b.   ∂y/∂a = 1/b,  ∂y/∂b = −a/b² = −y/b."""
 
     @staticmethod
@@ -87,7 +87,7 @@ class Div(Function):
         return ga, gb
 
 
-class PowScalar(Function):
+class PowScalar(ArrayFunction):
     """y = xᵖ for a constant p.   ∂y/∂x = p·xᵖ⁻¹ (0 for p = 0, also at x = 0, as torch)."""
 
     @staticmethod
@@ -107,7 +107,7 @@ class PowScalar(Function):
         return (grad_out * (p * np.power(x, np.asarray(p - 1, dtype=x.dtype))),)
 
 
-class Pow(Function):
+class Pow(ArrayFunction):
     """y = aᵇ with both differentiable.   ∂y/∂a = b·aᵇ⁻¹,  ∂y/∂b = aᵇ·ln a.
 
     At the edges, torch's choices (its pow_backward_self/_exponent): ∂y/∂a = 0 where b = 0 (aᵇ = 1
@@ -137,7 +137,7 @@ class Pow(Function):
         return ga, gb
 
 
-class Neg(Function):
+class Neg(ArrayFunction):
     """y = −x.   ∂C/∂x = −∂C/∂y."""
 
     @staticmethod
@@ -149,7 +149,7 @@ class Neg(Function):
         return (-grad_out,)
 
 
-class Exp(Function):
+class Exp(ArrayFunction):
     """y = eˣ.   ∂y/∂x = eˣ = y (reuse the output)."""
 
     @staticmethod
@@ -163,7 +163,7 @@ class Exp(Function):
         return (grad_out * ctx.out,)
 
 
-class Log(Function):
+class Log(ArrayFunction):
     """y = ln x.   ∂y/∂x = 1/x."""
 
     @staticmethod
@@ -176,7 +176,7 @@ class Log(Function):
         return (grad_out / ctx.x,)
 
 
-class Sqrt(Function):
+class Sqrt(ArrayFunction):
     """y = √x.   ∂y/∂x = 1/(2√x) = 1/(2y)."""
 
     @staticmethod
@@ -190,7 +190,7 @@ class Sqrt(Function):
         return (grad_out / (2 * ctx.out),)
 
 
-class Abs(Function):
+class Abs(ArrayFunction):
     """y = |x|.   ∂y/∂x = sign(x), taken as 0 at x = 0 (the subgradient torch uses) and at NaN (torch's sgn)."""
 
     @staticmethod
@@ -204,7 +204,7 @@ class Abs(Function):
         return (grad_out * ((x > 0).astype(grad_out.dtype) - (x < 0)),)  # sign(x) with sign(NaN) = 0
 
 
-class Clip(Function):
+class Clip(ArrayFunction):
     """y = min(max(x, low), high).   ∂y/∂x = 1 where low ≤ x ≤ high, else 0 (as torch.clamp)."""
 
     @staticmethod
@@ -224,7 +224,7 @@ class Clip(Function):
         return (grad_out * ctx.inside,)
 
 
-class Where(Function):
+class Where(ArrayFunction):
     """y = a where cond else b.   ∂C/∂a = Σ_broadcast cond ⊙ ∂C/∂y,  ∂C/∂b = Σ_broadcast ¬cond ⊙ ∂C/∂y."""
 
     @staticmethod
@@ -243,7 +243,7 @@ class Where(Function):
         return None, ga, gb
 
 
-class Cast(Function):
+class Cast(ArrayFunction):
     """y = x converted to another dtype.   ∂C/∂x = ∂C/∂y converted back."""
 
     @staticmethod

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 
 
-class Embedding(Function):
+class Embedding(ArrayFunction):
     """y[…, :] = W[idx[…], :] for integer idx of any shape and W (num_embeddings, dim).
 
     ∂C/∂W[k] = Σ_{positions p with idx[p] = k} ∂C/∂y[p]; the indices get no gradient. The row

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bprop.autograd import Context, Function, sum_to_shape
+from bprop.autograd import ArrayFunction, Context, sum_to_shape
 
 
-class MatMul(Function):
+class MatMul(ArrayFunction):
     """Y = A B (batched over leading dims, NumPy's matmul rules).
 
     With Y_ij = Σ_k A_ik B_kj:  ∂C/∂A_ik = Σ_j ∂C/∂Y_ij B_kj, i.e. ∂C/∂A = ∂C/∂Y Bᵀ, and
@@ -47,7 +47,7 @@ class MatMul(Function):
         return ga, gb
 
 
-class Linear(Function):
+class Linear(ArrayFunction):
     """The notes' affine layer z = W·a + b, batched with samples as rows: Y = X Wᵀ + b.
 
     X (…, in), W (out, in), b (out,). With δ = ∂C/∂Y (…, out):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.ops.activation import sigmoid_array
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -48,7 +48,7 @@ def _check_same_shape(op: str, a: np.ndarray, b: np.ndarray) -> None:
         )
 
 
-class MSE(Function):
+class MSE(ArrayFunction):
     """C = (1/N) Σ_i (y_i − t_i)²  over all N elements ('mean'; 'sum' drops 1/N; 'none' keeps each term).
 
     ∂C/∂y_i = 2(y_i − t_i)/N and ∂C/∂t_i = −2(y_i − t_i)/N. (One study note writes |y − t| in this
@@ -98,7 +98,7 @@ def _elementwise_weight(
     return value.astype(dtype, copy=False)
 
 
-class BCEWithLogits(Function):
+class BCEWithLogits(ArrayFunction):
     """ℓ = −w·[p_w·t·log σ(x) + (1 − t)·log(1 − σ(x))]  (p_w = pos_weight, w = weight; both 1 by default).
 
     With log σ(x) = −softplus(−x) and log(1 − σ(x)) = −x − softplus(−x) this is, stably,
@@ -126,7 +126,7 @@ class BCEWithLogits(Function):
         pw = None if pos_weight is None else _elementwise_weight(op, "pos_weight", pos_weight, x.shape, x.dtype)
         sp_neg = _softplus(-x)
         loss = (1 + (pw - 1) * t) * sp_neg if pw is not None else sp_neg.copy()
-        loss += x - x * t
+        loss += (1 - t) * x  # not x − x·t: at x = +∞ with t < 1 that is ∞ − ∞ = NaN, torch gives +∞
         if weight is not None:
             loss *= w
         ctx.x, ctx.t, ctx.w, ctx.pw, ctx.sp_neg = x, t, w, pw, sp_neg
@@ -157,7 +157,7 @@ def _difference(op: str, y: np.ndarray, t: np.ndarray, reduction: str) -> np.nda
     return y - t.astype(y.dtype, copy=False)
 
 
-class L1(Function):
+class L1(ArrayFunction):
     """C = (1/N) Σ_i |y_i − t_i| over all N elements ('mean'; 'sum' drops 1/N; 'none' keeps each).
 
     ∂C/∂y_i = sign(y_i − t_i)/N and ∂C/∂t_i = −sign(y_i − t_i)/N, with sign(0) = 0 at the kink
@@ -190,7 +190,7 @@ def _quadratic_then_linear(diff: np.ndarray, width: float) -> tuple[np.ndarray, 
     return per, slope
 
 
-class SmoothL1(Function):
+class SmoothL1(ArrayFunction):
     """ℓ_i = ½d_i²/β if |d_i| < β, else |d_i| − ½β, with d = y − t; mean/sum/none over elements.
 
     Quadratic near 0 (gradients shrink as the error does) and linear far out (an outlier pulls
@@ -214,7 +214,7 @@ class SmoothL1(Function):
         return gy, (-gy if ctx.needs_input_grad[1] else None)
 
 
-class Huber(Function):
+class Huber(ArrayFunction):
     """ℓ_i = ½d_i² if |d_i| < δ, else δ(|d_i| − ½δ), with d = y − t: δ times smooth L1 with β = δ.
 
     ∂ℓ/∂y = d inside, δ·sign(d) outside (the gradient is clipped at ±δ); ∂ℓ/∂t = −∂ℓ/∂y.
@@ -236,7 +236,7 @@ class Huber(Function):
         return gy, (-gy if ctx.needs_input_grad[1] else None)
 
 
-class KLDiv(Function):
+class KLDiv(ArrayFunction):
     """Kullback–Leibler divergence of the target distribution from the input's, torch's kl_div:
     the input x holds log-probabilities, the target t probabilities (log_target=False) or
     log-probabilities (log_target=True):

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 
 
 def _channel_shape(op: str, x: np.ndarray) -> tuple[int, ...]:
@@ -64,7 +64,7 @@ def _normalised(x: np.ndarray, mean: np.ndarray, inv_std: np.ndarray, shape: tup
     return x_hat
 
 
-class BatchNormTrain(Function):
+class BatchNormTrain(ArrayFunction):
     """y = γ·(x − μ)/√(σ² + ε) + β with the batch's μ and σ²; the compact fused backward above.
 
     Running statistics are the op's side effect, as in torch's F.batch_norm: when
@@ -132,7 +132,7 @@ class BatchNormTrain(Function):
         return gx, (sum_g_xhat if needs[1] else None), (sum_g if needs[2] else None), None, None
 
 
-class BatchNormEval(Function):
+class BatchNormEval(ArrayFunction):
     """y = γ·(x − μ_run)/√(var_run + ε) + β with fixed statistics: an affine map per channel.
 
     ∂C/∂x = g·γ/√(var_run + ε),  ∂C/∂γ = Σ g·x̂,  ∂C/∂β = Σ g.
@@ -215,7 +215,7 @@ def _normalized_shape(shape: int | tuple[int, ...] | list[int]) -> tuple[int, ..
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
 
 
-class LayerNorm(Function):
+class LayerNorm(ArrayFunction):
     """torch's layer_norm: each sample normalised over its last k dims, the ``normalized_shape``.
 
         y = γ ⊙ (x − μ)/√(σ² + ε) + β,  μ, σ² (biased) over the last k dims of one sample;
@@ -272,7 +272,7 @@ class LayerNorm(Function):
         return gx, gw, gb
 
 
-class GroupNorm(Function):
+class GroupNorm(ArrayFunction):
     """torch's group_norm: the C channels of (N, C, *) split into G groups of C/G channels; each
     (sample, group) normalised over its C/G channels and all positions, D = (C/G)·Π spatial.
 

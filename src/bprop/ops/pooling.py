@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 from bprop.ops.conv import check_geometry, pair
 from bprop.ops.kernels.layout import channels_last
 from bprop.runtime import pool
@@ -101,7 +101,7 @@ def _pool_grad_buffer(x_shape: tuple[int, ...], geo: PoolGeometry, dtype: Any) -
     return (np.empty if tiled else np.zeros)((x_shape[0], hp, wp, x_shape[1]), dtype), disjoint
 
 
-class MaxPool2d(Function):
+class MaxPool2d(ArrayFunction):
     """y[n, c, p, q] = max of x over the window (r, s) at (p·u + r·d₁, q·v + s·d₂) of the padded
     grid, padding not a candidate (torch: a window of −∞ still has a real argmax); dilation d
     spreads the taps, ceil_mode keeps a last, partial window at the bottom and right edges.
@@ -267,7 +267,7 @@ def _avg_divisors(x_shape: tuple[int, ...], geo: PoolGeometry, count_include_pad
     return float(divisors.flat[0]) if divisors.size and (divisors == divisors.flat[0]).all() else divisors[:, :, None]
 
 
-class AvgPool2d(Function):
+class AvgPool2d(ArrayFunction):
     """y[n, c, p, q] = (1/D_pq) Σ_{r,s} x̃[n, c, p·u + r, q·v + s], x̃ zero-padded. D_pq is the
     window's size (torch's count_include_pad=True, zero padding counted; cut at the padding's
     edge for a last ceil_mode window), its count of real pixels (count_include_pad=False), or
@@ -329,7 +329,7 @@ def adaptive_output_size(op: str, x_shape: tuple[int, ...], output_size: Any) ->
     return out[0], out[1]
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2d(ArrayFunction):
     """Average pooling to a fixed output size (P, Q): window p spans rows
     I_p = [⌊pH/P⌋, ⌈(p + 1)H/P⌉), window q columns J_q = [⌊qW/Q⌋, ⌈(q + 1)W/Q⌉).
 
@@ -377,7 +377,7 @@ def adaptive_max_pool2d_indices(x: np.ndarray, output_size: Any) -> np.ndarray:
     return index
 
 
-class AdaptiveMaxPool2d(Function):
+class AdaptiveMaxPool2d(ArrayFunction):
     """Max pooling to a fixed output size (P, Q), windows as AdaptiveAvgPool2d's.
 
     y[p, q] = x[i*(p, q)] with i* the window's argmax (torch's: first maximum, last NaN);
@@ -410,7 +410,7 @@ def scatter_add_planes(values: np.ndarray, index: np.ndarray, shape: tuple[int, 
     return total.astype(values.dtype, copy=False).reshape(shape)
 
 
-class MaxUnpool2d(Function):
+class MaxUnpool2d(ArrayFunction):
     """The partial inverse of max pooling: y (…, H, W) is zero except y[indices[k]] = x[k],
     ``indices`` being MaxPool2d's return_indices (flat h·W + w within each plane).
 

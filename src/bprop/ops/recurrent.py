@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 
 
 def _sigmoid_(z: np.ndarray) -> None:
@@ -111,7 +111,7 @@ def _save_inputs(ctx: Context, x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, 
     ctx.x, ctx.h0, ctx.w_ih, ctx.w_hh, ctx.reverse = x, h0, w_ih, w_hh, reverse
 
 
-class RNN(Function):
+class RNN(ArrayFunction):
     """Elman RNN over a sequence: h_t = act(a_t), a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh.
 
     Output (T, N, H): every h_t (h_T is the final state). With act = tanh (act′ = 1 − h²) or
@@ -167,7 +167,7 @@ class RNN(Function):
         return dx, (dh if ctx.needs_input_grad[1] else None), dw_ih, dw_hh, db_ih, db_hh
 
 
-class LSTM(Function):
+class LSTM(ArrayFunction):
     """Long short-term memory over a sequence, torch's gate order (i, f, g, o):
 
         (i, f, g, o) = (σ, σ, tanh, σ)(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)
@@ -257,7 +257,7 @@ class LSTM(Function):
         return dx, (dh if needs[1] else None), (dc if needs[2] else None), dw_ih, dw_hh, db_ih, db_hh
 
 
-class ProjectedLSTM(Function):
+class ProjectedLSTM(ArrayFunction):
     """LSTM with a projection of its output (torch's proj_size = P > 0, Sak et al., 2014):
 
         (i, f, g, o) = (σ, σ, tanh, σ)(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)
@@ -379,7 +379,7 @@ def _parameter_grads_with_projection(ctx: Context, delta: np.ndarray, previous: 
         ctx.needs_input_grad = needs
 
 
-class GRU(Function):
+class GRU(ArrayFunction):
     """Gated recurrent unit over a sequence, torch's gate order (r, z, n) and formulation:
 
         r = σ(W_ir x + b_ir + W_hr h + b_hr)       z = σ(W_iz x + b_iz + W_hz h + b_hz)

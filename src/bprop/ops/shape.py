@@ -12,10 +12,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bprop.autograd import Context, Function
+from bprop.autograd import ArrayFunction, Context
 
 
-class Reshape(Function):
+class Reshape(ArrayFunction):
     """y = x viewed with another shape.   ∂C/∂x = ∂C/∂y reshaped to x's shape."""
 
     @staticmethod
@@ -31,7 +31,7 @@ class Reshape(Function):
         return (grad_out.reshape(ctx.in_shape),)
 
 
-class Permute(Function):
+class Permute(ArrayFunction):
     """y = x with its axes reordered by ``dims``.   ∂C/∂x = ∂C/∂y with the inverse order."""
 
     @staticmethod
@@ -51,7 +51,7 @@ def _is_basic(index: Any) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
-class GetItem(Function):
+class GetItem(ArrayFunction):
     """y = x[index] for slices, integers, integer arrays and boolean masks.
 
     ∂C/∂x is zero except at the selected positions, which receive ∂C/∂y; with integer arrays a
@@ -78,7 +78,7 @@ class GetItem(Function):
         return (full,)
 
 
-class Gather(Function):
+class Gather(ArrayFunction):
     """y = x gathered along ``dim`` (torch.gather): for dim = 1, y[i, j, k] = x[i, index[i, j, k], k].
 
     ∂C/∂x is zero except at the gathered positions; a position gathered several times collects
@@ -119,7 +119,7 @@ class Gather(Function):
         return (full,)
 
 
-class Concatenate(Function):
+class Concatenate(ArrayFunction):
     """y = [x₁, x₂, …] joined along ``dim``.   ∂C/∂x_k = the slice of ∂C/∂y that x_k filled."""
 
     @staticmethod
@@ -136,7 +136,7 @@ class Concatenate(Function):
         return tuple(np.split(grad_out, ctx.cuts, axis=ctx.dim))
 
 
-class Stack(Function):
+class Stack(ArrayFunction):
     """y = the x_k stacked along a new axis ``dim``.   ∂C/∂x_k = ∂C/∂y[…, k, …] along that axis."""
 
     @staticmethod
@@ -154,7 +154,7 @@ class Stack(Function):
         return tuple(moved[k, ...] for k in range(len(moved)))  # [k, ...]: arrays even from 1-D (not scalars)
 
 
-class Pad(Function):
+class Pad(ArrayFunction):
     """y = x with constant borders; ``pad`` as torch: (left, right) of the last dim, then of
     the one before, … .   ∂C/∂x = the interior of ∂C/∂y (border positions depend on no x)."""
 
@@ -191,7 +191,7 @@ def border_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
     return np.pad(np.arange(n), (before, after), mode=PAD_MODES[mode])
 
 
-class PadFromInput(Function):
+class PadFromInput(ArrayFunction):
     """Padding whose borders copy input values (torch's pad modes 'reflect', 'replicate',
     'circular'); ``pad`` as torch: (left, right) of the last dim, then of the one before, … .
 
