@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bprop"
 
-LEAVES = {"random", "runtime", "reference", "i18n"}  # numpy only; anything may use them
+LEAVES = {"random", "runtime", "reference", "i18n", "dtypes"}  # numpy only; anything may use them
 CORE = LEAVES | {"autograd", "ops", "tensor", "tensor_functions", "creation", "serialization"}
 CHECKS = {"gradient_check", "graph_check", "profiler"}  # tools over the core, loaded by `import bprop`
 BELOW_SHELL = CORE | CHECKS | {"nn", "optim", "data", "train", "distributed"}
@@ -23,9 +23,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "runtime": set(),
     "reference": set(),
     "i18n": set(),
-    "autograd": set(),
+    "dtypes": set(),
+    "autograd": {"dtypes"},
     "ops": {"autograd", "random", "runtime"},
-    "tensor": {"autograd", "ops"},
+    "tensor": {"autograd", "ops", "dtypes"},
     "tensor_functions": {"autograd", "ops", "tensor"},
     "creation": {"autograd", "random", "tensor"},
     "serialization": {"tensor"},

@@ -54,7 +54,7 @@ def _loss(op: type[ArrayFunction]) -> bp.Tensor:
         nn.Dropout(0.3),
         nn.Linear(6, 3),
     )
-    x = bp.tensor(np.random.default_rng(0).normal(size=(5, 1, 4, 4)))
+    x = bp.tensor(np.random.default_rng(0).normal(size=(5, 1, 4, 4)).astype(np.float32))
     return F.cross_entropy(model(x), np.array([0, 1, 2, 0, 1]))
 
 

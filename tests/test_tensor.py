@@ -85,6 +85,10 @@ SCALAR_OPS = {
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_scalars_never_change_a_float_tensors_dtype(name, scalar, dtype):
     x = bp.tensor(np.array([1.0, 2.0], dtype=dtype), requires_grad=True)
+    if scalar is True and name in ("sub", "rsub"):  # torch refuses subtraction with a bool
+        with pytest.raises(RuntimeError, match="sub: not supported for bool operands"):
+            SCALAR_OPS[name](x, scalar)
+        return
     y = SCALAR_OPS[name](x, scalar)
     assert y.dtype == dtype
     y.sum().backward()

@@ -21,6 +21,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from bprop import autograd
+from bprop.autograd import views
+from bprop.dtypes import scalar_operand
 from bprop.ops import activation, elementwise, linalg, reduction, shape
 
 DTypeLike = Any
@@ -54,7 +56,7 @@ class Tensor:
     tensor([[2., 4.]])
     """
 
-    __slots__ = ("__weakref__", "_data", "_grad", "_hooks", "_version_counter", "grad_fn", "requires_grad")
+    __slots__ = ("__weakref__", "_data", "_grad", "_hooks", "_version_counter", "_view", "grad_fn", "requires_grad")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # __eq__ is elementwise, identity stays hashable (like torch)
 
@@ -65,6 +67,7 @@ class Tensor:
         self.requires_grad = False
         self._version_counter = [0, 0]  # [version, epoch of the last in-place change]: see autograd
         self._hooks: autograd.TensorHooks | None = None  # a leaf's hooks (a non-leaf's are on grad_fn)
+        self._view: autograd.versions.ViewOf | None = None  # how this view is made from its base
         if requires_grad:
             self.requires_grad_(True)
 
@@ -77,6 +80,7 @@ class Tensor:
         out.requires_grad = ctx is not None
         out._version_counter = [0, 0]
         out._hooks = None
+        out._view = None
         return out
 
     # ----- data and grad: Tensors, as in torch --------------------------------------------
@@ -216,6 +220,8 @@ class Tensor:
     def _tracks_in_place(self, other: Any) -> bool:
         """Whether an in-place change must be recorded in the graph (torch's rule), raising for
         a leaf that requires grad: changing it would lose the gradient of its old values."""
+        if self._view is not None and autograd.is_grad_enabled():
+            autograd.versions.refresh(self)  # its base may have changed since its grad_fn was made
         if not autograd.is_grad_enabled() or not (self.requires_grad or getattr(other, "requires_grad", False)):
             return False
         if self.requires_grad and (self.grad_fn is None or len(self._version_counter) > 2):
@@ -249,6 +255,9 @@ class Tensor:
                 f"in-place result of shape {result.shape} does not fit the tensor's shape {self.shape} "
                 "(the other operand may broadcast into this tensor, not this tensor into it)"
             )
+        if self._view is not None:
+            views.write_through(self, result)  # the base's graph records the change too
+            return
         np.copyto(self._data, result._data, casting="same_kind")
         self.grad_fn = result.grad_fn
         self.requires_grad = True
@@ -306,18 +315,11 @@ class Tensor:
 
     # ----- arithmetic -------------------------------------------------------------------
     def _operand(self, other: Any) -> Any:
-        """Wrap a Python number as an array of this tensor's dtype so it does not upcast."""
+        """A Python number as a 0-d array of the dtype torch gives ``self (op) number``
+        (``bprop.dtypes``: float32 * 2.5 stays float32, int64 * 1.5 is float32)."""
         if isinstance(other, (Tensor, np.ndarray)):
             return other
-        # NumPy scalars count as numbers too: under NEP 50 np.int64(3) would upcast float32 to float64
-        if isinstance(other, (int, float, np.integer, np.floating, np.bool_)):
-            kind = self._data.dtype
-            if isinstance(other, (float, np.floating)) and kind.kind != "f":
-                kind = np.float32
-            elif kind == np.bool_ and not isinstance(other, (bool, np.bool_)):
-                kind = np.int64  # True + 2 is 3, not True
-            return np.array(other, dtype=kind)
-        return np.asarray(other)
+        return scalar_operand(other, self._data.dtype)
 
     def __add__(self, other: Any) -> Tensor:
         return elementwise.Add.apply(self, self._operand(other))
@@ -326,10 +328,15 @@ class Tensor:
         return elementwise.Add.apply(self._operand(other), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return elementwise.Sub.apply(self, self._operand(other))
+        return elementwise.Sub.apply(self, self._bool_checked(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return elementwise.Sub.apply(self._operand(other), self)
+        return elementwise.Sub.apply(self._bool_checked(other), self)
+
+    def _bool_checked(self, other: Any) -> Any:
+        if isinstance(other, (bool, np.bool_)):  # _operand would turn it into this tensor's dtype
+            raise RuntimeError("sub: not supported for bool operands (as in torch)")
+        return self._operand(other)
 
     def __mul__(self, other: Any) -> Tensor:
         return elementwise.Mul.apply(self, self._operand(other))
@@ -345,8 +352,8 @@ class Tensor:
 
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (int, float)):
-            if isinstance(exponent, float) and self._data.dtype.kind != "f":
-                return self.float() ** exponent  # integer tensor, float power: float32, as torch
+            if self._data.dtype.kind != "f" and not isinstance(exponent, float):
+                return elementwise.Pow.apply(self, self._operand(exponent))  # integer powers stay integer
             return elementwise.PowScalar.apply(self, exponent=float(exponent))
         return elementwise.Pow.apply(self, self._operand(exponent))
 

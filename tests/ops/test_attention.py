@@ -76,7 +76,7 @@ def test_float32_throughout():
 def test_errors_name_the_shapes():
     q, k, v = (bp.tensor(a) for a in _qkv())
     with pytest.raises(ValueError, match=r"query \(2, 3, 5\) and key \(2, 4, 4\) must have the same last dim"):
-        F.scaled_dot_product_attention(q, bp.zeros(2, S, 4), v)
+        F.scaled_dot_product_attention(q, bp.tensor(np.zeros((2, S, 4))), v)
     with pytest.raises(ValueError, match=r"attn_mask of shape \(2, 2\) does not broadcast to scores \(2, 3, 4\)"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((2, 2), bool))
     with pytest.raises(ValueError, match="either attn_mask or is_causal"):

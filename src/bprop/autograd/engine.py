@@ -30,8 +30,7 @@ def _topological_order(roots: Context | list[Context]) -> list[Context]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for parent in node.inputs:
-            fn = getattr(parent, "grad_fn", None)
+        for fn in node.edges:
             if fn is not None and id(fn) not in visited:
                 stack.append((fn, False))
     order.reverse()
@@ -94,12 +93,12 @@ def run_backward_from(
             input_grads = (input_grads,)
         if len(input_grads) != len(node.inputs):
             input_grads = _one_per_input(node, input_grads)
-        for parent, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
+        for parent, edge, g, needed in zip(node.inputs, node.edges, input_grads, node.needs_input_grad):
             if not needed or g is None:
                 continue
-            if type(g) is not np.ndarray or g.shape != parent._data.shape or g.dtype.kind != "f":
+            if type(g) is not np.ndarray or g.shape != parent._data.shape or g.dtype != parent._data.dtype:
                 g = checked_gradient(node, input_grads, parent, g)
-            if parent.grad_fn is None:
+            if edge is None:
                 if parent._hooks is None and wanted is None:
                     _accumulate_leaf(parent, g, handed, owned)
                 else:
@@ -107,7 +106,7 @@ def run_backward_from(
                 continue
             if id(g) in owned:  # the same array went to a leaf, whose later += must not reach it
                 g = g.copy()
-            key = id(parent.grad_fn)
+            key = id(edge)
             grads[key] = grads[key] + g if key in grads else g
             handed.add(id(grads[key]))
         if not retain_graph:
@@ -140,11 +139,15 @@ def _one_per_input(node: Context, input_grads: tuple) -> tuple:
 
 
 def checked_gradient(node: Context, input_grads: tuple, parent: Tensor, g: Any) -> np.ndarray:
-    """The op contract's slow path: accept a NumPy scalar of the right shape; raise otherwise."""
+    """The op contract's slow path: cast a floating gradient to its input's dtype (an input
+    promoted by ``bprop.dtypes`` gets its gradient back in its own dtype, as in torch) and
+    accept a NumPy scalar of the right shape; raise otherwise."""
     if isinstance(g, GradSlots):
         return g
-    if isinstance(g, np.generic) and g.dtype.kind == "f" and parent._data.shape == ():
-        return np.asarray(g)
+    if isinstance(g, np.generic) and parent._data.shape == ():
+        g = np.asarray(g)
+    if isinstance(g, np.ndarray) and g.dtype.kind == "f" and g.shape == parent._data.shape:
+        return g.astype(parent._data.dtype)
     # found here rather than counted in the hot loop; an op may return one array for two inputs
     index = next(i for i, (h, x) in enumerate(zip(input_grads, node.inputs)) if h is g and x is parent)
     got = f"shape {tuple(g.shape)} and dtype {g.dtype}" if isinstance(g, np.ndarray) else f"a {type(g).__name__}"

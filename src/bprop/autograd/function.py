@@ -10,7 +10,8 @@ import numpy as np
 
 from bprop.autograd import grad_mode
 from bprop.autograd.hooks import TensorHooks, read_only_tensor
-from bprop.autograd.versions import _inplace_epoch, share_version_counter
+from bprop.autograd.versions import _inplace_epoch, refresh, share_version_counter
+from bprop.dtypes import promote
 
 if TYPE_CHECKING:
     from bprop.tensor import Tensor
@@ -32,6 +33,7 @@ class Context:
 
     __slots__ = (
         "__dict__",
+        "edges",
         "epoch",
         "fn",
         "freed",
@@ -45,9 +47,16 @@ class Context:
     def __init__(self, fn: type[ArrayFunction]):
         self.fn = fn
         self.inputs: tuple = ()
+        self.edges: tuple = ()  # each input's grad_fn when this node was recorded (None: a leaf)
         self.needs_input_grad: tuple[bool, ...] = ()
         self.freed = False
         self.hooks: TensorHooks | None = None
+
+    def connect(self, inputs: tuple) -> None:
+        """Record the inputs and, for each, the node that produced it *now*: an in-place change
+        later gives the tensor a new grad_fn, and this node keeps the version it consumed."""
+        self.inputs = inputs
+        self.edges = tuple([getattr(x, "grad_fn", None) for x in inputs])
 
     def name(self) -> str:
         return self.fn.__name__ + "Backward"
@@ -65,18 +74,16 @@ class Context:
         self.output_array = None
         self.freed = True
         inputs = []
-        for x in self.inputs:
-            producer = getattr(x, "grad_fn", _NOT_A_TENSOR)
-            if producer is None:
-                inputs.append(x)
-            elif producer is _NOT_A_TENSOR:
+        for x, producer in zip(self.inputs, self.edges):
+            if not hasattr(x, "grad_fn"):
                 inputs.append(None)
+            elif producer is None:
+                inputs.append(x)
             else:
                 inputs.append(_placeholder(x, producer))
         self.inputs = tuple(inputs)
 
 
-_NOT_A_TENSOR = object()
 _NO_VALUES: dict[tuple, np.ndarray] = {}  # (shape, dtype) -> read-only NaN array of stride 0
 
 
@@ -91,7 +98,7 @@ def _placeholder(t: Tensor, producer: Context) -> Tensor:
         array = _NO_VALUES[key] = np.broadcast_to(np.array(np.nan, dtype=data.dtype), data.shape)
     stand_in = object.__new__(type(t))
     stand_in._data, stand_in._grad, stand_in.grad_fn, stand_in.requires_grad = array, None, producer, True
-    stand_in._version_counter, stand_in._hooks = _FREED_COUNTER, None
+    stand_in._version_counter, stand_in._hooks, stand_in._view = _FREED_COUNTER, None, None
     return stand_in
 
 
@@ -105,8 +112,17 @@ class ArrayFunction:
     Rules that keep the engine fast and correct: backward never modifies ``grad_out`` in place
     (several inputs may share it) and returns either ``grad_out`` itself or arrays it
     allocated, never an array a tensor holds as data. Each gradient has its input's shape
-    and a floating dtype (the engine checks). Backward builds no graph.
+    and a floating dtype (the engine checks and casts it to the input's dtype, as torch does).
+    Backward builds no graph.
+
+    ``promotion`` names how the inputs' dtypes combine (``bprop.dtypes``: "same" by default,
+    "elementwise", "float", "floating"); inputs before ``promotes_from`` (a condition, an index)
+    take no part in it; ``takes_bool = False`` refuses bool operands (subtraction, as torch).
     """
+
+    promotion = "same"
+    promotes_from = 0
+    takes_bool = True
 
     @staticmethod
     def forward(ctx: Context, *arrays: Any, **attrs: Any) -> np.ndarray:
@@ -120,26 +136,29 @@ class ArrayFunction:
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         from bprop.tensor import Tensor
 
-        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        arrays = promote(cls, inputs, [x._data if isinstance(x, Tensor) else x for x in inputs])
         ctx = Context(cls)
         forward = cls.forward if _profiler is None else _profiler.timed(cls, "forward")
         if grad_mode._grad_mode.enabled:
+            for x in inputs:
+                if isinstance(x, Tensor) and x._view is not None:
+                    refresh(x)  # its base changed in place since its grad_fn was made
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
             if any(needs):
                 ctx.needs_input_grad = needs
                 ctx.epoch = _inplace_epoch[0]
                 out = forward(ctx, *arrays, **attrs)
-                ctx.inputs = inputs
+                ctx.connect(inputs)
                 ctx.attrs = attrs  # so that gradcheck_graph can run this op again alone
                 result = Tensor._from_op(out, ctx)
                 if result._data.base is not None:
-                    share_version_counter(result, inputs)
+                    share_version_counter(result, inputs, cls, attrs)
                 ctx.output_counter = result._version_counter
                 ctx.output_array = result._data
                 return result
         result = Tensor._from_op(forward(ctx, *arrays, **attrs), None)
         if result._data.base is not None:
-            share_version_counter(result, inputs)
+            share_version_counter(result, inputs, cls, attrs)
         return result
 
 

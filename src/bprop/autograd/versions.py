@@ -7,7 +7,7 @@ when some change happened since: one comparison per node in the common case."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,9 +28,11 @@ def bump_version(counter: list) -> None:
     counter[1] = _inplace_epoch[0]
 
 
-def share_version_counter(view: Tensor, inputs: tuple) -> None:
+def share_version_counter(view: Tensor, inputs: tuple, op: type, attrs: dict) -> None:
     """Give ``view`` the version counter of the input whose memory it views (torch's rule: an
-    in-place change through a view is a change of its base, and the reverse)."""
+    in-place change through a view is a change of its base, and the reverse), and remember how
+    to make it from its base (``ViewOf``) so that an in-place change of it can be carried into
+    the base's graph."""
     base = view._data.base
     for x in inputs:
         data = getattr(x, "_data", None)
@@ -38,7 +40,39 @@ def share_version_counter(view: Tensor, inputs: tuple) -> None:
             counter = view._version_counter = x._version_counter
             if x.grad_fn is None and x.requires_grad and len(counter) == 2:
                 counter.append(True)  # marks the memory of a leaf that requires grad (see Tensor._tracks_in_place)
+            if x._view is None:
+                view._view = ViewOf(x, ((op, attrs),), x.grad_fn)
+            else:
+                view._view = ViewOf(x._view.base, (*x._view.chain, (op, attrs)), x._view.base.grad_fn)
             return
+
+
+class ViewOf:
+    """What makes a view from its base: the base tensor, the chain of view ops (op, attrs)
+    from it, and the base's grad_fn when the view's own grad_fn was made. When the base gets
+    a new grad_fn (an in-place change of it or of another view of it), the view's is stale:
+    ``refresh`` replays the chain on the base, as torch regenerates a view's grad_fn."""
+
+    __slots__ = ("base", "base_fn", "chain")
+
+    def __init__(self, base: Tensor, chain: tuple, base_fn: Any) -> None:
+        self.base, self.chain, self.base_fn = base, chain, base_fn
+
+
+def refresh(view: Tensor) -> None:
+    """Give a view whose base was changed in place the grad_fn of the view of the new base."""
+    info = view._view
+    if info.base.grad_fn is info.base_fn:
+        return
+    from bprop.autograd.grad_mode import enable_grad
+
+    with enable_grad():
+        replayed = info.base
+        for op, attrs in info.chain:
+            replayed = op.apply(replayed, **attrs)
+    view.grad_fn = replayed.grad_fn
+    view.requires_grad = replayed.requires_grad
+    info.base_fn = info.base.grad_fn
 
 
 def check_saved_versions(node: Context) -> None:

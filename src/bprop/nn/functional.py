@@ -21,6 +21,16 @@ def _array(x: Any) -> np.ndarray | None:
     return None if x is None else (x._data if isinstance(x, Tensor) else np.asarray(x))
 
 
+def _target(target: Any, input: Tensor) -> Any:
+    """A target given as NumPy data or a list takes the input's floating dtype (its values carry
+    no dtype of their own, as in ``torch.tensor``); a Tensor target keeps its dtype and is
+    promoted by torch's rules (bprop.dtypes)."""
+    if isinstance(target, Tensor):
+        return target
+    array = np.asarray(target)
+    return array.astype(input.dtype) if array.dtype.kind == "f" else array
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b (see ops.linalg.Linear for the gradients)."""
     return linalg.Linear.apply(input, weight, bias)
@@ -101,7 +111,7 @@ def cross_entropy(
     scores, target, unbatched = _unbatched_classes(input, target)
     out = cross_entropy_op.CrossEntropy.apply(
         scores,
-        target if isinstance(target, Tensor) else _array(target),  # probability targets may require grad
+        _target(target, scores),  # probability targets may require grad
         weight=_array(weight),
         ignore_index=ignore_index,
         reduction=_reduction(size_average, reduce, reduction),
@@ -132,22 +142,18 @@ def nll_loss(
     return out.reshape(()) if unbatched and out.ndim else out
 
 
-def _target(target: Any) -> Any:
-    return target if isinstance(target, Tensor) else _array(target)
-
-
 def mse_loss(
     input: Tensor, target: Any, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
 ) -> Tensor:
     """mean((input − target)²); shapes must match exactly (see ops.loss.MSE)."""
-    return loss.MSE.apply(input, _target(target), reduction=_reduction(size_average, reduce, reduction))
+    return loss.MSE.apply(input, _target(target, input), reduction=_reduction(size_average, reduce, reduction))
 
 
 def l1_loss(
     input: Tensor, target: Any, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
 ) -> Tensor:
     """mean(|input − target|); shapes must match exactly (see ops.loss.L1)."""
-    return loss.L1.apply(input, _target(target), reduction=_reduction(size_average, reduce, reduction))
+    return loss.L1.apply(input, _target(target, input), reduction=_reduction(size_average, reduce, reduction))
 
 
 def smooth_l1_loss(
@@ -159,12 +165,14 @@ def smooth_l1_loss(
     beta: float = 1.0,
 ) -> Tensor:
     """Quadratic for |input − target| < beta, linear beyond (see ops.loss.SmoothL1)."""
-    return loss.SmoothL1.apply(input, _target(target), reduction=_reduction(size_average, reduce, reduction), beta=beta)
+    return loss.SmoothL1.apply(
+        input, _target(target, input), reduction=_reduction(size_average, reduce, reduction), beta=beta
+    )
 
 
 def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """½d² for |d| < delta, delta·(|d| − ½delta) beyond, d = input − target (see ops.loss.Huber)."""
-    return loss.Huber.apply(input, _target(target), reduction=reduction, delta=delta)
+    return loss.Huber.apply(input, _target(target, input), reduction=reduction, delta=delta)
 
 
 def kl_div(
@@ -178,7 +186,7 @@ def kl_div(
     """Σ target·(log target − input) for log-probabilities ``input``; 'batchmean' divides by the
     batch size (see ops.loss.KLDiv)."""
     return loss.KLDiv.apply(
-        input, _target(target), reduction=_reduction(size_average, reduce, reduction), log_target=log_target
+        input, _target(target, input), reduction=_reduction(size_average, reduce, reduction), log_target=log_target
     )
 
 
@@ -194,7 +202,7 @@ def binary_cross_entropy_with_logits(
     """Stable max(x, 0) − x·t + log(1 + e^{−|x|}), weighted; ∂/∂x = σ(x) − t (see ops.loss.BCEWithLogits)."""
     return loss.BCEWithLogits.apply(
         input,
-        _target(target),
+        _target(target, input),
         weight=_array(weight),
         pos_weight=_array(pos_weight),
         reduction=_reduction(size_average, reduce, reduction),

@@ -87,7 +87,7 @@ class ModuleInputs:
 
 def _node(fn: type, inputs: tuple) -> autograd.Context:
     node = autograd.Context(fn)
-    node.inputs = inputs
+    node.connect(inputs)
     node.needs_input_grad = tuple(getattr(x, "requires_grad", False) for x in inputs)
     node.epoch = autograd._inplace_epoch[0]
     node.output_counter, node.output_array = [0, 0], None

@@ -18,6 +18,8 @@ _GELU_CUBIC = 0.044715
 class Tanh(ArrayFunction):
     """a = tanh z.   σ'(z) = 1 − tanh² z = 1 − a²."""
 
+    promotion = "float"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         out = np.tanh(x)
@@ -38,6 +40,8 @@ def sigmoid_array(x: np.ndarray) -> np.ndarray:
 
 class Sigmoid(ArrayFunction):
     """a = σ(z) = 1/(1 + e⁻ᶻ).   σ'(z) = σ(z)(1 − σ(z)) = a(1 − a)."""
+
+    promotion = "float"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:

@@ -271,6 +271,8 @@ class NLLLoss(ArrayFunction):
     ∂L_i/∂ℓ_ic = −w_{t_i} where c = t_i, else 0; ignored targets contribute nothing.
     """
 
+    promotion = "own"  # forward checks the target: integer labels, named in its error
+
     @staticmethod
     def forward(
         ctx: Context,

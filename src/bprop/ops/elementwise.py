@@ -24,6 +24,8 @@ def _check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
 class Add(ArrayFunction):
     """y = a + b.   ∂y/∂a = 1, ∂y/∂b = 1, so ∂C/∂a = Σ_broadcast ∂C/∂y (likewise b)."""
 
+    promotion = "elementwise"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("add", a, b)
@@ -38,6 +40,9 @@ class Add(ArrayFunction):
 
 class Sub(ArrayFunction):
     """y = a − b.   ∂C/∂a = Σ_broadcast ∂C/∂y,  ∂C/∂b = −Σ_broadcast ∂C/∂y."""
+
+    promotion = "elementwise"
+    takes_bool = False  # as torch: a − b of bools is refused, not promoted
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -54,6 +59,8 @@ class Sub(ArrayFunction):
 
 class Mul(ArrayFunction):
     """y = a ⊙ b.   ∂C/∂a = Σ_broadcast ∂C/∂y ⊙ b,  ∂C/∂b = Σ_broadcast ∂C/∂y ⊙ a."""
+
+    promotion = "elementwise"
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -72,6 +79,8 @@ class Mul(ArrayFunction):
 class Div(ArrayFunction):
     """y = a / b.   ∂y/∂a = 1/b,  ∂y/∂b = −a/b² = −y/b."""
 
+    promotion = "float"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("div", a, b)
@@ -89,6 +98,8 @@ class Div(ArrayFunction):
 
 class PowScalar(ArrayFunction):
     """y = xᵖ for a constant p.   ∂y/∂x = p·xᵖ⁻¹ (0 for p = 0, also at x = 0, as torch)."""
+
+    promotion = "float"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, exponent: float) -> np.ndarray:
@@ -116,9 +127,13 @@ class Pow(ArrayFunction):
     so ln of a negative base makes ∂y/∂b NaN and 0^b with b < 0 gives ±∞.
     """
 
+    promotion = "elementwise"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("pow", a, b)
+        if a.dtype == np.bool_ and b.dtype == np.bool_:
+            raise RuntimeError("pow: a bool tensor to a bool power is not supported (as in torch)")
         with np.errstate(divide="ignore", invalid="ignore"):  # 0⁻¹ = ∞, (−2)^0.5 = NaN, as torch
             out = np.power(a, b)
         ctx.a, ctx.b, ctx.out = a, b, out
@@ -152,6 +167,8 @@ class Neg(ArrayFunction):
 class Exp(ArrayFunction):
     """y = eˣ.   ∂y/∂x = eˣ = y (reuse the output)."""
 
+    promotion = "float"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         out = np.exp(x)
@@ -166,6 +183,8 @@ class Exp(ArrayFunction):
 class Log(ArrayFunction):
     """y = ln x.   ∂y/∂x = 1/x."""
 
+    promotion = "float"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         ctx.x = x
@@ -178,6 +197,8 @@ class Log(ArrayFunction):
 
 class Sqrt(ArrayFunction):
     """y = √x.   ∂y/∂x = 1/(2√x) = 1/(2y)."""
+
+    promotion = "float"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -226,6 +247,9 @@ class Clip(ArrayFunction):
 
 class Where(ArrayFunction):
     """y = a where cond else b.   ∂C/∂a = Σ_broadcast cond ⊙ ∂C/∂y,  ∂C/∂b = Σ_broadcast ¬cond ⊙ ∂C/∂y."""
+
+    promotion = "elementwise"
+    promotes_from = 1  # the condition is not promoted
 
     @staticmethod
     def forward(ctx: Context, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

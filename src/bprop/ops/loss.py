@@ -56,6 +56,8 @@ class MSE(ArrayFunction):
     either side. We follow the mathematics.) Unlike a bare y − t, shapes must match exactly.
     """
 
+    promotion = "elementwise"
+
     @staticmethod
     def forward(ctx: Context, y: np.ndarray, t: np.ndarray, reduction: str = "mean") -> np.ndarray:
         check_reduction("mse_loss", reduction)
@@ -107,6 +109,8 @@ class BCEWithLogits(ArrayFunction):
         ∂ℓ/∂x = w·[σ(x)·(p_w·t + 1 − t) − p_w·t]     (= w·(σ(x) − t) for p_w = 1)
         ∂ℓ/∂t = w·[p_w·softplus(−x) − softplus(x)]   (= −w·x for p_w = 1)
     """
+
+    promotion = "elementwise"
 
     @staticmethod
     def forward(
@@ -164,6 +168,8 @@ class L1(ArrayFunction):
     (torch's subgradient choice: a prediction already on its target is left alone).
     """
 
+    promotion = "elementwise"
+
     @staticmethod
     def forward(ctx: Context, y: np.ndarray, t: np.ndarray, reduction: str = "mean") -> np.ndarray:
         diff = _difference("l1_loss", y, t, reduction)
@@ -199,6 +205,8 @@ class SmoothL1(ArrayFunction):
     β = 0 is the L1 loss (sign(0) = 0 at the kink).
     """
 
+    promotion = "elementwise"
+
     @staticmethod
     def forward(ctx: Context, y: np.ndarray, t: np.ndarray, reduction: str = "mean", beta: float = 1.0) -> np.ndarray:
         if beta < 0:
@@ -219,6 +227,8 @@ class Huber(ArrayFunction):
 
     ∂ℓ/∂y = d inside, δ·sign(d) outside (the gradient is clipped at ±δ); ∂ℓ/∂t = −∂ℓ/∂y.
     """
+
+    promotion = "elementwise"
 
     @staticmethod
     def forward(ctx: Context, y: np.ndarray, t: np.ndarray, reduction: str = "mean", delta: float = 1.0) -> np.ndarray:
@@ -249,6 +259,8 @@ class KLDiv(ArrayFunction):
         ∂ℓ/∂x_i = −t_i          ∂ℓ/∂t_i = log t_i + 1 − x_i
         ∂ℓ/∂x_i = −e^{t_i}      ∂ℓ/∂t_i = e^{t_i}·(t_i − x_i + 1)      (log_target)
     """
+
+    promotion = "elementwise"
 
     @staticmethod
     def forward(

@@ -62,6 +62,8 @@ class Sum(ArrayFunction):
 class Mean(ArrayFunction):
     """y = (1/N) Σ_{i∈dims} x_i with N the number of reduced elements.   ∂y/∂x_i = 1/N."""
 
+    promotion = "floating"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
         axes = normalise_dims(dim, x.ndim)
@@ -125,6 +127,8 @@ class Var(ArrayFunction):
     ∂y/∂x_i = 2(x_i − μ)/(N − c): the term through μ vanishes because Σ_i (x_i − μ) = 0.
     """
 
+    promotion = "floating"
+
     @staticmethod
     def forward(
         ctx: Context, x: np.ndarray, dim: int | Sequence[int] | None, keepdim: bool, correction: int
@@ -151,6 +155,8 @@ class Std(ArrayFunction):
     gives 0 too, so ∂y/∂x = 0 there. (√ of Var would give 0·∞ = NaN and poison every gradient
     upstream of a constant feature.)
     """
+
+    promotion = "floating"
 
     @staticmethod
     def forward(

@@ -122,6 +122,8 @@ class Gather(ArrayFunction):
 class Concatenate(ArrayFunction):
     """y = [x₁, x₂, …] joined along ``dim``.   ∂C/∂x_k = the slice of ∂C/∂y that x_k filled."""
 
+    promotion = "elementwise"
+
     @staticmethod
     def forward(ctx: Context, *xs: np.ndarray, dim: int = 0) -> np.ndarray:
         try:
@@ -138,6 +140,8 @@ class Concatenate(ArrayFunction):
 
 class Stack(ArrayFunction):
     """y = the x_k stacked along a new axis ``dim``.   ∂C/∂x_k = ∂C/∂y[…, k, …] along that axis."""
+
+    promotion = "elementwise"
 
     @staticmethod
     def forward(ctx: Context, *xs: np.ndarray, dim: int = 0) -> np.ndarray:
