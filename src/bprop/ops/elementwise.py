@@ -65,14 +65,17 @@ class Mul(ArrayFunction):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("mul", a, b)
-        ctx.a, ctx.b = a, b
+        # as torch, keep only what the wanted gradients use: b * 0.5 lets b change in place later
+        needs = ctx.needs_input_grad or (True, True)
+        ctx.a, ctx.b = (a if needs[1] else None), (b if needs[0] else None)
+        ctx.shapes = (np.shape(a), np.shape(b))
         return np.multiply(a, b)
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        a, b = ctx.a, ctx.b
-        ga = sum_to_shape(grad_out * b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = sum_to_shape(grad_out * a, np.shape(b)) if ctx.needs_input_grad[1] else None
+        (sa, sb), needs = ctx.shapes, ctx.needs_input_grad
+        ga = sum_to_shape(grad_out * ctx.b, sa) if needs[0] else None
+        gb = sum_to_shape(grad_out * ctx.a, sb) if needs[1] else None
         return ga, gb
 
 
@@ -85,7 +88,8 @@ class Div(ArrayFunction):
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         _check_broadcast("div", a, b)
         out = np.true_divide(a, b)
-        ctx.a_shape, ctx.b, ctx.out = np.shape(a), b, out
+        wants_b = not ctx.needs_input_grad or ctx.needs_input_grad[1]  # y is kept only for ∂C/∂b, as torch
+        ctx.a_shape, ctx.b, ctx.out = np.shape(a), b, (out if wants_b else None)
         return out
 
     @staticmethod
