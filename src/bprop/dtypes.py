@@ -87,8 +87,8 @@ def promote(op: type, inputs: tuple, arrays: list) -> list:
     """The arrays an op's forward gets (``arrays``: its ``inputs`` with Tensors unwrapped), after
     its promotion rule (see the module docstring)."""
     rule = op.promotion
-    if rule == "own":
-        return arrays
+    if rule == "own" or (rule == "same" and len(arrays) == 1):
+        return arrays  # most ops: nothing to compare
     floats = [a for a in arrays if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
     if rule == "same":  # among Tensors: NumPy buffers (running statistics) keep their own dtype
         if len(floats) > 1 and any(a.dtype != floats[0].dtype for a in floats):

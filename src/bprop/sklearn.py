@@ -14,6 +14,7 @@ Pipeline and GridSearchCV. Needs the optional ``sklearn`` extra:
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import Any, Sequence
 
@@ -289,9 +290,12 @@ class _BaseMLP(BaseEstimator):
         # float64 inputs make every product float64, so a sample's prediction does not depend
         # on which other samples share its batch (float32 GEMM blocking would change the last bits)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        self.model_.eval()
+        # ...in a float64 copy of the model (its weights cast exactly): bprop, as torch, refuses
+        # a float64 input to float32 layers
+        model = self.model_ if self._dtype() == np.float64 else copy.deepcopy(self.model_).to(np.float64)
+        model.eval()
         with no_grad():
-            return np.asarray(self.model_(Tensor(X)))
+            return np.asarray(model(Tensor(X)))
 
     @property
     def coefs_(self) -> list[np.ndarray]:

@@ -54,7 +54,7 @@ def _model() -> nn.Sequential:
 
 
 def _batch() -> tuple[bp.Tensor, np.ndarray]:
-    return bp.tensor(np.random.default_rng(0).normal(size=(6, 4))), np.array([0, 1, 2, 0, 1, 2])
+    return bp.tensor(np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)), np.array([0, 1, 2, 0, 1, 2])
 
 
 def _srcdoc(markup: str) -> str:
@@ -93,11 +93,11 @@ def test_gradcheck_graph_table_names_the_wrong_op_in_red():
 
     model = _model().to(np.float64)
     x, y = _batch()
-    report = bp.gradcheck_graph(F.cross_entropy(Doubled.apply(model(x)), y))
+    report = bp.gradcheck_graph(F.cross_entropy(Doubled.apply(model(x.double())), y))
     assert repr(report) == report.table()
     markup = well_formed(report._repr_html_())
     assert "WRONG" in markup and "#b3261e" in markup and "first wrong backward" in markup
-    ok = well_formed(bp.gradcheck_graph(F.cross_entropy(model(x), y))._repr_html_())
+    ok = well_formed(bp.gradcheck_graph(F.cross_entropy(model(x.double()), y))._repr_html_())
     assert "WRONG" not in ok and "every op&#x27;s backward agrees" in ok
 
 
