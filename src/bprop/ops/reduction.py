@@ -187,6 +187,8 @@ class Norm(ArrayFunction):
     entries where |x_i| = y, ties sharing it equally (as amax).
     """
 
+    promotion = "floating"  # torch refuses the norm of an integer tensor
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, p: float, dim: int | Sequence[int] | None, keepdim: bool) -> np.ndarray:
         if not p > 0:
