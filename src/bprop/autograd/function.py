@@ -400,7 +400,8 @@ def _record(ctx: FunctionCtx, args: tuple, outs: tuple, differentiable: list[boo
     one ``_Slot`` node per output, all feeding ctx (their gradients gathered as GradSlots)."""
     from bprop.tensor import Tensor
 
-    ctx.inputs, ctx.attrs = args, {}
+    ctx.connect(args)
+    ctx.attrs = {}
     ctx.n_outputs = len(outs)
     ctx.output_shapes = [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
     if len(outs) == 1:
@@ -414,6 +415,7 @@ def _record(ctx: FunctionCtx, args: tuple, outs: tuple, differentiable: list[boo
         if not diff:
             continue
         node = Context(_Slot)
-        node.inputs, node.needs_input_grad, node.epoch, node.slot = (hub,), (True,), ctx.epoch, i
+        node.connect((hub,))
+        node.needs_input_grad, node.epoch, node.slot = (True,), ctx.epoch, i
         node.output_counter, node.output_array = out._version_counter, out._data
         out.grad_fn, out.requires_grad = node, True
