@@ -13,8 +13,17 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bprop"
 
-LEAVES = {"random", "runtime", "reference", "i18n", "dtypes"}  # numpy only; anything may use them
-CORE = LEAVES | {"autograd", "ops", "tensor", "tensor_functions", "creation", "serialization"}
+LEAVES = {
+    "random",
+    "runtime",
+    "reference",
+    "i18n",
+    "dtypes",
+    "devices",
+    "dtype_names",
+    "printing",
+}  # numpy only; anything may use them
+CORE = LEAVES | {"autograd", "ops", "tensor", "tensor_methods", "tensor_functions", "creation", "serialization"}
 CHECKS = {"gradient_check", "graph_check", "profiler"}  # tools over the core, loaded by `import bprop`
 BELOW_SHELL = CORE | CHECKS | {"nn", "optim", "data", "train", "distributed"}
 
@@ -24,11 +33,15 @@ MAY_IMPORT: dict[str, set[str]] = {
     "reference": set(),
     "i18n": set(),
     "dtypes": set(),
+    "devices": set(),
+    "dtype_names": set(),
+    "printing": set(),
     "autograd": {"dtypes"},
     "ops": {"autograd", "random", "runtime"},
-    "tensor": {"autograd", "ops", "dtypes"},
+    "tensor": {"autograd", "ops", "dtypes", "tensor_methods", "devices", "printing"},
+    "tensor_methods": {"ops", "devices"},
     "tensor_functions": {"autograd", "ops", "tensor"},
-    "creation": {"autograd", "random", "tensor"},
+    "creation": {"autograd", "random", "tensor", "devices"},
     "serialization": {"tensor"},
     "gradient_check": CORE,
     "graph_check": CORE,
@@ -48,6 +61,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 
 EXCEPTIONS = {
+    ("tensor_methods", "tensor"): "type hints only (under TYPE_CHECKING): the mixin's methods return Tensors",
     ("autograd", "tensor"): "Function.apply wraps an op's result in a Tensor; imported inside apply",
     ("train", "distributed"): "fit(distributed=True) averages gradients over MPI ranks; distributed needs only nn",
     ("train", "viz"): "run(config) with report= adds viz's RunReport callback, imported only then (matplotlib)",

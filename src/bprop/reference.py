@@ -25,6 +25,7 @@ Arrays are (C, H, W) for images and (O, C, R, S) for kernels.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -1324,3 +1325,61 @@ def attention_backward(
             dq[i] += ds[j] * k[j] / root
             dk[j] += ds[j] * q[i] / root
     return dq, dk, dv
+
+
+# ---------------------------------------------------------------------------------------------
+# The torch names tutorials use first: sin and cos with their derivatives, einsum as the sum of
+# products it names, expand and scatter as the copies they make (bprop.ops' Sin, Cos, Einsum,
+# Expand, Scatter). Einsum here takes explicit lowercase letters (no '...').
+# ---------------------------------------------------------------------------------------------
+
+
+def sin_prime(z: np.ndarray | float) -> np.ndarray:
+    """d sin z / dz = cos z."""
+    return np.cos(_floats(z))
+
+
+def cos_prime(z: np.ndarray | float) -> np.ndarray:
+    """d cos z / dz = −sin z."""
+    return -np.sin(_floats(z))
+
+
+def einsum(equation: str, *operands: np.ndarray) -> np.ndarray:
+    """y[o] = Σ over the letters not in o of Π_k x_k[s_k]: one loop over every assignment of
+    every letter (a size-1 dim broadcasts against the others' size)."""
+    inputs, _, output = equation.replace(" ", "").partition("->")
+    subs = inputs.split(",")
+    sizes: dict[str, int] = {}
+    for s, x in zip(subs, operands):
+        for letter, n in zip(s, np.shape(x)):
+            sizes[letter] = n if sizes.get(letter, 1) == 1 else sizes[letter]
+    letters = sorted(sizes)
+    y = np.zeros(tuple(sizes[c] for c in output))
+    for values in itertools.product(*(range(sizes[c]) for c in letters)):
+        at = dict(zip(letters, values))
+        term = 1.0
+        for s, x in zip(subs, operands):
+            term *= x[tuple(min(at[c], n - 1) for c, n in zip(s, np.shape(x)))]
+        y[tuple(at[c] for c in output)] += term
+    return y
+
+
+def expand(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """y[i] = x[i with each index of a size-1 (or added leading) dim of x taken as 0]; −1 in
+    ``shape`` keeps x's size."""
+    lead = len(shape) - np.ndim(x)
+    shape = tuple(np.shape(x)[k - lead] if n == -1 else n for k, n in enumerate(shape))
+    y = np.zeros(shape)
+    for i in np.ndindex(*shape):
+        y[i] = x[tuple(0 if n == 1 else k for k, n in zip(i[lead:], np.shape(x)))]
+    return y
+
+
+def scatter(x: np.ndarray, src: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """y = x, then y[i with i_dim = index[i]] = src[i] for every i of index, in order."""
+    y = np.array(x, dtype=np.float64)
+    for i in np.ndindex(*np.shape(index)):
+        target = list(i)
+        target[dim] = int(index[i])
+        y[tuple(target)] = src[i]
+    return y

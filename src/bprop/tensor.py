@@ -20,10 +20,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bprop import autograd
+from bprop import autograd, printing
 from bprop.autograd import views
+from bprop.devices import check_device
 from bprop.dtypes import scalar_operand
 from bprop.ops import activation, elementwise, linalg, reduction, shape
+from bprop.tensor_methods import TorchMethods
 
 DTypeLike = Any
 float32 = np.float32
@@ -47,7 +49,7 @@ def _to_array(data: Any, dtype: DTypeLike = None) -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(TorchMethods):
     """An n-dimensional array that records the operations applied to it.
 
     >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
@@ -162,8 +164,10 @@ class Tensor:
         out._version_counter = self._version_counter
         return out
 
-    def to(self, dtype: DTypeLike) -> Tensor:
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """to(dtype), to(device), to(device, dtype), to(other): see TorchMethods._to_arguments."""
+        dtype = self._to_arguments(*args, **kwargs)
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # integer and bool tensors cannot require grad: the result is a constant
@@ -264,7 +268,7 @@ class Tensor:
         autograd.bump_version(self._version_counter)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, precision=4, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", **printing.OPTIONS)
         extra = ""
         if self.dtype not in (np.float32, np.int64, np.bool_) or (self._data.size == 0 and self.dtype != np.float32):
             extra += f", dtype={self.dtype}"  # torch's rule: the default float, int64 and bool go unnamed
@@ -659,6 +663,7 @@ def _index_arrays(index: Any) -> Any:
     return tuple(one(p) for p in index) if isinstance(index, tuple) else one(index)
 
 
-def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    """Make a tensor; floats default to float32, NumPy arrays keep their dtype."""
+def tensor(data: Any, dtype: DTypeLike = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Make a tensor; floats default to float32, NumPy arrays keep their dtype; device: "cpu" only."""
+    check_device(device)
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)

@@ -90,3 +90,69 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     return activation.LogSoftmax.apply(_t(x), dim=dim)
+
+
+# ----- torch's function forms of Tensor methods: torch.sin(x) is x.sin() --------------------------
+def _from_method(name: str) -> Any:
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(_t(input), name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"torch.{name}(input, …): the same as ``input.{name}(…)``."
+    return function
+
+
+sin = _from_method("sin")
+cos = _from_method("cos")
+pow = _from_method("pow")  # noqa: A001
+square = _from_method("square")
+neg = _from_method("neg")
+sum = _from_method("sum")  # noqa: A001
+mean = _from_method("mean")
+var = _from_method("var")
+std = _from_method("std")
+max = _from_method("max")  # noqa: A001
+min = _from_method("min")  # noqa: A001
+amax = _from_method("amax")
+amin = _from_method("amin")
+argmax = _from_method("argmax")
+argmin = _from_method("argmin")
+topk = _from_method("topk")
+sort = _from_method("sort")
+argsort = _from_method("argsort")
+tril = _from_method("tril")
+triu = _from_method("triu")
+masked_fill = _from_method("masked_fill")
+split = _from_method("split")
+chunk = _from_method("chunk")
+unbind = _from_method("unbind")
+gather = _from_method("gather")
+scatter = _from_method("scatter")
+index_select = _from_method("index_select")
+mm = _from_method("mm")
+bmm = _from_method("bmm")
+reshape = _from_method("reshape")
+transpose = _from_method("transpose")
+permute = _from_method("permute")
+squeeze = _from_method("squeeze")
+unsqueeze = _from_method("unsqueeze")
+t = _from_method("t")
+clone = _from_method("clone")
+eq = _from_method("eq")
+ne = _from_method("ne")
+lt = _from_method("lt")
+le = _from_method("le")
+gt = _from_method("gt")
+ge = _from_method("ge")
+equal = _from_method("equal")
+add = _from_method("add")
+sub = _from_method("sub")
+mul = _from_method("mul")
+div = _from_method("div")
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """torch.einsum(equation, a, b, …) (operands also as one list), differentiable in each."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return linalg.Einsum.apply(*[_t(x) for x in operands], equation=equation)

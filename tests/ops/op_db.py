@@ -1929,6 +1929,141 @@ def _torch_gru(torch, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False) ->
     return torch.stack([st[0] for st in _torch_recurrence(torch, step, x, (h0,), reverse)])
 
 
+def _torch_names() -> list[OpInfo]:
+    """The ops behind the torch names tutorials use first: sin, cos, einsum, expand, scatter."""
+
+    def einsum_samples(rng: np.random.Generator) -> list[Sample]:
+        cases = [  # (case name, equation, shape of a, shape of b)
+            ("matmul", "ij,jk->ik", (3, 4), (4, 2)),
+            ("batched-matmul", "bij,bjk->bik", (2, 3, 4), (2, 4, 5)),
+            ("dot", "i,i->", (4,), (4,)),
+            ("outer", "i,j->ij", (3,), (2,)),
+            ("outer-size1", "ij,kl->ijkl", (2, 3), (1, 2)),
+            ("attention-scores", "bhqd,bhkd->bhqk", (2, 2, 3, 4), (2, 2, 5, 4)),
+            ("implicit-output", "ij,j", (3, 4), (4,)),
+            ("ellipsis-broadcast", "...ij,...jk->...ik", (2, 3, 4), (4, 2)),
+            ("letter-summed-alone", "ij,jk->k", (3, 4), (4, 2)),
+            ("size1-broadcast", "ij,j->i", (3, 4), (1,)),
+            ("empty-0x4", "ij,jk->ik", (0, 4), (4, 2)),
+        ]
+        out = [
+            Sample(name, (rng.standard_normal(sa), rng.standard_normal(sb)), {"equation": equation})
+            for name, equation, sa, sb in cases
+        ]
+        out.append(Sample("one-operand-ij->j", (rng.standard_normal((3, 4)),), {"equation": "ij->j"}))
+        out.append(
+            Sample(
+                "three-operands",
+                tuple(rng.standard_normal(s) for s in [(2, 3), (3, 4), (4,)]),
+                {"equation": "ij,jk,k->i"},
+            )
+        )
+        out.append(
+            Sample(
+                "extremes", (np.array([EXTREMES]), np.array([[1.0], [2.0], [-1.0], [0.5]])), {"equation": "ij,jk->ik"}
+            )
+        )
+        out.append(Sample("nonfinite", (np.array([NONFINITE]), np.ones((4, 2))), {"equation": "ij,jk->ik"}, fd=False))
+        out.append(Sample("diagonal-refused", (rng.standard_normal((3, 3)),), {"equation": "ii->i"}, raises=ValueError))
+        out.append(
+            Sample(
+                "sizes-differ",
+                (rng.standard_normal((3, 4)), rng.standard_normal((3, 2))),
+                {"equation": "ij,jk->ik"},
+                raises=ValueError,
+            )
+        )
+        return out
+
+    def einsum_ref(*xs: np.ndarray, equation: str) -> np.ndarray:
+        if "..." in equation or "->" not in equation:
+            return np.einsum(equation, *xs)
+        return ref.einsum(equation, *xs)
+
+    def expand_samples(rng: np.random.Generator) -> list[Sample]:
+        return [
+            Sample("3x1->3x4", (rng.standard_normal((3, 1)),), {"shape": (3, 4)}),
+            Sample("new-lead-2x3x1->4x2x3x5", (rng.standard_normal((2, 3, 1)),), {"shape": (4, 2, 3, 5)}),
+            Sample("minus-one", (rng.standard_normal((1, 3)),), {"shape": (2, -1)}),
+            Sample("0d->2x2", (np.array(rng.standard_normal()),), {"shape": (2, 2)}),
+            Sample("same", (rng.standard_normal((2, 3)),), {"shape": (2, 3)}),
+            Sample("empty-0x1->0x3", (np.zeros((0, 1)),), {"shape": (0, 3)}),
+            Sample("nonfinite", (NONFINITE.reshape(4, 1).copy(),), {"shape": (4, 2)}, fd=False),
+            Sample("not-size-1", (rng.standard_normal((3, 2)),), {"shape": (3, 4)}, raises=ValueError),
+        ]
+
+    def scatter_samples(rng: np.random.Generator) -> list[Sample]:
+        x = rng.standard_normal((3, 4))
+        return [
+            Sample("dim1", (x, rng.standard_normal((3, 2))), {"dim": 1, "index": np.array([[0, 3], [1, 2], [2, 0]])}),
+            Sample("dim0", (x, rng.standard_normal((1, 4))), {"dim": 0, "index": np.array([[2, 0, 1, 2]])}),
+            Sample(
+                "dim-1-3d",
+                (rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 1))),
+                {"dim": -1, "index": np.zeros((2, 3, 1), int)},
+            ),
+            Sample(
+                "repeats-last-wins",
+                (x, rng.standard_normal((1, 2))),
+                {"dim": 1, "index": np.array([[1, 1]])},
+                xfail={
+                    "torch": "torch sends the gradient to every src element written to one place, bprop to the one kept"
+                },
+            ),
+            Sample("empty-index", (x, np.zeros((3, 0))), {"dim": 1, "index": np.zeros((3, 0), int)}),
+            Sample(
+                "nonfinite",
+                (np.array([NONFINITE]), np.array([[np.nan]])),
+                {"dim": 1, "index": np.array([[1]])},
+                fd=False,
+            ),
+            Sample(
+                "index-shape",
+                (x, rng.standard_normal((3, 2))),
+                {"dim": 1, "index": np.zeros((3, 1), int)},
+                raises=ValueError,
+            ),
+        ]
+
+    def scatter_ref(x: np.ndarray, src: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+        return ref.scatter(x, src, dim % x.ndim, index)
+
+    def torch_expand(torch: Any, x: Any, shape: tuple) -> Any:
+        return x.expand(*shape)
+
+    return [
+        OpInfo(
+            elementwise.Sin,
+            unary(extremes_fd=False),
+            torch=lambda torch, x: torch.sin(x),
+            ref=lambda x: _quiet(np.sin, x),
+            ref_grad=lambda g, x: _quiet(elementwise_grad(ref.sin_prime), g, x),
+        ),
+        OpInfo(
+            elementwise.Cos,
+            unary(extremes_fd=False),
+            torch=lambda torch, x: torch.cos(x),
+            ref=lambda x: _quiet(np.cos, x),
+            ref_grad=lambda g, x: _quiet(elementwise_grad(ref.cos_prime), g, x),
+        ),
+        OpInfo(
+            linalg.Einsum,
+            einsum_samples,
+            torch=lambda torch, *xs, equation: torch.einsum(equation, *xs),
+            ref=einsum_ref,
+            ref_grad=affine_vjp(einsum_ref),
+        ),
+        OpInfo(shape.Expand, expand_samples, torch=torch_expand, ref=ref.expand, ref_grad=affine_vjp(ref.expand)),
+        OpInfo(
+            shape.Scatter,
+            scatter_samples,
+            torch=lambda torch, x, src, dim, index: torch.scatter(x, dim, index, src),
+            ref=scatter_ref,
+            ref_grad=affine_vjp(scatter_ref),
+        ),
+    ]
+
+
 OPS: list[OpInfo] = [
     *_activations(),
     *_elementwise(),
@@ -1940,4 +2075,5 @@ OPS: list[OpInfo] = [
     *_losses(),
     *_convolutions(),
     *_sequences(),
+    *_torch_names(),
 ]

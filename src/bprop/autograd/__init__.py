@@ -77,7 +77,7 @@ from bprop.autograd.engine import (
     run_backward_from,
 )
 from bprop.autograd.function import ArrayFunction, Context, Function, FunctionCtx, sum_to_shape
-from bprop.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from bprop.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from bprop.autograd.hooks import RemovableHandle, TensorHooks, read_only_tensor
 from bprop.autograd.versions import _inplace_epoch, bump_version, check_saved_versions, share_version_counter
 
@@ -97,6 +97,7 @@ __all__ = [
     "checked_gradient",
     "enable_grad",
     "grad",
+    "inference_mode",
     "is_grad_enabled",
     "no_grad",
     "read_only_tensor",

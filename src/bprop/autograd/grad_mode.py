@@ -77,3 +77,14 @@ class set_grad_enabled(_GradModeSwitch):  # noqa: N801
     def __call__(self, fn: Callable) -> Callable:
         _grad_mode.enabled = self._previous  # decorating a function switches nothing yet
         return super().__call__(fn)
+
+
+class inference_mode(_GradModeSwitch):  # noqa: N801
+    """torch's inference_mode: no graph recording, as no_grad (bprop has no separate inference
+    tensors to speed up); ``inference_mode(False)`` records as usual."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = not mode
+
+    def _fresh(self) -> _GradModeSwitch:
+        return inference_mode(not self.mode)

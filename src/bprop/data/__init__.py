@@ -2,7 +2,19 @@
 (``bprop.data.datasets``: digits, MNIST, FashionMNIST, CIFAR10, .npz and CSV files)."""
 
 from bprop.data import datasets, transforms
-from bprop.data.dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split
+from bprop.data.collate import default_collate
+from bprop.data.dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from bprop.data.loader import DataLoader
 
-__all__ = ["ArrayDataset", "DataLoader", "Dataset", "Subset", "TensorDataset", "datasets", "random_split", "transforms"]
+__all__ = [
+    "ArrayDataset",
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "Subset",
+    "TensorDataset",
+    "datasets",
+    "default_collate",
+    "random_split",
+    "transforms",
+]

@@ -33,6 +33,14 @@ class Dataset:
         items = [self[int(i)] for i in indices]
         return tuple(np.stack([np.asarray(item[k]) for item in items]) for k in range(len(items[0])))
 
+    def array_backed(self) -> bool:
+        """Whether ``gather`` reads a batch with one fancy index per array (the DataLoader then
+        skips collating samples one by one)."""
+        return False
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
 
 class TensorDataset(Dataset):
     """Samples are the i-th rows of the given arrays or Tensors (all of one length)."""
@@ -40,7 +48,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors: Any):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        self.tensors = tuple(t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors)
+        self.tensors = tuple(np.asarray(t) for t in tensors)
         lengths = {len(t) for t in self.tensors}
         if len(lengths) != 1:
             raise ValueError(f"TensorDataset: arrays have different lengths {[len(t) for t in self.tensors]}")
@@ -48,11 +56,15 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.tensors[0])
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
-        return tuple(t[index] for t in self.tensors)
+    def __getitem__(self, index: int) -> tuple[Tensor, ...]:
+        """Sample ``index`` as Tensors (x, y, …), as torch's TensorDataset gives them."""
+        return tuple(Tensor._from_op(np.asarray(t[index]), None) for t in self.tensors)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         return self.tensors
+
+    def array_backed(self) -> bool:
+        return True
 
     def gather(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(t[indices] for t in self.tensors)
@@ -111,6 +123,53 @@ class Subset(Dataset):
 
     def gather(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
         return self.dataset.gather(self.indices[indices])
+
+    def array_backed(self) -> bool:
+        return self.dataset.array_backed()
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another (``a + b`` makes one too)."""
+
+    def __init__(self, datasets: Sequence[Dataset]):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset needs at least one dataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return int(self.cumulative_sizes[-1])
+
+    def _locate(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each global index: which dataset holds it, and its index there."""
+        indices = np.asarray(indices, dtype=np.int64)
+        indices = np.where(indices < 0, indices + len(self), indices)
+        if indices.size and (indices.min() < 0 or indices.max() >= len(self)):
+            raise IndexError(f"ConcatDataset: index out of range for {len(self)} samples")
+        which = np.searchsorted(self.cumulative_sizes, indices, side="right")
+        starts = np.array([0, *self.cumulative_sizes[:-1]], dtype=np.int64)
+        return which, indices - starts[which]
+
+    def __getitem__(self, index: int) -> Any:
+        which, local = self._locate(np.array([index]))
+        return self.datasets[int(which[0])][int(local[0])]
+
+    def array_backed(self) -> bool:
+        return all(d.array_backed() for d in self.datasets)
+
+    def gather(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        which, local = self._locate(indices)
+        columns: list[np.ndarray] | None = None
+        for k, dataset in enumerate(self.datasets):
+            chosen = which == k
+            if not chosen.any():
+                continue
+            part = dataset.gather(local[chosen])
+            if columns is None:
+                columns = [np.empty((len(indices), *p.shape[1:]), dtype=p.dtype) for p in part]
+            for column, values in zip(columns, part):
+                column[chosen] = values
+        return tuple(columns or ())
 
 
 def random_split(dataset: Dataset, lengths: Sequence[float], seed: int | None = None) -> list[Subset]:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from bprop.data.collate import default_collate
 from bprop.data.dataset import Dataset
 from bprop.random import generator
 from bprop.tensor import Tensor
@@ -24,6 +25,11 @@ from bprop.tensor import Tensor
 
 class DataLoader:
     """Iterate over ``dataset`` in batches of Tensors (x, y, …).
+
+    Array-backed datasets (TensorDataset, the built-in data sets, Subsets and concatenations of
+    them) are batched with one fancy index per array; any other dataset is read sample by sample
+    and batched by ``collate_fn`` (default: ``default_collate``: tuples, lists and dicts of
+    Tensors, arrays and numbers).
 
     ``transform`` is applied to each batch of inputs (the first array) as a NumPy array, so
     augmentations work on the whole batch at once. The shuffling generator is seeded with
@@ -40,7 +46,17 @@ class DataLoader:
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
         seed: int | None = None,
         sampler: Any = None,
+        *,
+        num_workers: int = 0,
+        collate_fn: Callable[[list], Any] | None = None,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
     ):
+        if num_workers:
+            raise ValueError(
+                f"DataLoader: num_workers={num_workers}: bprop reads batches in the main process "
+                "only; use num_workers=0 (a batch of an in-memory data set is one fancy index)"
+            )
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
         if not isinstance(dataset, Dataset):
@@ -49,6 +65,8 @@ class DataLoader:
             )
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.drop_last, self.transform = drop_last, transform
+        self.collate_fn = collate_fn  # None: array-backed datasets batch by gather, others by default_collate
+        self.pin_memory = pin_memory  # accepted for torch's scripts; CPU memory needs no pinning
         self.sampler = sampler  # e.g. a DistributedSampler: it then decides the order (and shuffling)
         seed = int(generator().integers(2**63)) if seed is None else seed
         self.generator = np.random.default_rng(seed)
@@ -75,12 +93,22 @@ class DataLoader:
             yield batch
         self._position = None
 
-    def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
+    def _batch(self, indices: np.ndarray) -> Any:
+        if self.collate_fn is not None or not self.dataset.array_backed():
+            batch = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in indices])
+            return batch if self.transform is None else self._transformed(batch)
         columns = list(self.dataset.gather(indices))
         if self.transform is not None:
             columns[0] = self.transform(columns[0])
         # the gathered arrays are fresh: wrap them without the copy Tensor() would make
         return tuple(Tensor._from_op(np.asarray(c), None) for c in columns)
+
+    def _transformed(self, batch: Any) -> Any:
+        """``transform`` applied to the inputs (first element) of a collated batch."""
+        if not isinstance(batch, (tuple, list)):
+            return Tensor._from_op(np.asarray(self.transform(np.asarray(batch))), None)
+        first = Tensor._from_op(np.asarray(self.transform(np.asarray(batch[0]))), None)
+        return type(batch)([first, *batch[1:]])
 
     @property
     def mid_epoch(self) -> bool:

@@ -14,8 +14,10 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from bprop.autograd import RemovableHandle
+from bprop.devices import check_device
 from bprop.nn import hooks
 from bprop.tensor import Tensor
+from bprop.tensor_methods import to_arguments
 
 
 class Parameter(Tensor):
@@ -181,8 +183,12 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def to(self, dtype: Any) -> Module:
-        """Cast every floating parameter and buffer to ``dtype`` (float32 or float64), in place."""
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast every floating parameter and buffer to ``dtype`` (float32 or float64), in place;
+        torch's to(device) and to(device, dtype) are accepted for the CPU (see bprop.devices)."""
+        dtype = to_arguments(*args, **kwargs)
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to: only floating dtypes make sense for parameters, got {dtype}")
@@ -195,6 +201,13 @@ class Module:
             for name, buf in module._buffers.items():
                 if isinstance(buf, np.ndarray) and buf.dtype.kind == "f":
                     module._buffers[name] = buf.astype(dtype)
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, *args: Any) -> Module:
+        check_device("cuda")  # refuses, saying why
         return self
 
     def float(self) -> Module:

@@ -284,3 +284,33 @@ class Cast(ArrayFunction):
         if not np.issubdtype(ctx.source, np.floating):
             return (None,)
         return (grad_out.astype(ctx.source),)
+
+
+class Sin(Function):
+    """y = sin x.   ∂y/∂x = cos x."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.x = x
+        with np.errstate(invalid="ignore"):  # sin(±∞) is NaN, as in torch, without a warning
+            return np.sin(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        with np.errstate(invalid="ignore"):
+            return (grad_out * np.cos(ctx.x),)
+
+
+class Cos(Function):
+    """y = cos x.   ∂y/∂x = −sin x."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.x = x
+        with np.errstate(invalid="ignore"):  # cos(±∞) is NaN, as in torch, without a warning
+            return np.cos(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        with np.errstate(invalid="ignore"):
+            return (-grad_out * np.sin(ctx.x),)

@@ -91,3 +91,79 @@ def _weight_gradient(delta: np.ndarray, x: np.ndarray) -> np.ndarray:
     if delta.shape[0] == 1:
         return np.multiply(delta.T, x)
     return delta.T @ x
+
+
+def einsum_subscripts(equation: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str]:
+    """The equation's operand and output subscripts with ``...`` spelled out as capital letters
+    (right-aligned, as broadcasting aligns dims) and an implicit output made explicit."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    subs = inputs.split(",")
+    if len(subs) != len(shapes):
+        raise ValueError(f"einsum: equation {equation!r} names {len(subs)} operands, {len(shapes)} were given")
+    spare = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    n_ellipsis = max(
+        (len(shape) - len(s.replace("...", "")) for s, shape in zip(subs, shapes) if "..." in s), default=0
+    )
+    if n_ellipsis > len(spare):
+        raise ValueError(f"einsum: '...' covers {n_ellipsis} dims, at most {len(spare)} are supported")
+    full = []
+    for k, (s, shape) in enumerate(zip(subs, shapes)):
+        letters = s.replace("...", "")
+        if letters and not (letters.isascii() and letters.isalpha() and letters.islower()):
+            raise ValueError(f"einsum: operand {k}'s subscripts {s!r} must be lowercase letters (and '...')")
+        if "..." in s:
+            n = len(shape) - len(s.replace("...", ""))
+            s = s.replace("...", spare[n_ellipsis - n : n_ellipsis])
+        if len(s) != len(shape):
+            raise ValueError(f"einsum: operand {k} has {len(shape)} dims, its subscripts {s!r} name {len(s)}")
+        if len(set(s)) != len(s):
+            raise ValueError(f"einsum: subscripts {s!r} repeat a letter (diagonals and traces are not supported)")
+        full.append(s)
+    if arrow:
+        output = output.replace("...", spare[:n_ellipsis])
+    else:  # torch's implicit form: the ellipsis dims, then the letters seen once, alphabetically
+        counts = "".join(s.replace("...", "") for s in subs)
+        output = spare[:n_ellipsis] + "".join(sorted(c for c in set(counts) if counts.count(c) == 1))
+    missing = set(output) - set("".join(full))
+    if missing or len(set(output)) != len(output):
+        raise ValueError(f"einsum: output subscripts {output!r} must be distinct letters of the inputs")
+    return full, output
+
+
+class Einsum(Function):
+    """y = einsum(equation, x₁, x₂, …): y[o] = Σ over the letters not in o of Π_k x_k[s_k].
+
+    y is linear in each operand, so ∂C/∂x_k[s_k] = Σ ∂C/∂y[o] · Π_{j≠k} x_j[s_j] over every
+    letter not in s_k: the same kind of einsum with ∂C/∂y in x_k's place, 'o,s_j,…->s_k'.
+    A letter of s_k found nowhere else was summed over x_k alone: the gradient does not depend
+    on it, so it is broadcast along it; a size-1 dim broadcast against others is summed back.
+    ``...`` broadcasts as in torch; a letter repeated within one operand (a diagonal) is refused.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *operands: np.ndarray, equation: str) -> np.ndarray:
+        subs, output = einsum_subscripts(equation, [np.shape(x) for x in operands])
+        ctx.subs, ctx.output, ctx.operands = subs, output, operands
+        try:
+            return np.asarray(np.einsum(f"{','.join(subs)}->{output}", *operands, optimize=len(operands) > 2))
+        except ValueError:
+            shapes = ", ".join(str(np.shape(x)) for x in operands)
+            raise ValueError(f"einsum: shapes {shapes} do not fit {equation!r} (a letter's sizes differ)") from None
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        grads = []
+        for k, (s_k, x_k) in enumerate(zip(ctx.subs, ctx.operands)):
+            if not ctx.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [(s, x) for j, (s, x) in enumerate(zip(ctx.subs, ctx.operands)) if j != k]
+            seen = set(ctx.output).union(*(s for s, _ in others))
+            kept = "".join(c for c in s_k if c in seen)
+            terms = ",".join([ctx.output, *(s for s, _ in others)])
+            g = np.einsum(f"{terms}->{kept}", grad_out, *(x for _, x in others), optimize=len(others) > 1)
+            g = np.expand_dims(g, tuple(i for i, c in enumerate(s_k) if c not in seen))
+            g = np.broadcast_to(g, np.broadcast_shapes(g.shape, x_k.shape))
+            grads.append(np.ascontiguousarray(sum_to_shape(g, x_k.shape)).astype(x_k.dtype, copy=False))
+        return tuple(grads)

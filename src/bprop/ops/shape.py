@@ -231,3 +231,72 @@ class PadFromInput(ArrayFunction):
             np.add.at(summed, index, moved)
             g = np.moveaxis(summed, 0, axis)
         return (g,)
+
+
+class Expand(Function):
+    """y = x broadcast to ``shape`` (torch's expand: new leading dims, size-1 dims stretched).
+
+    Each x element is copied to every position it is broadcast to, so ∂C/∂x sums ∂C/∂y over
+    those positions (``sum_to_shape``)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        lead = len(shape) - x.ndim
+        if lead < 0:
+            raise ValueError(f"expand: cannot expand shape {x.shape} to fewer dims {tuple(shape)}")
+        target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+        try:
+            out = np.broadcast_to(x, target)
+        except ValueError:
+            raise ValueError(
+                f"expand: shape {x.shape} does not expand to {tuple(shape)} (only size-1 dims can grow)"
+            ) from None
+        ctx.x_shape = x.shape
+        return out.copy()  # a fresh array: in-place writes to y must not reach x
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        return (sum_to_shape(grad_out, ctx.x_shape),)
+
+
+class Scatter(Function):
+    """y = x with src's values written at ``index`` along ``dim`` (torch.scatter): for dim = 1,
+    y[i, index[i, j, k], k] = src[i, j, k], every other position keeps x.
+
+    ∂C/∂x is ∂C/∂y with the written positions zeroed (their x values were overwritten);
+    ∂C/∂src[i, j, k] = ∂C/∂y[i, index[i, j, k], k] (a gather). Where an index repeats, the last
+    write wins and only that src element gets the gradient, as NumPy's and torch's CPU order.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, src: np.ndarray, dim: int, index: Any) -> np.ndarray:
+        index = np.asarray(index)
+        if index.ndim != x.ndim or index.dtype.kind not in "iu" or np.shape(src) != index.shape:
+            raise ValueError(
+                f"scatter: index must be an integer array with the {x.ndim} dims of the input {x.shape} "
+                f"and src the index's shape; got index {index.dtype} {index.shape}, src {np.shape(src)}"
+            )
+        if not -x.ndim <= dim < x.ndim:
+            raise IndexError(f"scatter: dim {dim} is out of range for shape {x.shape}")
+        dim %= x.ndim
+        grid = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+        grid[dim] = index
+        ctx.where = tuple(grid)
+        out = x.copy()
+        out[ctx.where] = src
+        written = np.full(x.shape, -1, dtype=np.intp)
+        written[ctx.where] = np.arange(index.size).reshape(index.shape)  # which src element won
+        ctx.won = (written[ctx.where] == np.arange(index.size).reshape(index.shape)) if index.size else None
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
+        gx = gsrc = None
+        if ctx.needs_input_grad[0]:
+            gx = grad_out.copy()
+            gx[ctx.where] = 0
+        if ctx.needs_input_grad[1]:
+            gsrc = grad_out[ctx.where]
+            if ctx.won is not None:
+                gsrc = np.where(ctx.won, gsrc, 0).astype(grad_out.dtype)
+        return gx, gsrc
