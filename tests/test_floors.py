@@ -56,7 +56,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "sklearn": CORE | {"nn", "optim"},
     "cs231n": CORE | CHECKS | {"data"},
     "exercise": CORE | CHECKS | {"cs231n"},
-    "cli": BELOW_SHELL | {"bprop", "viz", "export", "exercise", "cs231n", "sklearn"},
+    "compat": CORE | {"nn", "optim", "data"},
+    "run": {"compat"},
+    "cli": BELOW_SHELL | {"compat"} | {"bprop", "viz", "export", "exercise", "cs231n", "sklearn"},
     "bprop": CORE | CHECKS | {"nn", "optim"},  # the package's __init__: the core only
 }
 

@@ -121,7 +121,20 @@ from bprop.tensor_functions import (
 __version__ = "0.1.0"
 
 _ON_FIRST_USE = frozenset(
-    {"cli", "cs231n", "data", "distributed", "exercise", "export", "reference", "sklearn", "train", "viz"}
+    {
+        "cli",
+        "compat",
+        "cs231n",
+        "data",
+        "distributed",
+        "exercise",
+        "export",
+        "reference",
+        "run",
+        "sklearn",
+        "train",
+        "viz",
+    }
 )
 
 

@@ -82,6 +82,10 @@ class TorchMethods:
     def half(self) -> Tensor:
         raise TypeError("Tensor.half(): float16 is not supported; bprop computes in float32 and float64")
 
+    def type(self, dtype: Any) -> Tensor:
+        """torch's ``x.type(torch.float)``: the same as ``x.to(dtype)``."""
+        return self.to(dtype)
+
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 

@@ -31,6 +31,7 @@ from bprop.cli.explain import add_explain_args, cmd_explain
 from bprop.cli.export import add_export_args, cmd_export
 from bprop.cli.gradcheck import add_gradcheck_args, cmd_gradcheck
 from bprop.cli.report import add_report_args, cmd_report
+from bprop.cli.run import add_run_args, cmd_run
 from bprop.cli.sample import add_sample_args, cmd_sample
 from bprop.cli.train import add_train_args, cmd_train, train_config
 from bprop.data.datasets import DatasetError
@@ -51,6 +52,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable
     "exercise": (add_exercise_args, cmd_exercise, "write an op's forward with its backward left for you to derive"),
     "check": (add_check_args, cmd_check, "grade your backward against bprop's and finite differences"),
     "sample": (add_sample_args, cmd_sample, "continue a text with a trained character-level language model"),
+    "run": (add_run_args, cmd_run, "run a PyTorch script on bprop: `import torch` gives bprop"),
     "gradcheck": (
         add_gradcheck_args,
         cmd_gradcheck,

@@ -286,7 +286,7 @@ class Cast(ArrayFunction):
         return (grad_out.astype(ctx.source),)
 
 
-class Sin(Function):
+class Sin(ArrayFunction):
     """y = sin x.   ∂y/∂x = cos x."""
 
     @staticmethod
@@ -301,7 +301,7 @@ class Sin(Function):
             return (grad_out * np.cos(ctx.x),)
 
 
-class Cos(Function):
+class Cos(ArrayFunction):
     """y = cos x.   ∂y/∂x = −sin x."""
 
     @staticmethod

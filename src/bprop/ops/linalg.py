@@ -131,7 +131,7 @@ def einsum_subscripts(equation: str, shapes: list[tuple[int, ...]]) -> tuple[lis
     return full, output
 
 
-class Einsum(Function):
+class Einsum(ArrayFunction):
     """y = einsum(equation, x₁, x₂, …): y[o] = Σ over the letters not in o of Π_k x_k[s_k].
 
     y is linear in each operand, so ∂C/∂x_k[s_k] = Σ ∂C/∂y[o] · Π_{j≠k} x_j[s_j] over every

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bprop.autograd import ArrayFunction, Context
+from bprop.autograd import ArrayFunction, Context, sum_to_shape
 
 
 class Reshape(ArrayFunction):
@@ -233,7 +233,7 @@ class PadFromInput(ArrayFunction):
         return (g,)
 
 
-class Expand(Function):
+class Expand(ArrayFunction):
     """y = x broadcast to ``shape`` (torch's expand: new leading dims, size-1 dims stretched).
 
     Each x element is copied to every position it is broadcast to, so ∂C/∂x sums ∂C/∂y over
@@ -259,7 +259,7 @@ class Expand(Function):
         return (sum_to_shape(grad_out, ctx.x_shape),)
 
 
-class Scatter(Function):
+class Scatter(ArrayFunction):
     """y = x with src's values written at ``index`` along ``dim`` (torch.scatter): for dim = 1,
     y[i, index[i, j, k], k] = src[i, j, k], every other position keeps x.
 
