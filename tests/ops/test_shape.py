@@ -94,11 +94,24 @@ def test_getitem_by_mask_and_by_label_tensors():
     np.testing.assert_array_equal(z.grad, expected)
 
 
-def test_getitem_output_does_not_alias_the_input():
+def test_basic_indexing_is_a_view_as_in_torch():
+    # the char-RNN tutorial's lineToTensor: `tensor[li][0][letter] = 1` must write into tensor
+    x = bp.zeros(5, 1, 4)
+    for li, letter in enumerate([3, 0, 2, 2, 1]):
+        x[li][0][letter] = 1
+    expected = np.zeros((5, 1, 4), dtype=np.float32)
+    expected[np.arange(5), 0, [3, 0, 2, 2, 1]] = 1
+    np.testing.assert_array_equal(x.numpy(), expected)
+    row = x[1]
+    x[1, 0, 0] = 7.0  # and a change of the base shows through the view
+    assert row[0, 0].item() == 7.0 and row._version == x._version
+
+
+def test_advanced_indexing_copies_as_in_torch():
     x = bp.tensor(rand(3, 4))
-    row = x[0]
-    row.data[0] = 100.0
-    assert x.data[0, 0] != 100.0
+    rows = x[[0, 2]]
+    rows[0, 0] = 100.0
+    assert x[0, 0].item() != 100.0
 
 
 def test_getitem_keeps_float32():

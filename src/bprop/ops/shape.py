@@ -52,7 +52,8 @@ def _is_basic(index: Any) -> bool:
 
 
 class GetItem(ArrayFunction):
-    """y = x[index] for slices, integers, integer arrays and boolean masks.
+    """y = x[index] for slices, integers, integer arrays and boolean masks (slices and integers
+    give a view of x's memory, as torch does; arrays and masks a copy).
 
     ∂C/∂x is zero except at the selected positions, which receive ∂C/∂y; with integer arrays a
     position can be selected more than once, so contributions are summed (np.add.at).
@@ -65,7 +66,8 @@ class GetItem(ArrayFunction):
             out = x[index]
         except IndexError as err:
             raise IndexError(f"index {index!r} into a tensor of shape {x.shape}: {err}") from None
-        return np.array(out) if _is_basic(index) and isinstance(out, np.ndarray) else np.asarray(out)
+        # basic indexing gives a view sharing x's memory, as in torch and NumPy: `t[i][j] = 1` writes into t
+        return out if _is_basic(index) and isinstance(out, np.ndarray) else np.asarray(out)
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
