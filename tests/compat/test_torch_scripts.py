@@ -29,6 +29,9 @@ SCRIPT_TOLERANCES = {
     "cifar10_cnn.py": 0.6,
     "char_rnn_classification.py": 0.6,
     "gpt_lecture.py": 0.5,
+    # deterministic starts (torch.full, zero init): both libraries reach the same loss
+    "polynomial_custom_function.py": 0.01,
+    "lbfgs_regression.py": 0.01,
 }
 
 
