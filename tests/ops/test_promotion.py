@@ -206,6 +206,10 @@ OP_DIFFERENCES: dict[str, str] = {
     "Huber-arg0-int64": INT_INTO_FLOAT_OP,
     "KLDiv-arg0-int64": INT_INTO_FLOAT_OP,
     "KLDiv-arg1-int64": INT_INTO_FLOAT_OP,
+    "Einsum-arg0-int64": "torch refuses an integer operand beside a float one; bprop computes (in float64)",
+    "Einsum-arg1-int64": "torch refuses an integer operand beside a float one; bprop computes (in float64)",
+    "Scatter-arg0-int64": "torch refuses src and self of different dtypes; bprop casts src to self's dtype",
+    "Scatter-arg1-int64": "torch refuses src and self of different dtypes; bprop casts src to self's dtype",
 }
 
 

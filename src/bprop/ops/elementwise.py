@@ -289,6 +289,8 @@ class Cast(ArrayFunction):
 class Sin(ArrayFunction):
     """y = sin x.   ∂y/∂x = cos x."""
 
+    promotion = "float"  # an integer tensor gives float32, as torch.sin
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         ctx.x = x
@@ -303,6 +305,8 @@ class Sin(ArrayFunction):
 
 class Cos(ArrayFunction):
     """y = cos x.   ∂y/∂x = −sin x."""
+
+    promotion = "float"  # an integer tensor gives float32, as torch.cos
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
