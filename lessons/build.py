@@ -698,7 +698,7 @@ print("avg pool 2×2:\\n", np.asarray(F.avg_pool2d(bp.tensor(x[None, None]), 2))
 x2 = np.stack([x, x[::-1]])                              # two input channels
 K2 = np.array([[[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [-1.0, 0.0]]]])   # (O=1, C=2, 2, 2)
 by_hand = correlate(x2[0], K2[0, 0]) + correlate(x2[1], K2[0, 1]) + 0.5
-by_bprop = np.asarray(F.conv2d(bp.tensor(x2[None]), bp.tensor(K2), bp.tensor([0.5])))[0, 0]
+by_bprop = np.asarray(F.conv2d(bp.tensor(x2[None]), bp.tensor(K2), bp.tensor([0.5], dtype=np.float64)))[0, 0]
 assert np.array_equal(by_hand, by_bprop)
 print("two channels: sum of per-channel cross-correlations + bias =\\n", by_hand)
 """,
@@ -709,7 +709,7 @@ print("2×2 平均池化：\\n", np.asarray(F.avg_pool2d(bp.tensor(x[None, None]
 x2 = np.stack([x, x[::-1]])                              # 两个输入通道
 K2 = np.array([[[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [-1.0, 0.0]]]])   # (O=1, C=2, 2, 2)
 by_hand = correlate(x2[0], K2[0, 0]) + correlate(x2[1], K2[0, 1]) + 0.5
-by_bprop = np.asarray(F.conv2d(bp.tensor(x2[None]), bp.tensor(K2), bp.tensor([0.5])))[0, 0]
+by_bprop = np.asarray(F.conv2d(bp.tensor(x2[None]), bp.tensor(K2), bp.tensor([0.5], dtype=np.float64)))[0, 0]
 assert np.array_equal(by_hand, by_bprop)
 print("两个通道：各通道互相关之和 + 偏置 =\\n", by_hand)
 """,
@@ -759,7 +759,7 @@ print("∂C/∂b =", db, "\\n∂C/∂k =\\n", dk, "\\n∂C/∂x =\\n", dx)
 
 xt = bp.tensor(x[None, None], requires_grad=True)
 kt = bp.tensor(k[None, None], requires_grad=True)
-bt = bp.tensor([0.0], requires_grad=True)
+bt = bp.tensor([0.0], dtype=np.float64, requires_grad=True)
 (F.conv2d(xt, kt, bt) * bp.tensor(delta[None, None])).sum().backward()   # C = Σ δ·z, so ∂C/∂z = δ
 assert np.array_equal(np.asarray(kt.grad)[0, 0], dk)
 assert np.array_equal(np.asarray(xt.grad)[0, 0], dx)
@@ -775,7 +775,7 @@ print("∂C/∂b =", db, "\\n∂C/∂k =\\n", dk, "\\n∂C/∂x =\\n", dx)
 
 xt = bp.tensor(x[None, None], requires_grad=True)
 kt = bp.tensor(k[None, None], requires_grad=True)
-bt = bp.tensor([0.0], requires_grad=True)
+bt = bp.tensor([0.0], dtype=np.float64, requires_grad=True)
 (F.conv2d(xt, kt, bt) * bp.tensor(delta[None, None])).sum().backward()   # C = Σ δ·z，故 ∂C/∂z = δ
 assert np.array_equal(np.asarray(kt.grad)[0, 0], dk)
 assert np.array_equal(np.asarray(xt.grad)[0, 0], dx)
