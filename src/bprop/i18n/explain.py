@@ -101,20 +101,24 @@ TEXTS.update(
             "loss C = ½‖h_{steps} − y‖² = {loss} on the last step only (docs/rnn-backprop.md).",
             "损失 C = ½‖h_{steps} − y‖² = {loss}，只在最后一步计算（见 docs/rnn-backprop.md）。",
         ),
-        "rnn.no_loss": ("(no loss there)", "（那里没有损失）"),
-        "rnn.columns": (
-            "step   ‖δ_t‖      ∂C/∂x_t: formula         autograd                 finite differences",
-            "步     ‖δ_t‖      ∂C/∂x_t：公式             自动微分                 有限差分",
+        "rnn.dh_rnn": (
+            "∂C/∂h_T = h_T − y;  ∂C/∂h_t = W_hhᵀ δ_{{t+1}} for t < T (no loss there)",
+            "∂C/∂h_T = h_T − y；t < T 时 ∂C/∂h_t = W_hhᵀ δ_{{t+1}}（那里没有损失）",
         ),
+        "rnn.dh_lstm": (
+            "∂c = f_{{t+1}} ⊙ ∂c_{{t+1}} + ∂h ⊙ o ⊙ (1 − tanh² c_t),   ∂h = W_hhᵀ δ_{{t+1}} (+ h_T − y at step T)",
+            "∂c = f_{{t+1}} ⊙ ∂c_{{t+1}} + ∂h ⊙ o ⊙ (1 − tanh² c_t)，∂h = W_hhᵀ δ_{{t+1}}（第 T 步再加上 h_T − y）",
+        ),
+        "rnn.step": ("step", "步"),
+        "rnn.formula": ("∂C/∂x_t: formula", "∂C/∂x_t：公式"),
+        "rnn.autograd": ("autograd", "自动微分"),
+        "rnn.numeric": ("finite differences", "有限差分"),
         "rnn.gap": ("largest disagreement between the three: {gap}", "三种算法之间的最大差异：{gap}"),
         "rnn.jacobians": (
             "Going back from step T, each step multiplies δ by a Jacobian. Per step, the same inputs:",
             "从第 T 步往回走，每一步都把 δ 乘上一个雅可比矩阵。下面是相同输入下每一步的数值：",
         ),
-        "rnn.columns2": (
-            "step      RNN ‖δ_t‖   LSTM ‖δ_t‖    RNN ‖∂C/∂x_t‖  LSTM ‖∂C/∂x_t‖   (log scale: R = RNN, L = LSTM)",
-            "步        RNN ‖δ_t‖   LSTM ‖δ_t‖    RNN ‖∂C/∂x_t‖  LSTM ‖∂C/∂x_t‖   （对数刻度：R = RNN，L = LSTM）",
-        ),
+        "rnn.log_scale": ("(log scale: R = RNN, L = LSTM)", "（对数刻度：R = RNN，L = LSTM）"),
         "rnn.change": (
             "from step {last} back to step 1, ‖∂C/∂x_t‖ changes by ×{rnn} in the RNN and ×{lstm} in the LSTM",
             "从第 {last} 步回到第 1 步，‖∂C/∂x_t‖ 在 RNN 中变为原来的 {rnn} 倍，在 LSTM 中变为 {lstm} 倍。",

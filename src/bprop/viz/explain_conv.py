@@ -63,13 +63,13 @@ class ConvExplanation:
             return text(key, lang, **values)
 
         return [
-            (t("conv.setup", h=h, w=w, r=r, s=s, u=u, v=v, a=a, b=b, bias=f"{self.bias:.4f}"), None),
+            (t("conv.setup", h=h, w=w, r=r, s=s, u=u, v=v, a=a, b=b, bias=f"{self.bias:g}"), None),
             (f"P = ⌊(H + 2a − R)/u⌋ + 1 = {self.z.shape[0]},  Q = ⌊(W + 2b − S)/v⌋ + 1 = {self.z.shape[1]}", None),
             ("x", self.x),
             ("K", self.kernel),
             (t("conv.forward"), self.z),
             (t("conv.target"), self.target),
-            (t("conv.loss", loss=f"{self.loss:.6f}"), self.delta),
+            (t("conv.loss", loss=f"{self.loss:.6g}"), self.delta),
             (t("conv.dilated", u1=u - 1, v1=v - 1), self.delta_dilated),
             (t("conv.rotated"), self.kernel_rotated),
             (t("conv.full"), self.full),
@@ -79,7 +79,7 @@ class ConvExplanation:
             (t("conv.grad_k"), self.grad_kernel),
             (t("conv.autograd"), self.autograd_kernel),
             (t("conv.numeric"), self.numeric_kernel),
-            (t("conv.grad_b", grad=f"{self.grad_bias:.6f}", gap=f"{self.max_discrepancy:.2e}"), None),
+            (t("conv.grad_b", grad=f"{self.grad_bias:.6g}", gap=f"{self.max_discrepancy:.2e}"), None),
         ]
 
     def to_text(self, lang: str = "en") -> str:
@@ -107,9 +107,10 @@ class ConvExplanation:
         return "\n".join(lines)
 
     def to_html(self, lang: str = "en") -> str:
+        title = html.escape(text("conv.title", lang))
         return (
-            f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>bprop explain --conv</title></head>"
-            f"<body><h1>{html.escape(text('conv.title', lang))}</h1>"
+            f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>"
+            f"</head><body><h1>{title}</h1>"
             f"<pre>{html.escape(self.to_text(lang))}</pre></body></html>"
         )
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from bprop import nn
 from bprop import reference as ref
+from bprop.i18n import Msg, msg
 
 
 @dataclass
@@ -44,11 +45,12 @@ class Check:
 
 @dataclass
 class Line:
-    """``text`` (math) = ``value``; ``note`` is plain words (translated by the renderer)."""
+    """``text`` = ``value``: mathematics as a str, or a catalogue Msg where words are part of it;
+    ``note`` is words only (a Msg), rendered in the reader's language."""
 
-    text: str
+    text: str | Msg
     value: Any = None
-    note: str = ""
+    note: Msg | str = ""
     check: str | None = None
     result: Check | None = None
     whole: bool = False  # print the tensor whole up to 16×16 (the steps note 001 left as a TODO)
@@ -68,7 +70,7 @@ def label(layer: nn.Module) -> str:
         return f"Linear({layer.in_features}→{layer.out_features})"
     if isinstance(layer, nn.Conv2d):
         extras = [
-            f"{name} {value if isinstance(value, str) else value[0] if value[0] == value[1] else value}"
+            f"{name}={value if isinstance(value, str) else value[0] if value[0] == value[1] else value}"
             for name, value, default in (
                 ("stride", layer.stride, 1),
                 ("padding", layer.padding, 0),
@@ -76,13 +78,13 @@ def label(layer: nn.Module) -> str:
             )
             if value != (default, default)
         ]
-        extras += [f"groups {layer.groups}"] if layer.groups > 1 else []
+        extras += [f"groups={layer.groups}"] if layer.groups > 1 else []
         k = layer.kernel_size
         head = f"{layer.in_channels}→{layer.out_channels}, k={k[0] if k[0] == k[1] else k}"
         return f"Conv2d({', '.join([head, *extras])})"
     if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
         kernel, stride, pad = (v[0] if v[0] == v[1] else v for v in pool_geometry(layer))
-        return f"{type(layer).__name__}(k={kernel}, stride {stride}, padding {pad})"
+        return f"{type(layer).__name__}(k={kernel}, stride={stride}, padding={pad})"
     if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
         return f"{type(layer).__name__}({layer.num_features})"
     if isinstance(layer, nn.Dropout):
@@ -112,28 +114,29 @@ def _linear(layer: nn.Linear, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _
         dw += dw_n
         db += db_n
     grads = {"weight": dw}
-    backward = [Line("∂C/∂w_ij = Σ_n δ_ni a_nj,  ∂C/∂W = Σ_n δ_n a_nᵀ = δᵀA", dw, "summed over the batch", "weight")]
+    backward = [Line("∂C/∂w_ij = Σ_n δ_ni a_nj,  ∂C/∂W = Σ_n δ_n a_nᵀ = δᵀA", dw, msg("xl.batch_sum"), "weight")]
     if b is not None:
         grads["bias"] = db
         backward.append(Line("∂C/∂b = Σ_n δ_n", db, check="bias"))
-    backward.append(Line("∂C/∂a = Wᵀδ  (one row per sample: δ W)", dx, check="input"))
+    backward.append(Line("∂C/∂a = Wᵀδ", dx, msg("xl.rows", formula="δ W"), "input"))
     forward = [Line("W", w), *([Line("b", b)] if b is not None else [])]
     forward.append(
         Line(
-            "z = W a + b  (one row per sample: Z = A Wᵀ + b)",
+            "z = W a + b",
             np.stack([ref.affine(w, x[n], b) for n in range(x.shape[0])]),
+            msg("xl.rows", formula="Z = A Wᵀ + b"),
         )
     )
     return LayerWork(forward, backward, dx, grads)
 
 
-_ACTIVATIONS: dict[type, tuple[str, str, Callable[[nn.Module, np.ndarray], np.ndarray]]] = {
-    nn.ReLU: ("a = max(z, 0)", "σ′(z) = 1 where z > 0, else 0", lambda m, x: ref.relu_prime(x)),
+_ACTIVATIONS: dict[type, tuple[str | Msg, str | Msg, Callable[[nn.Module, np.ndarray], np.ndarray]]] = {
+    nn.ReLU: ("a = max(z, 0)", msg("xl.relu_prime"), lambda m, x: ref.relu_prime(x)),
     nn.Sigmoid: ("a = σ(z) = 1/(1 + e⁻ᶻ)", "σ′(z) = σ(z)(1 − σ(z))", lambda m, x: ref.sigmoid_prime(x)),
     nn.Tanh: ("a = tanh z", "σ′(z) = 1 − tanh² z", lambda m, x: ref.tanh_prime(x)),
     nn.LeakyReLU: (
-        "a = z where z > 0, else s·z",
-        "σ′(z) = 1 where z > 0, else s",
+        msg("xl.leaky"),
+        msg("xl.leaky_prime"),
         lambda m, x: ref.leaky_relu_prime(x, m.negative_slope),
     ),
     nn.GELU: ("a = z·Φ(z)", "σ′(z) = Φ(z) + z·φ(z)", lambda m, x: ref.gelu_prime(x, m.approximate)),
@@ -155,27 +158,25 @@ def _reshape(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, 
         return LayerWork([Line("y = x", y)], [Line("∂C/∂x = δ", dx, check="input")], dx)
     shape = "×".join(map(str, x.shape))
     return LayerWork(
-        [Line(f"y = x reshaped to {'×'.join(map(str, y.shape))}", y)],
-        [Line(f"∂C/∂x = δ reshaped back to {shape}", dx, check="input")],
+        [Line(msg("xl.reshaped", shape="×".join(map(str, y.shape))), y)],
+        [Line(msg("xl.reshaped_back", shape=shape), dx, check="input")],
         dx,
     )
 
 
 def _dropout(layer: nn.Dropout, x: np.ndarray, y: np.ndarray, delta: np.ndarray, mask: Any) -> LayerWork:
     if not layer.training or layer.p == 0:
-        return LayerWork(
-            [Line("y = x", y, "eval mode: dropout is the identity")], [Line("∂C/∂x = δ", delta, check="input")], delta
-        )
+        return LayerWork([Line("y = x", y, msg("xl.dropout_eval"))], [Line("∂C/∂x = δ", delta, check="input")], delta)
     p = layer.p
     if p == 1:
         dx = np.zeros_like(delta)
-        return LayerWork([Line("y = 0", y, "p = 1 drops every unit")], [Line("∂C/∂x = 0", dx, check="input")], dx)
+        return LayerWork([Line("y = 0", y, msg("xl.dropout_all"))], [Line("∂C/∂x = 0", dx, check="input")], dx)
     dx = ref.dropout_backward(delta, mask, p)
     forward = [
-        Line("r", mask, "the mask: 1 = kept, 0 = dropped"),
+        Line("r", mask, msg("xl.dropout_mask")),
         Line(f"y = x ⊙ r/(1 − p),  1/(1 − p) = {1 / (1 - p):.6g}", ref.dropout(x, mask, p)),
     ]
-    return LayerWork(forward, [Line("∂C/∂x = δ ⊙ r/(1 − p)", dx, "only kept units pass δ back", "input")], dx)
+    return LayerWork(forward, [Line("∂C/∂x = δ ⊙ r/(1 − p)", dx, msg("xl.dropout_back"), "input")], dx)
 
 
 def _batch_norm(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:
@@ -188,7 +189,7 @@ def _batch_norm(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarra
     if layer.training or not layer.track_running_stats:
         mu, var, x_hat = ref.batch_norm_statistics(x, eps)
         forward = [
-            Line(f"μ = (1/m) Σ x   (per channel, m = {per} = {m})", mu),
+            Line("μ = (1/m) Σ x", mu, msg("xl.per_channel", per=per, m=m)),
             Line("σ² = (1/m) Σ (x − μ)²", var),
             Line(f"x̂ = (x − μ)/√(σ² + ε),  ε = {eps:g}", x_hat),
             Line("γ", gamma),
@@ -198,19 +199,19 @@ def _batch_norm(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarra
         dx, dgamma, dbeta = ref.batch_norm_backward(delta, x, gamma, eps)
         axes = tuple(i for i in range(x.ndim) if i != 1)
         backward = [
-            Line("g = δ", note="the gradient arriving at y"),
+            Line("g = δ", note=msg("xl.arriving")),
             Line("∂C/∂β = Σ g", dbeta, check="bias"),
             Line("∂C/∂γ = Σ g·x̂", dgamma, check="weight"),
             Line("∂C/∂x̂ = γ·g", gamma.reshape(column) * delta),
-            Line("term 1: m·g", m * delta),
-            Line("term 2: Σ g", delta.sum(axis=axes), "it moves every x of the channel alike"),
-            Line("term 3: x̂·Σ g·x̂", x_hat * dgamma.reshape(column), "the part along x̂"),
+            Line(msg("xl.term", n=1, formula="m·g"), m * delta),
+            Line(msg("xl.term", n=2, formula="Σ g"), delta.sum(axis=axes), msg("xl.alike")),
+            Line(msg("xl.term", n=3, formula="x̂·Σ g·x̂"), x_hat * dgamma.reshape(column), msg("xl.along")),
             Line("∂C/∂x = (γ/(m·√(σ² + ε)))·(m·g − Σ g − x̂·Σ g·x̂)", dx, check="input"),
         ]
     else:
         mu, var = layer.running_mean, layer.running_var
         forward = [
-            Line("μ_run, σ²_run", np.stack([mu, var]), "eval mode: the running statistics"),
+            Line("μ_run, σ²_run", np.stack([mu, var]), msg("xl.running")),
             Line("y = γ·(x − μ_run)/√(σ²_run + ε) + β", ref.batch_norm_eval(x, gamma, beta, mu, var, eps)),
         ]
         dx, dgamma, dbeta = ref.batch_norm_eval_backward(delta, x, gamma, mu, var, eps)
@@ -243,7 +244,7 @@ def _layer_norm(layer: nn.LayerNorm, x: np.ndarray, y: np.ndarray, delta: np.nda
     dgamma, dbeta = (delta * x_hat).sum(axis=lead), delta.sum(axis=lead)
     d = int(np.prod(shape))
     forward = [
-        Line(f"μ = (1/D) Σ x   (per sample, over its D = {d} features)", mu.reshape(mu.shape[: len(lead)])),
+        Line("μ = (1/D) Σ x", mu.reshape(mu.shape[: len(lead)]), msg("xl.per_sample", d=d)),
         Line("σ² = (1/D) Σ (x − μ)²", var.reshape(var.shape[: len(lead)])),
         Line(f"x̂ = (x − μ)/√(σ² + ε),  ε = {eps:g}", x_hat),
         Line("γ", gamma),
@@ -254,7 +255,7 @@ def _layer_norm(layer: nn.LayerNorm, x: np.ndarray, y: np.ndarray, delta: np.nda
         Line("∂C/∂β = Σ_n δ_n", dbeta, check="bias"),
         Line("∂C/∂γ = Σ_n δ_n·x̂_n", dgamma, check="weight"),
         Line("∂C/∂x̂ = γ·δ", g_hat),
-        Line("∂C/∂x = (1/√(σ² + ε))·(∂C/∂x̂ − mean ∂C/∂x̂ − x̂·mean(∂C/∂x̂·x̂))   (means over D)", dx, check="input"),
+        Line("∂C/∂x = (1/√(σ² + ε))·(∂C/∂x̂ − mean ∂C/∂x̂ − x̂·mean(∂C/∂x̂·x̂))", dx, msg("xl.means_over_d"), "input"),
     ]
     grads = {}
     if layer.weight is not None:
@@ -292,14 +293,15 @@ def _conv(layer: nn.Conv2d, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: 
     db = delta.sum(axis=(0, 2, 3))
     forward = [Line("K", k)]
     if layer.dilation != (1, 1):
-        forward.append(Line(f"K dilated by {layer.dilation} (zeros between the taps), K[0, 0]", k_dil[0, 0]))
+        forward.append(Line(msg("xl.k_dilated", dilation=layer.dilation), k_dil[0, 0]))
     if layer.bias is not None:
         forward.append(Line("b", np.asarray(layer.bias)))
-    note = f"stride ({u}, {v}), padding ({a}, {b})" + (f", {groups} groups" if groups > 1 else "")
-    forward.append(Line("y[n, o] = b[o] + Σ_c x̃[n, c] ⋆ K[o, c]   (⋆: cross-correlation, x̃: x padded)", y, note))
+    groups_note = msg("xl.groups", groups=groups) if groups > 1 else ""
+    note = msg("xl.conv_forward", u=u, v=v, a=a, b=b, groups=groups_note)
+    forward.append(Line("y[n, o] = b[o] + Σ_c x̃[n, c] ⋆ K[o, c]", y, note))
     backward = _conv_walkthrough(x, k_dil, delta, (u, v), (a, b))
     backward += [
-        Line("∂C/∂x[n, c] = Σ_o crop(dilate(δ[n, o]) ∗ K[o, c])", dx, "summed over the output channels", "input"),
+        Line("∂C/∂x[n, c] = Σ_o crop(dilate(δ[n, o]) ∗ K[o, c])", dx, msg("xl.out_channels"), "input"),
         Line("∂C/∂K[o, c, r, s] = Σ_n Σ_pq δ[n, o, p, q]·x̃[n, c, p·u + r·d, q·v + s·d]", dk, check="weight"),
     ]
     grads = {"weight": dk}
@@ -320,15 +322,11 @@ def _conv_walkthrough(
     rows, cols = max(0, min(h, full.shape[0] - a)), max(0, min(w, full.shape[1] - b))
     cropped[:rows, :cols] = full[a : a + rows, b : b + cols]
     return [
-        Line("δ[0, 0]", delta[0, 0], "sample 0, output channel 0", whole=True),
-        Line(
-            f"δ′ = δ dilated by the stride ({stride[0] - 1}, {stride[1] - 1} zeros between entries)",
-            dilated,
-            whole=True,
-        ),
-        Line("rot180(K[0, 0])", ref.rotate180(k_dil[0, 0]), "the kernel rotated by 180°", whole=True),
-        Line("δ′ ∗ K = (δ′ padded by R−1, S−1) ⋆ rot180(K)", full, "the full convolution", whole=True),
-        Line(f"crop by the padding ({a}, {b})", cropped, "output channel 0's share of ∂C/∂x[0, 0]", whole=True),
+        Line("δ[0, 0]", delta[0, 0], msg("xl.sample0"), whole=True),
+        Line(msg("xl.dilated", u1=stride[0] - 1, v1=stride[1] - 1), dilated, whole=True),
+        Line("rot180(K[0, 0])", ref.rotate180(k_dil[0, 0]), msg("xl.rotated"), whole=True),
+        Line(msg("xl.full"), full, msg("xl.full_note"), whole=True),
+        Line(msg("xl.crop", a=a, b=b), cropped, msg("xl.crop_note"), whole=True),
     ]
 
 
@@ -339,17 +337,17 @@ def _pool(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: 
     dx = np.stack([backward_one(x[n], delta[n], r, s, u, v, a, b) for n in range(x.shape[0])])
     if is_max:
         routes = ref.max_pool_argmax(x[0, 0], r, s, u, v, a, b)
-        shown = ", ".join(f"δ[{p},{q}]→x[{i},{j}]" for (p, q), (i, j) in routes[:8])
-        more = f", … ({len(routes)} windows)" if len(routes) > 8 else ""
-        forward = [Line("y[c, p, q] = max of the window of x̃ at (p·u, q·v)", y)]
+        shown = [f"δ[{p},{q}]→x[{i},{j}]" for (p, q), (i, j) in routes[:8]]
+        more = msg("xl.more_windows", count=len(routes)) if len(routes) > 8 else ""
+        forward = [Line(msg("xl.max_forward"), y)]
         backward = [
-            Line(f"routes of sample 0, channel 0: {shown}{more}", note="each δ goes to its window's maximum"),
-            Line("δ placed at each maximum, sample 0, channel 0", dx[0, 0]),
-            Line("∂C/∂x = δ routed to the maximum of its window (0 elsewhere)", dx, check="input"),
+            Line(msg("xl.routes", routes=shown, more=more)),
+            Line(msg("xl.placed"), dx[0, 0]),
+            Line(msg("xl.max_backward"), dx, check="input"),
         ]
     else:
-        forward = [Line(f"y[c, p, q] = (1/{r * s}) Σ window of x̃ at (p·u, q·v)", y)]
-        backward = [Line(f"∂C/∂x = each window spreads δ/{r * s} over its pixels (overlaps add)", dx, check="input")]
+        forward = [Line(msg("xl.avg_forward", size=r * s), y)]
+        backward = [Line(msg("xl.avg_backward", size=r * s), dx, check="input")]
     return LayerWork(forward, backward, dx)
 
 

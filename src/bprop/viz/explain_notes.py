@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bprop.i18n import text
+from bprop.i18n import display_width, pad, text
 
 if TYPE_CHECKING:
     from bprop.viz.explain import Explanation, LayerStep
@@ -43,9 +43,9 @@ def notation(lang: str) -> list[tuple]:
         ["∂C/∂wˡ_ij = δˡ_i aˡ⁻¹_j", "∂C/∂W = δᵀA", "linear.weight.grad", text("explain.notation.grad", lang)],
         ["C = (1/N) Σ_r Cʳ", "n = 1…N", "x[n]", text("explain.notation.batch", lang)],
     ]
-    widths = [max(len(row[k]) for row in rows) for k in range(3)]
-    lines = [" | ".join([*(row[k].ljust(widths[k]) for k in range(3)), row[3]]) for row in rows]
-    lines.insert(1, "-+-".join("-" * w for w in widths) + "-+-" + "-" * 8)
+    widths = [max(display_width(row[k]) for row in rows) for k in range(4)]
+    lines = [" | ".join([*(pad(row[k], widths[k]) for k in range(3)), row[3]]) for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
     return [
         ("section", text("explain.notation", lang)),
         ("pre", "\n".join(lines)),
@@ -71,7 +71,8 @@ def delta_name(step: LayerStep) -> str:
 
 
 def sigma_prime(step: LayerStep) -> np.ndarray:
-    return next(line.value for line in step.work.backward if line.text.startswith("σ′"))
+    english = (line.text if isinstance(line.text, str) else line.text.render("en") for line in step.work.backward)
+    return next(line.value for line, words in zip(step.work.backward, english) if words.startswith("σ′"))
 
 
 def output_error(e: Explanation, lang: str) -> list[tuple]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bprop import reference as ref
-from bprop.i18n import text
+from bprop.i18n import pad, text
 from bprop.ops.recurrent import LSTM, RNN
 from bprop.tensor import Tensor
 
@@ -120,13 +120,13 @@ class RNNExplanation:
         if self.kind == "rnn":
             return [
                 "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)",
-                f"∂C/∂h_T = h_T − y;  ∂C/∂h_t = W_hhᵀ δ_{{t+1}}, t < T {text('rnn.no_loss', lang)}",
+                text("rnn.dh_rnn", lang),
                 "δ_t = (1 − h_t²) ⊙ ∂C/∂h_t,   ∂C/∂x_t = W_ihᵀ δ_t",
             ]
         return [
             "(i, f, g, o) = (σ, σ, tanh, σ)(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)",
             "c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh c_t",
-            "∂c = f_{t+1} ⊙ ∂c_{t+1} + ∂h ⊙ o ⊙ (1 − tanh² c_t),   ∂h = W_hhᵀ δ_{t+1} (+ h_T − y at T)",
+            text("rnn.dh_lstm", lang),
             "δ_t = (∂c⊙g⊙i(1−i), ∂c⊙c_{t−1}⊙f(1−f), ∂c⊙i⊙(1−g²), ∂h⊙tanh c_t⊙o(1−o)),   ∂C/∂x_t = W_ihᵀ δ_t",
         ]
 
@@ -140,7 +140,10 @@ class RNNExplanation:
             "",
             *self._recursion(lang),
             "",
-            text("rnn.columns", lang),
+            pad(text("rnn.step", lang), 6)
+            + pad("‖δ_t‖", 11)
+            + "".join(pad(text(key, lang), 25) for key in ("rnn.formula", "rnn.autograd"))
+            + text("rnn.numeric", lang),
         ]
         for t in range(self.steps):
             lines.append(
@@ -151,7 +154,9 @@ class RNNExplanation:
             text("rnn.gap", lang, gap=f"{self.max_discrepancy:.2e}"),
             "",
             text("rnn.jacobians", lang),
-            text("rnn.columns2", lang),
+            pad(text("rnn.step", lang), 10)
+            + "RNN ‖δ_t‖   LSTM ‖δ_t‖    RNN ‖∂C/∂x_t‖  LSTM ‖∂C/∂x_t‖   "
+            + text("rnn.log_scale", lang),
         ]
         rnn, lstm = self.norms["rnn"], self.norms["lstm"]
         for t in range(self.steps):
@@ -165,12 +170,14 @@ class RNNExplanation:
         return "\n".join(lines) + "\n"
 
     def to_markdown(self, lang: str = "en") -> str:
-        return f"# bprop explain --rnn {self.kind} --steps {self.steps}\n\n```\n{self.to_text(lang)}```\n"
+        command = f"`bprop explain --rnn {self.kind} --steps {self.steps}`"
+        return f"# {text('rnn.title', lang)}\n\n{command}\n\n```\n{self.to_text(lang)}```\n"
 
     def to_html(self, lang: str = "en") -> str:
+        title = html.escape(text("rnn.title", lang))
         return (
-            f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>bprop explain --rnn</title></head>"
-            f"<body><h1>{html.escape(text('rnn.title', lang))}</h1>"
+            f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>"
+            f"</head><body><h1>{title}</h1>"
             f"<pre>{html.escape(self.to_text(lang))}</pre></body></html>"
         )
 
