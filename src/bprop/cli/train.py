@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from bprop.train.run import (
     read_checkpoint,
     run,
 )
-from bprop.train.run_config import RunConfig, describe_range, flag, options, toml_values
+from bprop.train.run_config import RunConfig, check_workers, describe_range, flag, options, toml_values
 
 TRAIN_EXAMPLES = """examples:
   bprop train                                   # fcnet on the embedded digits, a few seconds
@@ -84,26 +83,13 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
     given = toml_values(args.config) if args.config is not None else {}
     fields = {f.name for f in options()}
     given.update({k: v for k, v in vars(args).items() if k in fields})
-    # RunConfig cannot tell this pair from --no-batchnorm alone: batchnorm is normalization's default
-    if given.get("normalization") == "batchnorm" and given.get("batchnorm") is False:
-        raise RunError("--no-batchnorm turns normalisation off, --normalization batchnorm on: give one")
     return given
-
-
-def _max_workers() -> int:
-    """The most --workers: one per core, as more only take turns on the cores (and thousands
-    would swamp the machine); at least 2, so that the README's `--workers 2` runs anywhere."""
-    return max(2, os.cpu_count() or 1)
 
 
 def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
     """(the run's configuration, the checkpoint to resume or None), checked."""
     given = given_options(args)
-    if not 1 <= args.workers <= _max_workers():
-        raise RunError(
-            f"--workers must be an integer in [1, {_max_workers()}] (one process per core of this machine), "
-            f"got {args.workers}"
-        )
+    check_workers(args.workers)
     if args.resume is None:
         return RunConfig(**given), None
     out = given.get("out") or given.get("report")

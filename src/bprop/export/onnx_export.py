@@ -218,6 +218,18 @@ def layer_dtype(layer: Module, value: Tensor) -> Any:
     return params[0].dtype if params else value.dtype
 
 
+OPSETS = (17, 21)  # to_onnx writes opset ≥ 17; onnxruntime ≥ 1.18 runs up to 21
+
+
+def check_opset(opset: int) -> int:
+    """``opset`` checked as ``bprop export --opset`` takes it: one that onnxruntime runs what
+    to_onnx writes in (``OPSETS``); ValueError otherwise."""
+    low, high = OPSETS
+    if isinstance(opset, bool) or not isinstance(opset, int) or not low <= opset <= high:
+        raise ValueError(f"--opset must be an integer in [{low}, {high}], got {opset!r}")
+    return opset
+
+
 def to_onnx(
     model: Module, example_input: Any, path: str | os.PathLike, opset: int = 17, dynamic_batch: bool = True
 ) -> Path:

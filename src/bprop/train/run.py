@@ -16,7 +16,6 @@ to ``last.npz`` and raises KeyboardInterrupt.
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
@@ -40,6 +39,7 @@ from bprop.train.checkpoint import load_checkpoint
 from bprop.train.evaluate import evaluate
 from bprop.train.fit import fit
 from bprop.train.history import History
+from bprop.train.paths import broken_link
 from bprop.train.run_config import ConfigError, RunConfig, flag
 from bprop.train.run_lock import LockError, RunLock
 
@@ -384,9 +384,8 @@ def _check_out(out: Path, option: str, resume_path: Path | None, overwrite: bool
     """Check that the run may write in ``out`` and lock it (the lock is returned, held): it is
     a folder or can be made one, no other run is using it, and it holds no run that this one
     would replace without --overwrite (resuming continues the run it holds, not another one)."""
-    if out.is_symlink() and not out.exists():  # a dangling link, or a loop of links
-        target = os.readlink(out)
-        why = "a loop of symbolic links" if _is_link_loop(out) else f"a symbolic link to {target}, which does not exist"
+    why = broken_link(out)  # a dangling link, or a loop of links
+    if why is not None:
         raise RunError(f"{option} {out} is {why}: give a folder")
     if out.exists() and not out.is_dir():
         raise RunError(f"{option} {out} is a file, not a folder")
@@ -424,16 +423,6 @@ def _check_no_other_run(out: Path, option: str, resume_path: Path | None, overwr
             f"{option} {out} already holds another run ({existing[0]}); continuing {resume_path} there would "
             f"replace it: give a new folder as {option}, or {option} {resume_path.parent} to continue in place"
         )
-
-
-def _is_link_loop(path: Path) -> bool:
-    try:
-        path.resolve(strict=True)
-    except RuntimeError:  # Python < 3.13 says "Symlink loop"
-        return True
-    except OSError as err:
-        return err.errno == errno.ELOOP
-    return False
 
 
 def _num_classes(train: Dataset, test: Dataset) -> int:

@@ -83,6 +83,15 @@ OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop"]
 NORMALIZATIONS = ["batchnorm", "layernorm", "none"]
 
 
+class _Default(str):
+    """A default text that RunConfig can tell from the same text given: ``normalization``
+    defaults to batchnorm, and ``batchnorm=False`` contradicts only a batchnorm that was asked for."""
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not isinstance(value, _Default)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """A training run. Options left at None ("per data set") take the data set's defaults."""
@@ -114,7 +123,7 @@ class RunConfig:
         PER_DATA_SET, "hidden layer sizes, comma separated (e.g. 256,128)", kind="sizes", metavar="SIZES"
     )
     normalization: str = option(
-        "batchnorm",
+        _Default("batchnorm"),
         "normalisation after each hidden affine layer (fcnet, mlp)",
         kind="str",
         choices=lambda: NORMALIZATIONS,
@@ -211,8 +220,10 @@ class RunConfig:
         return None if not self.batchnorm or self.normalization == "none" else self.normalization
 
     def _check_combinations(self, spec: Any) -> None:
-        if not self.batchnorm and self.normalization == "layernorm":
-            raise ConfigError("--no-batchnorm turns normalisation off, --normalization layernorm on: give one")
+        if not self.batchnorm and _given(self.normalization) and self.normalization != "none":
+            raise ConfigError(
+                f"--no-batchnorm turns normalisation off, --normalization {self.normalization} on: give one"
+            )
         if self.profile and self.profile_memory:
             raise ConfigError(
                 "--profile and --profile-memory each profile the first epoch: give --profile for its times, "
@@ -271,8 +282,11 @@ class RunConfig:
         """A RunConfig from stored values; keys it does not know are ignored (a checkpoint also
         holds the input shape and class count), wrong values raise ConfigError naming ``where``."""
         known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}
+        if values.get("batchnorm") is False and values.get("normalization") == "batchnorm":
+            del values["normalization"]  # stored as the default beside --no-batchnorm, not asked for
         try:
-            return cls(**{k: v for k, v in values.items() if k in known})
+            return cls(**values)
         except ConfigError as err:
             raise ConfigError(f"{where}: {err}" if where else str(err)) from None
 
@@ -318,6 +332,23 @@ PER_INVOCATION = ("time_limit", "quiet")
 
 # actions of one command, not settings of a run: a config file cannot hold them
 NOT_IN_CONFIG_FILES = ("resume", "overwrite", "workers", "config")
+
+
+def max_workers() -> int:
+    """The most data-parallel processes (``--workers``): one per core, as more only take turns
+    on the cores (and thousands would swamp the machine); at least 2, so that the README's
+    ``--workers 2`` runs anywhere."""
+    return max(2, os.cpu_count() or 1)
+
+
+def check_workers(workers: Any) -> int:
+    """``workers`` checked as ``bprop train --workers`` takes it: an integer in [1, max_workers()]."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= max_workers():
+        raise ConfigError(
+            f"--workers must be an integer in [1, {max_workers()}] (one process per core of this machine), "
+            f"got {quoted(workers)}"
+        )
+    return workers
 
 
 def toml_values(path: str | os.PathLike) -> dict[str, Any]:
