@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -93,3 +94,38 @@ def assert_float32_throughout(fn: Callable[..., bp.Tensor], *arrays: np.ndarray)
     assert out.dtype == np.float32, f"output is {out.dtype}"
     out.backward(np.ones(out.shape, dtype=np.float32))
     assert log and all(d == np.float32 for d in log), f"gradients reaching the inputs: {log}"
+
+
+# ----- Chinese text ---------------------------------------------------------------------------
+CJK = "\u3400-\u9fff"
+# words that are code or mathematics, the same in every language
+CODE = {
+    *("Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout"),
+    *("Flatten", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU"),
+    *("dropout", "log", "softmax", "mean", "max", "min", "tanh", "exp", "rot180", "crop", "dilate", "onehot"),
+    *("torch", "nn", "linear", "sigmoid", "bias", "weight", "grad", "retain_grad", "inf", "nan"),
+    *("RNN", "LSTM", "docs", "rnn", "backprop", "md", "bprop", "html"),
+}
+WORD = re.compile(
+    r"(?<![A-Za-z0-9_.\\/-])[A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9_(=]|\.[A-Za-z0-9_])"
+)  # not code: f(, k=, a.b
+
+
+def english_left(text: str, code: set[str] = frozenset()) -> list[str]:
+    """The problems of a Chinese text (plain, Markdown or HTML): English words outside code (CODE
+    and ``code``), ASCII punctuation touching a Chinese character, a Latin letter glued to one,
+    Chinese inside ASCII parentheses."""
+    text = re.sub(r"<(svg|style)\b.*?</\1>", "", text, flags=re.S)
+    text = re.sub(r"\\(begin|end)\{bmatrix\}", "", text)  # markdown's LaTeX matrices
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    text = re.sub(r"`[^`\n]*`", "", text)  # markdown code spans
+    problems = []
+    for line in text.splitlines():
+        problems += [f"{w!r} in {line!r}" for w in WORD.findall(line) if len(w) > 1 and w not in CODE | code]
+        if re.search(f"[{CJK}][,;:!?]|[,;:!?] *[{CJK}]", line):
+            problems.append(f"ASCII punctuation beside Chinese: {line!r}")
+        if re.search(f"[{CJK}][A-Za-z]|[A-Za-z][{CJK}]", line):
+            problems.append(f"a Latin letter glued to Chinese: {line!r}")
+        if re.search(f"\\([^()]*[{CJK}][^()]*\\)", line):
+            problems.append(f"Chinese in ASCII parentheses: {line!r}")
+    return problems

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.helpers import english_left
 
 import bprop as bp
 import bprop.nn.functional as F
@@ -164,5 +165,27 @@ def test_the_page_in_chinese_in_chromium(tmp_path, browser):
     page.click("#next")
     assert page.text_content("#step-title").startswith("第 1 步") and "前向" in page.text_content("#explain")
     assert page.text_content("#delta-values") == "δ 还没有传到这个节点" and errors == []
+    total = int(re.search(r"共 (\d+) 步", page.text_content("#step-title")).group(1))
+    ops = {n["label"] for n in json.loads(re.search(r"const DATA = (.*);\n", path.read_text()).group(1))["nodes"]}
+    names = {w for name in ops | set(dict(model.named_parameters())) for w in re.findall(r"[A-Za-z]\w*", name)}
+    seen = []
+    for _ in range(total):  # every step, forward and backward: the formulas, δ, inputs, checks
+        page.click("#next")
+        seen.append(page.inner_text("#side"))
+    assert "Σ over the batch" not in seen[0] and "（对这一批样本求和）" in "".join(seen)
+    assert english_left("\n".join(seen), code=names) == []
     with pytest.raises(ValueError, match="language"):
         view(_loss(model, (4, 6)), {}, tmp_path / "fr.html", lang="fr")
+
+
+def test_every_op_formula_is_written_in_both_languages():
+    from bprop.i18n import text
+    from bprop.i18n.viewer import FORMULAS
+    from bprop.viz.viewer import _formula
+
+    for op in FORMULAS:
+        english, chinese = text(f"formula.{op}", "en"), text(f"formula.{op}", "zh")
+        assert english.count("\n") == chinese.count("\n"), op  # the same lines, words translated
+        assert english_left(chinese, code={"ln", "sign", "softplus", "index"}) == [], op
+    no_formula = type("Unwritten", (), {"__doc__": "y = f(x)\n\nmore words"})
+    assert _formula(no_formula, "en") == "y = f(x)" and _formula(no_formula, "zh").startswith("Unwritten：")

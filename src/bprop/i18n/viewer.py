@@ -1,51 +1,97 @@
 """Texts of the viewer page: its words, and each op's backward formula written for display."""
 
-# the backward of each op as the page shows it: δ = ∂C/∂(output), one line per input it feeds
-FORMULAS = {
-    "Linear": "y = x Wᵀ + b\n∂C/∂x = δ W\n∂C/∂W = δᵀ x   (Σ over the batch)\n∂C/∂b = Σ_n δ_n",
-    "MatMul": "y = A B\n∂C/∂A = δ Bᵀ\n∂C/∂B = Aᵀ δ",
-    "Add": "y = a + b\n∂C/∂a = δ,  ∂C/∂b = δ   (summed over broadcast axes)",
-    "Sub": "y = a − b\n∂C/∂a = δ,  ∂C/∂b = −δ   (summed over broadcast axes)",
-    "Mul": "y = a ⊙ b\n∂C/∂a = δ ⊙ b,  ∂C/∂b = δ ⊙ a",
-    "Div": "y = a / b\n∂C/∂a = δ / b,  ∂C/∂b = −δ ⊙ a / b²",
-    "Neg": "y = −x\n∂C/∂x = −δ",
-    "Exp": "y = eˣ\n∂C/∂x = δ ⊙ y",
-    "Log": "y = ln x\n∂C/∂x = δ / x",
-    "Sqrt": "y = √x\n∂C/∂x = δ / (2y)",
-    "PowScalar": "y = xᵖ\n∂C/∂x = δ ⊙ p·xᵖ⁻¹",
-    "Abs": "y = |x|\n∂C/∂x = δ ⊙ sign(x)   (0 at x = 0)",
-    "Sigmoid": "a = σ(z)\n∂C/∂z = δ ⊙ a(1 − a)",
-    "Tanh": "a = tanh z\n∂C/∂z = δ ⊙ (1 − a²)",
-    "ReLU": "a = max(z, 0)\n∂C/∂z = δ ⊙ [z > 0]   (0 at the kink z = 0)",
-    "LeakyReLU": "a = z if z > 0 else s·z\n∂C/∂z = δ ⊙ (1 if z > 0 else s)",
-    "GELU": "a = z·Φ(z)\n∂C/∂z = δ ⊙ (Φ(z) + z·φ(z))",
-    "Softmax": "p = softmax(z)\n∂C/∂z = p ⊙ (δ − Σ_k δ_k p_k)",
-    "LogSoftmax": "y = log softmax(z)\n∂C/∂z = δ − softmax(z)·Σ_k δ_k",
-    "CrossEntropy": "C = −(1/N) Σ_n log softmax(z_n)[y_n]\n∂C/∂z = δ·(softmax(z) − onehot(y))/N",
-    "NLLLoss": "C = −(1/N) Σ_n x_n[y_n]\n∂C/∂x = −δ·onehot(y)/N",
-    "MSE": "C = mean (x − t)²\n∂C/∂x = δ·2(x − t)/(number of entries)",
-    "BCEWithLogits": "C = mean(softplus(z) − t·z)\n∂C/∂z = δ·(σ(z) − t)/(number of entries)",
-    "Dropout": "y = x ⊙ r/(1 − p)\n∂C/∂x = δ ⊙ r/(1 − p)",
+# the backward of each op as the page shows it, δ = ∂C/∂(output), one line per input it feeds;
+# the catalogue keys are "formula.<op>" (English, Chinese): only the words differ
+FORMULAS: dict[str, tuple[str, str]] = {
+    "Linear": (
+        "y = x Wᵀ + b\n∂C/∂x = δ W\n∂C/∂W = δᵀ x   (Σ over the batch)\n∂C/∂b = Σ_n δ_n",
+        "y = x Wᵀ + b\n∂C/∂x = δ W\n∂C/∂W = δᵀ x（对这一批样本求和）\n∂C/∂b = Σ_n δ_n",
+    ),
+    "MatMul": ("y = A B\n∂C/∂A = δ Bᵀ\n∂C/∂B = Aᵀ δ",) * 2,
+    "Add": (
+        "y = a + b\n∂C/∂a = δ,  ∂C/∂b = δ   (summed over broadcast axes)",
+        "y = a + b\n∂C/∂a = δ，∂C/∂b = δ（对广播出来的轴求和）",
+    ),
+    "Sub": (
+        "y = a − b\n∂C/∂a = δ,  ∂C/∂b = −δ   (summed over broadcast axes)",
+        "y = a − b\n∂C/∂a = δ，∂C/∂b = −δ（对广播出来的轴求和）",
+    ),
+    "Mul": ("y = a ⊙ b\n∂C/∂a = δ ⊙ b,  ∂C/∂b = δ ⊙ a", "y = a ⊙ b\n∂C/∂a = δ ⊙ b，∂C/∂b = δ ⊙ a"),
+    "Div": ("y = a / b\n∂C/∂a = δ / b,  ∂C/∂b = −δ ⊙ a / b²", "y = a / b\n∂C/∂a = δ / b，∂C/∂b = −δ ⊙ a / b²"),
+    "Neg": ("y = −x\n∂C/∂x = −δ",) * 2,
+    "Exp": ("y = eˣ\n∂C/∂x = δ ⊙ y",) * 2,
+    "Log": ("y = ln x\n∂C/∂x = δ / x",) * 2,
+    "Sqrt": ("y = √x\n∂C/∂x = δ / (2y)",) * 2,
+    "PowScalar": ("y = xᵖ\n∂C/∂x = δ ⊙ p·xᵖ⁻¹",) * 2,
+    "Abs": ("y = |x|\n∂C/∂x = δ ⊙ sign(x)   (0 at x = 0)", "y = |x|\n∂C/∂x = δ ⊙ sign(x)（在 x = 0 处取 0）"),
+    "Sigmoid": ("a = σ(z)\n∂C/∂z = δ ⊙ a(1 − a)",) * 2,
+    "Tanh": ("a = tanh z\n∂C/∂z = δ ⊙ (1 − a²)",) * 2,
+    "ReLU": (
+        "a = max(z, 0)\n∂C/∂z = δ ⊙ [z > 0]   (0 at the kink z = 0)",
+        "a = max(z, 0)\n∂C/∂z = δ ⊙ [z > 0]（在折点 z = 0 处取 0）",
+    ),
+    "LeakyReLU": (
+        "a = z if z > 0 else s·z\n∂C/∂z = δ ⊙ (1 if z > 0 else s)",
+        "a：z > 0 时为 z，否则为 s·z\n∂C/∂z = δ ⊙ σ′(z)，σ′(z)：z > 0 时为 1，否则为 s",
+    ),
+    "GELU": ("a = z·Φ(z)\n∂C/∂z = δ ⊙ (Φ(z) + z·φ(z))",) * 2,
+    "Softmax": ("p = softmax(z)\n∂C/∂z = p ⊙ (δ − Σ_k δ_k p_k)",) * 2,
+    "LogSoftmax": ("y = log softmax(z)\n∂C/∂z = δ − softmax(z)·Σ_k δ_k",) * 2,
+    "CrossEntropy": ("C = −(1/N) Σ_n log softmax(z_n)[y_n]\n∂C/∂z = δ·(softmax(z) − onehot(y))/N",) * 2,
+    "NLLLoss": ("C = −(1/N) Σ_n x_n[y_n]\n∂C/∂x = −δ·onehot(y)/N",) * 2,
+    "MSE": (
+        "C = mean (x − t)²\n∂C/∂x = δ·2(x − t)/(number of entries)",
+        "C = mean (x − t)²\n∂C/∂x = δ·2(x − t)/n，n 是元素个数",
+    ),
+    "BCEWithLogits": (
+        "C = mean(softplus(z) − t·z)\n∂C/∂z = δ·(σ(z) − t)/(number of entries)",
+        "C = mean(softplus(z) − t·z)\n∂C/∂z = δ·(σ(z) − t)/n，n 是元素个数",
+    ),
+    "Dropout": ("y = x ⊙ r/(1 − p)\n∂C/∂x = δ ⊙ r/(1 − p)",) * 2,
     "BatchNormTrain": (
         "x̂ = (x − μ)/√(σ² + ε),  y = γ x̂ + β   (μ, σ² over the batch)\n∂C/∂β = Σ δ\n∂C/∂γ = Σ δ ⊙ x̂\n"
-        "∂C/∂x = (γ/(m√(σ² + ε)))·(m·δ − Σ δ − x̂·Σ δ ⊙ x̂)"
+        "∂C/∂x = (γ/(m√(σ² + ε)))·(m·δ − Σ δ − x̂·Σ δ ⊙ x̂)",
+        "x̂ = (x − μ)/√(σ² + ε)，y = γ x̂ + β（μ、σ² 对这一批样本计算）\n∂C/∂β = Σ δ\n∂C/∂γ = Σ δ ⊙ x̂\n"
+        "∂C/∂x = (γ/(m√(σ² + ε)))·(m·δ − Σ δ − x̂·Σ δ ⊙ x̂)",
     ),
-    "BatchNormEval": "y = γ (x − μ_run)/√(σ²_run + ε) + β\n∂C/∂x = γ δ/√(σ²_run + ε)\n∂C/∂γ = Σ δ ⊙ x̂,  ∂C/∂β = Σ δ",
+    "BatchNormEval": (
+        "y = γ (x − μ_run)/√(σ²_run + ε) + β\n∂C/∂x = γ δ/√(σ²_run + ε)\n∂C/∂γ = Σ δ ⊙ x̂,  ∂C/∂β = Σ δ",
+        "y = γ (x − μ_run)/√(σ²_run + ε) + β\n∂C/∂x = γ δ/√(σ²_run + ε)\n∂C/∂γ = Σ δ ⊙ x̂，∂C/∂β = Σ δ",
+    ),
     "LayerNorm": (
         "x̂ = (x − μ)/√(σ² + ε),  y = γ x̂ + β   (μ, σ² over each sample's features)\n∂C/∂β = Σ_n δ,  "
-        "∂C/∂γ = Σ_n δ ⊙ x̂\n∂C/∂x = (1/√(σ² + ε))·(γδ − mean(γδ) − x̂·mean(γδ ⊙ x̂))"
+        "∂C/∂γ = Σ_n δ ⊙ x̂\n∂C/∂x = (1/√(σ² + ε))·(γδ − mean(γδ) − x̂·mean(γδ ⊙ x̂))",
+        "x̂ = (x − μ)/√(σ² + ε)，y = γ x̂ + β（μ、σ² 对每个样本的特征计算）\n∂C/∂β = Σ_n δ，"
+        "∂C/∂γ = Σ_n δ ⊙ x̂\n∂C/∂x = (1/√(σ² + ε))·(γδ − mean(γδ) − x̂·mean(γδ ⊙ x̂))",
     ),
     "Conv2d": (
         "z[o] = b[o] + Σ_c x̃[c] ⋆ K[o, c]   (⋆ cross-correlation)\n∂C/∂K[o, c] = Σ_n x̃[n, c] ⋆ δ[n, o]\n"
-        "∂C/∂b[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ K[o, c])   (full convolution)"
+        "∂C/∂b[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ K[o, c])   (full convolution)",
+        "z[o] = b[o] + Σ_c x̃[c] ⋆ K[o, c]（⋆ 表示互相关）\n∂C/∂K[o, c] = Σ_n x̃[n, c] ⋆ δ[n, o]\n"
+        "∂C/∂b[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ K[o, c])（完整卷积）",
     ),
-    "MaxPool2d": "y = max over each window\n∂C/∂x = δ routed to each window's first maximum, 0 elsewhere",
-    "AvgPool2d": "y = mean over each window\n∂C/∂x = each window spreads δ/(R·S) over its pixels",
-    "Sum": "y = Σ x\n∂C/∂x = δ, copied to every summed entry",
-    "Mean": "y = mean x\n∂C/∂x = δ / (number of entries averaged)",
-    "Reshape": "y = x reshaped\n∂C/∂x = δ reshaped back",
-    "Permute": "y = x with its axes permuted\n∂C/∂x = δ with the inverse permutation",
-    "GetItem": "y = x[index]\n∂C/∂x = δ put back at index, 0 elsewhere",
+    "MaxPool2d": (
+        "y = max over each window\n∂C/∂x = δ routed to each window's first maximum, 0 elsewhere",
+        "y：每个窗口内的最大值\n∂C/∂x：δ 流向每个窗口的第一个最大值，其余位置为 0",
+    ),
+    "AvgPool2d": (
+        "y = mean over each window\n∂C/∂x = each window spreads δ/(R·S) over its pixels",
+        "y：每个窗口内的平均值\n∂C/∂x：每个窗口把 δ/(R·S) 平均分给它的每个像素",
+    ),
+    "Sum": ("y = Σ x\n∂C/∂x = δ, copied to every summed entry", "y = Σ x\n∂C/∂x = δ，复制到每个被求和的元素"),
+    "Mean": (
+        "y = mean x\n∂C/∂x = δ / (number of entries averaged)",
+        "y = mean x\n∂C/∂x = δ / n，n 是参与平均的元素个数",
+    ),
+    "Reshape": ("y = x reshaped\n∂C/∂x = δ reshaped back", "y：把 x 变形\n∂C/∂x：把 δ 变形回原来的形状"),
+    "Permute": (
+        "y = x with its axes permuted\n∂C/∂x = δ with the inverse permutation",
+        "y：把 x 的轴重新排列\n∂C/∂x：把 δ 的轴按逆排列换回来",
+    ),
+    "GetItem": (
+        "y = x[index]\n∂C/∂x = δ put back at index, 0 elsewhere",
+        "y = x[index]\n∂C/∂x：把 δ 放回 index 处，其余位置为 0",
+    ),
 }
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -108,4 +154,19 @@ TEXTS: dict[str, tuple[str, str]] = {
         "反向传播与有限差分不一致：最大相对误差 {error}{kinks}",
     ),
     "viewer.kinks": (", {count} entries on a kink not compared", "，{count} 个位于折点的元素未比较"),
+    "viewer.no_formula": (
+        "{op}: no backward formula written for display yet",
+        "{op}：还没有写出供显示的反向传播公式",
+    ),
+    "viewer.node_label": ("{label}  ({kind}, node {id})", "{label}（{kind}，节点 {id}）"),
+    "viewer.kind_op": ("op", "运算"),
+    "viewer.kind_param": ("param", "参数"),
+    "viewer.kind_input": ("input", "输入"),
+    "viewer.scalar": ("scalar", "标量"),
+    "viewer.stats": (
+        "‖·‖ = {norm}  mean {mean}  min {min}  max {max}",
+        "‖·‖ = {norm}，均值 {mean}，最小值 {min}，最大值 {max}",
+    ),
 }
+
+TEXTS.update({f"formula.{op}": texts for op, texts in FORMULAS.items()})

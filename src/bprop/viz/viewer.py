@@ -30,7 +30,6 @@ import numpy as np
 from bprop.autograd import Context, _topological_order
 from bprop.graph_check import _check_node
 from bprop.i18n import CATALOGUE, LANGUAGES, check_lang, text
-from bprop.i18n.viewer import FORMULAS
 from bprop.serialization import atomic_write_bytes
 from bprop.tensor import Tensor
 from bprop.viz.viewer_page import PAGE
@@ -72,11 +71,13 @@ def _numbers(a: np.ndarray | None) -> dict[str, Any] | None:
     return summary
 
 
-def _formula(fn: type) -> str:
-    """The op's backward written for display; an op without one shows its docstring's first
-    paragraph (the math), never text that refers to the rest of the docstring."""
-    if fn.__name__ in FORMULAS:
-        return FORMULAS[fn.__name__]
+def _formula(fn: type, lang: str = "en") -> str:
+    """The op's backward written for display, in ``lang``; in English an op without one shows
+    its docstring's first paragraph (the math), never text that refers to the rest of it."""
+    if f"formula.{fn.__name__}" in CATALOGUE:
+        return text(f"formula.{fn.__name__}", lang)
+    if lang != "en":
+        return text("viewer.no_formula", lang, op=fn.__name__)
     return inspect.cleandoc(fn.__doc__ or fn.__name__).split("\n\n")[0]
 
 
@@ -238,7 +239,7 @@ def view(
                 "y": positions[n.id][1],
                 "value": values[n.id],
                 "delta": _numbers(n.delta),
-                "doc": _formula(n.context.fn) if n.context is not None else "",
+                "doc": _formula(n.context.fn, lang) if n.context is not None else "",
                 "check": n.check,
                 "note": n.note,
                 "reached": reached.get(n.id),

@@ -63,14 +63,14 @@ function T(key, vars) {
   for (const [k, v] of Object.entries(vars || {})) t = t.split("{" + k + "}").join(v);
   return t;
 }
-function shapeText(s) { return s.shape.length ? "(" + s.shape.join(", ") + ")" : "scalar"; }
+function shapeText(s) { return s.shape.length ? "(" + s.shape.join(", ") + ")" : T("scalar"); }
 function num(v) { return Number(v).toPrecision(6); }
 function esc(t) { return String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;"); }
 // A tensor as a grid: one table row per row of its last two axes (small tensors), else a summary.
 function arrayHtml(s) {
   if (!s) return "—";
-  const head = "<div class='summary'>" + esc(shapeText(s) + "  ‖·‖ = " + num(s.norm) + "  mean " + num(s.mean) +
-    "  min " + num(s.min) + "  max " + num(s.max)) + "</div>";
+  const stats = T("stats", {norm: num(s.norm), mean: num(s.mean), min: num(s.min), max: num(s.max)});
+  const head = "<div class='summary'>" + esc(shapeText(s) + "  " + stats) + "</div>";
   if (!s.complete) return head + "<div class='summary'>" + s.values.map(num).join(" ") + " …</div>";
   const last = s.shape.length ? s.shape[s.shape.length - 1] : 1;
   const rows = [];
@@ -120,7 +120,8 @@ function nodeEl(id) { return svg.querySelector(`.node[data-id="${id}"]`); }
 function reached(n) { return n.delta && n.reached !== null && step >= n.reached; }
 
 function show(n, phase) {
-  document.getElementById("node-label").textContent = n.label + "  (" + n.kind + ", node " + n.id + ")";
+  document.getElementById("node-label").textContent =
+    T("node_label", {label: n.label, kind: T("kind_" + n.kind), id: n.id});
   document.getElementById("note").textContent = n.note || "";
   document.getElementById("value-values").innerHTML = arrayHtml(n.value);
   document.getElementById("delta-values").innerHTML =
