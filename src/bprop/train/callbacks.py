@@ -21,6 +21,12 @@ from bprop.serialization import atomic_write_bytes
 
 
 class Callback:
+    every_rank = False  # under data parallelism: True runs it on every rank, False on rank 0 only
+
+    def on_setup(self, trainer: Any) -> None:
+        """Called once when ``fit`` has built the trainer, before a checkpoint is resumed; may
+        replace ``trainer.loader`` or its callbacks (data parallelism shards and drops them)."""
+
     def on_train_begin(self, trainer: Any) -> None:
         """Called once before the first (or first resumed) epoch."""
 

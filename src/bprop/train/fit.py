@@ -21,7 +21,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bprop import distributed as dist
 from bprop.data import DataLoader
 from bprop.nn import CrossEntropyLoss, Module
 from bprop.optim import Adam, Optimizer
@@ -65,10 +64,8 @@ class Trainer:
     ):
         self.model, self.loader, self.loss, self.optimizer = model, loader, loss, optimizer
         self.scheduler = scheduler
-        self.callbacks = list(callbacks)
-        # only callbacks that override a per-step hook are called per step: none costs nothing
-        self.batch_callbacks = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
-        self.backward_callbacks = [cb for cb in callbacks if type(cb).on_backward_end is not Callback.on_backward_end]
+        self.set_callbacks(callbacks)
+        self.quiet = False  # no progress output
         # None: "accuracy" if the first batch turns out to be a classification one, else nothing
         self.metrics = None if metrics is None else [M.get_metric(m) for m in metrics]
         self.history = History()
@@ -82,6 +79,12 @@ class Trainer:
         self.signum: int | None = None
         # the running sums of an epoch stopped part-way, carried in checkpoints for exact resumption
         self.partial: dict[str, Any] = {}
+
+    def set_callbacks(self, callbacks: Sequence[Callback]) -> None:
+        self.callbacks = list(callbacks)
+        # only callbacks that override a per-step hook are called per step: none costs nothing
+        self.batch_callbacks = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        self.backward_callbacks = [cb for cb in callbacks if type(cb).on_backward_end is not Callback.on_backward_end]
 
     @property
     def mid_epoch(self) -> bool:
@@ -179,13 +182,13 @@ class Trainer:
         if votes["time"]:
             self.stop = self.stop or f"time limit reached after {where}"
 
-    def train_epoch(self, epochs: int, quiet: bool) -> dict[str, float]:
+    def train_epoch(self, epochs: int) -> dict[str, float]:
         """One pass over the loader (or the rest of one stopped part-way); the logs hold
         sample-weighted means of the batches' loss and metrics."""
         self.model.train()
         if getattr(self.loader.sampler, "set_epoch", None):
             self.loader.sampler.set_epoch(self.epoch)
-        progress = Progress(len(self.loader), self.epoch + 1, epochs, quiet)
+        progress = Progress(len(self.loader), self.epoch + 1, epochs, self.quiet)
         partial, self.partial = self.partial, {}
         total_loss, seen = partial.get("loss", 0.0), partial.get("seen", 0.0)
         sums: dict[str, float] = dict(partial.get("sums", {}))
@@ -269,21 +272,20 @@ def fit(
     ranks, and only rank 0 runs ``callbacks`` (checkpoints, logs) and shows progress.
     """
     loader = as_loader(train, batch_size, shuffle=True, transform=transform)
-    if distributed:  # set-up only: in the loop, DataParallel does the rest
-        loader = _shard(loader)
-        callbacks, quiet = (callbacks, quiet) if dist.is_main() else ((), True)
     signals = StopOnSignal()
     own: list[Callback] = [DataParallel()] if distributed else []
     own += [signals] + ([TimeLimit(time_limit)] if time_limit is not None else [])
     opt = optimizer or Adam(model.parameters())
     trainer = Trainer(model, loader, loss or CrossEntropyLoss(), opt, scheduler, [*own, *callbacks], metrics)
-    trainer.grad_tol = grad_tol
+    trainer.grad_tol, trainer.quiet = grad_tol, quiet
+    for cb in list(trainer.callbacks):
+        cb.on_setup(trainer)
     if resume is not None:
         trainer.resume(resume)
     try:
         for cb in trainer.callbacks:
             cb.on_train_begin(trainer)
-        _epochs(trainer, val, epochs, batch_size, target_loss, transform, val_transform, quiet)
+        _epochs(trainer, val, epochs, batch_size, target_loss, transform, val_transform)
         trainer.history.stop_reason = trainer.stop or f"finished {epochs} epoch{'s' if epochs != 1 else ''}"
         for cb in trainer.callbacks:
             cb.on_train_end(trainer)
@@ -302,11 +304,10 @@ def _epochs(
     target_loss: float | None,
     transform: Callable | None,
     val_transform: Callable | None,
-    quiet: bool,
 ) -> None:
     """The epoch loop of ``fit``: train, validate, log, ask the callbacks."""
     while trainer.epoch < epochs and not trainer.stop:
-        logs = trainer.train_epoch(epochs, quiet)
+        logs = trainer.train_epoch(epochs)
         if trainer.mid_epoch:  # stopped part-way: the epoch is not over, so nothing is logged for it
             trainer._progress.close(None)
             break
@@ -327,20 +328,6 @@ def _epochs(
         for cb in trainer.callbacks:
             cb.on_epoch_end(trainer, logs)
         trainer._progress.close(logs)
-
-
-def _shard(loader: DataLoader) -> DataLoader:
-    """The same loader, reading only this rank's share of each epoch (one seed for all ranks)."""
-    dist.init()
-    if isinstance(loader.sampler, dist.DistributedSampler):
-        return loader
-    seed = dist.broadcast_object(int(loader.generator.integers(2**31)))
-    sampler = dist.DistributedSampler(
-        len(loader.dataset), shuffle=loader.shuffle, seed=seed, drop_last=loader.drop_last
-    )
-    return DataLoader(
-        loader.dataset, loader.batch_size, loader.shuffle, loader.drop_last, loader.transform, sampler=sampler
-    )
 
 
 __all__ = ["DivergenceError", "Interrupted", "Trainer", "evaluate", "fit", "predict"]

@@ -15,13 +15,25 @@ import time
 from typing import Any
 
 from bprop import distributed as dist
+from bprop.data import DataLoader
 from bprop.train.callbacks import Callback
 
 
 class DataParallel(Callback):
-    """Data-parallel training over MPI ranks (see bprop.distributed): the ranks start from rank
-    0's weights, gradients are averaged after each backward, and every sum the trainer makes
-    over a step or an epoch (loss, metrics, stop votes) is a sum over ranks."""
+    """Data-parallel training over MPI ranks (see bprop.distributed): each rank reads its shard
+    of every epoch, the ranks start from rank 0's weights, gradients are averaged after each
+    backward, and every sum the trainer makes over a step or an epoch (loss, metrics, stop
+    votes) is a sum over ranks. Only rank 0 shows progress and runs the callbacks that are not
+    ``every_rank`` (checkpoints, logs)."""
+
+    every_rank = True
+
+    def on_setup(self, trainer: Any) -> None:
+        dist.init()
+        trainer.loader = _shard(trainer.loader)
+        if not dist.is_main():
+            trainer.set_callbacks([cb for cb in trainer.callbacks if cb.every_rank])
+            trainer.quiet = True
 
     def on_train_begin(self, trainer: Any) -> None:
         dist.broadcast_parameters(trainer.model)
@@ -31,9 +43,24 @@ class DataParallel(Callback):
         dist.allreduce_gradients(trainer.model)
 
 
+def _shard(loader: DataLoader) -> DataLoader:
+    """The same loader, reading only this rank's share of each epoch (one seed for all ranks)."""
+    if isinstance(loader.sampler, dist.DistributedSampler):
+        return loader
+    seed = dist.broadcast_object(int(loader.generator.integers(2**31)))
+    sampler = dist.DistributedSampler(
+        len(loader.dataset), shuffle=loader.shuffle, seed=seed, drop_last=loader.drop_last
+    )
+    return DataLoader(
+        loader.dataset, loader.batch_size, loader.shuffle, loader.drop_last, loader.transform, sampler=sampler
+    )
+
+
 class TimeLimit(Callback):
     """Stop once ``seconds`` have passed: within an epoch after the step that crossed the limit
     (the run resumes mid-epoch exactly), or after an epoch whose validation crossed it."""
+
+    every_rank = True
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -63,6 +90,7 @@ class StopOnSignal(Callback):
     be set; ``restore`` puts the previous handlers back, however training ended."""
 
     NAMES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1")
+    every_rank = True
 
     def __init__(self) -> None:
         self.previous: dict[int, Any] = {}
