@@ -114,6 +114,18 @@ def test_the_readme_explain_commands_run_as_written(tmp_path):
     assert (work / "explain.html").read_text().startswith("<!DOCTYPE html>")
 
 
+def test_the_readme_resume_example_stops_part_way_and_resumes_whatever_the_speed(tmp_path):
+    """The stop-and-resume example stops on the training loss, not on a clock: the first command
+    always stops part-way (so the second has a run to continue), the second always resumes it."""
+    import json
+
+    work = run_readme_commands(tmp_path, lambda command: "runs/stopped" in command)
+    run = work / "runs" / "stopped"
+    epochs = len((run / "history.csv").read_text().splitlines()) - 1
+    assert 3 < epochs < 30
+    assert json.loads((run / "metrics.json").read_text())["stop_reason"].endswith("reached the target 0.01")
+
+
 def test_the_readme_python_run_config_example_runs(tmp_path, monkeypatch, capsys):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     code = re.search(r"### The same run from Python\s+```python\n(.*?)```", text, re.S).group(1)
