@@ -148,3 +148,30 @@ def test_report_shows_delta_per_layer_with_verdicts(run_dir):
     section = page.split("id='δ-per-layer'")[1].split("</section>")[0]
     assert "class='verdicts'" in section and "gradients" in section and section.count("data:image/png") == 2
     assert (run_dir / "delta.npz").exists()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_in_either_language(run_dir, tmp_path, lang, capsys):
+    from bprop.i18n import text
+    from bprop.viz.report import write_run_report
+    from tests.helpers import CJK, english_left
+
+    assert main(["report", str(run_dir), "--lang", lang]) == 0 and "wrote" in capsys.readouterr().out
+    page = (run_dir / "report.html").read_text()
+    assert f"<html lang='{lang}'>" in page
+    headings = re.findall(r"<h[123]>(.*?)</h[123]>", page)
+    assert headings[1:] == [html.escape(text(f"run.{s}", lang)) for s in SECTIONS][:3] + [
+        text("run.per_class", lang),
+        *[html.escape(text(f"run.{s}", lang)) for s in SECTIONS[3:]],
+    ]
+    verdicts = re.findall(r"<li>(.*?)</li>", page.split("class='verdicts'")[1].split("</ul>")[0])
+    assert verdicts and all(bool(re.search(f"[{CJK}]", v)) == (lang == "zh") for v in verdicts)
+    prose = [*headings, *verdicts, *re.findall(r"<p>(.*?)</p>", page)]
+    prose += re.findall(r"<th>(.*?)</th>", page.split("class='per-class'")[1].split("</tr>")[0])
+    if lang == "zh":
+        assert english_left("\n".join(prose), code={"bprop", "fcnet", "digits", "F1", "ReLU"}) == []
+    else:
+        assert not re.search(f"[{CJK}]", "".join(prose)) and "Per class" in headings
+    with pytest.raises(ValueError, match="language 'fr'"):
+        write_run_report(run_dir, "fr")
+    assert main(["report", str(run_dir)]) == 0  # back to English for the other tests

@@ -13,9 +13,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise RunError("give the folder of a run (bprop train --out DIR), not an empty name")
     from bprop.viz.report import write_run_report  # matplotlib loads only for this command
 
-    print(f"wrote {write_run_report(Path(args.run_dir))}")
+    print(f"wrote {write_run_report(Path(args.run_dir), args.lang)}")
     return 0
 
 
 def add_report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="the folder of a finished run (bprop train --out DIR or --report DIR)")
+    p.add_argument(
+        "--lang", choices=("en", "zh"), default="en", help="language of the words, en or zh (Chinese) (default: en)"
+    )

@@ -36,3 +36,39 @@ TEXTS: dict[str, tuple[str, str]] = {
         "没有死亡的 ReLU：上一轮中每个单元都至少对一个样本被激活过。",
     ),
 }
+
+# report.html: its title, section headings and the sentences that stand in for missing data
+TEXTS.update(
+    {
+        "run.title": ("bprop run: {model} on {data}", "bprop 训练报告：{model}，数据集 {data}"),
+        "run.Configuration": ("Configuration", "配置"),
+        "run.Model summary": ("Model summary", "模型概要"),
+        "run.Final metrics": ("Final metrics", "最终指标"),
+        "run.Training curves": ("Training curves", "训练曲线"),
+        "run.Gradient flow": ("Gradient flow", "梯度流"),
+        "run.δ per layer": ("δ per layer", "每一层的 δ"),
+        "run.Weights and activations": ("Weights and activations", "权重与激活值"),
+        "run.First-layer filters": ("First-layer filters", "第一层的卷积核"),
+        "run.Confusion matrix": ("Confusion matrix", "混淆矩阵"),
+        "run.Misclassified examples": ("Misclassified examples", "分错的样本"),
+        "run.per_class": ("Per class", "各个类别"),
+        "run.class": ("class", "类别"),
+        "run.precision": ("precision", "精确率"),
+        "run.recall": ("recall", "召回率"),
+        "run.f1": ("F1", "F1"),
+        "run.support": ("support", "样本数"),
+        "run.no_deltas": (
+            "Not recorded (a DeltaRecorder among the fit callbacks records it).",
+            "没有记录（把 DeltaRecorder 加进 fit 的回调就会记录）。",
+        ),
+        "run.no_epochs": ("No epochs recorded.", "没有记录任何一轮。"),
+        "run.few_steps": ("Too few steps to record gradient norms.", "步数太少，没有记录梯度范数。"),
+        "run.not_recorded": ("Not recorded.", "没有记录。"),
+        "run.no_conv": ("The model has no convolution layer.", "这个模型没有卷积层。"),
+        "run.no_evaluation": ("No evaluation.", "没有做评估。"),
+        "run.all_right": (
+            "None: every test example was classified correctly.",
+            "没有：每个测试样本都分对了。",
+        ),
+    }
+)

@@ -17,6 +17,7 @@ import numpy as np
 from bprop import nn
 from bprop.data import Dataset
 from bprop.data.registry import dataset_spec
+from bprop.i18n import check_lang, text
 from bprop.serialization import atomic_write_bytes, load, save
 from bprop.train.callbacks import Callback
 from bprop.train.run import RunError, class_names, model_from_checkpoint
@@ -24,7 +25,7 @@ from bprop.viz import plots
 from bprop.viz.delta_recorder import DeltaRecorder
 from bprop.viz.recorder import VizRecorder
 
-SECTIONS = (
+SECTIONS = (  # the headings (in English; the catalogue's run.<heading> in other languages) and ids
     "Configuration",
     "Model summary",
     "Final metrics",
@@ -93,16 +94,13 @@ def shaping_options(config: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def per_class_table(metrics: dict[str, Any], classes: Sequence[str]) -> str:
+def per_class_table(metrics: dict[str, Any], classes: Sequence[str], lang: str = "en") -> str:
     """Precision, recall and F1 of each class with three decimals, and its support (test samples)."""
     if "precision" not in metrics:
         return ""
     support = np.asarray(metrics["confusion_matrix"]).sum(axis=1) if "confusion_matrix" in metrics else None
-    head = (
-        "<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>"
-        + ("<th>support</th>" if support is not None else "")
-        + "</tr>"
-    )
+    columns = ("class", "precision", "recall", "f1") + (("support",) if support is not None else ())
+    head = "<tr>" + "".join(f"<th>{html.escape(text(f'run.{c}', lang))}</th>" for c in columns) + "</tr>"
     rows = []
     for i, (p, r, f) in enumerate(zip(metrics["precision"], metrics["recall"], metrics["f1"])):
         name = classes[i] if i < len(classes) else str(i)
@@ -110,24 +108,24 @@ def per_class_table(metrics: dict[str, Any], classes: Sequence[str]) -> str:
         rows.append(
             f"<tr><th>{html.escape(str(name))}</th><td>{p:.3f}</td><td>{r:.3f}</td><td>{f:.3f}</td>{count}</tr>"
         )
-    return f"<h3>Per class</h3><table class='per-class'>{head}{''.join(rows)}</table>"
+    return f"<h3>{text('run.per_class', lang)}</h3><table class='per-class'>{head}{''.join(rows)}</table>"
 
 
-def _final_metrics(metrics: dict[str, Any], classes: Sequence[str]) -> str:
+def _final_metrics(metrics: dict[str, Any], classes: Sequence[str], lang: str) -> str:
     per_class = {"precision", "recall", "f1", "confusion_matrix", "classes"}
     scalars = {
         k: (f"{v:.4f}" if isinstance(v, float) else v)
         for k, v in metrics.items()
         if k not in per_class and not isinstance(v, (list, dict))
     }
-    return _table(scalars) + per_class_table(metrics, classes)
+    return _table(scalars) + per_class_table(metrics, classes, lang)
 
 
-def _delta_section(deltas: DeltaRecorder | None, folder: Path) -> str:
+def _delta_section(deltas: DeltaRecorder | None, folder: Path, lang: str) -> str:
     """The δ plot, the verdicts in words and the histograms of each layer's latest δ."""
     if deltas is None or not deltas.norms:
-        return "<p>Not recorded (a DeltaRecorder among the fit callbacks records it).</p>"
-    verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in deltas.verdicts())
+        return f"<p>{html.escape(text('run.no_deltas', lang))}</p>"
+    verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in deltas.verdicts(lang))
     parts = [
         f"<ul class='verdicts'>{verdicts}</ul>",
         _image(plots.plot_delta_per_layer(deltas.layers, deltas.norms, folder / "delta.png")),
@@ -146,41 +144,46 @@ def build_report(
     classes: Sequence[str],
     misclassified: dict[str, np.ndarray] | None = None,
     deltas: DeltaRecorder | None = None,
+    lang: str = "en",
 ) -> str:
-    """The HTML text of the report; every section is present (saying so when it has no data)."""
+    """The HTML text of the report in ``lang`` ("en" or "zh"); every section is present (saying
+    so when it has no data)."""
+    check_lang(lang)
+
+    def missing(key: str) -> str:
+        return f"<p>{html.escape(text(key, lang))}</p>"
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         parts: dict[str, str] = {
             "Configuration": _table(shaping_options(config)),
             "Model summary": f"<pre>{html.escape(summary_text)}</pre>",
-            "Final metrics": _final_metrics(metrics, classes),
+            "Final metrics": _final_metrics(metrics, classes, lang),
         }
         parts["Training curves"] = (
-            _image(plots.plot_history(epochs, folder / "curves.png")) if epochs else "<p>No epochs recorded.</p>"
+            _image(plots.plot_history(epochs, folder / "curves.png")) if epochs else missing("run.no_epochs")
         )
         parts["Gradient flow"] = (
             _image(plots.plot_gradient_flow(recorder.steps, recorder.grad_norms, folder / "gradients.png"))
             if recorder.steps
-            else "<p>Too few steps to record gradient norms.</p>"
+            else missing("run.few_steps")
         )
-        parts["δ per layer"] = _delta_section(deltas, folder)
+        parts["δ per layer"] = _delta_section(deltas, folder, lang)
         hist = []
         if recorder.weights:
             hist.append(_image(plots.plot_histograms(recorder.weights, folder / "weights.png", "weights")))
         if recorder.activations:
             hist.append(_image(plots.plot_histograms(recorder.activations, folder / "activations.png", "activations")))
-        parts["Weights and activations"] = "".join(hist) or "<p>Not recorded.</p>"
+        parts["Weights and activations"] = "".join(hist) or missing("run.not_recorded")
         conv = [w for w in recorder.weights.values() if w.ndim == 4]
         parts["First-layer filters"] = (
-            _image(plots.plot_filters(conv[0], folder / "filters.png"))
-            if conv
-            else "<p>The model has no convolution layer.</p>"
+            _image(plots.plot_filters(conv[0], folder / "filters.png")) if conv else missing("run.no_conv")
         )
         matrix = metrics.get("confusion_matrix")
         parts["Confusion matrix"] = (
             _image(plots.plot_confusion(np.asarray(matrix), classes, folder / "cm.png"))
             if matrix is not None
-            else "<p>No evaluation.</p>"
+            else missing("run.no_evaluation")
         )
         if misclassified is not None and len(misclassified["images"]):
             parts["Misclassified examples"] = _image(
@@ -189,11 +192,14 @@ def build_report(
                 )
             )
         else:
-            parts["Misclassified examples"] = "<p>None: every test example was classified correctly.</p>"
-    title = f"bprop run: {config.get('model', 'model')} on {config.get('data', 'data')}"
-    body = "".join(f"<section id='{s.lower().replace(' ', '-')}'><h2>{s}</h2>{parts[s]}</section>" for s in SECTIONS)
+            parts["Misclassified examples"] = missing("run.all_right")
+    title = text("run.title", lang, model=config.get("model", "model"), data=config.get("data", "data"))
+    headings = {s: html.escape(text(f"run.{s}", lang)) for s in SECTIONS}
+    body = "".join(
+        f"<section id='{s.lower().replace(' ', '-')}'><h2>{headings[s]}</h2>{parts[s]}</section>" for s in SECTIONS
+    )
     return (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
 
@@ -208,9 +214,10 @@ def write_report(
     classes: Sequence[str],
     misclassified: dict[str, np.ndarray] | None = None,
     deltas: DeltaRecorder | None = None,
+    lang: str = "en",
 ) -> Path:
     path = Path(directory) / "report.html"
-    page = build_report(config, summary_text, metrics, epochs, recorder, classes, misclassified, deltas)
+    page = build_report(config, summary_text, metrics, epochs, recorder, classes, misclassified, deltas, lang)
     atomic_write_bytes(path, page.encode("utf-8"))
     return path
 
@@ -282,8 +289,10 @@ def save_misclassified(
     )
 
 
-def write_run_report(run_dir: Path) -> Path:
-    """report.html from what a run left in ``run_dir`` (last.npz, metrics.json, viz.npz, examples.npz)."""
+def write_run_report(run_dir: Path, lang: str = "en") -> Path:
+    """report.html from what a run left in ``run_dir`` (last.npz, metrics.json, viz.npz,
+    examples.npz), its words in ``lang`` ("en" or "zh")."""
+    check_lang(lang)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir} is not a folder: give the folder of a run written with --out or --report")
     checkpoint = run_dir / "last.npz"
@@ -314,6 +323,7 @@ def write_run_report(run_dir: Path) -> Path:
             classes,
             examples,
             deltas,
+            lang,
         )
     except ImportError as err:
         raise RunError(str(err)) from None
