@@ -12,21 +12,21 @@ from tests.helpers import worked_example
 def test_forward_and_backward_numbers_of_the_doc():
     e = worked_example("cnn-backprop.md")
     x = bp.tensor(e["x"][None, None], requires_grad=True)
-    k = bp.tensor(e["K"][None, None], requires_grad=True)
+    k = bp.tensor(e["k"][None, None], requires_grad=True)
     b = bp.tensor(e["bias"].reshape(1), requires_grad=True)
     z = Conv2d.apply(x, k, b, stride=2, padding=1)
     np.testing.assert_array_equal(z.data[0, 0], e["z"])
     z.backward(e["delta"][None, None])
     np.testing.assert_array_equal(x.grad[0, 0], e["dx"])
-    np.testing.assert_array_equal(k.grad[0, 0], e["dK"])
+    np.testing.assert_array_equal(k.grad[0, 0], e["dk"])
     assert b.grad[0] == e["dbias"]
 
 
 def test_intermediate_steps_of_the_doc():
     e = worked_example("cnn-backprop.md")
     np.testing.assert_array_equal(ref.dilate(e["delta"], 2, 2), e["delta_dilated"])
-    np.testing.assert_array_equal(ref.rotate180(e["K"]), e["K_rotated"])
-    full = ref.convolve_full(e["delta_dilated"], e["K"])
+    np.testing.assert_array_equal(ref.rotate180(e["k"]), e["k_rotated"])
+    full = ref.convolve_full(e["delta_dilated"], e["k"])
     np.testing.assert_array_equal(full, e["dx_padded"])
     np.testing.assert_array_equal(full[1:5, 1:5], e["dx"])
     assert (4 + 2 * 1 - 2) // 2 + 1 == e["z"].shape[0]

@@ -78,7 +78,7 @@ def test_cnn_with_several_channels_and_both_pools():
     e = explain(model, x, np.array([0, 1, 2]), loss="cross_entropy")
     assert e.max_discrepancy < 1e-6
     text = e.to_text()
-    for phrase in ("rot180(K[0, 0])", "δ′ = δ dilated by the stride", "δ[0,0]→x[", "x̂ = (x − μ)", "term 3"):
+    for phrase in ("rot180(k[0, 0])", "δ′ = δ dilated by the stride", "δ[0,0]→x[", "x̂ = (x − μ)", "term 3"):
         assert phrase in text
     mse = explain(model, x, np.zeros((3, 3)), loss="mse")
     assert mse.max_discrepancy < 1e-6

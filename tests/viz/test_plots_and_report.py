@@ -152,18 +152,17 @@ def test_report_shows_delta_per_layer_with_verdicts(run_dir):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_report_in_either_language(run_dir, tmp_path, lang, capsys):
+    from tests.helpers import CJK, english_left
+
     from bprop.i18n import text
     from bprop.viz.report import write_run_report
-    from tests.helpers import CJK, english_left
 
     assert main(["report", str(run_dir), "--lang", lang]) == 0 and "wrote" in capsys.readouterr().out
     page = (run_dir / "report.html").read_text()
     assert f"<html lang='{lang}'>" in page
     headings = re.findall(r"<h[123]>(.*?)</h[123]>", page)
-    assert headings[1:] == [html.escape(text(f"run.{s}", lang)) for s in SECTIONS][:3] + [
-        text("run.per_class", lang),
-        *[html.escape(text(f"run.{s}", lang)) for s in SECTIONS[3:]],
-    ]
+    expected = [html.escape(text(f"run.{s}", lang)) for s in SECTIONS]
+    assert headings[1:] == [*expected[:3], text("run.per_class", lang), *expected[3:]]
     verdicts = re.findall(r"<li>(.*?)</li>", page.split("class='verdicts'")[1].split("</ul>")[0])
     assert verdicts and all(bool(re.search(f"[{CJK}]", v)) == (lang == "zh") for v in verdicts)
     prose = [*headings, *verdicts, *re.findall(r"<p>(.*?)</p>", page)]

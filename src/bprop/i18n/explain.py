@@ -56,12 +56,12 @@ TEXTS.update(
     {
         "conv.title": ("Backpropagation through a convolution", "卷积层的反向传播"),
         "conv.setup": (
-            "input x ({h}×{w}), kernel K ({r}×{s}), stride u = {u}, v = {v}, padding a = {a}, b = {b}, bias {bias}",
-            "输入 x（{h}×{w}），卷积核 K（{r}×{s}），步长 u = {u}，v = {v}，填充 a = {a}，b = {b}，偏置 {bias}",
+            "input x ({h}×{w}), kernel k ({r}×{s}), stride u = {u}, v = {v}, padding a = {a}, b = {b}, bias {bias}",
+            "输入 x（{h}×{w}），卷积核 k（{r}×{s}），步长 u = {u}，v = {v}，填充 a = {a}，b = {b}，偏置 {bias}",
         ),
         "conv.forward": (
-            "forward  z[p,q] = b + Σ_rs K[r,s]·x̃[p·u + r, q·v + s]",
-            "前向：z[p,q] = b + Σ_rs K[r,s]·x̃[p·u + r, q·v + s]",
+            "forward  z[p,q] = bias + Σ_rs k[r,s]·x̃[p·u + r, q·v + s]",
+            "前向：z[p,q] = bias + Σ_rs k[r,s]·x̃[p·u + r, q·v + s]",
         ),
         "conv.target": ("target t", "目标 t"),
         "conv.loss": ("C = ½ Σ (z − t)² = {loss};  δ = ∂C/∂z = z − t", "C = ½ Σ (z − t)² = {loss}；δ = ∂C/∂z = z − t"),
@@ -69,10 +69,10 @@ TEXTS.update(
             "δ′: δ dilated by the stride ({u1}, {v1} zeros between entries)",
             "δ′：把 δ 按步长膨胀（元素之间插入 {u1}、{v1} 个 0）",
         ),
-        "conv.rotated": ("K rotated by 180°", "旋转 180° 的卷积核 K"),
+        "conv.rotated": ("k rotated by 180°", "旋转 180° 的卷积核 k"),
         "conv.full": (
-            "full convolution δ′ ∗ K  (= δ′ padded by R−1, S−1, cross-correlated with rot K)",
-            "完整卷积 δ′ ∗ K（即把 δ′ 四周补 R−1、S−1 圈 0，再与旋转后的 K 做互相关）",
+            "full convolution δ′ ∗ k  (= δ′ padded by k₁−1, k₂−1, cross-correlated with rot k)",
+            "完整卷积 δ′ ∗ k（即把 δ′ 四周补 k₁−1、k₂−1 圈 0，再与旋转后的 k 做互相关）",
         ),
         "conv.crop": (
             "∂C/∂x = the full convolution cropped by the padding ({a} rows, {b} columns)",
@@ -80,10 +80,10 @@ TEXTS.update(
         ),
         "conv.autograd": ("  autograd", "  自动微分"),
         "conv.numeric": ("  finite differences", "  有限差分"),
-        "conv.grad_k": ("∂C/∂K[r,s] = Σ_pq δ[p,q]·x̃[p·u + r, q·v + s]", "∂C/∂K[r,s] = Σ_pq δ[p,q]·x̃[p·u + r, q·v + s]"),
+        "conv.grad_k": ("∂C/∂k[r,s] = Σ_pq δ[p,q]·x̃[p·u + r, q·v + s]",) * 2,
         "conv.grad_b": (
-            "∂C/∂b = Σ δ = {grad};  largest disagreement {gap}",
-            "∂C/∂b = Σ δ = {grad}；三种算法之间的最大差异为 {gap}",
+            "∂C/∂bias = Σ δ = {grad};  largest disagreement {gap}",
+            "∂C/∂bias = Σ δ = {grad}；三种算法之间的最大差异为 {gap}",
         ),
     }
 )

@@ -72,8 +72,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "xl.means_over_d": ("means over D", "均值都对 D 个特征取"),
     # ----- convolution ------------------------------------------------------------------------
     "xl.k_dilated": (
-        "K dilated by {dilation} (zeros between the taps), K[0, 0]",
-        "K 按 {dilation} 扩张（在抽头之间插入 0）后的 K[0, 0]",
+        "k dilated by {dilation} (zeros between the taps), k[0, 0]",
+        "k 按 {dilation} 扩张（在抽头之间插入 0）后的 k[0, 0]",
     ),
     "xl.conv_forward": (
         "⋆: cross-correlation, x̃: x padded; stride u = {u}, v = {v}, padding a = {a}, b = {b}{groups}",
@@ -88,8 +88,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "xl.rotated": ("the kernel rotated by 180°", "旋转 180° 的卷积核"),
     "xl.full": (
-        "δ′ ∗ K = (δ′ padded by R−1, S−1) ⋆ rot180(K)",
-        "δ′ ∗ K：把 δ′ 四周补 R−1、S−1 圈 0，再与 rot180(K) 做互相关（⋆）",
+        "δ′ ∗ k = (δ′ padded by k₁−1, k₂−1) ⋆ rot180(k)",
+        "δ′ ∗ k：把 δ′ 四周补 k₁−1、k₂−1 圈 0，再与 rot180(k) 做互相关（⋆）",
     ),
     "xl.full_note": ("the full convolution", "完整卷积"),
     "xl.crop": ("crop by the padding a = {a}, b = {b}", "按填充 a = {a}、b = {b} 裁掉边缘"),

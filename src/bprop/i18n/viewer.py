@@ -65,18 +65,18 @@ FORMULAS: dict[str, tuple[str, str]] = {
         "∂C/∂γ = Σ_n δ ⊙ x̂\n∂C/∂x = (1/√(σ² + ε))·(γδ − mean(γδ) − x̂·mean(γδ ⊙ x̂))",
     ),
     "Conv2d": (
-        "z[o] = b[o] + Σ_c x̃[c] ⋆ K[o, c]   (⋆ cross-correlation)\n∂C/∂K[o, c] = Σ_n x̃[n, c] ⋆ δ[n, o]\n"
-        "∂C/∂b[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ K[o, c])   (full convolution)",
-        "z[o] = b[o] + Σ_c x̃[c] ⋆ K[o, c]（⋆ 表示互相关）\n∂C/∂K[o, c] = Σ_n x̃[n, c] ⋆ δ[n, o]\n"
-        "∂C/∂b[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ K[o, c])（完整卷积）",
+        "z[o] = bias[o] + Σ_c x̃[c] ⋆ k[o, c]   (⋆ cross-correlation)\n∂C/∂k[o, c] = Σ_n x̃[n, c] ⋆ δ[n, o]\n"
+        "∂C/∂bias[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ k[o, c])   (full convolution)",
+        "z[o] = bias[o] + Σ_c x̃[c] ⋆ k[o, c]（⋆ 表示互相关）\n∂C/∂k[o, c] = Σ_n x̃[n, c] ⋆ δ[n, o]\n"
+        "∂C/∂bias[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ k[o, c])（完整卷积）",
     ),
     "MaxPool2d": (
         "y = max over each window\n∂C/∂x = δ routed to each window's first maximum, 0 elsewhere",
         "y：每个窗口内的最大值\n∂C/∂x：δ 流向每个窗口的第一个最大值，其余位置为 0",
     ),
     "AvgPool2d": (
-        "y = mean over each window\n∂C/∂x = each window spreads δ/(R·S) over its pixels",
-        "y：每个窗口内的平均值\n∂C/∂x：每个窗口把 δ/(R·S) 平均分给它的每个像素",
+        "y = mean over each window\n∂C/∂x = each window spreads δ/(k₁·k₂) over its pixels",
+        "y：每个窗口内的平均值\n∂C/∂x：每个窗口把 δ/(k₁·k₂) 平均分给它的每个像素",
     ),
     "Sum": ("y = Σ x\n∂C/∂x = δ, copied to every summed entry", "y = Σ x\n∂C/∂x = δ，复制到每个被求和的元素"),
     "Mean": (

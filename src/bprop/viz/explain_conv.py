@@ -1,11 +1,11 @@
 """``explain --conv``: backprop through one single-channel convolution, every number shown.
 
-Forward: z = cross-correlation of the padded input x̃ with kernel K (stride u, v) plus b; loss
+Forward: z = cross-correlation of the padded input x̃ with kernel k (stride u, v) plus bias; loss
 C = ½ Σ (z − t)² for a target t, so δ = ∂C/∂z = z − t. Backward, as docs/cnn-backprop.md derives:
-δ is dilated by the stride (δ′), fully convolved with K — the same as cross-correlating the
-(R−1, S−1)-padded δ′ with the 180°-rotated K — and cropped by the padding to give ∂C/∂x;
-∂C/∂K is x̃ cross-correlated with δ′; ∂C/∂b = Σ δ. Beside them: bprop's autograd and finite
-differences.
+δ is dilated by the stride (δ′), fully convolved with k — the same as cross-correlating the
+(k₁−1, k₂−1)-padded δ′ with the 180°-rotated k — and cropped by the padding to give ∂C/∂x;
+∂C/∂k is x̃ cross-correlated with δ′; ∂C/∂bias = Σ δ (the page's letters). Beside them:
+bprop's autograd and finite differences.
 """
 
 from __future__ import annotations
@@ -64,9 +64,9 @@ class ConvExplanation:
 
         return [
             (t("conv.setup", h=h, w=w, r=r, s=s, u=u, v=v, a=a, b=b, bias=f"{self.bias:g}"), None),
-            (f"P = ⌊(H + 2a − R)/u⌋ + 1 = {self.z.shape[0]},  Q = ⌊(W + 2b − S)/v⌋ + 1 = {self.z.shape[1]}", None),
+            (f"H′ = ⌊(H + 2a − k₁)/u⌋ + 1 = {self.z.shape[0]},  W′ = ⌊(W + 2b − k₂)/v⌋ + 1 = {self.z.shape[1]}", None),
             ("x", self.x),
-            ("K", self.kernel),
+            ("k", self.kernel),
             (t("conv.forward"), self.z),
             (t("conv.target"), self.target),
             (t("conv.loss", loss=f"{self.loss:.6g}"), self.delta),

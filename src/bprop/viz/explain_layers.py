@@ -267,7 +267,7 @@ def _layer_norm(layer: nn.LayerNorm, x: np.ndarray, y: np.ndarray, delta: np.nda
 
 
 def _dilated_kernel(k: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
-    """K with d − 1 zeros between its taps: a dilated convolution is a plain one with this kernel."""
+    """k with d − 1 zeros between its taps: a dilated convolution is a plain one with this kernel."""
     if dilation == (1, 1):
         return k
     out = np.zeros((*k.shape[:2], (k.shape[2] - 1) * dilation[0] + 1, (k.shape[3] - 1) * dilation[1] + 1))
@@ -291,22 +291,22 @@ def _conv(layer: nn.Conv2d, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: 
             dk_dil[os_] += gk
     dk = dk_dil[:, :, :: layer.dilation[0], :: layer.dilation[1]]
     db = delta.sum(axis=(0, 2, 3))
-    forward = [Line("K", k)]
+    forward = [Line("k", k)]
     if layer.dilation != (1, 1):
         forward.append(Line(msg("xl.k_dilated", dilation=layer.dilation), k_dil[0, 0]))
     if layer.bias is not None:
-        forward.append(Line("b", np.asarray(layer.bias)))
+        forward.append(Line("bias", np.asarray(layer.bias)))
     groups_note = msg("xl.groups", groups=groups) if groups > 1 else ""
     note = msg("xl.conv_forward", u=u, v=v, a=a, b=b, groups=groups_note)
-    forward.append(Line("y[n, o] = b[o] + Σ_c x̃[n, c] ⋆ K[o, c]", y, note))
+    forward.append(Line("y[n, o] = bias[o] + Σ_c x̃[n, c] ⋆ k[o, c]", y, note))
     backward = _conv_walkthrough(x, k_dil, delta, (u, v), (a, b))
     backward += [
-        Line("∂C/∂x[n, c] = Σ_o crop(dilate(δ[n, o]) ∗ K[o, c])", dx, msg("xl.out_channels"), "input"),
-        Line("∂C/∂K[o, c, r, s] = Σ_n Σ_pq δ[n, o, p, q]·x̃[n, c, p·u + r·d, q·v + s·d]", dk, check="weight"),
+        Line("∂C/∂x[n, c] = Σ_o crop(dilate(δ[n, o]) ∗ k[o, c])", dx, msg("xl.out_channels"), "input"),
+        Line("∂C/∂k[o, c, r, s] = Σ_n Σ_pq δ[n, o, p, q]·x̃[n, c, p·u + r·d, q·v + s·d]", dk, check="weight"),
     ]
     grads = {"weight": dk}
     if layer.bias is not None:
-        backward.append(Line("∂C/∂b[o] = Σ_n Σ_pq δ[n, o, p, q]", db, check="bias"))
+        backward.append(Line("∂C/∂bias[o] = Σ_n Σ_pq δ[n, o, p, q]", db, check="bias"))
         grads["bias"] = db
     return LayerWork(forward, backward, dx, grads)
 
@@ -324,7 +324,7 @@ def _conv_walkthrough(
     return [
         Line("δ[0, 0]", delta[0, 0], msg("xl.sample0"), whole=True),
         Line(msg("xl.dilated", u1=stride[0] - 1, v1=stride[1] - 1), dilated, whole=True),
-        Line("rot180(K[0, 0])", ref.rotate180(k_dil[0, 0]), msg("xl.rotated"), whole=True),
+        Line("rot180(k[0, 0])", ref.rotate180(k_dil[0, 0]), msg("xl.rotated"), whole=True),
         Line(msg("xl.full"), full, msg("xl.full_note"), whole=True),
         Line(msg("xl.crop", a=a, b=b), cropped, msg("xl.crop_note"), whole=True),
     ]
