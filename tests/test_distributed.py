@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -289,3 +290,54 @@ def test_a_signal_to_the_launcher_ends_the_whole_job_and_saves(tmp_path, name):
     ], err
     saved = bp.load(out / "last.npz")
     assert not (out / ".bprop.lock").exists() and saved["step"] > 0
+
+
+# imported by every process of the job below (PYTHONPATH): each rank says when it reaches a phase
+# and lingers there, so that the signal is sure to come while it starts or reads data
+SLOW_RANKS = """
+import os, time
+rank = os.environ.get("OMPI_COMM_WORLD_RANK")
+if rank is not None and os.environ.get("SLOW_PHASE"):
+    mark = os.environ["SLOW_MARK"] + "-" + rank
+    if os.environ["SLOW_PHASE"] == "starting":  # no signal handler of bprop's is set yet
+        open(mark, "w").close()
+        time.sleep(30)
+    else:
+        import sys
+        import bprop.train.run
+        run = sys.modules["bprop.train.run"]  # bprop.train.run is also the name of the function
+        real = run.load_dataset
+        def slow_load(*args, **kwargs):
+            open(mark, "w").close()
+            time.sleep(30)
+            return real(*args, **kwargs)
+        run.load_dataset = slow_load
+"""
+
+
+@needs_mpi
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the job's processes through /proc")
+@pytest.mark.parametrize("phase, name", [("starting", "SIGTERM"), ("loading", "SIGINT"), ("loading", "SIGTERM")])
+def test_a_signal_while_the_ranks_start_or_read_data_is_one_line(tmp_path, phase, name):
+    """Stopped before a step was taken, the job ends as one process does: bprop's one line, the
+    signal's exit status, no Open MPI notice, no process of the job and no lock left."""
+    (tmp_path / "sitecustomize.py").write_text(SLOW_RANKS)
+    out, mark = tmp_path / f"run-{phase}-{name}", tmp_path / "reached"
+    env = dict(
+        dist.worker_env(), PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]), SLOW_PHASE=phase, SLOW_MARK=str(mark)
+    )
+    command = [sys.executable, "-m", "bprop.cli", "train", "--workers", "2", "--epochs", "5", "--out", str(out)]
+    launcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not all(Path(f"{mark}-{rank}").exists() for rank in "01") and launcher.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    launcher.send_signal(getattr(signal, name))
+    err = launcher.communicate(timeout=60)[1]
+    deadline = time.monotonic() + 10
+    while _job_processes(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _job_processes(str(out)) == []
+    assert launcher.returncode == 128 + getattr(signal, name), err
+    assert err.strip().splitlines() == ["bprop train: interrupted; nothing was saved yet"], err
+    assert not (out / ".bprop.lock").exists() and not (out / "last.npz").exists()

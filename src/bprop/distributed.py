@@ -21,9 +21,10 @@ any rank failed and all stop together; an error after that point ends the whole 
 from __future__ import annotations
 
 import math
+import re
 import sys
 import traceback
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -283,6 +284,14 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 STOP_GRACE_SECONDS = 30.0  # how long the ranks may take to save before mpirun is told to kill them
 
 
+class JobStopped(KeyboardInterrupt):
+    """A launched job ended because a signal (``signum``) asked the launcher to stop it."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
 def run_launched(command: list[str], env: dict[str, str]) -> int:
     """Run a ``launch_command`` and return its exit status, forwarding its stderr line by line
     except mpirun's boxed notices that a rank failed and its teardown noise (so a user's mistake
@@ -292,41 +301,59 @@ def run_launched(command: list[str], env: dict[str, str]) -> int:
     a step boundary and save (SIGUSR1, which mpirun forwards); if they have not ended
     ``STOP_GRACE_SECONDS`` later, or at a second signal, mpirun is terminated, and it kills
     them. mpirun runs in its own session, so that a Ctrl-C typed in the terminal reaches the
-    ranks only this way, and it is terminated if this process dies without a word (SIGKILL)."""
+    ranks only this way, and it is terminated if this process dies without a word (SIGKILL).
+    Such a stop raises ``JobStopped`` once the job has ended, whatever phase the ranks were in
+    (starting, reading data, training): the ranks' own words about it and Open MPI's notices
+    are not forwarded, so that the caller says it in one line."""
     import signal
     import subprocess
-    import threading
 
-    process = subprocess.Popen(
-        command, env=env, stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True,
-        preexec_fn=_terminate_with_parent,
-    )  # fmt: skip
-    received: list[int] = []
-
-    def stop_job(signum: int, frame: Any) -> None:
-        received.append(signum)
-        if process.poll() is not None:
-            return
-        if len(received) == 1:
-            process.send_signal(signal.SIGUSR1)
-            timer = threading.Timer(STOP_GRACE_SECONDS, _end, (process,))
-            timer.daemon = True  # the launcher exits with the job, not a grace period later
-            timer.start()
-        else:
-            _end(process)
-
+    job: dict[str, Any] = {"process": None, "received": []}
     stops = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
-    previous = {signum: signal.signal(signum, stop_job) for signum in stops}
+    previous = {signum: signal.signal(signum, lambda signum, frame: _stop_job(job, signum)) for signum in stops}
     try:
-        _forward_stderr(process)
+        job["process"] = subprocess.Popen(
+            command, env=env, stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True,
+            preexec_fn=_terminate_with_parent,
+        )  # fmt: skip
+        if job["received"]:  # a signal came while mpirun was being started
+            _stop_job(job, job["received"].pop())
+        _forward_stderr(job["process"], lambda: bool(job["received"]))
     finally:
-        status = process.wait()
+        status = job["process"].wait() if job["process"] is not None else 1
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return 128 + received[0] if received else status
+    if job["received"]:
+        raise JobStopped(job["received"][0])
+    return status
 
 
-def _forward_stderr(process: Any) -> None:
+def _stop_job(job: dict[str, Any], signum: int) -> None:
+    """The launcher's signal handler: the first signal asks the ranks to stop and save, a second
+    one (or the end of the grace period) ends mpirun."""
+    import signal
+    import threading
+
+    job["received"].append(signum)
+    process = job["process"]
+    if process is None or process.poll() is not None:
+        return
+    if len(job["received"]) == 1:
+        process.send_signal(signal.SIGUSR1)
+        timer = threading.Timer(STOP_GRACE_SECONDS, _end, (process,))
+        timer.daemon = True  # the launcher exits with the job, not a grace period later
+        timer.start()
+    else:
+        _end(process)
+
+
+# what a rank says when the launcher's stop reached it: the launcher says it once, for the job
+RANK_INTERRUPTED = re.compile(r"^bprop \w+: interrupted\b")
+
+
+def _forward_stderr(process: Any, stopping: Callable[[], bool] = lambda: False) -> None:
+    """Copy the job's stderr to ours, less Open MPI's notices that a rank failed (all of its
+    notices once ``stopping()``, with the ranks' own "interrupted" lines) and its teardown noise."""
     box: list[str] = []  # the lines of a notice between two rules of dashes
     for line in process.stderr:
         if box or line.startswith("-----"):
@@ -334,15 +361,16 @@ def _forward_stderr(process: Any) -> None:
             if len(box) > 1 and line.startswith("-----"):
                 text, box = "".join(box), []
                 words = " ".join(text.split())  # Open MPI wraps its notices at any word
-                if not any(notice in words for notice in MPIRUN_FAILURE_NOTICES):
+                if not stopping() and not any(notice in words for notice in MPIRUN_FAILURE_NOTICES):
                     sys.stderr.write(text)
             continue
         noise = MPIRUN_TEARDOWN_NOISE in line or (
             "\0" in line and not line.strip(" \0\n")
         )  # a stray NUL after a notice
-        if not noise:
+        if not noise and not (stopping() and RANK_INTERRUPTED.match(line)):
             sys.stderr.write(line)
-    sys.stderr.write("".join(box))
+    if not stopping():
+        sys.stderr.write("".join(box))
 
 
 def _end(process: Any) -> None:

@@ -134,7 +134,7 @@ def _resume_hint(args: argparse.Namespace) -> str:
         return ""
     if out and (Path(out) / "last.npz").exists():
         return f"; the last complete step is saved: resume with `bprop train --out {out} --resume`"
-    return "; nothing was saved (give --out DIR to keep checkpoints)"
+    return "; nothing was saved yet" if out else "; nothing was saved (give --out DIR to keep checkpoints)"
 
 
 def _kept(args: argparse.Namespace) -> str:
@@ -209,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Interrupted as err:  # stopped at a step boundary, on every rank at the same step
         code = 128 + err.signum if err.signum else EXIT_INTERRUPTED
         return _fail(args, f"interrupted{_resume_hint(args)}", code, agreed=True)
+    except dist.JobStopped as err:  # the launcher of --workers ranks: one line for the whole job
+        return _fail(args, f"interrupted{_resume_hint(args)}", 128 + err.signum, agreed=True)
     except KeyboardInterrupt:
         code = 128 + received[0] if received else EXIT_INTERRUPTED
         return _fail(args, f"interrupted{_resume_hint(args)}", code)
