@@ -54,3 +54,12 @@ def test_dilated_input_gradient_is_the_full_convolution_with_the_dilated_kernel(
     dx_padded = np.zeros((7 + 2 * a, 8 + 2 * b))
     dx_padded[: full.shape[0], : full.shape[1]] = full
     np.testing.assert_allclose(xt.grad[0, 0], dx_padded[a : a + 7, b : b + 8], atol=1e-12)
+
+
+def test_the_page_sums_over_the_batch_and_writes_the_crop_and_channel_of_the_recursion():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cnn-backprop.md").read_text(encoding="utf-8")
+    assert "∂C/∂bias[o] = Σ_n Σ_p Σ_q δ[n, o, p, q]" in text
+    assert "∂C/∂k[o, c, r, s] = Σ_n Σ_p Σ_q δ[n, o, p, q] · x̃[n, c, p·u + r, q·v + s]" in text
+    assert "δ^l[c, h, w] = σ′(z^l[c, h, w]) · crop_{a,b}( Σ_o δ′^{l+1}[o] ∗ k^{l+1}[o, c] )[h, w]" in text

@@ -83,3 +83,20 @@ def test_both_languages_have_the_new_sections(lang):
     text = explain().to_text(lang)
     words = {"en": ("Notation", "The recursion"), "zh": ("记号：笔记 ↔ 本页 ↔ torch", "递推式")}[lang]
     assert all(w in text for w in words)
+
+
+def test_the_notes_letters_sigma_prime_of_z_and_r_for_the_dropout_mask():
+    text = explain().to_text()
+    assert "σ′(z) = σ(z)(1 − σ(z))" in text and "σ′(x)" not in text
+    bp.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 2))
+    e = explain(model, np.random.default_rng(0).normal(size=(4, 3)), np.array([0, 1, 1, 0]), loss="cross_entropy")
+    dropout = e.steps[2].work
+    assert dropout.forward[0].text == "r" and "r/(1 − p)" in dropout.backward[0].text  # m is batch norm's count
+    assert "μ = (1/m) Σ x   (per channel, m = N = 4)" in e.to_text()
+
+
+def test_convnet_bias_at_a_kink_shows_dashes_not_zero_differences(capsys):
+    assert main(["explain", "--model", "convnet", "--batch", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "finite differences: [0. 0. 0. 0.]" not in out and "entries at a kink" in out

@@ -121,6 +121,10 @@ def test_the_page_steps_through_the_pass_in_chromium(tmp_path, browser):
             checked.add(name)
     assert checked == set(grads)
     page.click("#reset")
+    while "backward" not in page.text_content("#step-title"):  # on to the first backward step, the loss's
+        page.click("#next")
+    assert "receives" in page.text_content("#inputs") and page.locator("#inputs table.grid").count() >= 1  # δ it sends
+    page.click("#reset")
     assert page.get_attribute("#svg", "data-current") == ""
     assert errors == []
 
