@@ -52,6 +52,27 @@ def test_help_lists_the_subcommands_and_their_options():
     assert "confusion matrix" in run("eval", "--help").stdout
 
 
+def test_help_names_text_data_the_schedule_the_two_lenets_and_says_default_one_way():
+    """Issue 23's help bullets: text:PATH in train and eval, the cosine schedule and what a
+    resumed run does with it, which LeNet-5 is which, help for every option, and "(default: X)"
+    as the one spelling of a default."""
+    import re
+
+    from bprop.cli import make_parser
+
+    commands = make_parser().commands
+    helps = {name: {a.dest: a.help or "" for a in parser._actions} for name, parser in commands.items()}
+    assert "text:PATH" in helps["train"]["data"] and "text:PATH" in helps["eval"]["data"]
+    assert "cosine" in helps["train"]["epochs"] and "a resumed run keeps that schedule" in helps["train"]["epochs"]
+    assert "lenet5: ReLU and max pooling" in helps["train"]["model"]
+    assert "lenet5-classic: tanh and average pooling" in helps["train"]["model"]
+    for name, actions in helps.items():
+        for dest, text in actions.items():
+            assert text or dest in ("help", "command"), f"bprop {name}: {dest} has no help"
+            other = re.sub(r"\(default: [^)]*\)", "", text)
+            assert not re.search(r"\bdefault\b", other), f"bprop {name} {dest}: {text!r}"
+
+
 def test_bad_flags_give_one_line_errors(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--lr", "fast"])

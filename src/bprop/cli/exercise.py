@@ -19,4 +19,4 @@ def cmd_exercise(args: argparse.Namespace) -> int:
 def add_exercise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("op", metavar="OP", help=f"the op to practise: {', '.join(names())}")
     p.add_argument("--out", required=True, metavar="FILE.py", help="where to write the exercise (a new file)")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the hints (default en)")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the hints (default: en)")

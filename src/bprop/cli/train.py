@@ -48,7 +48,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="TOML file of option values (flags win)")
     p.add_argument(
         "--workers", type=int, default=1, metavar="N",
-        help="data-parallel processes on this machine, at most one per core, run by mpirun (needs MPI; default: 1)",
+        help="data-parallel processes on this machine, at most one per core, run by mpirun; needs MPI (default: 1)",
     )  # fmt: skip
 
 
