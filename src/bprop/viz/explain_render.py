@@ -78,7 +78,7 @@ def value_text(value: Any, lang: str = "en", whole: bool = False) -> str:
         )
     if a.size <= FULL:
         return np.array2string(a, precision=6, suppress_small=True, max_line_width=100)
-    first = ", ".join(f"{v:.4g}" for v in a.reshape(-1)[:6])
+    first = [f"{v:.4g}" for v in a.reshape(-1)[:6]]  # joined by ", " or "、"
     mean = a.mean() if abs(a.mean()) >= 1e-12 * np.abs(a).max() else 0.0  # a sum that cancels: 0, not 1e-19
     stats = {"norm": np.linalg.norm(a), "mean": mean, "low": a.min(), "high": a.max()}
     return catalogue(
