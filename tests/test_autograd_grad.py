@@ -120,3 +120,64 @@ def test_backward_with_inputs_accumulates_only_into_them():
         assert x.grad is None
         results.append(w.grad.numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+def _pruning_program(lib: Any) -> tuple[list, list]:
+    """x feeds two branches; only the first leads to ``a``. Records which hooks ran and which
+    gradients a custom Function's backward was asked for."""
+    calls: list = []
+    asked: list = []
+
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, a: Any, b: Any) -> Any:
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> tuple:
+            asked.append(tuple(ctx.needs_input_grad))
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a
+
+    a = lib.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = lib.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    y = Scale.apply(a, w)
+    side = w * 5  # a branch that does not lead to a
+    side.register_hook(lambda g: calls.append("side"))
+    y.register_hook(lambda g: calls.append("y"))
+    (grad_a,) = lib.autograd.grad((y.sum() + side.sum(),), (a,))
+    np.testing.assert_allclose(np.asarray(grad_a.numpy()), [3.0, 4.0])
+    return calls, asked
+
+
+def test_grad_runs_only_the_paths_to_its_inputs_as_torch():
+    """torch runs only the nodes between the outputs and the inputs asked for, and tells their
+    backward (needs_input_grad) which gradients are wanted: no hook fires on another branch. A
+    custom Function's ctx still shows needs_input_grad as recorded, as in torch."""
+    calls, asked = _pruning_program(bp)
+    assert calls == ["y"] and asked == [(True, True)]
+    torch = pytest.importorskip("torch")
+    assert _pruning_program(torch) == (calls, asked)
+
+
+def test_grad_asks_an_op_only_for_the_gradients_on_the_way():
+    """Asked for ∂C/∂x only, a Linear's backward is told not to form ∂C/∂W (torch's pruning)."""
+    from bprop.ops.linalg import Linear
+
+    seen = []
+    original = Linear.backward
+
+    def spy(ctx: Any, grad_out: Any) -> Any:
+        seen.append(tuple(ctx.needs_input_grad))
+        return original(ctx, grad_out)
+
+    layer = bp.nn.Linear(3, 2)
+    x = bp.randn(4, 3, requires_grad=True)
+    Linear.backward = staticmethod(spy)
+    try:
+        (gx,) = bp.autograd.grad(layer(x).sum(), x)
+    finally:
+        Linear.backward = staticmethod(original)
+    assert seen == [(True, False, False)]
+    np.testing.assert_allclose(gx.numpy(), np.tile(layer.weight.detach().numpy().sum(0), (4, 1)), rtol=1e-6)

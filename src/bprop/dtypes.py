@@ -16,7 +16,13 @@ Each op says how its inputs combine (its ``promotion`` attribute):
 ``"floating"``     inputs must be floating (mean, var: torch refuses integers)
 ``"same"``         the default: floating inputs must share one dtype (matmul, linear, conv,
                    normalisation: torch raises "expected m1 and m2 to have the same dtype")
+``"identical"``    every Tensor input has one dtype, integer or floating (einsum, scatter:
+                   torch refuses an integer operand beside a float one)
 ``"own"``          the op checks its inputs' dtypes itself, naming the argument (nll_loss)
+
+Independently, ``float_inputs`` lists the inputs that must be floating Tensors ("all": every
+Tensor input): matmul, linear, conv, normalisation, recurrent layers and most losses refuse an
+integer tensor, as torch does ("not implemented for 'Long'"), instead of computing with it.
 """
 
 from __future__ import annotations
@@ -86,6 +92,8 @@ def scalar_operand(value: Any, tensor_dtype: np.dtype) -> np.ndarray:
 def promote(op: type, inputs: tuple, arrays: list) -> list:
     """The arrays an op's forward gets (``arrays``: its ``inputs`` with Tensors unwrapped), after
     its promotion rule (see the module docstring)."""
+    if op.float_inputs:
+        _check_floating(op, inputs, arrays)
     rule = op.promotion
     if rule == "own" or (rule == "same" and len(arrays) == 1):
         return arrays  # most ops: nothing to compare
@@ -101,6 +109,9 @@ def promote(op: type, inputs: tuple, arrays: list) -> list:
                 raise RuntimeError(f"{name}: needs a floating tensor, got {a.dtype} (cast it with .float())")
         return arrays
     operands = [a for a in arrays[op.promotes_from :] if isinstance(a, np.ndarray)]
+    if rule == "identical":
+        _check_identical(op, [a for a, x in zip(arrays, inputs) if a is not x and isinstance(a, np.ndarray)])
+        return arrays
     if not op.takes_bool and any(a.dtype == np.bool_ for a in operands):
         raise RuntimeError(f"{op.__name__.lower()}: not supported for bool tensors (as in torch)")
     if len(floats) == len(operands) and all(a.dtype == operands[0].dtype for a in operands):
@@ -111,6 +122,28 @@ def promote(op: type, inputs: tuple, arrays: list) -> list:
     return arrays[: op.promotes_from] + [
         a.astype(target) if isinstance(a, np.ndarray) and a.dtype != target else a for a in arrays[op.promotes_from :]
     ]
+
+
+def _check_floating(op: type, inputs: tuple, arrays: list) -> None:
+    """Refuse an integer or bool Tensor where ``op.float_inputs`` asks for a floating one."""
+    positions = range(len(arrays)) if op.float_inputs == "all" else op.float_inputs
+    for i in positions:
+        if i >= len(arrays) or arrays[i] is inputs[i]:  # absent, None, a number or a NumPy buffer
+            continue
+        if arrays[i].dtype.kind != "f":
+            raise RuntimeError(
+                f"{op.__name__.lower()}: input {i} must be a floating tensor, got {arrays[i].dtype} "
+                "(cast it with .float(); torch refuses integer tensors here too)"
+            )
+
+
+def _check_identical(op: type, tensors: list[np.ndarray]) -> None:
+    other = next((a.dtype for a in tensors if a.dtype != tensors[0].dtype), None)
+    if other is not None:
+        raise RuntimeError(
+            f"{op.__name__.lower()}: expected its inputs to have one dtype, got {tensors[0].dtype} and {other} "
+            "(cast one with .to(), .float() or .long(); torch refuses mixed dtypes here too)"
+        )
 
 
 def _check_same(op: type, floats: list[np.ndarray]) -> None:

@@ -72,7 +72,9 @@ def run_backward_from(
         grads[key] = grads[key] + grad if key in grads else grad
         nodes.append(root.grad_fn)
     epoch = _inplace_epoch[0]
-    for node in _topological_order(nodes):
+    order = _topological_order(nodes)
+    masks = None if capture is None else _inputs_on_the_way(order, wanted, at_node)
+    for node in order:
         grad_out = grads.pop(id(node), None)
         if grad_out is None:
             continue
@@ -85,15 +87,23 @@ def run_backward_from(
             check_saved_versions(node)
         if at_node and id(node) in at_node:  # torch captures an intermediate before its hooks
             captured[at_node[id(node)]] = grad_out
+        needs = node.needs_input_grad
+        if masks is not None:  # autograd.grad: only the paths that lead to what was asked for
+            needs = masks.get(id(node))
+            if needs is None:
+                continue
         if node.hooks is not None:
             grad_out = node.hooks.run(grad_out)
         backward = node.fn.backward if function._profiler is None else function._profiler.timed(node.fn, "backward")
-        input_grads = backward(node, grad_out)
+        if masks is None or type(node) is not function.Context:  # torch shows a Function's ctx as recorded
+            input_grads = backward(node, grad_out)
+        else:
+            input_grads = _backward_masked(backward, node, grad_out, needs)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         if len(input_grads) != len(node.inputs):
             input_grads = _one_per_input(node, input_grads)
-        for parent, edge, g, needed in zip(node.inputs, node.edges, input_grads, node.needs_input_grad):
+        for parent, edge, g, needed in zip(node.inputs, node.edges, input_grads, needs):
             if not needed or g is None:
                 continue
             if type(g) is not np.ndarray or g.shape != parent._data.shape or g.dtype != parent._data.dtype:
@@ -113,6 +123,33 @@ def run_backward_from(
             node.free()
     _finish_hooked_leaves(hooked_leaves, handed, owned, captured if wanted is not None else None)
     return captured
+
+
+def _inputs_on_the_way(order: list[Context], wanted: set[int], at_node: dict[int, int]) -> dict[int, tuple]:
+    """For ``autograd.grad``: which inputs of each node lead to a tensor that was asked for
+    (torch runs only those nodes, and their backward computes only those gradients). Nodes that
+    lead nowhere get no entry; ``order`` lists consumers first, so producers are decided first."""
+    masks: dict[int, tuple] = {}
+    reached = set(at_node)  # nodes whose output is itself asked for
+    for node in reversed(order):
+        mask = tuple(
+            needed and (id(edge) in reached if edge is not None else id(x) in wanted)
+            for x, edge, needed in zip(node.inputs, node.edges, node.needs_input_grad)
+        )
+        if any(mask):
+            masks[id(node)] = mask
+            reached.add(id(node))
+    return masks
+
+
+def _backward_masked(backward: Any, node: Context, grad_out: Any, needs: tuple) -> Any:
+    """Run an op's ``backward`` telling it (through ``needs_input_grad``) which gradients are
+    wanted, so that it skips the others (a Linear asked only for ∂C/∂x forms no ∂C/∂W)."""
+    recorded, node.needs_input_grad = node.needs_input_grad, needs
+    try:
+        return backward(node, grad_out)
+    finally:
+        node.needs_input_grad = recorded
 
 
 class GradSlots(dict):

@@ -117,10 +117,12 @@ class ArrayFunction:
 
     ``promotion`` names how the inputs' dtypes combine (``bprop.dtypes``: "same" by default,
     "elementwise", "float", "floating"); inputs before ``promotes_from`` (a condition, an index)
-    take no part in it; ``takes_bool = False`` refuses bool operands (subtraction, as torch).
+    take no part in it; ``takes_bool = False`` refuses bool operands (subtraction, as torch);
+    ``float_inputs`` (positions, or "all") are the Tensor inputs that must be floating.
     """
 
     promotion = "same"
+    float_inputs: tuple[int, ...] | str = ()
     promotes_from = 0
     takes_bool = True
 

@@ -71,6 +71,8 @@ class ReLU(ArrayFunction):
 class LeakyReLU(ArrayFunction):
     """a = z for z > 0, else s·z.   σ'(z) = 1 for z > 0, else s."""
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
         positive = x > 0
@@ -90,6 +92,8 @@ class GELU(ArrayFunction):
     approximate='tanh':  a = ½z(1 + tanh u), u = √(2/π)(z + 0.044715 z³),
             σ'(z) = ½(1 + tanh u) + ½z(1 − tanh² u)·√(2/π)(1 + 3·0.044715 z²).
     """
+
+    float_inputs = "all"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, approximate: str = "none") -> np.ndarray:

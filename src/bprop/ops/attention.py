@@ -60,6 +60,8 @@ class ScaledDotProductAttention(ArrayFunction):
     it is a float tensor that requires grad.
     """
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(
         ctx: Context,

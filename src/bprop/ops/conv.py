@@ -113,6 +113,8 @@ class Conv2d(ArrayFunction):
         ∂C/∂b[o] = Σ_{n,p,q} δ[n, o, p, q]
     """
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(
         ctx: Context,

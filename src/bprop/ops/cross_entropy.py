@@ -118,6 +118,8 @@ class CrossEntropy(ArrayFunction):
     A probability target that requires grad gets ∂L_i/∂T_ic = −(1 − ε)·w_c·log p_ic (as torch).
     """
 
+    float_inputs = (0,)
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -270,6 +272,8 @@ class NLLLoss(ArrayFunction):
 
     ∂L_i/∂ℓ_ic = −w_{t_i} where c = t_i, else 0; ignored targets contribute nothing.
     """
+
+    float_inputs = (0,)
 
     promotion = "own"  # forward checks the target: integer labels, named in its error
 

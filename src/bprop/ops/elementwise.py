@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from bprop.autograd import ArrayFunction, Context, sum_to_shape
+from bprop.dtypes import result_type
 
 
 def _check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
@@ -242,7 +243,9 @@ class Clip(ArrayFunction):
         if high is not None:
             inside &= x <= high
         ctx.inside = inside
-        return np.clip(x, low, high).astype(x.dtype, copy=False)
+        # torch: an integer tensor clamped to a float bound becomes float32 (the bound promotes)
+        dtype = result_type(x, *(b.item() if isinstance(b, np.generic) else b for b in (low, high) if b is not None))
+        return np.clip(x, low, high).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:

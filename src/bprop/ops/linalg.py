@@ -15,6 +15,8 @@ class MatMul(ArrayFunction):
     column (k, 1), and the added axis is dropped again in the gradient.
     """
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a.ndim == 0 or b.ndim == 0:
@@ -55,6 +57,8 @@ class Linear(ArrayFunction):
       ∂C/∂W = δᵀ X              (the notes' δ·aᵀ, summed over the batch)
       ∂C/∂b = Σ_samples δ       (the notes' ∂C/∂b = δ, summed over the batch)
     """
+
+    float_inputs = "all"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
@@ -140,6 +144,8 @@ class Einsum(ArrayFunction):
     on it, so it is broadcast along it; a size-1 dim broadcast against others is summed back.
     ``...`` broadcasts as in torch; a letter repeated within one operand (a diagonal) is refused.
     """
+
+    promotion = "identical"  # torch refuses an integer operand beside a float one
 
     @staticmethod
     def forward(ctx: Context, *operands: np.ndarray, equation: str) -> np.ndarray:

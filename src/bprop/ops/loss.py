@@ -110,6 +110,8 @@ class BCEWithLogits(ArrayFunction):
         ∂ℓ/∂t = w·[p_w·softplus(−x) − softplus(x)]   (= −w·x for p_w = 1)
     """
 
+    float_inputs = "all"
+
     promotion = "elementwise"
 
     @staticmethod
@@ -228,6 +230,8 @@ class Huber(ArrayFunction):
     ∂ℓ/∂y = d inside, δ·sign(d) outside (the gradient is clipped at ±δ); ∂ℓ/∂t = −∂ℓ/∂y.
     """
 
+    float_inputs = (0,)
+
     promotion = "elementwise"
 
     @staticmethod
@@ -259,6 +263,8 @@ class KLDiv(ArrayFunction):
         ∂ℓ/∂x_i = −t_i          ∂ℓ/∂t_i = log t_i + 1 − x_i
         ∂ℓ/∂x_i = −e^{t_i}      ∂ℓ/∂t_i = e^{t_i}·(t_i − x_i + 1)      (log_target)
     """
+
+    float_inputs = "all"
 
     promotion = "elementwise"
 

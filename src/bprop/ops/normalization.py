@@ -73,6 +73,8 @@ class BatchNormTrain(ArrayFunction):
     σ²·m/(m − 1) for running_var. They are constants of the graph (no gradient).
     """
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -137,6 +139,8 @@ class BatchNormEval(ArrayFunction):
 
     ∂C/∂x = g·γ/√(var_run + ε),  ∂C/∂γ = Σ g·x̂,  ∂C/∂β = Σ g.
     """
+
+    float_inputs = "all"
 
     @staticmethod
     def forward(
@@ -227,6 +231,8 @@ class LayerNorm(ArrayFunction):
     There are no running statistics: training and evaluation compute the same thing.
     """
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -283,6 +289,8 @@ class GroupNorm(ArrayFunction):
         a = γ_c·g,   ∂C/∂x = (1/s)·(a − mean(a) − x̂·mean(a·x̂))   per row.
     G = 1 is layer norm over (C, *) with per-channel γ; G = C is instance norm.
     """
+
+    float_inputs = "all"
 
     @staticmethod
     def forward(

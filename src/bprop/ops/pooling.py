@@ -341,6 +341,8 @@ class AdaptiveAvgPool2d(ArrayFunction):
     everywhere (0·∞).
     """
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, output_size: Any) -> np.ndarray:
         p_size, q_size = adaptive_output_size("adaptive_avg_pool2d", x.shape, output_size)
@@ -386,6 +388,8 @@ class AdaptiveMaxPool2d(ArrayFunction):
     whole batch; backward is one bincount over the flat indices.
     """
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, output_size: Any) -> np.ndarray:
         index = adaptive_max_pool2d_indices(x, output_size)
@@ -418,6 +422,8 @@ class MaxUnpool2d(ArrayFunction):
     (Where two windows share an argmax one write wins, as in torch, and backward still gives
     both x the same δ.)
     """
+
+    float_inputs = (0,)
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, indices: np.ndarray, output_size: tuple[int, int]) -> np.ndarray:

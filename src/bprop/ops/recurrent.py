@@ -122,6 +122,8 @@ class RNN(ArrayFunction):
     ∂C/∂b_ih = ∂C/∂b_hh = Σ δ_t, ∂C/∂x_t = W_ihᵀ δ_t, ∂C/∂h_0 = W_hhᵀ δ_1.
     """
 
+    float_inputs = "all"
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -184,6 +186,8 @@ class LSTM(ArrayFunction):
         ∂C/∂h_{t−1} = W_hhᵀ δ_t with δ_t = (δi, δf, δg, δo)
     and the weight gradients are the sums over t of δ_t x_tᵀ and δ_t h_{t−1}ᵀ as in the RNN.
     """
+
+    float_inputs = "all"
 
     @staticmethod
     def forward(
@@ -272,6 +276,8 @@ class ProjectedLSTM(ArrayFunction):
     then, with ∂m in place of the LSTM's ∂h: δo = ∂m ⊙ tanh c_t ⊙ o(1 − o),
     ∂c += ∂m ⊙ o ⊙ (1 − tanh² c_t), δi, δf, δg as in LSTM, ∂C/∂h_{t−1} = δ_t W_hh.
     """
+
+    float_inputs = "all"
 
     @staticmethod
     def forward(
@@ -393,6 +399,8 @@ class GRU(ArrayFunction):
     The input side receives (δr, δz, δn); the recurrent side (δr, δz, r ⊙ δn), because r scales
     W_hn h + b_hn only. Then ∂C/∂h_{t−1} = ∂h ⊙ z + W_hhᵀ (δr, δz, r ⊙ δn).
     """
+
+    float_inputs = "all"
 
     @staticmethod
     def forward(

@@ -270,6 +270,8 @@ class Scatter(ArrayFunction):
     write wins and only that src element gets the gradient, as NumPy's and torch's CPU order.
     """
 
+    promotion = "identical"  # self and src: one dtype, as torch
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, src: np.ndarray, dim: int, index: Any) -> np.ndarray:
         index = np.asarray(index)
