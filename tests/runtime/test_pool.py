@@ -120,10 +120,10 @@ def test_conv_split_over_the_batch_equals_conv_whole(monkeypatch, x_layout, grou
     """Each part runs its own chunks (here 3 samples) with its own workspace and weight-gradient
     sum; forward and every gradient equal the single-thread result."""
     from bprop.ops import conv
-    from bprop.ops.kernels import im2col
+    from bprop.ops.kernels import conv_gemm, im2col
 
     monkeypatch.setattr(im2col, "COLS_CHUNK_BYTES", 3 * 18 * 18 * 9 * 8 * 8)
-    monkeypatch.setattr(conv, "PART_MIN_COLS", 1000)  # every case splits
+    monkeypatch.setattr(conv_gemm, "PART_MIN_COLS", 1000)  # every case splits
     split = []
     monkeypatch.setattr(pool, "parts", lambda *args, real=pool.parts: split.append(real(*args)) or split[-1])
     rng = np.random.default_rng(2)

@@ -6,29 +6,8 @@ Notation of the study notes (docs/cnn-backprop.md has the full derivation): inpu
 C channels and H×W pixels, kernel R×S, stride (u, v), padding (a, b), dilation (d₁, d₂),
 output P×Q with P = ⌊(H + 2a − d₁(R − 1) − 1)/u⌋ + 1 (= ⌊(H + 2a − R)/u⌋ + 1 without dilation).
 
-Layout: the output is channels-last underneath. The GEMMs write an (N·P·Q, O) result in place,
-returned as an (N, O, P, Q) view: logically NCHW like torch, physically NHWC, so the next conv
-reads contiguous channels and no transpose is ever copied. The input's windows are gathered in
-whichever layout the input has (the algorithm per layer follows the shape):
-
-- channels-last input (another conv's or pool's output): im2col. x is viewed as padded
-  (N, H, W, C), its windows as a strided view (N, P, Q, R, S, C), copied into the
-  (N·P·Q, R·S·C) matrix X_col; each copied run is S·C long, good for C ≥ 16 or so.
-- rows innermost (NCHW, as data arrives; typically the first layer, with 1 or 3 channels):
-  im2row. The view [c, r, s, n, p, q] is copied into X_colᵀ (C·R·S, N·P·Q), whose runs are
-  whole image rows; X_col itself would copy runs of 1–3 numbers (5–20× slower). Its columns
-  are in torch's weight order (c, r, s), so W_col is a free reshape.
-
-Either copy (ops/kernels/im2col.py) is done a few samples at a time into a workspace of at most
-COLS_CHUNK_BYTES that lives across calls (one per thread: runtime/workspace.py). With several
-threads the batch is split in parts, one per thread (runtime/pool.py), each running its own
-chunks with a one-thread GEMM, so that the gathers and the col2im adds use every core too, not
-only the GEMMs (the CIFAR-shape CNN's two convolutions: 39.5 instead of 44 ms per training step
-on 2 cores).
-
-A column of ones next to X_col (a row under X_colᵀ) folds the bias into the forward GEMM (no
-pass over the output to add it) and makes the weight-gradient GEMM return ∂C/∂b as its last
-column.
+The GEMMs, the im2col/im2row gathers, the batch chunks and the split over bprop's threads are
+kernels (ops/kernels/conv_gemm.py, im2col.py): this file is the op's math and its checks.
 """
 
 from __future__ import annotations
@@ -38,14 +17,9 @@ from typing import Any
 import numpy as np
 
 from bprop.autograd import ArrayFunction, Context
-from bprop.ops.kernels.im2col import add_col2im, batch_chunks, cols_buffer, rows_innermost, x_col
+from bprop.ops.kernels.conv_gemm import conv_backward_gemms, conv_forward_gemms
+from bprop.ops.kernels.im2col import rows_innermost
 from bprop.ops.kernels.layout import channels_last, pad_nchw, to_nhwc_padded, unpad_to_nchw
-from bprop.runtime import pool
-
-# A part of the batch on its own core (runtime/pool.py) needs at least this many im2col elements:
-# LeNet-5's thin convolutions (≤ 1.3 M in all) trained 10% slower split in two, the CNN's on
-# CIFAR shapes (3.5 and 9.4 M) faster.
-PART_MIN_COLS = 1 << 20
 
 
 def pair(value: Any, name: str) -> tuple[int, int]:
@@ -90,14 +64,6 @@ def check_geometry(
     )
 
 
-def _group_slices(groups: int, out_per_group: int, in_per_group: int) -> list[tuple[slice, slice]]:
-    """(output channels, input channels) of each group."""
-    return [
-        (slice(g * out_per_group, (g + 1) * out_per_group), slice(g * in_per_group, (g + 1) * in_per_group))
-        for g in range(groups)
-    ]
-
-
 class Conv2d(ArrayFunction):
     """Cross-correlation (what deep learning calls convolution), torch's conv2d:
 
@@ -136,22 +102,9 @@ class Conv2d(ArrayFunction):
                 f"{weight.shape} and groups={groups}, got {tuple(x.shape)}"
             )
         out_hw = check_geometry("conv2d", x.shape, (kr, ks), stride, padding, dilation)
-        n, (p, q), og, k = x.shape[0], out_hw, o_ch // groups, kr * ks * c_per_group
         rows_first = groups == 1 and rows_innermost(x)
         xp = pad_nchw(x, padding) if rows_first else to_nhwc_padded(x, padding)
-        out = np.empty((n, p, q, o_ch), np.result_type(x, weight))
-        groups_of = _group_slices(groups, og, c_per_group)
-        w_rows = [_weight_rows(weight[outs], None if bias is None else bias[outs], rows_first) for outs, _ in groups_of]
-
-        def fill(part: slice) -> None:  # the output of some samples, a few at a time
-            chunks = batch_chunks(part, p * q * k * x.itemsize)
-            buffer = cols_buffer(chunks, out_hw, k, x.dtype, bias is not None, rows_first)
-            for (outs, channels), w in zip(groups_of, w_rows):
-                for rows in chunks:
-                    cols = x_col(xp, rows, channels, (kr, ks), out_hw, stride, dilation, buffer, rows_first)
-                    np.matmul(cols, w.T, out=out[rows, ..., outs].reshape(-1, og))  # straight into the output
-
-        pool.for_parts(fill, n, items_each=p * q * k, gemms=True, min_items=PART_MIN_COLS)
+        out = conv_forward_gemms(xp, weight, bias, groups, out_hw, stride, dilation, rows_first)
         ctx.xp, ctx.weight, ctx.x_shape, ctx.out_hw = xp, weight, x.shape, out_hw
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups, ctx.rows_first = (
             stride,
@@ -164,58 +117,17 @@ class Conv2d(ArrayFunction):
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        xp, weight, out_hw, rows_first = ctx.xp, ctx.weight, ctx.out_hw, ctx.rows_first
-        stride, dilation, groups = ctx.stride, ctx.dilation, ctx.groups
-        needs = ctx.needs_input_grad
-        o_ch, c_per_group, kr, ks = weight.shape
-        og, k = o_ch // groups, kr * ks * c_per_group
-        bias_grad = len(needs) > 2 and needs[2]
-        g_nhwc = channels_last(grad_out)  # free when channels-last like our output
-        gxp = None
-        if needs[0]:
-            nhwc = (xp.shape[0], *xp.shape[2:], xp.shape[1]) if rows_first else xp.shape
-            gxp = np.zeros(nhwc, grad_out.dtype)
-        groups_of = _group_slices(groups, og, c_per_group)
-
-        def grads(part: slice) -> np.ndarray | None:
-            """Adds some samples' ∂C/∂x̃ into gxp; returns their [∂C/∂W_col | ∂C/∂b] when wanted:
-            δ_colᵀ [X_col | 1], the bias gradient coming with the weight GEMM."""
-            chunks = batch_chunks(part, out_hw[0] * out_hw[1] * k * xp.itemsize)
-            gwb = np.zeros((o_ch, k + bias_grad), grad_out.dtype) if needs[1] else None
-            buffer = cols_buffer(chunks, out_hw, k, xp.dtype, bias_grad, rows_first) if needs[1] else None
-            for outs, channels in groups_of:
-                for rows in chunks:
-                    delta = g_nhwc[rows, ..., outs].reshape(-1, og)  # (n·P·Q, O/g) rows of δ_col
-                    if gwb is not None:
-                        cols = x_col(xp, rows, channels, (kr, ks), out_hw, stride, dilation, buffer, rows_first)
-                        gwb[outs] += delta.T @ cols
-                    if gxp is not None:
-                        add_col2im(delta, weight[outs], gxp[rows, ..., channels], out_hw, stride, dilation)
-            return gwb
-
-        cols_each = out_hw[0] * out_hw[1] * k
-        per_part = pool.for_parts(grads, xp.shape[0], items_each=cols_each, gemms=True, min_items=PART_MIN_COLS)
+        weight, needs = ctx.weight, ctx.needs_input_grad
+        o_ch, _, kr, ks = weight.shape
+        want_b = len(needs) > 2 and needs[2]
+        gxp, w_col, gb = conv_backward_gemms(
+            ctx.xp, weight, channels_last(grad_out), ctx.groups, ctx.out_hw, ctx.stride, ctx.dilation,
+            ctx.rows_first, needs[0], needs[1], want_b,
+        )  # fmt: skip
         gx = unpad_to_nchw(gxp, ctx.padding, ctx.x_shape[2:]) if gxp is not None else None
-        gw = gb = None
-        if needs[1]:
-            gwb = per_part[0] if len(per_part) == 1 else np.sum(per_part, axis=0)
+        gw = None
+        if w_col is not None:  # W_col's columns are (c, r, s) after im2row, (r, s, c) after im2col
             gw = (
-                gwb[:, :k].reshape(weight.shape)
-                if rows_first
-                else gwb[:, :k].reshape(o_ch, kr, ks, c_per_group).transpose(0, 3, 1, 2)
+                w_col.reshape(weight.shape) if ctx.rows_first else w_col.reshape(o_ch, kr, ks, -1).transpose(0, 3, 1, 2)
             )
-        if bias_grad:
-            if needs[1]:
-                gb = gwb[:, k].copy()
-            else:
-                g_rows = g_nhwc.reshape(-1, o_ch)
-                gb = np.ones(g_rows.shape[0], g_rows.dtype) @ g_rows  # Σ_{n,p,q} as a BLAS GEMV: 3-4× faster than .sum
         return gx, gw, gb
-
-
-def _weight_rows(weight: np.ndarray, bias: np.ndarray | None, rows_first: bool) -> np.ndarray:
-    """W_col (O, k) in the column order of im2col, (r, s, c), or of im2row, (c, r, s) (torch's
-    own order, a free reshape), with the bias appended as column k (it meets the ones column)."""
-    o = weight.shape[0]
-    w = weight.reshape(o, -1) if rows_first else weight.transpose(0, 2, 3, 1).reshape(o, -1)
-    return w if bias is None else np.concatenate([w, bias.reshape(o, 1).astype(w.dtype, copy=False)], axis=1)

@@ -1,0 +1,145 @@
+"""Pooling's kernels: the padded channels-last input, the R·S strided window offsets, the
+running reductions over them and the routing of δ to each window's argmax, split over the
+batch on bprop's threads. ops/pooling.py holds the math and the geometry (PoolGeometry)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bprop.runtime import pool
+
+if TYPE_CHECKING:
+    from bprop.ops.pooling import PoolGeometry
+
+
+def padded_nhwc(x: np.ndarray, geo: PoolGeometry, value: float) -> np.ndarray:
+    """(N, C, H, W) → (N, H + 2a + e₁, W + 2b + e₂, C) filled with ``value`` around x; a view
+    when there is no padding."""
+    if geo.padding == (0, 0) and geo.extra == (0, 0):
+        return x.transpose(0, 2, 3, 1)
+    (a, b), (h, w) = geo.padding, x.shape[2:]
+    out = np.full((x.shape[0], *geo.padded_hw(x.shape[2:]), x.shape[1]), value, dtype=x.dtype)
+    out[:, a : a + h, b : b + w, :] = x.transpose(0, 2, 3, 1)
+    return out
+
+
+def unpad_nchw(gxp: np.ndarray, geo: PoolGeometry, hw: tuple[int, ...]) -> np.ndarray:
+    (a, b) = geo.padding
+    return gxp[:, a : a + hw[0], b : b + hw[1], :].transpose(0, 3, 1, 2)
+
+
+def offset_slices(geo: PoolGeometry):
+    """For each kernel offset (k, r, s): the (N, P, Q, C) slice of a padded NHWC image that
+    holds pixel (p·u + r·d₁, q·v + s·d₂) of every window. Pooling loops over these R·S offsets."""
+    (p, q), (u, v), (d1, d2) = geo.out_hw, geo.stride, geo.dilation
+    for r in range(geo.kernel[0]):
+        for s in range(geo.kernel[1]):
+            rows, cols = slice(r * d1, r * d1 + u * (p - 1) + 1, u), slice(s * d2, s * d2 + v * (q - 1) + 1, v)
+            yield r * geo.kernel[1] + s, (slice(None), rows, cols)
+
+
+def pool_grad_buffer(x_shape: tuple[int, ...], geo: PoolGeometry, dtype: Any) -> tuple[np.ndarray, bool]:
+    """The padded NHWC buffer of a pooling input gradient, and whether the windows are disjoint.
+
+    Disjoint windows (stride ≥ kernel, no dilation) let backward assign each offset's share
+    instead of adding it; when they also tile the padded input exactly (the usual 2×2, stride 2
+    on even sizes) every element is written once, so the buffer needs no zero fill.
+    """
+    hp, wp = geo.padded_hw(x_shape[2:])
+    kernel, stride, out_hw = geo.kernel, geo.stride, geo.out_hw
+    disjoint = geo.dilation == (1, 1) and stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    tiled = disjoint and (out_hw[0] * stride[0], out_hw[1] * stride[1]) == (hp, wp) and stride == kernel
+    return (np.empty if tiled else np.zeros)((x_shape[0], hp, wp, x_shape[1]), dtype), disjoint
+
+
+def pads(geo: PoolGeometry) -> bool:
+    return max(geo.padding) > 0 or max(geo.extra) > 0
+
+
+def route_to_argmax(
+    xp: np.ndarray,
+    out: np.ndarray,
+    g: np.ndarray,
+    gxp: np.ndarray,
+    offsets: list,
+    real: np.ndarray | None,
+    disjoint: bool,
+) -> None:
+    """gxp[argmax of each window] += δ of the window, for some samples (MaxPool2d.backward).
+    ``real`` masks the padding, which only a window whose maximum is −∞ could tie with."""
+    won = None  # windows whose maximum an earlier offset already took
+    share = None if disjoint else np.empty(out.shape, g.dtype)
+    for k, where in enumerate(offsets):
+        hit = xp[where] == out
+        if real is not None:
+            hit &= real[where[1], where[2], None]
+        if won is not None:
+            np.greater(hit, won, out=hit)  # hit and not won (booleans)
+        if disjoint:
+            np.multiply(g, hit, out=gxp[where])
+        else:
+            gxp[where] += np.multiply(g, hit, out=share)
+        if k + 1 < len(offsets):
+            won = hit if won is None else np.logical_or(won, hit, out=won)
+    if np.isnan(out).any():  # NaN ≠ NaN, so no window with NaN took a share above
+        route_to_last_nan(xp, g, gxp, offsets)
+
+
+def reduce_windows(
+    reduce: np.ufunc, xp: np.ndarray, geo: PoolGeometry, divisor: np.ndarray | float | None = None
+) -> np.ndarray:
+    """(N, P, Q, C): ``reduce`` (np.maximum or np.add) over each window's R·S offsets, each a
+    strided slice of the padded NHWC input, divided by ``divisor`` if given; the batch is
+    spread over the free cores."""
+    out = np.empty((xp.shape[0], *geo.out_hw, xp.shape[3]), xp.dtype)
+    offsets = [where for _, where in offset_slices(geo)]
+    scale = None if divisor is None else np.asarray(1.0 / np.asarray(divisor, dtype=np.float64), dtype=xp.dtype)
+
+    def windows_of(part: slice) -> None:
+        x_part, o = xp[part], out[part]
+        np.copyto(o, x_part[offsets[0]])
+        for where in offsets[1:]:
+            reduce(o, x_part[where], out=o)
+        if scale is not None:
+            o *= scale
+
+    pool.for_parts(windows_of, xp.shape[0], items_each=math.prod(out.shape[1:]) * len(offsets))
+    return out
+
+
+def real_pixels(x_shape: tuple[int, ...], geo: PoolGeometry) -> np.ndarray:
+    """(H + 2a + e₁, W + 2b + e₂) mask: True on the input's pixels, False on the padding."""
+    real = np.zeros(geo.padded_hw(x_shape[2:]), bool)
+    (a, b), (h, w) = geo.padding, x_shape[2:]
+    real[a : a + h, b : b + w] = True
+    return real
+
+
+def route_to_last_nan(xp: np.ndarray, g: np.ndarray, gxp: np.ndarray, offsets: list) -> None:
+    """gxp += δ at the last NaN of every window that holds one (torch's argmax: val > max or NaN)."""
+    won = None
+    for where in reversed(offsets):
+        hit = np.isnan(xp[where])
+        if won is not None:
+            np.greater(hit, won, out=hit)
+        gxp[where] += g * hit
+        won = hit if won is None else np.logical_or(won, hit, out=won)
+
+
+def max_pool_input_grad(
+    xp: np.ndarray, out: np.ndarray, g: np.ndarray, geo: PoolGeometry, x_shape: tuple[int, ...]
+) -> np.ndarray:
+    """The padded NHWC ∂C/∂x̃ of a max pooling: each window's δ (``g``, channels-last, read R·S
+    times) routed to its argmax, the batch split over bprop's threads."""
+    gxp, disjoint = pool_grad_buffer(x_shape, geo, g.dtype)
+    offsets = [where for _, where in offset_slices(geo)]
+    real = real_pixels(x_shape, geo) if pads(geo) and np.isneginf(out).any() else None
+
+    def route(part: slice) -> None:
+        route_to_argmax(xp[part], out[part], g[part], gxp[part], offsets, real, disjoint)
+
+    pool.for_parts(route, g.shape[0], items_each=math.prod(xp.shape[1:]))
+    return gxp
