@@ -7,6 +7,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from bprop.optim.optimizer import Optimizer, check_non_negative
+from bprop.runtime import blas
 from bprop.tensor import Tensor
 
 
@@ -60,25 +61,20 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        momentum, dampening = group["momentum"], group["dampening"]
+        momentum, dampening, lr = group["momentum"], group["dampening"], group["lr"]
         g = self.direction(p, group["maximize"], group["weight_decay"])
-        step = self.workspace(p, 1)
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(g, dtype=p._data.dtype, copy=True)
-            else:
+            elif not blas.axpby(1 - dampening, g, momentum, buf):  # b ← μb + (1 − τ)g, one pass
                 buf *= momentum
-                if dampening:
-                    np.multiply(g, 1 - dampening, out=step)
-                    buf += step
-                else:
-                    buf += g
+                buf += g if not dampening else np.multiply(g, 1 - dampening, out=self.workspace(p, 1))
             if group["nesterov"]:
-                np.multiply(buf, momentum, out=step)
+                step = np.multiply(buf, momentum, out=self.workspace(p, 1))
                 step += g
                 g = step
             else:
                 g = buf
-        np.multiply(g, group["lr"], out=step)
-        p._data -= step
+        if not blas.axpby(-lr, g, 1.0, p._data):  # θ ← θ − γg, one pass
+            p._data -= np.multiply(g, lr, out=self.workspace(p, 1))

@@ -1,5 +1,6 @@
-"""NumPy's OpenBLAS, through its public functions only: its thread count, and its idle threads'
-spin wait (read, and changed by tune() alone).
+"""NumPy's OpenBLAS, through its public functions only: its thread count, its idle threads'
+spin wait (read, and changed by tune() alone), and two level-1 kernels NumPy does not expose,
+axpy and axpby (y ← αx + βy in one pass over memory, where NumPy needs two or three).
 
 The library is the copy NumPy loaded (found in /proc/self/maps); with another BLAS, or none
 found, every function here does nothing and says so (None / False).
@@ -13,6 +14,8 @@ import functools
 import os
 from typing import Iterator
 
+import numpy as np
+
 
 class OpenBLAS:
     """The functions of one loaded OpenBLAS library that bprop uses."""
@@ -22,6 +25,15 @@ class OpenBLAS:
         self._set = getattr(lib, f"{prefix}_set_num_threads{suffix}")
         self._get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
         self._set.argtypes, self._set.restype, self._get.restype = (ctypes.c_int,), None, ctypes.c_int
+        self.axpby_of = {}  # dtype char -> cblas_?axpby(n, α, x, incx, β, y, incy), where found
+        integer = ctypes.c_int64 if suffix == "64_" else ctypes.c_int
+        cblas = prefix.removesuffix("openblas") + "cblas"
+        for char, scalar in (("f", ctypes.c_float), ("d", ctypes.c_double)):
+            fn = getattr(lib, f"{cblas}_{'s' if char == 'f' else 'd'}axpby{suffix}", None)
+            if fn is not None:
+                fn.argtypes = (integer, scalar, ctypes.c_void_p, integer, scalar, ctypes.c_void_p, integer)
+                fn.restype = None
+                self.axpby_of[char] = fn
 
     def get_num_threads(self) -> int:
         return int(self._get())
@@ -97,6 +109,24 @@ def set_num_threads(threads: int) -> bool:
     if lib is None:
         return False
     lib.set_num_threads(threads)
+    return True
+
+
+# Below this many elements NumPy's own in-place ops cost less than a call through ctypes.
+AXPBY_MIN_SIZE = 4096
+
+
+def axpby(alpha: float, x: np.ndarray, beta: float, y: np.ndarray) -> bool:
+    """y ← αx + βy in place, in one pass (BLAS axpby), when x and y are contiguous arrays of
+    one float dtype and size; returns False, having done nothing, otherwise (or without an
+    OpenBLAS), and the caller uses NumPy."""
+    if y.size < AXPBY_MIN_SIZE or x.dtype != y.dtype or x.size != y.size:
+        return False
+    lib = openblas()
+    fn = None if lib is None else lib.axpby_of.get(y.dtype.char)
+    if fn is None or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
+        return False
+    fn(y.size, float(alpha), x.ctypes.data, 1, float(beta), y.ctypes.data, 1)
     return True
 
 
