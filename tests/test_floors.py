@@ -37,7 +37,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "dtype_names": set(),
     "printing": set(),
     "autograd": {"dtypes"},
-    "ops": {"autograd", "random", "runtime"},
+    "ops": {"autograd", "dtypes", "random", "runtime"},
     "tensor": {"autograd", "ops", "dtypes", "tensor_methods", "devices", "printing"},
     "tensor_methods": {"ops", "devices"},
     "tensor_functions": {"autograd", "ops", "tensor"},
