@@ -92,6 +92,14 @@ def scalar_operand(value: Any, tensor_dtype: np.dtype) -> np.ndarray:
 def promote(op: type, inputs: tuple, arrays: list) -> list:
     """The arrays an op's forward gets (``arrays``: its ``inputs`` with Tensors unwrapped), after
     its promotion rule (see the module docstring)."""
+    first = arrays[0] if arrays else None
+    if type(first) is np.ndarray and first.dtype.kind == "f":
+        dtype = first.dtype
+        for a in arrays:
+            if type(a) is not np.ndarray or a.dtype != dtype:
+                break
+        else:  # the common case: arrays of one floating dtype satisfy every rule as they are
+            return arrays
     if op.float_inputs:
         _check_floating(op, inputs, arrays)
     rule = op.promotion

@@ -105,6 +105,17 @@ def _placeholder(t: Tensor, producer: Context) -> Tensor:
 _FREED_COUNTER = [0, 0]  # placeholders are never changed in place
 
 
+_TENSOR: list = []  # bprop.tensor.Tensor, found once (this floor is below it: no import at load)
+
+
+def _tensor_class() -> type:
+    if not _TENSOR:
+        from bprop.tensor import Tensor
+
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
+
+
 class ArrayFunction:
     """Base class of every op of bprop (array level: ndarrays in and out).
     Subclasses define ``forward`` and ``backward`` as staticmethods.
@@ -136,29 +147,28 @@ class ArrayFunction:
 
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
-        from bprop.tensor import Tensor
-
-        arrays = promote(cls, inputs, [x._data if isinstance(x, Tensor) else x for x in inputs])
+        tensor_type = _tensor_class()
+        arrays = promote(cls, inputs, [x._data if isinstance(x, tensor_type) else x for x in inputs])
         ctx = Context(cls)
         forward = cls.forward if _profiler is None else _profiler.timed(cls, "forward")
         if grad_mode._grad_mode.enabled:
             for x in inputs:
-                if isinstance(x, Tensor) and x._view is not None:
+                if isinstance(x, tensor_type) and x._view is not None:
                     refresh(x)  # its base changed in place since its grad_fn was made
-            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            needs = tuple(isinstance(x, tensor_type) and x.requires_grad for x in inputs)
             if any(needs):
                 ctx.needs_input_grad = needs
                 ctx.epoch = _inplace_epoch[0]
                 out = forward(ctx, *arrays, **attrs)
                 ctx.connect(inputs)
                 ctx.attrs = attrs  # so that gradcheck_graph can run this op again alone
-                result = Tensor._from_op(out, ctx)
+                result = tensor_type._from_op(out, ctx)
                 if result._data.base is not None:
                     share_version_counter(result, inputs, cls, attrs)
                 ctx.output_counter = result._version_counter
                 ctx.output_array = result._data
                 return result
-        result = Tensor._from_op(forward(ctx, *arrays, **attrs), None)
+        result = tensor_type._from_op(forward(ctx, *arrays, **attrs), None)
         if result._data.base is not None:
             share_version_counter(result, inputs, cls, attrs)
         return result

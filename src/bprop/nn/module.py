@@ -66,8 +66,12 @@ class Module:
 
     def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: parameters, modules and buffers live here
-        for registry in ("_parameters", "_modules", "_buffers"):
-            store = self.__dict__.get(registry)
+        state = self.__dict__
+        parameters = state.get("_parameters")
+        if parameters is not None and name in parameters:  # self.weight in every forward: first
+            return parameters[name]
+        for registry in ("_modules", "_buffers"):
+            store = state.get(registry)
             if store is not None and name in store:
                 return store[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")

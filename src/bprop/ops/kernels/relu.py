@@ -10,6 +10,8 @@ from bprop.runtime import pool
 
 # relu_array compares against at most this many shared zeros (4 MiB in float32) at a time
 RELU_BLOCK = 1 << 20
+# below this many elements the set-up costs more than the vectorised loop saves (batch-1 nets)
+RELU_SMALL = 4096
 
 
 _zeros: dict[np.dtype, np.ndarray] = {}
@@ -22,7 +24,9 @@ def relu_array(x: np.ndarray) -> np.ndarray:
     larger input goes through in blocks of that size, the blocks spread over bprop's threads
     (runtime/pool.py). Axes are taken in memory order (a conv output is an NCHW view of an NHWC
     buffer) so the zeros are read in step; an input that is no permutation of a contiguous
-    array (a strided slice) takes the scalar path."""
+    array (a strided slice) takes the scalar path, as does a small one."""
+    if x.size < RELU_SMALL:
+        return np.maximum(x, 0)
     out = np.empty_like(x)  # same memory layout as x, so both flatten in memory order below
     flats = flat_in_memory_order(x, out)
     if flats is None:
