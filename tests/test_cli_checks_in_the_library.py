@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from bprop.cli import main
 from bprop.cli.main import USER_ERRORS
+from bprop.exercise import check_file
 from bprop.export import check_opset
+from bprop.train.checkpoint_eval import evaluate_checkpoint
+from bprop.train.run import resume_checkpoint, run
 from bprop.train.run_config import RunConfig, check_workers
 from bprop.train.sampling import check_sample_options
+from bprop.viz.cases import gradcheck_checkpoint
 from bprop.viz.explain_options import ExplainOptions, run_explain
+from bprop.viz.report import write_run_report
 
 
 def cli_message(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -107,3 +113,81 @@ def test_a_stored_no_batchnorm_run_still_loads():
     config = RunConfig.from_dict(stored)
     assert config.model_normalization is None
     assert RunConfig.from_dict(config.to_dict()).model_normalization is None
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, str]:
+    """A finished digits run, a finished character model, and data that fits neither."""
+    w = tmp_path_factory.mktemp("runs")
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--out", str(w / "run"), "--quiet"]) == 0
+    (w / "poem.txt").write_text("a rose is a rose is a rose\n" * 40)
+    (w / "other.txt").write_text("xyz zyx " * 200)
+    lm = ["train", "--data", f"text:{w / 'poem.txt'}", "--model", "char-lstm", "--hidden", "8", "--epochs", "1"]
+    assert main([*lm, "--out", str(w / "lm"), "--quiet"]) == 0
+    rng = np.random.default_rng(0)
+    with open(w / "flat.npz", "wb") as handle:
+        np.savez(handle, x=rng.standard_normal((10, 3)).astype(np.float32), y=np.arange(10) % 2)
+    with open(w / "twelve.npz", "wb") as handle:  # the digits' shape, but labels 0…11
+        np.savez(handle, x=rng.random((120, 1, 8, 8)).astype(np.float32), y=np.arange(120) % 12)
+    return {
+        "ckpt": str(w / "run" / "last.npz"),
+        "lm": str(w / "lm" / "last.npz"),
+        "flat": str(w / "flat.npz"),
+        "twelve": str(w / "twelve.npz"),
+        "other": f"text:{w / 'other.txt'}",
+    }
+
+
+def _eval_cases(r: dict[str, str]) -> dict[str, tuple[list[str], object]]:
+    ckpt, lm = r["ckpt"], r["lm"]
+    return {
+        "input shape": (["eval", ckpt, "--data", r["flat"]], lambda: evaluate_checkpoint(ckpt, r["flat"])),
+        "labels": (["eval", ckpt, "--data", r["twelve"]], lambda: evaluate_checkpoint(ckpt, r["twelve"])),
+        "vocabulary": (["eval", lm, "--data", r["other"]], lambda: evaluate_checkpoint(lm, r["other"])),
+        "data empty": (["eval", ckpt, "--data", ""], lambda: evaluate_checkpoint(ckpt, data="")),
+        "data dir empty": (["eval", ckpt, "--data-dir", ""], lambda: evaluate_checkpoint(ckpt, data_dir="")),
+        "entries 0": (["gradcheck", ckpt, "--entries", "0"], lambda: gradcheck_checkpoint(ckpt, entries=0)),
+        "entries 1001": (["gradcheck", ckpt, "--entries", "1001"], lambda: gradcheck_checkpoint(ckpt, entries=1001)),
+        "gradcheck seed": (["gradcheck", ckpt, "--seed", "-1"], lambda: gradcheck_checkpoint(ckpt, seed=-1)),
+        "gradcheck samples": (["gradcheck", ckpt, "--samples", "65"], lambda: gradcheck_checkpoint(ckpt, 65)),
+        "gradcheck empty": (["gradcheck", ""], lambda: gradcheck_checkpoint("")),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        *("input shape", "labels", "vocabulary", "data empty", "data dir empty"),
+        *("entries 0", "entries 1001", "gradcheck seed", "gradcheck samples", "gradcheck empty"),
+    ],
+)
+def test_eval_and_gradcheck_refuse_in_the_library_with_the_commands_words(runs, capsys, case):
+    argv, call = _eval_cases(runs)[case]
+    assert library_message(call) == cli_message(argv, capsys)
+
+
+def test_eval_and_gradcheck_messages_name_what_is_wrong(runs):
+    assert "takes inputs of shape (1, 8, 8), but" in library_message(evaluate_checkpoint, runs["ckpt"], runs["flat"])
+    assert "knows 10 classes, but" in library_message(evaluate_checkpoint, runs["ckpt"], runs["twelve"])
+    assert "trained on other characters" in library_message(evaluate_checkpoint, runs["lm"], runs["other"])
+    message = "--entries must be an integer in [1, 1000], got 0"
+    assert library_message(gradcheck_checkpoint, runs["ckpt"], entries=0) == message
+    report, config, samples = gradcheck_checkpoint(runs["ckpt"], samples=2, entries=2)
+    assert report.ok and config.model == "fcnet" and samples == 2
+
+
+def test_check_report_and_resume_refuse_in_the_library_with_the_commands_words(tmp_path, capsys):
+    missing = str(tmp_path / "none.npz")
+    for argv, call in [
+        (["check", ""], lambda: check_file("")),
+        (["check", "x.py", "--seed", "-1"], lambda: check_file("x.py", seed=-1)),
+        (["check", "x.py", "--seed", "4294967296"], lambda: check_file("x.py", seed=2**32)),
+        (["report", ""], lambda: write_run_report("")),
+        (["train", "--resume"], lambda: resume_checkpoint(True, None)),
+        (["train", "--resume"], lambda: run(RunConfig(), resume=True)),
+        (["train", "--resume", missing], lambda: resume_checkpoint(missing, None)),
+        (["train", "--resume", missing], lambda: run(RunConfig(), resume=missing)),
+    ]:
+        assert library_message(call) == cli_message(argv, capsys), argv
+    assert "not an empty name" in library_message(check_file, "")
+    assert "not an empty name" in library_message(write_run_report, "")

@@ -1,48 +1,31 @@
-"""`bprop eval`: a checkpoint's accuracy, confusion matrix and per-class scores on test data."""
+"""`bprop eval`: a checkpoint's accuracy, confusion matrix and per-class scores on test data.
+
+The checks and the work are ``bprop.train.checkpoint_eval``'s: this parses and prints."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 import numpy as np
 
 from bprop.cli.common import count
-from bprop.data import Dataset
-from bprop.data.registry import dataset_spec, load_dataset
-from bprop.train import evaluate
-from bprop.train.run import (
-    RunError,
-    bits_per_token,
-    class_names,
-    model_from_checkpoint,
-)
-from bprop.train.run_config import check_option
+from bprop.train.checkpoint_eval import CheckpointEvaluation, evaluate_checkpoint
+from bprop.train.run import bits_per_token, class_names
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    model, config, state = model_from_checkpoint(args.checkpoint)
-    for name in ("data", "data_dir"):  # the checks of train's --data and --data-dir
-        if getattr(args, name) is not None:
-            check_option(name, getattr(args, name))
-    data = args.data or config.data
-    spec = dataset_spec(data)
-    _, test_set = load_dataset(data, args.data_dir or config.data_dir, args.download)
-    shape = tuple(np.shape(test_set.gather(np.arange(1))[0])[1:])
-    if shape != tuple(state["config"]["input_shape"]):
-        raise RunError(
-            f"{args.checkpoint} takes inputs of shape {tuple(state['config']['input_shape'])}, but {data} has {shape}"
-        )
-    labels = np.asarray(test_set.arrays()[1])
-    if labels.max() >= state["config"]["num_classes"]:
-        raise RunError(
-            f"{args.checkpoint} knows {state['config']['num_classes']} classes, but {data} has label {labels.max()}"
-        )
-    if spec.task == "language-model":
-        return _eval_language_model(args.checkpoint, model, state, data, test_set)
-    results = evaluate(model, test_set, transform=spec.transforms(augment=False)[1])
+    evaluation = evaluate_checkpoint(args.checkpoint, args.data, args.data_dir, args.download)
+    if evaluation.language_model:
+        _print_language_model(evaluation)
+    else:
+        _print_classifier(evaluation)
+    return 0
+
+
+def _print_classifier(evaluation: CheckpointEvaluation) -> None:
+    results, test_set = evaluation.results, evaluation.test_set
     print(
-        f"{data} test accuracy {results['accuracy']:.2%}  loss {results['loss']:.4f}  "
+        f"{evaluation.data} test accuracy {results['accuracy']:.2%}  loss {results['loss']:.4f}  "
         f"top-5 {results['top5_accuracy']:.2%}  ({count(len(test_set), 'sample')})"
     )
     print("confusion matrix (rows: true class, columns: predicted):")
@@ -52,23 +35,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{'class':<{width}}  precision  recall     f1  support")
     for name, p, r, f, n in zip(names, results["precision"], results["recall"], results["f1"], results["support"]):
         print(f"{name:<{width}}  {p:9.3f}  {r:6.3f}  {f:5.3f}  {n:7d}")
-    return 0
 
 
-def _eval_language_model(checkpoint: str, model: Any, state: dict, data: str, test_set: Dataset) -> int:
-    """Held-out loss in bits per character; the text must use the model's own vocabulary (a
-    token id means a character only through it)."""
-    if class_names(test_set) != state["config"].get("vocabulary"):
-        raise RunError(
-            f"{checkpoint} was trained on other characters than {data} holds: token ids would mean different "
-            "characters; evaluate it on the text it was trained on"
-        )
-    results = evaluate(model, test_set)
+def _print_language_model(evaluation: CheckpointEvaluation) -> None:
+    """Held-out loss in bits per character."""
+    loss = evaluation.results["loss"]
     print(
-        f"{data} held-out {bits_per_token(results['loss']):.3f} bits per character  loss {results['loss']:.4f}  "
-        f"({count(len(test_set), 'window')})"
+        f"{evaluation.data} held-out {bits_per_token(loss):.3f} bits per character  loss {loss:.4f}  "
+        f"({count(len(evaluation.test_set), 'window')})"
     )
-    return 0
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:

@@ -1,33 +1,19 @@
-"""`bprop gradcheck`: check every op of a trained model's graph and name a wrong backward."""
+"""`bprop gradcheck`: check every op of a trained model's graph and name a wrong backward.
+
+The checks and the work are ``bprop.viz.cases.gradcheck_checkpoint``'s: this parses and prints."""
 
 from __future__ import annotations
 
 import argparse
 
-import bprop as bp
-from bprop import nn
 from bprop.cli.common import count
-from bprop.train.run import (
-    RunError,
-    checkpoint_file,
-)
-from bprop.train.run_config import check_option
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from bprop.viz.cases import checkpoint_case
+    from bprop.viz.cases import gradcheck_checkpoint
 
-    if not 1 <= args.entries <= 1000:
-        raise RunError(f"--entries must be an integer in [1, 1000], got {args.entries}")
-    check_option("seed", args.seed)
-    checkpoint_file(args.checkpoint)  # a missing file or a folder is worded as in eval and train --resume
-    try:
-        model, x, y, config = checkpoint_case(args.checkpoint, args.samples)
-    except ValueError as err:
-        raise RunError(str(err)) from None
-    loss = nn.functional.cross_entropy(model(bp.tensor(x)), y)
-    report = bp.gradcheck_graph(loss, entries=args.entries, seed=args.seed)
-    print(f"{args.checkpoint}: {config.model} on {count(len(y), 'test sample')} of {config.data}, float64")
+    report, config, samples = gradcheck_checkpoint(args.checkpoint, args.samples, args.entries, args.seed)
+    print(f"{args.checkpoint}: {config.model} on {count(samples, 'test sample')} of {config.data}, float64")
     print(report.table())
     return 0 if report.ok else 1
 

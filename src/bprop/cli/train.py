@@ -12,12 +12,7 @@ from typing import Any
 
 from bprop import distributed as dist
 from bprop.data.registry import DATASETS
-from bprop.train.run import (
-    RunError,
-    bits_per_token,
-    read_checkpoint,
-    run,
-)
+from bprop.train.run import bits_per_token, read_checkpoint, resume_checkpoint, run
 from bprop.train.run_config import RunConfig, check_workers, describe_range, flag, options, toml_values
 
 TRAIN_EXAMPLES = """examples:
@@ -92,15 +87,8 @@ def train_config(args: argparse.Namespace) -> tuple[RunConfig, Path | None]:
     check_workers(args.workers)
     if args.resume is None:
         return RunConfig(**given), None
-    out = given.get("out") or given.get("report")
-    if args.resume:
-        checkpoint = Path(args.resume)
-    elif out:
-        checkpoint = Path(out) / "last.npz"
-    else:
-        raise RunError("--resume needs --out DIR (the folder of the run to continue) or a checkpoint path")
-    if not checkpoint.exists():
-        raise RunError(f"--resume: no checkpoint at {checkpoint}")
+    checkpoint = resume_checkpoint(args.resume, given.get("out") or given.get("report"))
+    assert checkpoint is not None  # args.resume is "" or a path
     return read_checkpoint(checkpoint)[1].resumed_with(given), checkpoint
 
 

@@ -21,6 +21,8 @@ from bprop.exercise.sandbox import TIME_LIMIT, ExerciseError, run_learner
 from bprop.gradient_check import numerical_gradient
 from bprop.i18n import Msg, check_lang, msg, text
 
+MAX_SEED = 2**32 - 1  # NumPy's seeds, as RunConfig's seed
+
 __all__ = ["ExerciseError", "GradientResult", "Report", "check_file"]
 
 
@@ -98,8 +100,17 @@ def describe(inputs: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v.shape}" if isinstance(v, np.ndarray) else f"{k} {v}" for k, v in inputs.items())
 
 
+def check_seed(seed: int) -> int:
+    """``seed`` checked as ``bprop check --seed`` (and ``bprop train --seed``) take it."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ExerciseError(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+    return int(seed)
+
+
 def read_op(path: str | os.PathLike) -> tuple[Path, Exercise]:
     """The file and the exercise its ``OP = "…"`` names, read without running the file."""
+    if not str(path):  # Path("") would be the current folder
+        raise ExerciseError("give the exercise file that `bprop exercise` wrote (FILE.py), not an empty name")
     file = Path(path)
     if file.is_dir():
         raise ExerciseError(f"{path} is a folder: give the .py file that bprop exercise wrote")
@@ -127,6 +138,7 @@ def read_op(path: str | os.PathLike) -> tuple[Path, Exercise]:
 
 def check_file(path: str | os.PathLike, seed: int = 0, lang: str = "en", time_limit: float = TIME_LIMIT) -> Report:
     """Grade the backward of the exercise file at ``path`` on the exercise's cases (float64)."""
+    check_seed(seed)
     check_lang(lang)
     file, exercise = read_op(path)
     rng = np.random.default_rng(seed)

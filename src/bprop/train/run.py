@@ -352,19 +352,28 @@ def _thread_count(config: RunConfig, state: dict[str, Any] | None, notes: list[s
     return threads
 
 
-def _checkpoint_to_resume(
-    config: RunConfig, resume: bool | str | os.PathLike, out: Path | None
-) -> tuple[Path | None, dict[str, Any] | None]:
+def resume_checkpoint(resume: bool | str | os.PathLike | None, out: str | os.PathLike | None) -> Path | None:
+    """The checkpoint that ``resume`` names: None for False or None, ``out``/last.npz for True or
+    "" (a bare ``--resume``), else the path given; RunError if there is none."""
     if resume is False or resume is None:
-        return None, None
+        return None
     if resume is True or resume == "":
-        if out is None:
+        if not out:
             raise RunError("--resume needs --out DIR (the folder of the run to continue) or a checkpoint path")
-        path = out / "last.npz"
+        path = Path(out) / "last.npz"
     else:
         path = Path(resume)
     if not path.exists():
         raise RunError(f"--resume: no checkpoint at {path}")
+    return path
+
+
+def _checkpoint_to_resume(
+    config: RunConfig, resume: bool | str | os.PathLike, out: Path | None
+) -> tuple[Path | None, dict[str, Any] | None]:
+    path = resume_checkpoint(resume, out)
+    if path is None:
+        return None, None
     state, saved = read_checkpoint(path)
     differing = {k: v for k, v in config.to_dict().items() if v != saved.to_dict()[k]}
     try:

@@ -4,7 +4,8 @@
 bundled with bprop (8×8 images, 10 classes; LeNet-5 sees them scaled ×3 and padded to its
 28×28 frame). ``checkpoint_case`` takes a trained model from a checkpoint and the first test
 samples of the data it was trained on. Both return float64 models and inputs; the errors they
-raise (ValueError) name the option at fault.
+raise (ValueError) name the option at fault. ``gradcheck_checkpoint`` is all of ``bprop
+gradcheck``: its options checked, in its words (RunError, ConfigError), then the check.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import numpy as np
 
 from bprop import nn
 from bprop.data.registry import dataset_spec, load_dataset
+from bprop.graph_check import GraphCheck, gradcheck_graph
 from bprop.random import manual_seed
-from bprop.train.run import model_from_checkpoint
+from bprop.tensor import tensor
+from bprop.train.run import RunError, checkpoint_file, model_from_checkpoint
+from bprop.train.run_config import RunConfig, check_option
 
 MODELS = ("fcnet", "convnet", "lenet5")
 MAX_BATCH = 64
+MAX_ENTRIES = 1000  # finite differences per input of each op
 
 
 def _digits(batch: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,3 +89,21 @@ def checkpoint_case(path: str, samples: int = 4) -> tuple[nn.Module, np.ndarray,
     transform = spec.transforms(augment=False)[1]
     x = transform(x) if transform is not None else x
     return model.to(np.float64), np.asarray(x, dtype=np.float64), np.asarray(y), config
+
+
+def gradcheck_checkpoint(
+    path: str, samples: int = 8, entries: int = 16, seed: int = 0
+) -> tuple[GraphCheck, RunConfig, int]:
+    """(the check of every op of the checkpoint's graph, its RunConfig, the samples used): the
+    cross-entropy loss of the model on its first ``samples`` test samples, checked op by op
+    with ``entries`` finite differences per input, upstream gradients drawn with ``seed``."""
+    if isinstance(entries, bool) or not isinstance(entries, (int, np.integer)) or not 1 <= entries <= MAX_ENTRIES:
+        raise RunError(f"--entries must be an integer in [1, {MAX_ENTRIES}], got {entries!r}")
+    check_option("seed", seed)
+    checkpoint_file(path)  # a missing file or a folder is worded as in eval and train --resume
+    try:
+        model, x, y, config = checkpoint_case(path, samples)
+    except ValueError as err:
+        raise RunError(str(err)) from None
+    loss = nn.functional.cross_entropy(model(tensor(x)), y)
+    return gradcheck_graph(loss, entries=entries, seed=seed), config, len(y)

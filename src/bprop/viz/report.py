@@ -289,10 +289,13 @@ def save_misclassified(
     )
 
 
-def write_run_report(run_dir: Path, lang: str = "en") -> Path:
+def write_run_report(run_dir: str | os.PathLike, lang: str = "en") -> Path:
     """report.html from what a run left in ``run_dir`` (last.npz, metrics.json, viz.npz,
     examples.npz), its words in ``lang`` ("en" or "zh")."""
+    if not str(run_dir):  # Path("") would be the current folder
+        raise RunError("give the folder of a run (bprop train --out DIR), not an empty name")
     check_lang(lang)
+    run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir} is not a folder: give the folder of a run written with --out or --report")
     checkpoint = run_dir / "last.npz"
