@@ -60,6 +60,6 @@ def test_the_page_sums_over_the_batch_and_writes_the_crop_and_channel_of_the_rec
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "cnn-backprop.md").read_text(encoding="utf-8")
-    assert "∂C/∂bias[o] = Σ_n Σ_p Σ_q δ[n, o, p, q]" in text
-    assert "∂C/∂k[o, c, r, s] = Σ_n Σ_p Σ_q δ[n, o, p, q] · x̃[n, c, p·u + r, q·v + s]" in text
-    assert "δ^l[c, h, w] = σ′(z^l[c, h, w]) · crop_{a,b}( Σ_o δ′^{l+1}[o] ∗ k^{l+1}[o, c] )[h, w]" in text
+    assert "∂C/∂bias[o] = Σ_r Σ_p Σ_q δ[r, o, p, q]" in text
+    assert "∂C/∂k[o, c, m, n] = Σ_r Σ_p Σ_q δ[r, o, p, q] · x̃[r, c, p·u + m, q·v + n]" in text
+    assert "δ^l[c, i, j] = σ′(z^l[c, i, j]) · crop_{a,b}( Σ_o δ′^{l+1}[o] ∗ k^{l+1}[o, c] )[i, j]" in text

@@ -47,6 +47,14 @@ def test_no_symbol_means_two_things_across_the_pages():
             r"\bs·Q|\| s \||∂s_k|\bs_j|δ_jk|\bu·p",
         ),  # the scale is α, a row's scores z, g = ∂C/∂p
         ("rnn-backprop.md", r"step s\b|\^\{s−t\}"),  # a later step is τ
+        # C is the cost, O the attention output: the channel counts are F and F′
+        ("cnn-backprop.md", r"\bC (channels|input)|C/G|, C\)|·C\b|\bO (output|channels)|\(O, "),
+        # h is the RNN's hidden state: pixels are note 001's i, j
+        ("cnn-backprop.md", r"\[c, h|\bh, w\]|\[h, w\]|\bh \+ a\b|\bw \+ b\]"),
+        # r is note 000's sample index: kernel offsets are note 001's m, n, and a sample is not n
+        ("cnn-backprop.md", r"[\[,] ?r, s\]|\+ r\b|\br·d|Σ_\{?r,? ?s|Σ_rs|\(r, s\)|\[n, [co]\b|Σ_n Σ_p"),
+        # g is the gradient from above: the LSTM's candidate (torch's gate g) is c̃
+        ("rnn-backprop.md", r"\(i, f, g, o\)|⊙ g\b|\bδg\b|1 − g²|\bg = 0|i·g\b"),
     ],
 )
 def test_the_renamed_clashes_are_gone(page, gone):
@@ -61,7 +69,9 @@ def test_the_cnn_page_maps_note_001s_symbols():
     text = (DOCS / "cnn-backprop.md").read_text(encoding="utf-8")
     table = text[text.index("| note 001 | this page |") :].split("\n\n")[0]
     for note, here in [
-        ("w^l_mn", "k^l[o, c, r, s]"),
+        ("w^l_mn", "k^l[o, c, m, n]"),
+        ("m, n (kernel indices)", "| m, n |"),
+        ("i, j (pixel indices)", "| i, j |"),
         ("x^l_ij", "z^l[o, p, q]"),
         ("o^l_ij", "f(z^l) = x^{l+1}"),
         ("k1 × k2", "k₁ × k₂"),
@@ -69,3 +79,54 @@ def test_the_cnn_page_maps_note_001s_symbols():
     ]:
         row = next(line for line in table.splitlines() if note in line)
         assert here in row, row
+
+
+def _body(page: str) -> str:
+    """The page without its note-001 table, its paragraph on other pages' letters and its `code`."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    text = text.split("| note 001 |")[0] + text.split("## Cross-correlation")[-1] if "| note 001 |" in text else text
+    text = re.sub(r"Each symbol keeps one meaning.*?\n\n", "", text, flags=re.S)
+    return re.sub(r"`[^`]*`", "", text)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_c_is_only_the_cost(page):
+    # a bare C (not inside ∂C/∂…) is always the cost: "C = …", "C^r" or "the cost/loss C"
+    body = _body(page)
+    for found in re.finditer(r"(?<![\w∂])C(?![\w/])", body):
+        before, after = body[max(0, found.start() - 10) : found.start()], body[found.end() : found.end() + 3]
+        assert after.startswith((" =", "^")) or before.endswith(("cost ", "loss ", "mean ")), before + "C" + after
+
+
+@pytest.mark.parametrize("page,symbol", [("cnn-backprop.md", "O"), ("rnn-backprop.md", "O"), ("cnn-backprop.md", "h")])
+def test_a_symbol_of_another_page_is_not_reused(page, symbol):
+    # O is the attention output, h the RNN's hidden state: neither appears as a symbol elsewhere
+    assert not re.search(rf"(?<![\w∂]){symbol}(?![\w′])", _body(page)), symbol
+
+
+def test_g_on_the_rnn_page_is_only_the_gradient_from_above():
+    body = _body("rnn-backprop.md")
+    for found in re.finditer(r"(?<![\w∂δ])g(?![\w])", body):
+        after = body[found.end() : found.end() + 20]
+        context = body[found.start() - 20 : found.end() + 20]
+        assert after.startswith(("_", " = (0", " = [0", " is the gradient")), context
+    assert "(i, f, c̃, o) = (σ, σ, tanh, σ)" in body and "δc̃ = ∂c ⊙ i ⊙ (1 − c̃²)" in body
+
+
+def test_r_on_the_cnn_page_is_only_note_000s_sample_index():
+    body = _body("cnn-backprop.md")
+    assert "| r = 1…N |" in body and "C = (1/N) Σ_r C^r" in body
+    for index in re.findall(r"\[([^\]\n]*)\]", body):
+        parts = [part.strip() for part in index.split(",")]
+        assert "r" not in parts[1:] and not re.search(r"\br·|\+ r\b", index), index  # r leads, as the sample
+
+
+def test_explain_and_the_viewer_print_the_pages_letters():
+    # the formulas that explain and the viewer print follow the pages: sample r, kernel m, n, LSTM c̃
+    src = Path(__file__).resolve().parents[1] / "src" / "bprop"
+    files = ["i18n/explain.py", "i18n/viewer.py", "viz/explain_layers.py", "viz/explain_rnn.py", "viz/explain_notes.py"]
+    files.append("viz/explain_render.py")
+    old = r"k\[o, c, r, s\]|k\[r, ?s\]|\+ r\b|Σ_rs|\[n, [co]\b|Σ_n\b|δ_n\b|\(i, f, g, o\) =|⊙ g\b|1−g²"
+    for name in files:
+        found = re.search(old, (src / name).read_text(encoding="utf-8"))
+        assert not found, (name, found)

@@ -37,9 +37,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "explain.bridge": ("From δ to the weights: ∂C/∂w_ij = δ_i a_j", "由 δ 得到权重的梯度：∂C/∂w_ij = δ_i a_j"),
     "explain.bridge.note": (
         "One sample: ∂C/∂wˡ_ij = δˡ_i aˡ⁻¹_j. A batch, one row per sample (Δˡ is N×nˡ, Aˡ⁻¹ is N×nˡ⁻¹): "
-        "∂C/∂Wˡ = Σ_n δˡ_n (aˡ⁻¹_n)ᵀ = (Δˡ)ᵀ Aˡ⁻¹, and ∂C/∂bˡ = Σ_n δˡ_n.",
+        "∂C/∂Wˡ = Σ_r δˡ_r (aˡ⁻¹_r)ᵀ = (Δˡ)ᵀ Aˡ⁻¹, and ∂C/∂bˡ = Σ_r δˡ_r.",
         "单个样本：∂C/∂wˡ_ij = δˡ_i aˡ⁻¹_j。一批样本，每个样本一行（Δˡ 为 N×nˡ，Aˡ⁻¹ 为 N×nˡ⁻¹）："
-        "∂C/∂Wˡ = Σ_n δˡ_n (aˡ⁻¹_n)ᵀ = (Δˡ)ᵀ Aˡ⁻¹，而 ∂C/∂bˡ = Σ_n δˡ_n。",
+        "∂C/∂Wˡ = Σ_r δˡ_r (aˡ⁻¹_r)ᵀ = (Δˡ)ᵀ Aˡ⁻¹，而 ∂C/∂bˡ = Σ_r δˡ_r。",
     ),
     "explain.kink": (
         "— marks an entry at a kink (a max-pool tie, ReLU at 0): the loss has no derivative there, "
@@ -60,8 +60,8 @@ TEXTS.update(
             "输入 x（{h}×{w}），卷积核 k（{r}×{s}），步长 u = {u}，v = {v}，填充 a = {a}，b = {b}，偏置 {bias}",
         ),
         "conv.forward": (
-            "forward  z[p,q] = bias + Σ_rs k[r,s]·x̃[p·u + r, q·v + s]",
-            "前向：z[p,q] = bias + Σ_rs k[r,s]·x̃[p·u + r, q·v + s]",
+            "forward  z[p,q] = bias + Σ_mn k[m,n]·x̃[p·u + m, q·v + n]",
+            "前向：z[p,q] = bias + Σ_mn k[m,n]·x̃[p·u + m, q·v + n]",
         ),
         "conv.target": ("target t", "目标 t"),
         "conv.loss": ("C = ½ Σ (z − t)² = {loss};  δ = ∂C/∂z = z − t", "C = ½ Σ (z − t)² = {loss}；δ = ∂C/∂z = z − t"),
@@ -80,7 +80,7 @@ TEXTS.update(
         ),
         "conv.autograd": ("  autograd", "  自动微分"),
         "conv.numeric": ("  finite differences", "  有限差分"),
-        "conv.grad_k": ("∂C/∂k[r,s] = Σ_pq δ[p,q]·x̃[p·u + r, q·v + s]",) * 2,
+        "conv.grad_k": ("∂C/∂k[m,n] = Σ_pq δ[p,q]·x̃[p·u + m, q·v + n]",) * 2,
         "conv.grad_b": (
             "∂C/∂bias = Σ δ = {grad};  largest disagreement {gap}",
             "∂C/∂bias = Σ δ = {grad}；三种算法之间的最大差异为 {gap}",

@@ -4,8 +4,8 @@
 # the catalogue keys are "formula.<op>" (English, Chinese): only the words differ
 FORMULAS: dict[str, tuple[str, str]] = {
     "Linear": (
-        "y = x Wᵀ + b\n∂C/∂x = δ W\n∂C/∂W = δᵀ x   (Σ over the batch)\n∂C/∂b = Σ_n δ_n",
-        "y = x Wᵀ + b\n∂C/∂x = δ W\n∂C/∂W = δᵀ x（对这一批样本求和）\n∂C/∂b = Σ_n δ_n",
+        "y = x Wᵀ + b\n∂C/∂x = δ W\n∂C/∂W = δᵀ x   (Σ over the batch)\n∂C/∂b = Σ_r δ_r",
+        "y = x Wᵀ + b\n∂C/∂x = δ W\n∂C/∂W = δᵀ x（对这一批样本求和）\n∂C/∂b = Σ_r δ_r",
     ),
     "MatMul": ("y = A B\n∂C/∂A = δ Bᵀ\n∂C/∂B = Aᵀ δ",) * 2,
     "Add": (
@@ -37,8 +37,8 @@ FORMULAS: dict[str, tuple[str, str]] = {
     "GELU": ("a = z·Φ(z)\n∂C/∂z = δ ⊙ (Φ(z) + z·φ(z))",) * 2,
     "Softmax": ("p = softmax(z)\n∂C/∂z = p ⊙ (δ − Σ_k δ_k p_k)",) * 2,
     "LogSoftmax": ("y = log softmax(z)\n∂C/∂z = δ − softmax(z)·Σ_k δ_k",) * 2,
-    "CrossEntropy": ("C = −(1/N) Σ_n log softmax(z_n)[y_n]\n∂C/∂z = δ·(softmax(z) − onehot(y))/N",) * 2,
-    "NLLLoss": ("C = −(1/N) Σ_n x_n[y_n]\n∂C/∂x = −δ·onehot(y)/N",) * 2,
+    "CrossEntropy": ("C = −(1/N) Σ_r log softmax(z_r)[y_r]\n∂C/∂z = δ·(softmax(z) − onehot(y))/N",) * 2,
+    "NLLLoss": ("C = −(1/N) Σ_r x_r[y_r]\n∂C/∂x = −δ·onehot(y)/N",) * 2,
     "MSE": (
         "C = mean (x − t)²\n∂C/∂x = δ·2(x − t)/(number of entries)",
         "C = mean (x − t)²\n∂C/∂x = δ·2(x − t)/n，n 是元素个数",
@@ -59,16 +59,16 @@ FORMULAS: dict[str, tuple[str, str]] = {
         "y = γ (x − μ_run)/√(σ²_run + ε) + β\n∂C/∂x = γ δ/√(σ²_run + ε)\n∂C/∂γ = Σ δ ⊙ x̂，∂C/∂β = Σ δ",
     ),
     "LayerNorm": (
-        "x̂ = (x − μ)/√(σ² + ε),  y = γ x̂ + β   (μ, σ² over each sample's features)\n∂C/∂β = Σ_n δ,  "
-        "∂C/∂γ = Σ_n δ ⊙ x̂\n∂C/∂x = (1/√(σ² + ε))·(γδ − mean(γδ) − x̂·mean(γδ ⊙ x̂))",
-        "x̂ = (x − μ)/√(σ² + ε)，y = γ x̂ + β（μ、σ² 对每个样本的特征计算）\n∂C/∂β = Σ_n δ，"
-        "∂C/∂γ = Σ_n δ ⊙ x̂\n∂C/∂x = (1/√(σ² + ε))·(γδ − mean(γδ) − x̂·mean(γδ ⊙ x̂))",
+        "x̂ = (x − μ)/√(σ² + ε),  y = γ x̂ + β   (μ, σ² over each sample's features)\n∂C/∂β = Σ_r δ,  "
+        "∂C/∂γ = Σ_r δ ⊙ x̂\n∂C/∂x = (1/√(σ² + ε))·(γδ − mean(γδ) − x̂·mean(γδ ⊙ x̂))",
+        "x̂ = (x − μ)/√(σ² + ε)，y = γ x̂ + β（μ、σ² 对每个样本的特征计算）\n∂C/∂β = Σ_r δ，"
+        "∂C/∂γ = Σ_r δ ⊙ x̂\n∂C/∂x = (1/√(σ² + ε))·(γδ − mean(γδ) − x̂·mean(γδ ⊙ x̂))",
     ),
     "Conv2d": (
-        "z[o] = bias[o] + Σ_c x̃[c] ⋆ k[o, c]   (⋆ cross-correlation)\n∂C/∂k[o, c] = Σ_n x̃[n, c] ⋆ δ[n, o]\n"
-        "∂C/∂bias[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ k[o, c])   (full convolution)",
-        "z[o] = bias[o] + Σ_c x̃[c] ⋆ k[o, c]（⋆ 表示互相关）\n∂C/∂k[o, c] = Σ_n x̃[n, c] ⋆ δ[n, o]\n"
-        "∂C/∂bias[o] = Σ_n Σ_pq δ[n, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ k[o, c])（完整卷积）",
+        "z[o] = bias[o] + Σ_c x̃[c] ⋆ k[o, c]   (⋆ cross-correlation)\n∂C/∂k[o, c] = Σ_r x̃[r, c] ⋆ δ[r, o]\n"
+        "∂C/∂bias[o] = Σ_r Σ_pq δ[r, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ k[o, c])   (full convolution)",
+        "z[o] = bias[o] + Σ_c x̃[c] ⋆ k[o, c]（⋆ 表示互相关）\n∂C/∂k[o, c] = Σ_r x̃[r, c] ⋆ δ[r, o]\n"
+        "∂C/∂bias[o] = Σ_r Σ_pq δ[r, o, p, q]\n∂C/∂x[c] = crop(Σ_o dilate(δ[o]) ∗ k[o, c])（完整卷积）",
     ),
     "MaxPool2d": (
         "y = max over each window\n∂C/∂x = δ routed to each window's first maximum, 0 elsewhere",

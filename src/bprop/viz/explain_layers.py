@@ -114,10 +114,10 @@ def _linear(layer: nn.Linear, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _
         dw += dw_n
         db += db_n
     grads = {"weight": dw}
-    backward = [Line("∂C/∂w_ij = Σ_n δ_ni a_nj,  ∂C/∂W = Σ_n δ_n a_nᵀ = δᵀA", dw, msg("xl.batch_sum"), "weight")]
+    backward = [Line("∂C/∂w_ij = Σ_r δ_ri a_rj,  ∂C/∂W = Σ_r δ_r a_rᵀ = δᵀA", dw, msg("xl.batch_sum"), "weight")]
     if b is not None:
         grads["bias"] = db
-        backward.append(Line("∂C/∂b = Σ_n δ_n", db, check="bias"))
+        backward.append(Line("∂C/∂b = Σ_r δ_r", db, check="bias"))
     backward.append(Line("∂C/∂a = Wᵀδ", dx, msg("xl.rows", formula="δ W"), "input"))
     forward = [Line("W", w), *([Line("b", b)] if b is not None else [])]
     forward.append(
@@ -252,8 +252,8 @@ def _layer_norm(layer: nn.LayerNorm, x: np.ndarray, y: np.ndarray, delta: np.nda
         Line("y = γ·x̂ + β", gamma * x_hat + beta),
     ]
     backward = [
-        Line("∂C/∂β = Σ_n δ_n", dbeta, check="bias"),
-        Line("∂C/∂γ = Σ_n δ_n·x̂_n", dgamma, check="weight"),
+        Line("∂C/∂β = Σ_r δ_r", dbeta, check="bias"),
+        Line("∂C/∂γ = Σ_r δ_r·x̂_r", dgamma, check="weight"),
         Line("∂C/∂x̂ = γ·δ", g_hat),
         Line("∂C/∂x = (1/√(σ² + ε))·(∂C/∂x̂ − mean ∂C/∂x̂ − x̂·mean(∂C/∂x̂·x̂))", dx, msg("xl.means_over_d"), "input"),
     ]
@@ -298,15 +298,15 @@ def _conv(layer: nn.Conv2d, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: 
         forward.append(Line("bias", np.asarray(layer.bias)))
     groups_note = msg("xl.groups", groups=groups) if groups > 1 else ""
     note = msg("xl.conv_forward", u=u, v=v, a=a, b=b, groups=groups_note)
-    forward.append(Line("y[n, o] = bias[o] + Σ_c x̃[n, c] ⋆ k[o, c]", y, note))
+    forward.append(Line("y[r, o] = bias[o] + Σ_c x̃[r, c] ⋆ k[o, c]", y, note))
     backward = _conv_walkthrough(x, k_dil, delta, (u, v), (a, b))
     backward += [
-        Line("∂C/∂x[n, c] = Σ_o crop(dilate(δ[n, o]) ∗ k[o, c])", dx, msg("xl.out_channels"), "input"),
-        Line("∂C/∂k[o, c, r, s] = Σ_n Σ_pq δ[n, o, p, q]·x̃[n, c, p·u + r·d, q·v + s·d]", dk, check="weight"),
+        Line("∂C/∂x[r, c] = Σ_o crop(dilate(δ[r, o]) ∗ k[o, c])", dx, msg("xl.out_channels"), "input"),
+        Line("∂C/∂k[o, c, m, n] = Σ_r Σ_pq δ[r, o, p, q]·x̃[r, c, p·u + m·d, q·v + n·d]", dk, check="weight"),
     ]
     grads = {"weight": dk}
     if layer.bias is not None:
-        backward.append(Line("∂C/∂bias[o] = Σ_n Σ_pq δ[n, o, p, q]", db, check="bias"))
+        backward.append(Line("∂C/∂bias[o] = Σ_r Σ_pq δ[r, o, p, q]", db, check="bias"))
         grads["bias"] = db
     return LayerWork(forward, backward, dx, grads)
 

@@ -135,5 +135,5 @@ def recursion(e: Explanation, lang: str) -> list[tuple]:
         a_prev = "x" if k == 1 else f"A{s0}"
         blocks.append(("line", f"∂C/∂W{s} = (Δ{s})ᵀ {a_prev}", grads["weight"]))
         if "bias" in grads:
-            blocks.append(("line", f"∂C/∂b{s} = Σ_n δ{s}_n", grads["bias"]))
+            blocks.append(("line", f"∂C/∂b{s} = Σ_r δ{s}_r", grads["bias"]))
     return blocks

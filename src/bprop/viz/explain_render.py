@@ -141,7 +141,7 @@ def blocks(e: Explanation, lang: str) -> list[Block]:
         out.append(("layer", notes.layer_title(step, lang)))
         for line in step.work.forward:
             out.append(("line", _math(line, lang), line.value, line.whole))
-    loss_formula = "C = −(1/N) Σ_n log softmax(zᴸ_n)[y_n]" if e.loss_name == "cross_entropy" else "C = mean (aᴸ − y)²"
+    loss_formula = "C = −(1/N) Σ_r log softmax(zᴸ_r)[y_r]" if e.loss_name == "cross_entropy" else "C = mean (aᴸ − y)²"
     out.append(("line", loss_formula, e.loss))
     out += notes.output_error(e, lang)
     out += [("check", *row) for row in _agreement(e.output_error, lang)]
