@@ -7,6 +7,8 @@ happens.
     python benchmarks/speed.py --no-tune   # bprop without bp.runtime.tune() (the opt-in tuning)
     python benchmarks/speed.py --harness paired --rounds 11   # one harness, more rounds
     python benchmarks/speed.py --only lenet5,cnn-mnist
+    python benchmarks/speed.py --repeat 3  # the table three times, then each case's median and
+                                           # range over the runs (what README's table shows)
     python benchmarks/speed.py --sweep     # also batch 1, 16, 64, 256 for MLP and CNN (MNIST
                                            # shape), inference and training (paired harness)
 
@@ -149,8 +151,10 @@ def load() -> str:
     return f"{os.getloadavg()[0]:5.2f}"
 
 
-def run(name: str, network: str, shape: tuple[int, ...], batch: int, mode: str, args: argparse.Namespace) -> None:
+def run(name: str, network: str, shape: tuple[int, ...], batch: int, mode: str, args: argparse.Namespace) -> dict:
+    """One line of the table, printed; returns its ratios, memory and load for --repeat's summary."""
     child_args = [network, "x".join(map(str, shape)), str(batch), mode]
+    result = {"load": os.getloadavg()[0]}
     line = f"{name:<24} load {load()}"
     if args.harness in ("paired", "both"):
         paired = harness.compare(__file__, child_args, args.rounds)
@@ -160,14 +164,31 @@ def run(name: str, network: str, shape: tuple[int, ...], batch: int, mode: str, 
             f"  ratio {paired['ratio']:4.2f}"
         )
         memory = f" | peak MB bprop {ours['peak_mb']:5.1f} torch {ref['peak_mb']:5.1f}"
+        result.update(paired=paired["ratio"], memory=ours["peak_mb"] / max(ref["peak_mb"], 1e-9))
     if args.harness in ("sequential", "both"):
         seq = harness.compare_sequential(__file__, child_args, args.runs)
         low, high = seq["range"]
         line += f" | sequential: ratio {seq['ratio']:4.2f} ({low:4.2f}-{high:4.2f})"
+        result["sequential"] = seq["ratio"]
         if args.harness == "sequential":
             line += f"  bprop {seq['bprop']['seconds'] * 1e3:7.2f} ms  torch {seq['torch']['seconds'] * 1e3:7.2f} ms"
             memory = f" | peak MB bprop {seq['bprop']['peak_mb']:5.1f} torch {seq['torch']['peak_mb']:5.1f}"
+            result["memory"] = seq["bprop"]["peak_mb"] / max(seq["torch"]["peak_mb"], 1e-9)
     print(line + memory, flush=True)
+    return result
+
+
+def summary(results: dict[str, list[dict]]) -> None:
+    """Each case's median and range over the --repeat runs, per harness, with the loads seen."""
+    print(f"\nmedian (range) of {len(next(iter(results.values())))} runs; bprop / torch")
+    print(f"{'case':<24} {'paired':<18} {'sequential':<18} {'peak memory':<18} load")
+    for name, runs in results.items():
+        cells = []
+        for key in ("paired", "sequential", "memory"):
+            values = sorted(r[key] for r in runs if key in r)
+            cells.append(f"{np.median(values):4.2f} ({values[0]:4.2f}-{values[-1]:4.2f})" if values else "-")
+        loads = [r["load"] for r in runs]
+        print(f"{name:<24} {cells[0]:<18} {cells[1]:<18} {cells[2]:<18} {min(loads):.2f}-{max(loads):.2f}")
 
 
 def main() -> None:
@@ -182,7 +203,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="sequential runs per line (default 3)")
     parser.add_argument("--threads", type=int, help="threads of both frameworks (default: theirs)")
     parser.add_argument("--no-tune", action="store_true", help="bprop without bp.runtime.tune()")
+    parser.add_argument("--repeat", type=int, default=1, help="run the table N times, then a summary (default 1)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
     if args.threads:  # inherited by the children; read when NumPy's BLAS, bprop and torch start
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(args.threads)
@@ -193,9 +217,16 @@ def main() -> None:
     threads = f"{args.threads} thread(s)" if args.threads else "default threads"
     tuning = "bprop untuned (--no-tune)" if args.no_tune else "bprop tuned (bp.runtime.tune())"
     print(f"bprop / torch, float32, SGD momentum 0.9, {threads}, {tuning}; load average {load()}")
-    for key in filter(None, args.only.split(",")):
-        network, shape, batch, mode = TABLE[key]
-        run(f"{key.removesuffix('-infer')} {mode}, batch {batch}", network, shape, batch, mode, args)
+    results: dict[str, list[dict]] = {}
+    for repeat in range(args.repeat):
+        if args.repeat > 1:
+            print(f"run {repeat + 1} of {args.repeat}", flush=True)
+        for key in filter(None, args.only.split(",")):
+            network, shape, batch, mode = TABLE[key]
+            name = f"{key.removesuffix('-infer')} {mode}, batch {batch}"
+            results.setdefault(name, []).append(run(name, network, shape, batch, mode, args))
+    if args.repeat > 1:
+        summary(results)
     if args.sweep:
         for network, shape in SWEEP_NETWORKS.items():
             for mode in ("infer", "train"):
