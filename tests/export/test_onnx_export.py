@@ -136,3 +136,13 @@ def test_layer_and_group_norm(layer, shape, opset, tmp_path):
     np.testing.assert_allclose(session.run(None, {"input": x})[0], expected, atol=1e-5)
     other = images(5, *shape[1:], seed=1)  # a different batch size through the dynamic batch dim
     np.testing.assert_allclose(session.run(None, {"input": other})[0], model(bp.tensor(other)).data, atol=1e-5)
+
+
+@pytest.mark.parametrize("opset", [16, 99, 17.0, True])
+def test_to_onnx_refuses_an_opset_outside_what_the_cli_takes(opset, tmp_path):
+    """A Python caller meets the same range as `bprop export --opset`, before anything is written."""
+    from bprop.export import OPSETS
+
+    with pytest.raises(ValueError, match=rf"to_onnx: opset must be an integer in \[{OPSETS[0]}, {OPSETS[1]}\]"):
+        to_onnx(nn.Sequential(nn.Linear(2, 2)), images(1, 2), tmp_path / "m.onnx", opset=opset)
+    assert not (tmp_path / "m.onnx").exists()

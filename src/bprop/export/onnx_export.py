@@ -243,8 +243,9 @@ def to_onnx(
         from onnx import helper, numpy_helper
     except ImportError:
         raise ImportError("to_onnx needs the onnx package: pip install 'bprop[onnx]'") from None
-    if opset < 17:
-        raise ValueError(f"to_onnx: opset {opset} is too old; use 17 or newer")
+    low, high = OPSETS  # the same range as bprop export --opset: one rule for both
+    if isinstance(opset, bool) or not isinstance(opset, int) or not low <= opset <= high:
+        raise ValueError(f"to_onnx: opset must be an integer in [{low}, {high}], got {opset!r}")
     layers = chain(model)
     value: Tensor = Tensor(np.zeros(0))  # the input of the layer being written, for its shape
     emitters = {**EMITTERS, **onnx_sequences.emitters(lambda: value.shape)}
