@@ -16,7 +16,7 @@ def test_forward_and_backward_numbers_of_the_doc():
     mask = np.isfinite(e["mask"])  # torch's bool form: True = may attend
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     np.testing.assert_allclose(out.data, e["O"], atol=ROUNDING)
-    out.backward(e["G"])
+    out.backward(e["dO"])
     np.testing.assert_allclose(q.grad, e["dQ"], atol=ROUNDING)
     np.testing.assert_allclose(k.grad, e["dK"], atol=ROUNDING)
     np.testing.assert_allclose(v.grad, e["dV"], atol=ROUNDING)
@@ -24,7 +24,7 @@ def test_forward_and_backward_numbers_of_the_doc():
 
 def test_intermediate_steps_of_the_doc():
     e = worked_example("attention-backprop.md")
-    q, k, v, mask, g = e["Q"], e["K"], e["V"], e["mask"], e["G"]
+    q, k, v, mask, g = e["Q"], e["K"], e["V"], e["mask"], e["dO"]
     scores = np.array([ref.attention_scores(q, k, mask, i) for i in range(2)])
     np.testing.assert_allclose(scores, e["S"], atol=ROUNDING)
     probs = np.array([ref.softmax(row) for row in scores])

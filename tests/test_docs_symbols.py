@@ -2,6 +2,7 @@
 their notation tables declare never mean two things, and the clashes renamed away stay gone."""
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -13,29 +14,56 @@ SHARED = {"x": "input", "z": "activation", "δ": "∂C/∂z"}
 
 
 def notation(page: str) -> dict[str, str]:
-    """symbol → meaning from the page's first "| symbol |" table ("x[c, h, w]" and "x_t" are x)."""
-    text = (DOCS / page).read_text(encoding="utf-8")
-    table = text[text.index("| symbol |") :].split("\n\n")[0].splitlines()[2:]
-    symbols = {}
-    for row in table:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        for part in re.sub(r"\[[^\]]*\]", "", cells[0]).split(","):
-            symbol = re.split(r"[\s_=]", part.strip())[0]
-            assert symbols.get(symbol, cells[-1]) == cells[-1], f"{page}: {symbol} declared twice"
-            symbols[symbol] = cells[-1]
+    """symbol → meaning from every "| symbol |" table of the page: "x[c, i, j]" and "x_t" are x (the step
+    index t is not part of a name), while n_h, W_ih and the hatted gates î, f̂, ô are symbols of their own."""
+    text = unicodedata.normalize("NFC", (DOCS / page).read_text(encoding="utf-8"))
+    symbols: dict[str, str] = {}
+    for start in [found.start() for found in re.finditer(r"^\| symbol \|", text, flags=re.M)]:
+        for row in text[start:].split("\n\n")[0].splitlines()[2:]:
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            for part in re.sub(r"\[[^\]]*\]", "", cells[0]).split(","):
+                symbol = re.sub(r"_t$", "", re.split(r"[\s=]", part.strip())[0])
+                assert symbols.get(symbol, cells[-1]) == cells[-1], f"{page}: {symbol} declared twice"
+                symbols[symbol] = cells[-1]
     return symbols
 
 
-def test_no_symbol_means_two_things_across_the_pages():
-    tables = {page: notation(page) for page in PAGES}
+def clashes(tables: dict[str, dict[str, str]]) -> list[str]:
+    """Each symbol that two tables declare with different meanings (SHARED lists the agreed ones)."""
     seen: dict[str, list[tuple[str, str]]] = {}
     for page, symbols in tables.items():
         for symbol, meaning in symbols.items():
             seen.setdefault(symbol, []).append((page, meaning))
+    found = []
     for symbol, uses in seen.items():
-        if len(uses) > 1:
-            assert symbol in SHARED, f"{symbol} is declared by {[p for p, _ in uses]} with meanings {uses}"
-            assert all(SHARED[symbol] in meaning for _, meaning in uses), uses
+        agreed = symbol in SHARED and all(SHARED[symbol] in meaning for _, meaning in uses)
+        if len({meaning for _, meaning in uses}) > 1 and not agreed:
+            found.append(f"{symbol}: " + "; ".join(f"{page}: {meaning}" for page, meaning in uses))
+    return found
+
+
+def test_no_symbol_means_two_things_across_the_pages():
+    assert clashes({page: notation(page) for page in PAGES}) == []
+
+
+def test_the_tables_declare_the_symbols_whose_clashes_were_renamed():
+    # without these rows the check above could not see G, H, T, L, D or the gates clash again
+    cnn, rnn, attention = (notation(page) for page in PAGES)
+    assert {"H", "W", "G", "x", "k"} <= cnn.keys() and "height" in cnn["H"] and "groups" in cnn["G"]
+    assert {"n_h", "Λ", "s", "s̃", "î", "f̂", "ô", "r̂", "ẑ", "n̂"} <= rnn.keys()
+    assert not {"H", "D", "c", "i", "f", "o", "r", "n"} & rnn.keys()
+    assert {"n_q", "n_k", "∂C/∂O", "D"} <= attention.keys() and not {"G", "L", "T"} & attention.keys()
+    assert "keep mask" in attention["D"] and "hidden units" in rnn["n_h"]
+
+
+def test_a_clash_is_found_when_two_tables_disagree():
+    # the check itself: H as the RNN's hidden size again, or a gate without its hat
+    cnn, rnn = notation("cnn-backprop.md"), notation("rnn-backprop.md")
+    assert clashes({"cnn": cnn, "rnn": rnn | {"H": "the number of hidden units"}}) == [
+        "H: cnn: the input's height and width (note 001's H, W); rnn: the number of hidden units"
+    ]
+    assert clashes({"cnn": cnn | {"i": "pixel row"}, "rnn": rnn | {"i": "input gate"}})
+    assert not clashes({"cnn": cnn, "rnn": rnn | {"x": "input at step t"}})  # an agreed shared symbol
 
 
 @pytest.mark.parametrize(
@@ -110,7 +138,42 @@ def test_g_on_the_rnn_page_is_only_the_gradient_from_above():
         after = body[found.end() : found.end() + 20]
         context = body[found.start() - 20 : found.end() + 20]
         assert after.startswith(("_", " = (0", " = [0", " is the gradient")), context
-    assert "(i, f, c̃, o) = (σ, σ, tanh, σ)" in body and "δc̃ = ∂c ⊙ i ⊙ (1 − c̃²)" in body
+    body = unicodedata.normalize("NFC", body)
+    assert "(î, f̂, s̃, ô) = (σ, σ, tanh, σ)" in body and "δs̃ = ∂s ⊙ î ⊙ (1 − s̃²)" in body
+
+
+@pytest.mark.parametrize(
+    "page,letters",
+    [
+        # H is the image height, D attention's dropout mask, G the groups, L the notes' last layer: the RNN's
+        # hidden size is n_h and its diag(σ′) Λ_t; its gates are hatted and its cell state s (i, o, c are the
+        # CNN's pixel and channel indices, f the activation, r the sample, n and m kernel offsets, k the kernel)
+        ("rnn-backprop.md", "HDGLifocrnmk"),
+        # the attention page's lengths are n_q, n_k (T is the RNN's steps) and its gradient from above ∂C/∂O
+        ("attention-backprop.md", "GLTH"),
+        ("cnn-backprop.md", "TD"),
+    ],
+)
+def test_the_renamed_letters_are_not_symbols_of_the_page(page, letters):
+    body = unicodedata.normalize("NFC", _body(page))
+    found = re.search(rf"(?<![\w∂δ])[{letters}](?![\w\u0302\u0303′])", body)
+    assert not found, body[found.start() - 30 : found.end() + 30]
+
+
+@pytest.mark.parametrize(
+    "page,present",
+    [
+        ("rnn-backprop.md", ["s_t = f̂ ⊙ s_{t−1} + î ⊙ s̃", "h_t = ô ⊙ tanh(s_t)", "h_t = (1 − ẑ) ⊙ n̂ + ẑ ⊙ h_{t−1}"]),
+        ("rnn-backprop.md", ["δr̂ = δn̂ ⊙ (W_hn h_{t−1} + b_hn) ⊙ r̂(1 − r̂)", "(W_hhᵀ Λ_{t+1})", "W_hh (4·n_h, n_h)"]),
+        ("rnn-backprop.md", ["torch's `i`, `f`, `o`", "torch's `r`, `z`, `n`", "torch's `c` and its cell gate `g`"]),
+        ("attention-backprop.md", ["∂C/∂V = Pᵀ ∂C/∂O", "∂C/∂P = ∂C/∂O Vᵀ", "| Q | n_q × E |", "| K | n_k × E |"]),
+        ("cnn-backprop.md", ["| G | the number of groups", "| H, W | the input's height and width"]),
+    ],
+)
+def test_the_renamed_formulas_read_as_written(page, present):
+    text = unicodedata.normalize("NFC", (DOCS / page).read_text(encoding="utf-8"))
+    for formula in present:
+        assert unicodedata.normalize("NFC", formula) in text, formula
 
 
 def test_r_on_the_cnn_page_is_only_note_000s_sample_index():
@@ -126,7 +189,12 @@ def test_explain_and_the_viewer_print_the_pages_letters():
     src = Path(__file__).resolve().parents[1] / "src" / "bprop"
     files = ["i18n/explain.py", "i18n/viewer.py", "viz/explain_layers.py", "viz/explain_rnn.py", "viz/explain_notes.py"]
     files.append("viz/explain_render.py")
+    files.append("i18n/explain_layers.py")
     old = r"k\[o, c, r, s\]|k\[r, ?s\]|\+ r\b|Σ_rs|\[n, [co]\b|Σ_n\b|δ_n\b|\(i, f, g, o\) =|⊙ g\b|1−g²"
+    old += r"|\(i, f, c̃, o\)|c̃|\bc_t\b|c_\{|∂c\b|⊙ o\b|[⊙(]i\(1|f\(1−f\)|⊙ r/|\"r\", mask"  # LSTM gates, dropout r
     for name in files:
         found = re.search(old, (src / name).read_text(encoding="utf-8"))
         assert not found, (name, found)
+    lstm = "(î, f̂, s̃, ô) = (σ, σ, tanh, σ)"
+    assert unicodedata.normalize("NFC", lstm) in (src / "viz/explain_rnn.py").read_text(encoding="utf-8")
+    assert "y = x ⊙ D/(1 − p)" in (src / "i18n/viewer.py").read_text(encoding="utf-8")

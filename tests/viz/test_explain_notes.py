@@ -85,14 +85,14 @@ def test_both_languages_have_the_new_sections(lang):
     assert all(w in text for w in words)
 
 
-def test_the_notes_letters_sigma_prime_of_z_and_r_for_the_dropout_mask():
+def test_the_notes_letters_sigma_prime_of_z_and_d_for_the_dropout_mask():
     text = explain().to_text()
     assert "σ′(z) = σ(z)(1 − σ(z))" in text and "σ′(x)" not in text
     bp.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 2))
     e = explain(model, np.random.default_rng(0).normal(size=(4, 3)), np.array([0, 1, 1, 0]), loss="cross_entropy")
     dropout = e.steps[2].work
-    assert dropout.forward[0].text == "r" and "r/(1 − p)" in dropout.backward[0].text  # m is batch norm's count
+    assert dropout.forward[0].text == "D" and "D/(1 − p)" in dropout.backward[0].text  # m: batch norm, r: sample
     assert "μ = (1/m) Σ x   (per channel, m = N = 4)" in e.to_text()
 
 

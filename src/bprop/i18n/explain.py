@@ -106,8 +106,8 @@ TEXTS.update(
             "∂C/∂h_T = h_T − y；t < T 时 ∂C/∂h_t = W_hhᵀ δ_{{t+1}}（那里没有损失）",
         ),
         "rnn.dh_lstm": (
-            "∂c = f_{{t+1}} ⊙ ∂c_{{t+1}} + ∂h ⊙ o ⊙ (1 − tanh² c_t),   ∂h = W_hhᵀ δ_{{t+1}} (+ h_T − y at step T)",
-            "∂c = f_{{t+1}} ⊙ ∂c_{{t+1}} + ∂h ⊙ o ⊙ (1 − tanh² c_t)，∂h = W_hhᵀ δ_{{t+1}}（第 T 步再加上 h_T − y）",
+            "∂s = f̂_{{t+1}} ⊙ ∂s_{{t+1}} + ∂h ⊙ ô ⊙ (1 − tanh² s_t),   ∂h = W_hhᵀ δ_{{t+1}} (+ h_T − y at step T)",
+            "∂s = f̂_{{t+1}} ⊙ ∂s_{{t+1}} + ∂h ⊙ ô ⊙ (1 − tanh² s_t)，∂h = W_hhᵀ δ_{{t+1}}（第 T 步再加上 h_T − y）",
         ),
         "rnn.step": ("step", "步"),
         "rnn.formula": ("∂C/∂x_t: formula", "∂C/∂x_t：公式"),

@@ -47,7 +47,7 @@ FORMULAS: dict[str, tuple[str, str]] = {
         "C = mean(softplus(z) − t·z)\n∂C/∂z = δ·(σ(z) − t)/(number of entries)",
         "C = mean(softplus(z) − t·z)\n∂C/∂z = δ·(σ(z) − t)/n，n 是元素个数",
     ),
-    "Dropout": ("y = x ⊙ r/(1 − p)\n∂C/∂x = δ ⊙ r/(1 − p)",) * 2,
+    "Dropout": ("y = x ⊙ D/(1 − p)\n∂C/∂x = δ ⊙ D/(1 − p)",) * 2,
     "BatchNormTrain": (
         "x̂ = (x − μ)/√(σ² + ε),  y = γ x̂ + β   (μ, σ² over the batch)\n∂C/∂β = Σ δ\n∂C/∂γ = Σ δ ⊙ x̂\n"
         "∂C/∂x = (γ/(m√(σ² + ε)))·(m·δ − Σ δ − x̂·Σ δ ⊙ x̂)",

@@ -173,10 +173,10 @@ def _dropout(layer: nn.Dropout, x: np.ndarray, y: np.ndarray, delta: np.ndarray,
         return LayerWork([Line("y = 0", y, msg("xl.dropout_all"))], [Line("∂C/∂x = 0", dx, check="input")], dx)
     dx = ref.dropout_backward(delta, mask, p)
     forward = [
-        Line("r", mask, msg("xl.dropout_mask")),
-        Line(f"y = x ⊙ r/(1 − p),  1/(1 − p) = {1 / (1 - p):.6g}", ref.dropout(x, mask, p)),
+        Line("D", mask, msg("xl.dropout_mask")),
+        Line(f"y = x ⊙ D/(1 − p),  1/(1 − p) = {1 / (1 - p):.6g}", ref.dropout(x, mask, p)),
     ]
-    return LayerWork(forward, [Line("∂C/∂x = δ ⊙ r/(1 − p)", dx, msg("xl.dropout_back"), "input")], dx)
+    return LayerWork(forward, [Line("∂C/∂x = δ ⊙ D/(1 − p)", dx, msg("xl.dropout_back"), "input")], dx)
 
 
 def _batch_norm(layer: nn.Module, x: np.ndarray, y: np.ndarray, delta: np.ndarray, _: Any) -> LayerWork:

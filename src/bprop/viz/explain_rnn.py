@@ -124,10 +124,10 @@ class RNNExplanation:
                 "δ_t = (1 − h_t²) ⊙ ∂C/∂h_t,   ∂C/∂x_t = W_ihᵀ δ_t",
             ]
         return [
-            "(i, f, c̃, o) = (σ, σ, tanh, σ)(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)",
-            "c_t = f ⊙ c_{t−1} + i ⊙ c̃,   h_t = o ⊙ tanh c_t",
+            "(î, f̂, s̃, ô) = (σ, σ, tanh, σ)(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)",
+            "s_t = f̂ ⊙ s_{t−1} + î ⊙ s̃,   h_t = ô ⊙ tanh s_t",
             text("rnn.dh_lstm", lang),
-            "δ_t = (∂c⊙c̃⊙i(1−i), ∂c⊙c_{t−1}⊙f(1−f), ∂c⊙i⊙(1−c̃²), ∂h⊙tanh c_t⊙o(1−o)),   ∂C/∂x_t = W_ihᵀ δ_t",
+            "δ_t = (∂s⊙s̃⊙î(1−î), ∂s⊙s_{t−1}⊙f̂(1−f̂), ∂s⊙î⊙(1−s̃²), ∂h⊙tanh s_t⊙ô(1−ô)),   ∂C/∂x_t = W_ihᵀ δ_t",
         ]
 
     def to_text(self, lang: str = "en") -> str:
