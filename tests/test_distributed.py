@@ -278,18 +278,24 @@ def test_a_signal_to_the_launcher_ends_the_whole_job_and_saves(tmp_path, name):
     while not (out / "last.npz").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(_job_processes(str(out))) >= 4  # the launcher, mpirun and two ranks
-    launcher.send_signal(getattr(signal, name))
-    err = launcher.communicate(timeout=60)[1]
-    deadline = time.monotonic() + 10
-    while _job_processes(str(out)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _job_processes(str(out)) == []
+    err = _signal_and_wait(launcher, name, out)
     assert launcher.returncode == 128 + getattr(signal, name)
     assert err.strip().splitlines() == [
         f"bprop train: interrupted; the last complete step is saved: resume with `bprop train --out {out} --resume`"
     ], err
     saved = bp.load(out / "last.npz")
     assert not (out / ".bprop.lock").exists() and saved["step"] > 0
+
+
+def _signal_and_wait(launcher: subprocess.Popen, name: str, out: Path) -> str:
+    """Send the launcher signal ``name``; its stderr, once it and every process of the job are gone."""
+    launcher.send_signal(getattr(signal, name))
+    err = launcher.communicate(timeout=60)[1]
+    deadline = time.monotonic() + 10
+    while _job_processes(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _job_processes(str(out)) == []
+    return err
 
 
 # imported by every process of the job below (PYTHONPATH): each rank says when it reaches a phase
@@ -332,12 +338,7 @@ def test_a_signal_while_the_ranks_start_or_read_data_is_one_line(tmp_path, phase
     while not all(Path(f"{mark}-{rank}").exists() for rank in "01") and launcher.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    launcher.send_signal(getattr(signal, name))
-    err = launcher.communicate(timeout=60)[1]
-    deadline = time.monotonic() + 10
-    while _job_processes(str(out)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _job_processes(str(out)) == []
+    err = _signal_and_wait(launcher, name, out)
     assert launcher.returncode == 128 + getattr(signal, name), err
     assert err.strip().splitlines() == ["bprop train: interrupted; nothing was saved yet"], err
     assert not (out / ".bprop.lock").exists() and not (out / "last.npz").exists()
