@@ -14,6 +14,7 @@ labels and indices and never require grad. Every differentiable method calls an 
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections import namedtuple
 from typing import Any, Callable, Sequence
@@ -544,7 +545,7 @@ class Tensor(TorchMethods):
         start, end = start_dim % self.ndim, end_dim % self.ndim
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
-        merged = int(np.prod(self.shape[start : end + 1]))
+        merged = math.prod(self.shape[start : end + 1])
         return self.reshape((*self.shape[:start], merged, *self.shape[end + 1 :]))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:

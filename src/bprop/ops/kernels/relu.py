@@ -33,6 +33,9 @@ def relu_array(x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0)
     flat_x, flat_out = flats
     zeros = _zeros_block(x.dtype, min(x.size, RELU_BLOCK))
+    if x.size <= RELU_BLOCK and not pool.worth_splitting(x.size // 4):  # one part: no hand-off set-up
+        np.maximum(flat_x, zeros[: x.size], out=flat_out)
+        return out
 
     def blocks(part: slice) -> None:
         for start in range(part.start, part.stop, RELU_BLOCK):
