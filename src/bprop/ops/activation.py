@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from bprop.autograd import ArrayFunction, Context
+from bprop.ops.kernels.elementwise import unary
 from bprop.ops.kernels.relu import relu_array, relu_backward_array
 from bprop.ops.special import normal_cdf
 
@@ -22,7 +23,7 @@ class Tanh(ArrayFunction):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.tanh(x)
+        out = unary(np.tanh, x)
         ctx.out = out
         return out
 
