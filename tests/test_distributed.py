@@ -342,3 +342,16 @@ def test_a_signal_while_the_ranks_start_or_read_data_is_one_line(tmp_path, phase
     assert launcher.returncode == 128 + getattr(signal, name), err
     assert err.strip().splitlines() == ["bprop train: interrupted; nothing was saved yet"], err
     assert not (out / ".bprop.lock").exists() and not (out / "last.npz").exists()
+
+
+def test_the_launcher_hides_a_ranks_interrupted_line_even_after_a_stray_nul(capsys):
+    """Open MPI may glue a NUL before the next line of a rank's stderr; the launcher's filter
+    must still see "bprop train: interrupted" there (CI once printed it twice), and forwards
+    other lines without the NUL."""
+    from types import SimpleNamespace
+
+    lines = ["\0bprop train: interrupted; nothing was saved yet\n", "\0\n", "\0epoch 1 of 5\n"]
+    dist._forward_stderr(SimpleNamespace(stderr=iter(lines)), lambda: True)
+    assert capsys.readouterr().err == "epoch 1 of 5\n"
+    dist._forward_stderr(SimpleNamespace(stderr=iter(lines)), lambda: False)
+    assert capsys.readouterr().err == "bprop train: interrupted; nothing was saved yet\nepoch 1 of 5\n"

@@ -364,9 +364,9 @@ def _forward_stderr(process: Any, stopping: Callable[[], bool] = lambda: False) 
                 if not stopping() and not any(notice in words for notice in MPIRUN_FAILURE_NOTICES):
                     sys.stderr.write(text)
             continue
-        noise = MPIRUN_TEARDOWN_NOISE in line or (
-            "\0" in line and not line.strip(" \0\n")
-        )  # a stray NUL after a notice
+        had_nul = "\0" in line  # Open MPI may put stray NULs before a rank's next line
+        line = line.replace("\0", "")
+        noise = MPIRUN_TEARDOWN_NOISE in line or (had_nul and not line.strip())
         if not noise and not (stopping() and RANK_INTERRUPTED.match(line)):
             sys.stderr.write(line)
     if not stopping():
