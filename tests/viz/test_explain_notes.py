@@ -100,3 +100,14 @@ def test_convnet_bias_at_a_kink_shows_dashes_not_zero_differences(capsys):
     assert main(["explain", "--model", "convnet", "--batch", "2"]) == 0
     out = capsys.readouterr().out
     assert "finite differences: [0. 0. 0. 0.]" not in out and "entries at a kink" in out
+
+
+def test_finite_differences_print_with_the_same_decimals_as_autograd():
+    """A learner compares the two lines digit by digit: six decimals at most in both, not six
+    significant digits in one (−0.0380982 beside −0.038098)."""
+    from types import SimpleNamespace
+
+    from bprop.viz.explain_render import dashed
+
+    check = SimpleNamespace(numeric=np.array([[0.138499, -0.03809824, 2e-9, np.nan]]), kink=None)
+    assert dashed(check) == "[[0.138499 -0.038098 0 ·]]"

@@ -91,7 +91,9 @@ def dashed(check: Check) -> str:
     numeric = np.asarray(check.numeric, dtype=np.float64)
     kink = check.kink if check.kink is not None else np.zeros(numeric.shape, dtype=bool)
     marks = np.where(kink, "—", np.where(np.isnan(numeric), "·", ""))
-    values = np.where(marks == "", np.char.mod("%.6g", np.nan_to_num(numeric) + 0.0), marks)
+    # six decimals at most, as the formula's and autograd's lines above print (np.array2string)
+    digits = [np.format_float_positional(v, precision=6, trim="-") for v in np.nan_to_num(numeric).ravel() + 0.0]
+    values = np.where(marks == "", np.array(digits, dtype=object).reshape(numeric.shape), marks)
     return np.array2string(values, formatter={"all": str}, max_line_width=100)
 
 
