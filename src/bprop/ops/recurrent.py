@@ -207,17 +207,9 @@ class LSTM(ArrayFunction):
         out = np.empty((length + 1, batch, hidden_size), x.dtype)
         cells = np.empty((length, batch, hidden_size), x.dtype)
         tanh_cells = np.empty_like(cells)
-        w_hh_t, h, c, two, three = w_hh.T, h0, c0, 2 * hidden_size, 3 * hidden_size
+        w_hh_t, h, c = w_hh.T, h0, c0
         for t in _steps(length, reverse):
-            z = gates[t]
-            z += h @ w_hh_t
-            _sigmoid_(z[:, :two])
-            np.tanh(z[:, two:three], out=z[:, two:three])
-            _sigmoid_(z[:, three:])
-            np.multiply(z[:, hidden_size:two], c, out=cells[t])  # f ⊙ c_{t−1}
-            cells[t] += z[:, :hidden_size] * z[:, two:three]  # + i ⊙ g
-            np.tanh(cells[t], out=tanh_cells[t])
-            np.multiply(z[:, three:], tanh_cells[t], out=out[t])
+            _lstm_cell(gates[t], h @ w_hh_t, c, cells[t], tanh_cells[t], out[t])
             h, c = out[t], cells[t]
         out[length] = c
         _save_inputs(ctx, x, h0, w_ih, w_hh, reverse)
@@ -227,34 +219,14 @@ class LSTM(ArrayFunction):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         gates, cells, tanh_cells, reverse = ctx.gates, ctx.cells, ctx.tanh_cells, ctx.reverse
-        length, hidden_size = len(cells), cells.shape[2]
-        two, three = 2 * hidden_size, 3 * hidden_size
+        length = len(cells)
         delta = np.empty_like(gates)
         dh = np.zeros_like(ctx.h0)
         dc = grad[length].copy()  # ∂C/∂c_T from the final-state output
         for t in _steps(length, not reverse):
-            i, f, g, o = (
-                gates[t, :, :hidden_size],
-                gates[t, :, hidden_size:two],
-                gates[t, :, two:three],
-                gates[t, :, three:],
-            )
-            d = delta[t]
             dh += grad[t]
-            tc = tanh_cells[t]
-            np.multiply(dh, tc, out=d[:, three:])  # δo
-            d[:, three:] *= o * (1 - o)
-            dh *= o
-            dh *= 1 - tc * tc
-            dc += dh  # ∂c
-            np.multiply(dc, g, out=d[:, :hidden_size])  # δi
-            d[:, :hidden_size] *= i * (1 - i)
-            np.multiply(dc, _previous(cells, ctx.c0, t, reverse), out=d[:, hidden_size:two])  # δf
-            d[:, hidden_size:two] *= f * (1 - f)
-            np.multiply(dc, i, out=d[:, two:three])  # δg
-            d[:, two:three] *= 1 - g * g
-            dc *= f  # ∂C/∂c_{t−1}
-            dh = d @ ctx.w_hh  # ∂C/∂h_{t−1}
+            _lstm_gate_deltas(delta[t], dh, dc, gates[t], tanh_cells[t], _previous(cells, ctx.c0, t, reverse))
+            dh = delta[t] @ ctx.w_hh  # ∂C/∂h_{t−1}
         previous = _previous_all(ctx.hidden, ctx.h0, reverse)
         dx, dw_ih, dw_hh, db_ih, db_hh = _parameter_grads(ctx, 3, delta, delta, previous)
         needs = ctx.needs_input_grad
@@ -314,17 +286,8 @@ class ProjectedLSTM(ArrayFunction):
         )
         m = np.empty((length, batch, hidden_size), x.dtype)
         w_hh_t, w_hr_t, h, c = w_hh.T, w_hr.T, h0, c0
-        two, three = 2 * hidden_size, 3 * hidden_size
         for t in _steps(length, reverse):
-            z = gates[t]
-            z += h @ w_hh_t
-            _sigmoid_(z[:, :two])
-            np.tanh(z[:, two:three], out=z[:, two:three])
-            _sigmoid_(z[:, three:])
-            np.multiply(z[:, hidden_size:two], c, out=cells[t])
-            cells[t] += z[:, :hidden_size] * z[:, two:three]
-            np.tanh(cells[t], out=tanh_cells[t])
-            np.multiply(z[:, three:], tanh_cells[t], out=m[t])
+            _lstm_cell(gates[t], h @ w_hh_t, c, cells[t], tanh_cells[t], m[t])
             np.matmul(m[t], w_hr_t, out=hidden[t])
             h, c = hidden[t], cells[t]
         out[:length, :, :proj] = hidden
@@ -338,41 +301,59 @@ class ProjectedLSTM(ArrayFunction):
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         gates, cells, tanh_cells, reverse, w_hr = ctx.gates, ctx.cells, ctx.tanh_cells, ctx.reverse, ctx.w_hr
         length, hidden_size, proj = len(cells), cells.shape[2], w_hr.shape[0]
-        two, three = 2 * hidden_size, 3 * hidden_size
         delta = np.empty_like(gates)
         dh_all = np.empty_like(ctx.hidden)
         dh = np.zeros_like(ctx.h0)
         dc = grad[length, :, :hidden_size].copy()
         for t in _steps(length, not reverse):
-            i, f, g, o = (
-                gates[t, :, :hidden_size],
-                gates[t, :, hidden_size:two],
-                gates[t, :, two:three],
-                gates[t, :, three:],
-            )
-            d = delta[t]
             dh += grad[t, :, :proj]
             dh_all[t] = dh
-            dm = dh @ w_hr  # ∂C/∂m_t
-            tc = tanh_cells[t]
-            np.multiply(dm, tc, out=d[:, three:])
-            d[:, three:] *= o * (1 - o)
-            dm *= o
-            dm *= 1 - tc * tc
-            dc += dm
-            np.multiply(dc, g, out=d[:, :hidden_size])
-            d[:, :hidden_size] *= i * (1 - i)
-            np.multiply(dc, _previous(cells, ctx.c0, t, reverse), out=d[:, hidden_size:two])
-            d[:, hidden_size:two] *= f * (1 - f)
-            np.multiply(dc, i, out=d[:, two:three])
-            d[:, two:three] *= 1 - g * g
-            dc *= f
-            dh = d @ ctx.w_hh
+            dm = dh @ w_hr  # ∂C/∂m_t, in the LSTM's ∂h place
+            _lstm_gate_deltas(delta[t], dm, dc, gates[t], tanh_cells[t], _previous(cells, ctx.c0, t, reverse))
+            dh = delta[t] @ ctx.w_hh
         previous = _previous_all(ctx.hidden, ctx.h0, reverse)
         dx, dw_ih, dw_hh, db_ih, db_hh = _parameter_grads_with_projection(ctx, delta, previous)
         needs = ctx.needs_input_grad
         dw_hr = dh_all.reshape(-1, proj).T @ ctx.m.reshape(-1, hidden_size) if needs[5] else None
         return dx, (dh if needs[1] else None), (dc if needs[2] else None), dw_ih, dw_hh, dw_hr, db_ih, db_hh
+
+
+def _lstm_cell(z: np.ndarray, recurrent: np.ndarray, c: np.ndarray, cell: np.ndarray, tanh_cell: np.ndarray,
+               hidden: np.ndarray) -> None:  # fmt: skip
+    """One LSTM step in place: z (N, 4H), the step's input projection, gets h_{t−1} W_hhᵀ
+    (``recurrent``) and becomes the gates (i, f, g, o); then c_t = f ⊙ c_{t−1} + i ⊙ g into
+    ``cell``, tanh c_t into ``tanh_cell`` and o ⊙ tanh c_t into ``hidden``."""
+    size = cell.shape[-1]
+    two, three = 2 * size, 3 * size
+    z += recurrent
+    _sigmoid_(z[:, :two])
+    np.tanh(z[:, two:three], out=z[:, two:three])
+    _sigmoid_(z[:, three:])
+    np.multiply(z[:, size:two], c, out=cell)  # f ⊙ c_{t−1}
+    cell += z[:, :size] * z[:, two:three]  # + i ⊙ g
+    np.tanh(cell, out=tanh_cell)
+    np.multiply(z[:, three:], tanh_cell, out=hidden)
+
+
+def _lstm_gate_deltas(d: np.ndarray, dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, tc: np.ndarray,
+                      c_prev: np.ndarray) -> None:  # fmt: skip
+    """One step back through an LSTM cell, in place: from ∂h (``dh``, overwritten) and
+    ∂C/∂c_t (``dc``, becomes ∂C/∂c_{t−1}), the gate deltas δ = (δi, δf, δg, δo) into ``d``."""
+    size = tc.shape[-1]
+    two, three = 2 * size, 3 * size
+    i, f, g, o = gates[:, :size], gates[:, size:two], gates[:, two:three], gates[:, three:]
+    np.multiply(dh, tc, out=d[:, three:])  # δo
+    d[:, three:] *= o * (1 - o)
+    dh *= o
+    dh *= 1 - tc * tc
+    dc += dh  # ∂c
+    np.multiply(dc, g, out=d[:, :size])  # δi
+    d[:, :size] *= i * (1 - i)
+    np.multiply(dc, c_prev, out=d[:, size:two])  # δf
+    d[:, size:two] *= f * (1 - f)
+    np.multiply(dc, i, out=d[:, two:three])  # δg
+    d[:, two:three] *= 1 - g * g
+    dc *= f  # ∂C/∂c_{t−1}
 
 
 def _parameter_grads_with_projection(ctx: Context, delta: np.ndarray, previous: np.ndarray) -> tuple:
