@@ -72,3 +72,56 @@ def test_max_pool2d_gradcheck_with_padding_and_a_random_upstream_gradient():
     x = rand(2, 3, 5, 4, seed=4)
     check(lambda t: F.max_pool2d(t, 3, 1, 1), x)
     check(lambda t: F.max_pool2d(t, (2, 3), (1, 2), (1, 1)), x)
+
+
+@pytest.mark.parametrize(
+    "shape,kernel,stride,padding",
+    [
+        ((3, 4, 8, 8), 2, None, 0),
+        ((2, 3, 9, 7), 3, 2, 1),
+        ((2, 2, 7, 6), (2, 3), 1, (1, 0)),
+        ((1, 2, 20, 18), 17, 1, 0),  # 289 offsets: a uint16 argmax
+    ],
+)
+def test_max_pool2d_argmax_noted_in_forward_routes_like_comparing_again(shape, kernel, stride, padding):
+    """Training forward notes each window's argmax offset; backward routes δ by it. It must give
+    the same gradient as comparing x with y again (the path NaN windows take), ties included,
+    and with more than 255 offsets per window (a wider index type)."""
+    from bprop.ops.kernels.pool_windows import max_pool_input_grad, padded_nhwc
+    from bprop.ops.pooling import pool_geometry
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, shape).astype(np.float32)  # ties everywhere
+    t = bp.tensor(x, requires_grad=True)
+    y = F.max_pool2d(t, kernel, stride, padding)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(bp.tensor(g))
+    geo = pool_geometry("max_pool2d", x.shape, kernel, stride, padding)
+    out = y.detach().numpy().transpose(0, 2, 3, 1)
+    compared = max_pool_input_grad(padded_nhwc(x, geo, -np.inf), out, g.transpose(0, 2, 3, 1), geo, x.shape)
+    a, b = geo.padding
+    expected = compared[:, a : a + shape[2], b : b + shape[3], :].transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+
+
+def test_max_pool2d_notes_no_argmax_without_grad():
+    """Inference does not pay for the argmax: it is noted only when backward may run."""
+    from bprop.ops.pooling import MaxPool2d
+
+    seen = []
+    forward = MaxPool2d.forward
+
+    def spy(ctx, *args, **kwargs):
+        out = forward(ctx, *args, **kwargs)
+        seen.append("argmax" in ctx.__dict__)
+        return out
+
+    x = rand(1, 2, 4, 4).astype(np.float32)
+    try:
+        MaxPool2d.forward = staticmethod(spy)
+        with bp.no_grad():
+            F.max_pool2d(bp.tensor(x, requires_grad=True), 2)
+        F.max_pool2d(bp.tensor(x, requires_grad=True), 2)
+    finally:
+        MaxPool2d.forward = staticmethod(forward)
+    assert seen == [False, True]

@@ -16,12 +16,15 @@ from bprop.autograd import ArrayFunction, Context
 from bprop.ops.conv import check_geometry, pair
 from bprop.ops.kernels.layout import channels_last
 from bprop.ops.kernels.pool_windows import (
+    argmax_is_exact,
     max_pool_input_grad,
+    max_windows_with_argmax,
     offset_slices,
     padded_nhwc,
     pool_grad_buffer,
     real_pixels,
     reduce_windows,
+    route_by_argmax,
     unpad_nchw,
 )
 
@@ -79,10 +82,13 @@ class MaxPool2d(ArrayFunction):
     maximum in row-major order on ties, the last NaN when the window holds NaN (y is NaN then).
 
     Forward is a running maximum over the R·S kernel offsets, each a strided slice of the whole
-    batch (padding filled with −∞); no window is copied. Backward walks the offsets in the same
-    order and routes δ where x equals y, masking windows an earlier offset already won, and
-    padding when a window's maximum is −∞. For disjoint windows each offset's share is assigned,
-    not added. Both passes are split over the batch on bprop's threads. (Viewing x̃ as
+    batch (padding filled with −∞); no window is copied. When a gradient will be wanted, forward
+    also notes which offset won each window (a later offset only when strictly greater: torch's
+    first maximum), and backward routes δ to offset k where k won: two passes per offset. Where
+    that rule is not torch's (a window holding NaN, or a −∞ window beside padding), backward
+    walks the offsets again and routes δ where x equals y, masking windows an earlier offset
+    already won, the last NaN, and the padding. For disjoint windows each offset's share is
+    assigned, not added. Both passes are split over the batch on bprop's threads. (Viewing x̃ as
     (N, P, R, Q, S, C) and reducing over R and S reads the same memory;
     NumPy's two-axis max over it measured 3–5× slower than R·S np.maximum calls.)
     """
@@ -99,13 +105,21 @@ class MaxPool2d(ArrayFunction):
     ) -> np.ndarray:
         geo = pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
         xp = padded_nhwc(x, geo, -np.inf)
-        out = reduce_windows(np.maximum, xp, geo)
+        if any(ctx.needs_input_grad):  # training: note each window's argmax offset on the way
+            out, ctx.argmax = max_windows_with_argmax(xp, geo)
+        else:
+            out = reduce_windows(np.maximum, xp, geo)
         ctx.xp, ctx.out, ctx.x_shape, ctx.geo = xp, out, x.shape, geo
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        gxp = max_pool_input_grad(ctx.xp, ctx.out, channels_last(grad_out), ctx.geo, ctx.x_shape)
+        g = channels_last(grad_out)
+        argmax = ctx.__dict__.get("argmax")  # absent when forward ran without grad (gradcheck reruns)
+        if argmax is not None and argmax_is_exact(ctx.out, ctx.geo):
+            gxp = route_by_argmax(argmax, g, ctx.geo, ctx.x_shape)
+        else:  # NaN, or −∞ windows beside padding: compare x with y again, torch's tie rules
+            gxp = max_pool_input_grad(ctx.xp, ctx.out, g, ctx.geo, ctx.x_shape)
         return (unpad_nchw(gxp, ctx.geo, ctx.x_shape[2:]),)
 
 

@@ -110,6 +110,60 @@ def reduce_windows(
     return out
 
 
+def max_windows_with_argmax(xp: np.ndarray, geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """(N, P, Q, C) window maxima and, beside them, which kernel offset k = r·S + s holds each
+    (the first in row-major order on ties: a later offset takes over only when strictly
+    greater, as in torch). Exact for windows without NaN whose maximum is a real pixel;
+    ``argmax_is_exact`` says when backward may trust it. The batch is split over the cores."""
+    out = np.empty((xp.shape[0], *geo.out_hw, xp.shape[3]), xp.dtype)
+    offsets = [where for _, where in offset_slices(geo)]
+    argmax = np.zeros(out.shape, np.min_scalar_type(len(offsets) - 1))
+
+    def windows_of(part: slice) -> None:
+        x_part, o, k = xp[part], out[part], argmax[part]
+        np.copyto(o, x_part[offsets[0]])
+        greater, taken = np.empty(o.shape, bool), np.empty(o.shape, k.dtype)
+        for j, where in enumerate(offsets[1:], start=1):
+            candidate = x_part[where]
+            np.greater(candidate, o, out=greater)
+            np.maximum(o, candidate, out=o)
+            # k ← j where greater: j exceeds every offset noted so far, so max(k, j·greater)
+            # does it in two integer passes (np.copyto with where= is 10× slower)
+            np.maximum(k, np.multiply(greater, k.dtype.type(j), out=taken), out=k)
+
+    pool.for_parts(windows_of, xp.shape[0], items_each=math.prod(out.shape[1:]) * len(offsets))
+    return out, argmax
+
+
+def argmax_is_exact(out: np.ndarray, geo: PoolGeometry) -> bool:
+    """Whether max_windows_with_argmax's offsets are torch's argmax: not when a window holds NaN
+    (torch takes its last NaN) or, with padding, when a window's maximum is −∞ (torch takes its
+    first real pixel, not the padding)."""
+    return not np.isnan(out).any() and not (pads(geo) and np.isneginf(out).any())
+
+
+def route_by_argmax(argmax: np.ndarray, g: np.ndarray, geo: PoolGeometry, x_shape: tuple[int, ...]) -> np.ndarray:
+    """The padded NHWC ∂C/∂x̃ of a max pooling from the forward's argmax offsets: offset k's
+    slice gets δ where k won (assigned for disjoint windows, added otherwise). Two passes per
+    offset instead of route_to_argmax's five; the batch is split over the cores."""
+    gxp, disjoint = pool_grad_buffer(x_shape, geo, g.dtype)
+    offsets = [where for _, where in offset_slices(geo)]
+
+    def route(part: slice) -> None:
+        k, g_part, gx_part = argmax[part], g[part], gxp[part]
+        won = np.empty(k.shape, bool)
+        share = None if disjoint else np.empty(g_part.shape, g.dtype)
+        for j, where in enumerate(offsets):
+            np.equal(k, j, out=won)
+            if disjoint:
+                np.multiply(g_part, won, out=gx_part[where])
+            else:
+                gx_part[where] += np.multiply(g_part, won, out=share)
+
+    pool.for_parts(route, g.shape[0], items_each=math.prod(gxp.shape[1:]))
+    return gxp
+
+
 def real_pixels(x_shape: tuple[int, ...], geo: PoolGeometry) -> np.ndarray:
     """(H + 2a + e₁, W + 2b + e₂) mask: True on the input's pixels, False on the padding."""
     real = np.zeros(geo.padded_hw(x_shape[2:]), bool)
