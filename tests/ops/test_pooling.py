@@ -125,3 +125,14 @@ def test_max_pool2d_notes_no_argmax_without_grad():
     finally:
         MaxPool2d.forward = staticmethod(forward)
     assert seen == [False, True]
+
+
+def test_remembered_geometry_still_refuses_what_it_refused():
+    """Window placement is remembered per plain-int arguments; a float kernel equal as a key
+    (2.0 == 2) must still be refused after the int one was placed."""
+    x = bp.zeros(1, 2, 4, 4)
+    assert F.max_pool2d(x, 2).shape == (1, 2, 2, 2)
+    for _ in range(2):
+        with pytest.raises((TypeError, ValueError)):
+            F.max_pool2d(x, 2.0)
+    assert F.avg_pool2d(x, [2, 2]).shape == (1, 2, 2, 2)  # a list: placed afresh, not remembered

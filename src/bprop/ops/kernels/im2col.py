@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from bprop.ops.kernels.layout import strided_view
 from bprop.runtime import workspace
 
 # The im2col matrix is never built whole: the batch goes through in chunks whose columns fit in
@@ -31,7 +31,7 @@ def windows(
     sn, sh, sw, sc = xp.strides
     shape = (xp.shape[0], out_hw[0], out_hw[1], kernel[0], kernel[1], xp.shape[3])
     strides = (sn, stride[0] * sh, stride[1] * sw, dilation[0] * sh, dilation[1] * sw, sc)
-    return as_strided(xp, shape, strides, writeable=False)
+    return strided_view(xp, shape, strides)
 
 
 def im2col(
@@ -68,7 +68,7 @@ def im2row(
     (p, q), (u, v) = out_hw, stride
     n, c = x_rows.shape[:2]
     shape = (c, kernel[0], kernel[1], n, p, q)
-    view = as_strided(x_rows, shape, (sc, dilation[0] * sh, dilation[1] * sw, sn, u * sh, v * sw), writeable=False)
+    view = strided_view(x_rows, shape, (sc, dilation[0] * sh, dilation[1] * sw, sn, u * sh, v * sw))
     rows = buffer[:, : n * p * q]
     np.copyto(rows[: c * kernel[0] * kernel[1]].reshape(shape), view)
     return rows

@@ -6,8 +6,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from bprop.runtime import pool
+
+
+def strided_view(x: np.ndarray, shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """A read-only view of x's memory with the given shape and strides (in bytes), as
+    ``as_strided`` makes; over a C-contiguous x built by np.ndarray on x's buffer, 2 µs instead
+    of 10 (a batch-1 CNN makes several per step)."""
+    if not x.flags.c_contiguous:
+        return as_strided(x, shape, strides, writeable=False)
+    view = np.ndarray(shape, x.dtype, buffer=x, strides=strides)
+    view.flags.writeable = False
+    return view
 
 
 def flat_in_memory_order(*arrays: np.ndarray) -> tuple[np.ndarray, ...] | None:
