@@ -59,6 +59,16 @@ def pads(geo: PoolGeometry) -> bool:
     return max(geo.padding) > 0 or max(geo.extra) > 0
 
 
+def give_share(g: np.ndarray, won: np.ndarray, target: np.ndarray, share: np.ndarray | None) -> None:
+    """One offset's part of a max pooling's backward: δ where that offset won its window,
+    assigned to ``target`` (its slice of ∂C/∂x̃) when windows are disjoint (``share`` None), else
+    added through the ``share`` buffer."""
+    if share is None:
+        np.multiply(g, won, out=target)
+    else:
+        target += np.multiply(g, won, out=share)
+
+
 def route_to_argmax(
     xp: np.ndarray,
     out: np.ndarray,
@@ -78,10 +88,7 @@ def route_to_argmax(
             hit &= real[where[1], where[2], None]
         if won is not None:
             np.greater(hit, won, out=hit)  # hit and not won (booleans)
-        if disjoint:
-            np.multiply(g, hit, out=gxp[where])
-        else:
-            gxp[where] += np.multiply(g, hit, out=share)
+        give_share(g, hit, gxp[where], share)
         if k + 1 < len(offsets):
             won = hit if won is None else np.logical_or(won, hit, out=won)
     if np.isnan(out).any():  # NaN ≠ NaN, so no window with NaN took a share above
@@ -154,11 +161,7 @@ def route_by_argmax(argmax: np.ndarray, g: np.ndarray, geo: PoolGeometry, x_shap
         won = np.empty(k.shape, bool)
         share = None if disjoint else np.empty(g_part.shape, g.dtype)
         for j, where in enumerate(offsets):
-            np.equal(k, j, out=won)
-            if disjoint:
-                np.multiply(g_part, won, out=gx_part[where])
-            else:
-                gx_part[where] += np.multiply(g_part, won, out=share)
+            give_share(g_part, np.equal(k, j, out=won), gx_part[where], share)
 
     pool.for_parts(route, g.shape[0], items_each=math.prod(gxp.shape[1:]))
     return gxp
