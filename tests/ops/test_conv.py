@@ -11,7 +11,7 @@ from tests.helpers import check, rand, torch_parity
 import bprop as bp
 import bprop.nn.functional as F
 from bprop.ops import conv
-from bprop.ops.kernels import im2col
+from bprop.ops.kernels import conv_banded, im2col
 
 CONV_CASES = [  # (N, C, H, W), O, kernel, stride, padding, dilation, groups
     ((2, 2, 5, 5), 2, 3, 1, 0, 1, 1),
@@ -182,3 +182,59 @@ def test_conv2d_float32_matches_torch_on_benchmark_shapes(channels_last):
         np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-4, atol=1e-4)
         for t, r in zip(ours, theirs):
             np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=1e-4, atol=2e-3)
+
+
+def route(monkeypatch, banded: bool) -> None:
+    """Send every groups=1 conv through the banded route (conv_banded.py), or none."""
+    limit = 10**6 if banded else 0
+    monkeypatch.setattr(conv_banded, "MAX_OUT", limit)
+    monkeypatch.setattr(conv_banded, "MAX_WIDTH_PER_TAP", limit)
+    monkeypatch.setattr(conv_banded, "THIN_MAX_WIDTH_PER_TAP", limit)
+    monkeypatch.setattr(conv_banded, "MIN_BATCH", 0)
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [case[:3] for case in SWEEP if case[3] == 1])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_banded_and_im2col_routes_agree(monkeypatch, stride, padding, dilation, channels_last, bias):
+    """Output, ∂C/∂x, ∂C/∂W and ∂C/∂b through the banded row GEMMs equal im2col's over every
+    stride, padding and dilation, both input layouts, a rectangular kernel, a random δ."""
+    x, w, b = rand(3, 3, 9, 8), rand(4, 3, 3, 2, seed=1), rand(4, seed=2)
+    layout = ChannelsLast.apply if channels_last else (lambda t: t)
+    g = rand(*F.conv2d(bp.tensor(x), bp.tensor(w), None, stride, padding, dilation).shape, seed=3)
+
+    def results(banded):
+        route(monkeypatch, banded)
+        leaves = [bp.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = F.conv2d(layout(leaves[0]), leaves[1], leaves[2] if bias else None, stride, padding, dilation)
+        out.backward(bp.tensor(g))
+        return [out.data] + [np.asarray(t.grad) for t in leaves[: 2 + bias]]
+
+    for banded, im2col_ in zip(results(True), results(False)):
+        np.testing.assert_allclose(banded, im2col_, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [c for c in CONV_CASES if c[-1] == 1])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_banded_route_gradcheck(monkeypatch, case, channels_last):
+    route(monkeypatch, banded=True)
+    shape, out_ch, kernel, stride, padding, dilation, groups = case
+    kr, ks = conv.pair(kernel, "k")
+    layout = ChannelsLast.apply if channels_last else (lambda t: t)
+    check(
+        lambda x, w, b: F.conv2d(layout(x), w, b, stride, padding, dilation, groups),
+        rand(*shape),
+        rand(out_ch, shape[1], kr, ks, seed=1),
+        rand(out_ch, seed=2),
+    )
+
+
+def test_banded_route_only_for_few_output_channels_wide_kernels_and_batches():
+    pays = conv_banded.banded_pays
+    assert pays((6, 1, 5, 5), 32, groups=1, batch=64)  # LeNet-5's first conv
+    assert pays((16, 6, 5, 5), 14, groups=1, batch=64)  # and its second
+    assert not pays((16, 6, 5, 5), 14, groups=1, batch=1)  # but not at batch 1
+    assert not pays((16, 6, 5, 5), 14, groups=2, batch=64)
+    assert not pays((32, 1, 3, 3), 30, groups=1, batch=64)  # the CNN's first conv
+    assert not pays((64, 32, 3, 3), 9, groups=1, batch=64)  # a deep 3×3 on 7×7: im2col's GEMMs are wide
+    assert not pays((16, 3, 5, 5), 36, groups=1, batch=64)  # 7.2 kernel widths for 16 outputs

@@ -112,18 +112,28 @@ def test_pooling_split_over_the_batch_equals_pooling_whole(op, kernel, stride, p
     np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
+@pytest.mark.parametrize("banded", [False, True])
 @pytest.mark.parametrize(
     ("x_layout", "groups", "stride", "padding"),
     [("nchw", 1, 1, 1), ("nhwc", 1, 1, 1), ("nhwc", 2, 2, 0), ("nchw", 1, 2, 2)],
 )
-def test_conv_split_over_the_batch_equals_conv_whole(monkeypatch, x_layout, groups, stride, padding):
-    """Each part runs its own chunks (here 3 samples) with its own workspace and weight-gradient
-    sum; forward and every gradient equal the single-thread result."""
+def test_conv_split_over_the_batch_equals_conv_whole(monkeypatch, x_layout, groups, stride, padding, banded):
+    """Each part runs its own chunks (here about 3 samples) with its own workspace and
+    weight-gradient sum; forward and every gradient equal the single-thread result. Both routes:
+    im2col, and the banded row GEMMs (groups=1 only)."""
     from bprop.ops import conv
-    from bprop.ops.kernels import conv_gemm, im2col
+    from bprop.ops.kernels import conv_banded, conv_gemm, im2col
 
-    monkeypatch.setattr(im2col, "COLS_CHUNK_BYTES", 3 * 18 * 18 * 9 * 8 * 8)
+    if banded and groups > 1:
+        pytest.skip("the banded route is for groups=1")
+    limit = 10**6 if banded else 0
+    for name in ("MAX_OUT", "MAX_WIDTH_PER_TAP", "THIN_MAX_WIDTH_PER_TAP"):
+        monkeypatch.setattr(conv_banded, name, limit)
+    monkeypatch.setattr(conv_banded, "MIN_BATCH", 0)
+    # about 3 samples a chunk: X_col's 18·18 rows of 9·8 float64, or X_rows' 18 rows of 3·20·8
+    monkeypatch.setattr(im2col, "COLS_CHUNK_BYTES", 3 * (18 * 3 * 20 * 8 if banded else 18 * 18 * 9 * 8) * 8)
     monkeypatch.setattr(conv_gemm, "PART_MIN_COLS", 1000)  # every case splits
+    monkeypatch.setattr(conv_banded, "PART_MIN_ITEMS", 1000)
     split = []
     monkeypatch.setattr(pool, "parts", lambda *args, real=pool.parts: split.append(real(*args)) or split[-1])
     rng = np.random.default_rng(2)

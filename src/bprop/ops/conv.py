@@ -7,7 +7,8 @@ C channels and H×W pixels, kernel R×S, stride (u, v), padding (a, b), dilation
 output P×Q with P = ⌊(H + 2a − d₁(R − 1) − 1)/u⌋ + 1 (= ⌊(H + 2a − R)/u⌋ + 1 without dilation).
 
 The GEMMs, the im2col/im2row gathers, the batch chunks and the split over bprop's threads are
-kernels (ops/kernels/conv_gemm.py, im2col.py): this file is the op's math and its checks.
+kernels (ops/kernels/conv_gemm.py, im2col.py, and conv_banded.py for the thin layers that multiply
+whole image rows instead): this file is the op's math and its checks.
 """
 
 from __future__ import annotations
@@ -118,16 +119,10 @@ class Conv2d(ArrayFunction):
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
         weight, needs = ctx.weight, ctx.needs_input_grad
-        o_ch, _, kr, ks = weight.shape
         want_b = len(needs) > 2 and needs[2]
-        gxp, w_col, gb = conv_backward_gemms(
+        gxp, gw, gb = conv_backward_gemms(
             ctx.xp, weight, channels_last(grad_out), ctx.groups, ctx.out_hw, ctx.stride, ctx.dilation,
             ctx.rows_first, needs[0], needs[1], want_b,
         )  # fmt: skip
         gx = unpad_to_nchw(gxp, ctx.padding, ctx.x_shape[2:]) if gxp is not None else None
-        gw = None
-        if w_col is not None:  # W_col's columns are (c, r, s) after im2row, (r, s, c) after im2col
-            gw = (
-                w_col.reshape(weight.shape) if ctx.rows_first else w_col.reshape(o_ch, kr, ks, -1).transpose(0, 3, 1, 2)
-            )
         return gx, gw, gb

@@ -1,7 +1,7 @@
 """Scratch memory the kernels reuse from call to call (the im2col chunks).
 
 A fresh multi-MB buffer per call costs page faults at every step (and malloc hands large blocks
-back to the kernel unless tune() said otherwise), so each thread keeps one flat array per dtype,
+back to the kernel unless tune() said otherwise), so each thread keeps one flat array per slot and dtype,
 grown to the largest request seen. One per thread because pool.for_parts runs kernels on
 several threads at once.
 """
@@ -16,20 +16,21 @@ import numpy as np
 
 class _Workspace(threading.local):
     def __init__(self) -> None:
-        self.arrays: dict[np.dtype, np.ndarray] = {}
+        self.arrays: dict[tuple[str, np.dtype], np.ndarray] = {}
 
 
 _workspace = _Workspace()
 
 
-def scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+def scratch(shape: tuple[int, ...], dtype: Any, slot: str = "cols") -> np.ndarray:
     """A C-contiguous array of ``shape`` with undefined contents, this thread's, valid until the
-    thread's next call (callers use it and are done before asking again)."""
+    thread's next call for the same ``slot`` (callers use it and are done before asking again;
+    a kernel that needs two buffers at once names them by two slots)."""
     size = 1
     for d in shape:
         size *= d
-    key = np.dtype(dtype)
+    key = (slot, np.dtype(dtype))
     flat = _workspace.arrays.get(key)
     if flat is None or flat.size < size:
-        flat = _workspace.arrays[key] = np.empty(size, key)
+        flat = _workspace.arrays[key] = np.empty(size, key[1])
     return flat[:size].reshape(shape)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bprop.ops.kernels.conv_banded import banded_backward, banded_forward, banded_pays
 from bprop.ops.kernels.im2col import add_col2im, batch_chunks, cols_buffer, x_col
 from bprop.runtime import pool
 
@@ -66,7 +67,9 @@ def conv_forward_gemms(
 ) -> np.ndarray:
     """Z (N, P, Q, O) channels-last from the padded input ``xp`` (NCHW when ``rows_first``, else
     NHWC): per part of the batch (one per thread), per chunk and group, gather X_col and GEMM it
-    with W_colᵀ straight into the output."""
+    with W_colᵀ straight into the output (or by whole rows: conv_banded.py, where that pays)."""
+    if banded_pays(weight.shape, xp.shape[3 if rows_first else 2], groups, xp.shape[0]):
+        return banded_forward(xp, weight, bias, out_hw, stride, dilation, rows_first)
     o_ch, c_per_group, kr, ks = weight.shape
     n = xp.shape[0]
     (p, q), og, k = out_hw, o_ch // groups, kr * ks * c_per_group
@@ -99,9 +102,12 @@ def conv_backward_gemms(
     want_w: bool,
     want_b: bool,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """(∂C/∂x̃ padded NHWC, ∂C/∂W_col (O, k), ∂C/∂b), each None unless wanted, from δ
+    """(∂C/∂x̃ padded NHWC, ∂C/∂W (O, C/g, R, S), ∂C/∂b), each None unless wanted, from δ
     channels-last: δ_colᵀ [X_col | 1] per part of the batch (summed over the parts) and
-    col2im of δ_col W_col added into ∂C/∂x̃."""
+    col2im of δ_col W_col added into ∂C/∂x̃ (or by whole rows: conv_banded.py)."""
+    if banded_pays(weight.shape, xp.shape[3 if rows_first else 2], groups, xp.shape[0]):
+        wants = (want_x, want_w, want_b)
+        return banded_backward(xp, weight, g_nhwc, out_hw, stride, dilation, rows_first, wants)
     o_ch, c_per_group, kr, ks = weight.shape
     og, k = o_ch // groups, kr * ks * c_per_group
     bias_col = want_b and want_w  # the bias gradient comes with the weight GEMM as its last column
@@ -128,12 +134,19 @@ def conv_backward_gemms(
 
     cols_each = out_hw[0] * out_hw[1] * k
     per_part = pool.for_parts(grads, xp.shape[0], items_each=cols_each, gemms=True, min_items=PART_MIN_COLS)
-    w_col = gb = None
+    gw = gb = None
     if want_w:
         gwb = per_part[0] if len(per_part) == 1 else np.sum(per_part, axis=0)
-        w_col = gwb[:, :k]
+        gw = weight_grad(gwb[:, :k], weight.shape, rows_first)
         gb = gwb[:, k].copy() if bias_col else None
     elif want_b:
         g_rows = g_nhwc.reshape(-1, o_ch)
         gb = np.ones(g_rows.shape[0], g_rows.dtype) @ g_rows  # Σ_{n,p,q} as a BLAS GEMV: 3-4× faster than .sum
-    return gxp, w_col, gb
+    return gxp, gw, gb
+
+
+def weight_grad(w_col: np.ndarray, shape: tuple[int, ...], rows_first: bool) -> np.ndarray:
+    """∂C/∂W (O, C, R, S) from ∂C/∂W_col, whose columns are (c, r, s) after im2row (a free
+    reshape), (r, s, c) after im2col."""
+    o_ch, c_ch, kr, ks = shape
+    return w_col.reshape(shape) if rows_first else w_col.reshape(o_ch, kr, ks, c_ch).transpose(0, 3, 1, 2)
