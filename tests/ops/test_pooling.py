@@ -136,3 +136,59 @@ def test_remembered_geometry_still_refuses_what_it_refused():
         with pytest.raises((TypeError, ValueError)):
             F.max_pool2d(x, 2.0)
     assert F.avg_pool2d(x, [2, 2]).shape == (1, 2, 2, 2)  # a list: placed afresh, not remembered
+
+
+class ChannelsLast(bp.autograd.ArrayFunction):
+    """Identity whose output is stored channels-last, as a conv's or tanh's output is: the
+    layout avg_pool2d's tiled route (rows of W·C numbers, then a GEMM) needs."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (grad_out.copy(),)
+
+
+TILES = [((2, 3, 8, 6), 2, None), ((1, 5, 9, 6), 3, None), ((2, 2, 4, 9), (2, 3), None), ((2, 6, 6, 4), 2, 3)]
+
+
+@pytest.mark.parametrize("shape,kernel,divisor_override", TILES)
+def test_avg_pool2d_on_exact_tiles_equals_the_offset_by_offset_sums(monkeypatch, shape, kernel, divisor_override):
+    """Channels-last input tiled exactly by the windows: summed by whole rows and a GEMM with
+    [I; …; I]. Output and ∂C/∂x (random δ) equal the per-offset route's, and gradcheck holds."""
+    from bprop.ops import pooling
+    from bprop.ops.kernels import pool_windows
+
+    x, g = rand(*shape), None
+
+    def run(tiled_route):
+        monkeypatch.setattr(pooling, "tiles_exactly", pool_windows.tiles_exactly if tiled_route else lambda *a: False)
+        t = leaf(x)
+        out = F.avg_pool2d(ChannelsLast.apply(t), kernel, divisor_override=divisor_override)
+        nonlocal g
+        g = rand(*out.shape, seed=1) if g is None else g
+        out.backward(bp.tensor(g))
+        return out.data, t.grad
+
+    geometry = pooling.pool_geometry("avg_pool2d", shape, kernel, None, 0)
+    assert pool_windows.tiles_exactly(ChannelsLast.forward(None, x).transpose(0, 2, 3, 1), geometry)
+    for tiled, offsets in zip(run(True), run(False)):
+        np.testing.assert_allclose(tiled, offsets, rtol=1e-13, atol=1e-13)
+    check(lambda t: F.avg_pool2d(ChannelsLast.apply(t), kernel, divisor_override=divisor_override), x)
+
+
+def test_avg_pool2d_on_tiles_keeps_infinities_and_nan_in_their_own_channel():
+    """The tiled route's GEMM would spread 0·∞ = NaN to the other channels: non-finite input
+    (or δ) goes the offset route, and the results are torch's."""
+    torch = pytest.importorskip("torch")
+    x = rand(2, 4, 6, 6)
+    x[0, 1, 2, 3], x[1, 2, 0, 0], x[1, 3, 5, 5] = np.inf, -np.inf, np.nan
+    torch_parity(lambda t: F.avg_pool2d(ChannelsLast.apply(t), 2), lambda t: torch.nn.functional.avg_pool2d(t, 2), x)
+    t = leaf(rand(1, 3, 4, 4))
+    out = F.avg_pool2d(ChannelsLast.apply(t), 2)
+    g = np.zeros(out.shape)
+    g[0, 0, 1, 1] = np.inf
+    out.backward(bp.tensor(g))
+    assert np.isinf(t.grad[0, 0, 2:, 2:]).all() and np.isfinite(np.delete(t.grad.reshape(3, -1), 0, axis=0)).all()

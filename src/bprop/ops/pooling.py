@@ -26,6 +26,9 @@ from bprop.ops.kernels.pool_windows import (
     real_pixels,
     reduce_windows,
     route_by_argmax,
+    spread_over_tiles,
+    sum_tiles,
+    tiles_exactly,
     unpad_nchw,
 )
 
@@ -176,14 +179,24 @@ def max_pool2d_indices(
 def _avg_divisors(x_shape: tuple[int, ...], geo: PoolGeometry, count_include_pad: bool) -> np.ndarray | float:
     """The divisor of each window, torch's rule: its size within the padded input (windows of
     ceil_mode cut at the padding's edge), or with count_include_pad=False its real pixels only.
-    A float when every window has the same (the common case: one scale for the whole output)."""
+    A float when every window has the same (the common case: one scale for the whole output).
+    Remembered per image size and geometry (~40 µs of NumPy calls a layer would repeat every
+    step); an array divisor is read-only, as it is shared."""
+    return _window_divisors(tuple(x_shape[2:]), geo, bool(count_include_pad))
+
+
+@functools.lru_cache(maxsize=256)
+def _window_divisors(hw: tuple[int, ...], geo: PoolGeometry, count_include_pad: bool) -> np.ndarray | float:
     per_axis = []
-    for size, k, u, a, n in zip(x_shape[2:], geo.kernel, geo.stride, geo.padding, geo.out_hw):
+    for size, k, u, a, n in zip(hw, geo.kernel, geo.stride, geo.padding, geo.out_hw):
         start = np.arange(n) * u - a
         end = np.minimum(start + k, size + a)
         per_axis.append(end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0))
     divisors = np.multiply.outer(per_axis[0], per_axis[1]).astype(np.float64)
-    return float(divisors.flat[0]) if divisors.size and (divisors == divisors.flat[0]).all() else divisors[:, :, None]
+    if divisors.size and (divisors == divisors.flat[0]).all():
+        return float(divisors.flat[0])
+    divisors.flags.writeable = False
+    return divisors[:, :, None]
 
 
 class AvgPool2d(ArrayFunction):
@@ -212,8 +225,12 @@ class AvgPool2d(ArrayFunction):
         if divisor_override is not None and divisor_override == 0:
             raise ValueError("avg_pool2d: divisor_override must not be zero")
         divisor = divisor_override or _avg_divisors(x.shape, geo, count_include_pad)
-        out = reduce_windows(np.add, padded_nhwc(x, geo, 0.0), geo, divisor)
-        ctx.x_shape, ctx.geo, ctx.divisor = x.shape, geo, divisor
+        xp = padded_nhwc(x, geo, 0.0)
+        tiled = tiles_exactly(xp, geo)  # the usual 2×2 on even sizes, channels-last: rows and a GEMM
+        out = sum_tiles(xp, geo, np.asarray(1.0 / divisor, dtype=x.dtype)) if tiled else None
+        if out is None:
+            out = reduce_windows(np.add, xp, geo, divisor)
+        ctx.x_shape, ctx.geo, ctx.divisor, ctx.tiled = x.shape, geo, divisor, tiled
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
@@ -221,6 +238,8 @@ class AvgPool2d(ArrayFunction):
         geo, x_shape = ctx.geo, ctx.x_shape
         scale = np.asarray(1.0 / np.asarray(ctx.divisor, dtype=np.float64), dtype=grad_out.dtype)
         share = grad_out.transpose(0, 2, 3, 1) * scale
+        if ctx.tiled and (spread := spread_over_tiles(share, geo)) is not None:
+            return (spread.transpose(0, 3, 1, 2),)
         gxp, disjoint = pool_grad_buffer(x_shape, geo, grad_out.dtype)
         for _, where in offset_slices(geo):
             if disjoint:
