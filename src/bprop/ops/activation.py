@@ -29,7 +29,10 @@ class Tanh(ArrayFunction):
 
     @staticmethod
     def backward(ctx: Context, grad_out: np.ndarray) -> tuple:
-        return (grad_out * (1 - ctx.out * ctx.out),)
+        # one array (an array even for 0-d: out=), reused for 1 − a² and δ(1 − a²)
+        slope = np.multiply(ctx.out, ctx.out, out=np.empty_like(ctx.out))
+        np.subtract(1, slope, out=slope)
+        return (np.multiply(grad_out, slope, out=slope if slope.shape == grad_out.shape else None),)
 
 
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
