@@ -129,3 +129,17 @@ def english_left(text: str, code: set[str] = frozenset()) -> list[str]:
         if re.search(f"\\([^()]*[{CJK}][^()]*\\)", line):
             problems.append(f"Chinese in ASCII parentheses: {line!r}")
     return problems
+
+
+class ChannelsLast(ArrayFunction):
+    """Identity whose output is stored channels-last (an NCHW view of an NHWC array), as conv,
+    pool and activation outputs are inside a network: it steers conv2d from im2row to im2col,
+    and lets avg_pool2d sum exact tiles by rows."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: np.ndarray) -> tuple:
+        return (grad_out.copy(),)

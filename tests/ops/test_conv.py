@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from tests.helpers import check, rand, torch_parity
+from tests.helpers import ChannelsLast, check, rand, torch_parity
 
 import bprop as bp
 import bprop.nn.functional as F
@@ -105,19 +105,6 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
     assert y.shape == (0, 3, 2, 2)
     y.sum().backward()
     assert x.grad.shape == (0, 2, 5, 5) and not np.asarray(w.grad).any() and not np.asarray(b.grad).any()
-
-
-class ChannelsLast(bp.autograd.ArrayFunction):
-    """Identity whose output is stored channels-last (an NCHW view of an NHWC array), as conv
-    and pool outputs are: it steers conv2d from im2row to im2col."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return (grad_out.copy(),)
 
 
 @pytest.mark.parametrize("case", CONV_CASES)

@@ -1,10 +1,11 @@
 """max_pool2d, avg_pool2d beyond the op table (op_db.py checks strides, paddings, rectangular
 kernels, ties, −∞ and NaN windows against torch and reference.py): ties and NaN over more
-geometries, windows that skip pixels, padding never receiving a gradient, clear errors."""
+geometries, windows that skip pixels, padding never receiving a gradient, clear errors, and
+average pooling's route for exact tiles (rows and a GEMM) against the per-offset one."""
 
 import numpy as np
 import pytest
-from tests.helpers import check, leaf, rand, torch_parity
+from tests.helpers import ChannelsLast, check, leaf, rand, torch_parity
 
 import bprop as bp
 import bprop.nn.functional as F
@@ -136,19 +137,6 @@ def test_remembered_geometry_still_refuses_what_it_refused():
         with pytest.raises((TypeError, ValueError)):
             F.max_pool2d(x, 2.0)
     assert F.avg_pool2d(x, [2, 2]).shape == (1, 2, 2, 2)  # a list: placed afresh, not remembered
-
-
-class ChannelsLast(bp.autograd.ArrayFunction):
-    """Identity whose output is stored channels-last, as a conv's or tanh's output is: the
-    layout avg_pool2d's tiled route (rows of W·C numbers, then a GEMM) needs."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return (grad_out.copy(),)
 
 
 TILES = [((2, 3, 8, 6), 2, None), ((1, 5, 9, 6), 3, None), ((2, 2, 4, 9), (2, 3), None), ((2, 6, 6, 4), 2, 3)]
