@@ -34,3 +34,10 @@ def scratch(shape: tuple[int, ...], dtype: Any, slot: str = "cols") -> np.ndarra
     if flat is None or flat.size < size:
         flat = _workspace.arrays[key] = np.empty(size, key[1])
     return flat[:size].reshape(shape)
+
+
+def release() -> None:
+    """Drop this thread's scratch arrays (their memory goes back to the allocator): the next
+    kernel call allocates afresh. What a measurement of memory starts from, so that it does
+    not depend on the shapes earlier calls in the process happened to need."""
+    _workspace.arrays.clear()
