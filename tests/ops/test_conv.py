@@ -218,10 +218,11 @@ def test_banded_route_gradcheck(monkeypatch, case, channels_last):
 
 def test_banded_route_only_for_few_output_channels_wide_kernels_and_batches():
     pays = conv_banded.banded_pays
-    assert pays((6, 1, 5, 5), 32, groups=1, batch=64)  # LeNet-5's first conv
-    assert pays((16, 6, 5, 5), 14, groups=1, batch=64)  # and its second
-    assert not pays((16, 6, 5, 5), 14, groups=1, batch=1)  # but not at batch 1
-    assert not pays((16, 6, 5, 5), 14, groups=2, batch=64)
-    assert not pays((32, 1, 3, 3), 30, groups=1, batch=64)  # the CNN's first conv
-    assert not pays((64, 32, 3, 3), 9, groups=1, batch=64)  # a deep 3×3 on 7×7: im2col's GEMMs are wide
-    assert not pays((16, 3, 5, 5), 36, groups=1, batch=64)  # 7.2 kernel widths for 16 outputs
+    assert pays((6, 1, 5, 5), 32, 28, groups=1, batch=64)  # LeNet-5's first conv
+    assert pays((16, 6, 5, 5), 14, 10, groups=1, batch=64)  # and its second
+    assert not pays((16, 6, 5, 5), 14, 10, groups=1, batch=1)  # but not at batch 1
+    assert not pays((16, 6, 5, 5), 14, 10, groups=2, batch=64)
+    assert not pays((32, 1, 3, 3), 30, 28, groups=1, batch=64)  # the CNN's first conv
+    assert not pays((64, 32, 3, 3), 9, 7, groups=1, batch=64)  # a deep 3×3 on 7×7: im2col's GEMMs are wide
+    assert not pays((16, 3, 5, 5), 36, 32, groups=1, batch=64)  # 7.2 kernel widths for 16 outputs
+    assert not pays((8, 512, 11, 11), 40, 30, groups=1, batch=64)  # B would hold 54 M numbers

@@ -47,15 +47,21 @@ MAX_OUT = 16
 MAX_WIDTH_PER_TAP = 4
 THIN_MAX_WIDTH_PER_TAP = 8
 MIN_BATCH = 16
+# B holds Q·O·R·W̃·C numbers, Q·W̃/S times the weight's: LeNet-5's are 27 k and 67 k. A wide
+# kernel over many input channels would make it huge, so the route stops at this size.
+MAX_BAND_ITEMS = 1 << 20
 
 # a part of the batch on its own core needs this many X_rows elements (as im2col's parts do)
 PART_MIN_ITEMS = 1 << 20
 
 
-def banded_pays(weight_shape: tuple[int, ...], padded_width: int, groups: int, batch: int) -> bool:
-    """Whether the banded route beats im2col for this weight (O, C, R, S) on rows of W̃ pixels."""
-    o_ch, _, _, ks = weight_shape
+def banded_pays(weight_shape: tuple[int, ...], padded_width: int, out_width: int, groups: int, batch: int) -> bool:
+    """Whether the banded route beats im2col for this weight (O, C, R, S) on rows of W̃ pixels
+    giving Q outputs each."""
+    o_ch, c_ch, kr, ks = weight_shape
     if groups != 1 or batch < MIN_BATCH or o_ch > MAX_OUT:
+        return False
+    if out_width * o_ch * kr * padded_width * c_ch > MAX_BAND_ITEMS:
         return False
     limit = THIN_MAX_WIDTH_PER_TAP if o_ch < MAX_OUT else MAX_WIDTH_PER_TAP
     return padded_width <= limit * ks

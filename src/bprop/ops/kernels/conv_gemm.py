@@ -68,7 +68,7 @@ def conv_forward_gemms(
     """Z (N, P, Q, O) channels-last from the padded input ``xp`` (NCHW when ``rows_first``, else
     NHWC): per part of the batch (one per thread), per chunk and group, gather X_col and GEMM it
     with W_colᵀ straight into the output (or by whole rows: conv_banded.py, where that pays)."""
-    if banded_pays(weight.shape, xp.shape[3 if rows_first else 2], groups, xp.shape[0]):
+    if banded_pays(weight.shape, xp.shape[3 if rows_first else 2], out_hw[1], groups, xp.shape[0]):
         return banded_forward(xp, weight, bias, out_hw, stride, dilation, rows_first)
     o_ch, c_per_group, kr, ks = weight.shape
     n = xp.shape[0]
@@ -105,7 +105,7 @@ def conv_backward_gemms(
     """(∂C/∂x̃ padded NHWC, ∂C/∂W (O, C/g, R, S), ∂C/∂b), each None unless wanted, from δ
     channels-last: δ_colᵀ [X_col | 1] per part of the batch (summed over the parts) and
     col2im of δ_col W_col added into ∂C/∂x̃ (or by whole rows: conv_banded.py)."""
-    if banded_pays(weight.shape, xp.shape[3 if rows_first else 2], groups, xp.shape[0]):
+    if banded_pays(weight.shape, xp.shape[3 if rows_first else 2], out_hw[1], groups, xp.shape[0]):
         wants = (want_x, want_w, want_b)
         return banded_backward(xp, weight, g_nhwc, out_hw, stride, dilation, rows_first, wants)
     o_ch, c_per_group, kr, ks = weight.shape
