@@ -25,11 +25,9 @@ copy still runs along image rows; B's columns follow.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from bprop.ops.kernels.im2col import batch_chunks
+from bprop.ops.kernels.im2col import batch_chunks, cols_buffer
 from bprop.ops.kernels.layout import strided_view
 from bprop.runtime import pool, workspace
 
@@ -76,12 +74,19 @@ def column_strides(kernel_rows: int, width: int, channels: int, itemsize: int, r
 
 
 def band_diagonal(
-    band: np.ndarray, q_out: int, kernel: tuple[int, int], width: int, channels: int, **geometry: Any
+    band: np.ndarray,
+    q_out: int,
+    kernel: tuple[int, int],
+    width: int,
+    channels: int,
+    stride: int,
+    dilation: int,
+    rows_first: bool,
 ) -> np.ndarray:
     """The view [q, o, r, s, c] = band[(q, o), (r, q·v + s·d₂, c)] of a contiguous (Q·O, k [+ 1])
-    band (or of its gradient): where W's taps sit. Distinct (q, s) land on distinct (q, w), so
-    writing through it never overlaps."""
-    v, d2, rows_first = geometry["stride"], geometry["dilation"], geometry["rows_first"]
+    band (or of its gradient), v = ``stride`` and d₂ = ``dilation`` along the row: where W's taps
+    sit. Distinct (q, s) land on distinct (q, w), so writing through it never overlaps."""
+    v, d2 = stride, dilation
     o_ch = band.shape[0] // q_out
     s_r, s_w, s_c = column_strides(kernel[0], width, channels, band.itemsize, rows_first)
     s_q, s_o = o_ch * band.strides[0], band.strides[0]
@@ -97,8 +102,7 @@ def banded_taps(
     o_ch, c_ch, kr, ks = weight.shape
     k = kr * width * c_ch
     band = np.zeros((q_out * o_ch, k + (bias is not None)), weight.dtype)
-    along_w = {"stride": stride, "dilation": dilation, "rows_first": rows_first}
-    diagonal = band_diagonal(band, q_out, (kr, ks), width, c_ch, **along_w)
+    diagonal = band_diagonal(band, q_out, (kr, ks), width, c_ch, stride, dilation, rows_first)
     np.copyto(diagonal, weight.transpose(0, 2, 3, 1))  # (o, r, s, c), the same for every q
     if bias is not None:
         band[:, k] = np.tile(bias.astype(band.dtype, copy=False), q_out)
@@ -132,16 +136,6 @@ def x_rows(
     return cols
 
 
-def rows_buffer(chunks: list[slice], out_rows: int, k: int, dtype: Any, ones: bool) -> np.ndarray:
-    """The X_rows buffer of the largest (the first) chunk, with its column of ones set when
-    ``ones``."""
-    rows = (chunks[0].stop - chunks[0].start if chunks else 0) * out_rows
-    buffer = workspace.scratch((rows, k + ones), dtype)
-    if ones:
-        buffer[:, k] = 1
-    return buffer
-
-
 def banded_forward(
     xp: np.ndarray,
     weight: np.ndarray,
@@ -159,7 +153,7 @@ def banded_forward(
 
     def fill(part: slice) -> None:
         chunks = batch_chunks(part, out_hw[0] * geometry.k * xp.itemsize)
-        buffer = rows_buffer(chunks, out_hw[0], geometry.k, xp.dtype, bias is not None)
+        buffer = cols_buffer(chunks, out_hw[0], geometry.k, xp.dtype, bias is not None, transposed=False)
         for rows in chunks:
             cols = geometry.rows(xp, rows, buffer)
             np.matmul(cols, band.T, out=out_rows[rows.start * out_hw[0] : rows.stop * out_hw[0]])
@@ -178,7 +172,8 @@ def banded_backward(
     rows_first: bool,
     wants: tuple[bool, bool, bool],
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """(∂C/∂x̃ padded NHWC, ∂C/∂W (O, C, R, S), ∂C/∂b), each None unless wanted."""
+    """(∂C/∂x̃ padded NHWC, ∂C/∂W (O, C, R, S), ∂C/∂b), each None unless wanted; ∂C/∂b only
+    alongside ∂C/∂W, as the last column of its GEMM (conv_backward_gemms sums δ otherwise)."""
     want_x, want_w, want_b = wants
     geometry = Geometry(xp, weight, out_hw, stride, dilation, rows_first)
     o_ch, c_ch, kr, ks = weight.shape
@@ -192,7 +187,7 @@ def banded_backward(
     def grads(part: slice) -> np.ndarray | None:
         chunks = batch_chunks(part, p * geometry.k * xp.itemsize)
         g_band = np.zeros((q * o_ch, geometry.k + bias_col), g_nhwc.dtype) if want_w else None
-        buffer = rows_buffer(chunks, p, geometry.k, xp.dtype, bias_col) if want_w else None
+        buffer = cols_buffer(chunks, p, geometry.k, xp.dtype, bias_col, transposed=False) if want_w else None
         for rows in chunks:
             delta = delta_rows[rows.start * p : rows.stop * p]
             if g_band is not None:
@@ -205,13 +200,10 @@ def banded_backward(
     gw = gb = None
     if want_w:
         g_band = per_part[0] if len(per_part) == 1 else np.sum(per_part, axis=0)
-        diagonal = band_diagonal(g_band, q, (kr, ks), geometry.width, c_ch, **geometry.along_w)
+        diagonal = band_diagonal(g_band, q, (kr, ks), geometry.width, c_ch, stride[1], dilation[1], rows_first)
         gw = diagonal.sum(axis=0).transpose(0, 3, 1, 2)  # Σ_q, as (O, C, R, S)
         if bias_col:
             gb = g_band[:, geometry.k].reshape(q, o_ch).sum(axis=0)
-    if want_b and gb is None:
-        g_rows = g_nhwc.reshape(-1, o_ch)
-        gb = np.ones(g_rows.shape[0], g_rows.dtype) @ g_rows  # Σ_{n,p,q} as a BLAS GEMV
     return gxp, gw, gb
 
 
@@ -247,7 +239,6 @@ class Geometry:
         self.kernel_rows, self.out_rows = weight.shape[2], out_hw[0]
         self.k = self.kernel_rows * self.width * channels
         self.stride, self.dilation, self.rows_first = stride, dilation, rows_first
-        self.along_w = {"stride": stride[1], "dilation": dilation[1], "rows_first": rows_first}
 
     def rows(self, xp: np.ndarray, rows: slice, buffer: np.ndarray) -> np.ndarray:
         u, d1 = self.stride[0], self.dilation[0]

@@ -79,7 +79,7 @@ def conv_forward_gemms(
 
     def fill(part: slice) -> None:  # the output of some samples, a few at a time
         chunks = batch_chunks(part, p * q * k * xp.itemsize)
-        buffer = cols_buffer(chunks, out_hw, k, xp.dtype, bias is not None, rows_first)
+        buffer = cols_buffer(chunks, p * q, k, xp.dtype, bias is not None, rows_first)
         for (outs, channels), w in zip(groups_of, w_rows):
             for rows in chunks:
                 cols = x_col(xp, rows, channels, (kr, ks), out_hw, stride, dilation, buffer, rows_first)
@@ -104,10 +104,32 @@ def conv_backward_gemms(
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """(∂C/∂x̃ padded NHWC, ∂C/∂W (O, C/g, R, S), ∂C/∂b), each None unless wanted, from δ
     channels-last: δ_colᵀ [X_col | 1] per part of the batch (summed over the parts) and
-    col2im of δ_col W_col added into ∂C/∂x̃ (or by whole rows: conv_banded.py)."""
+    col2im of δ_col W_col added into ∂C/∂x̃ (or by whole rows: conv_banded.py). ∂C/∂b comes
+    with ∂C/∂W's GEMM when both are wanted, else as a GEMV of its own here."""
+    wants = (want_x, want_w, want_b)
     if banded_pays(weight.shape, xp.shape[3 if rows_first else 2], out_hw[1], groups, xp.shape[0]):
-        wants = (want_x, want_w, want_b)
-        return banded_backward(xp, weight, g_nhwc, out_hw, stride, dilation, rows_first, wants)
+        gxp, gw, gb = banded_backward(xp, weight, g_nhwc, out_hw, stride, dilation, rows_first, wants)
+    else:
+        gxp, gw, gb = im2col_backward(xp, weight, g_nhwc, groups, out_hw, stride, dilation, rows_first, wants)
+    if want_b and gb is None:
+        g_rows = g_nhwc.reshape(-1, weight.shape[0])
+        gb = np.ones(g_rows.shape[0], g_rows.dtype) @ g_rows  # Σ_{n,p,q} as a BLAS GEMV: 3-4× faster than .sum
+    return gxp, gw, gb
+
+
+def im2col_backward(
+    xp: np.ndarray,
+    weight: np.ndarray,
+    g_nhwc: np.ndarray,
+    groups: int,
+    out_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    rows_first: bool,
+    wants: tuple[bool, bool, bool],
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """conv_backward_gemms through X_col: ∂C/∂b only alongside ∂C/∂W (None otherwise)."""
+    want_x, want_w, want_b = wants
     o_ch, c_per_group, kr, ks = weight.shape
     og, k = o_ch // groups, kr * ks * c_per_group
     bias_col = want_b and want_w  # the bias gradient comes with the weight GEMM as its last column
@@ -121,7 +143,7 @@ def conv_backward_gemms(
         """Adds some samples' ∂C/∂x̃ into gxp; returns their [∂C/∂W_col | ∂C/∂b] when wanted."""
         chunks = batch_chunks(part, out_hw[0] * out_hw[1] * k * xp.itemsize)
         gwb = np.zeros((o_ch, k + bias_col), g_nhwc.dtype) if want_w else None
-        buffer = cols_buffer(chunks, out_hw, k, xp.dtype, bias_col, rows_first) if want_w else None
+        buffer = cols_buffer(chunks, out_hw[0] * out_hw[1], k, xp.dtype, bias_col, rows_first) if want_w else None
         for outs, channels in groups_of:
             for rows in chunks:
                 delta = g_nhwc[rows, ..., outs].reshape(-1, og)  # (n·P·Q, O/g) rows of δ_col
@@ -139,9 +161,6 @@ def conv_backward_gemms(
         gwb = per_part[0] if len(per_part) == 1 else np.sum(per_part, axis=0)
         gw = weight_grad(gwb[:, :k], weight.shape, rows_first)
         gb = gwb[:, k].copy() if bias_col else None
-    elif want_b:
-        g_rows = g_nhwc.reshape(-1, o_ch)
-        gb = np.ones(g_rows.shape[0], g_rows.dtype) @ g_rows  # Σ_{n,p,q} as a BLAS GEMV: 3-4× faster than .sum
     return gxp, gw, gb
 
 

@@ -130,15 +130,16 @@ def batch_chunks(part: slice, bytes_per_sample: int) -> list[slice]:
 
 def cols_buffer(
     chunks: list[slice],
-    out_hw: tuple[int, int],
+    rows_per_sample: int,
     k: int,
     dtype: Any,
     ones: bool,
     transposed: bool,
 ) -> np.ndarray:
     """The im2col buffer of the largest (the first) chunk: (rows, k [+ 1]), or its transpose
-    (k [+ 1], rows) for im2row, with the extra column (row) of ones set when ``ones``."""
-    rows = (chunks[0].stop - chunks[0].start if chunks else 0) * out_hw[0] * out_hw[1]
+    (k [+ 1], rows) for im2row, with the extra column (row) of ones set when ``ones``. A sample
+    has P·Q rows in X_col, P in conv_banded's X_rows."""
+    rows = (chunks[0].stop - chunks[0].start if chunks else 0) * rows_per_sample
     if transposed:
         buffer = workspace.scratch((k + ones, rows), dtype)
         if ones:
